@@ -1,0 +1,169 @@
+"""The one canonical byte form of instructions, and signed envelopes.
+
+Layout of an instruction: ``version (1) ‖ kind (1) ‖ id (16) ‖ sequence (8)
+‖ fields``, each field as its codec in :mod:`dcep._wire` writes it, nothing
+after.  A signed envelope is ``signer public key (32) ‖ signature (64) ‖
+instruction``; the signature covers :func:`~dcep._crypto.domain_message` of
+the instruction under the kind's tag and the ledger's network id.
+
+Decoding never trusts its input: short, long, unknown-kind, bad-version and
+out-of-range bytes all raise a :class:`~dcep.DcepError`, never an
+``IndexError`` or a ``UnicodeDecodeError``.
+"""
+
+from __future__ import annotations
+
+from typing import Final, final
+
+import attrs
+
+from dcep import _wire as wire
+from dcep._crypto import (
+    PUBLIC_KEY_SIZE,
+    SIGNATURE_SIZE,
+    SigningKey,
+    VerifyKey,
+    domain_message,
+)
+from dcep._errors import EncodingError, Reason, SignatureError
+from dcep._instructions import KIND_RECORDS, Instruction, Kind
+
+__all__ = [
+    "ENCODING_VERSION",
+    "SignedInstruction",
+    "decode_instruction",
+    "domain_tag",
+    "encode_instruction",
+]
+
+#: Bumped whenever any layout changes; old versions stay decodable or are refused by name.
+ENCODING_VERSION: Final = 1
+_ENVELOPE_HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
+_DOMAIN_TAGS: Final = {
+    kind: f"dcep/v{ENCODING_VERSION}/{kind.name.lower()}".encode() for kind in Kind
+}
+
+
+def domain_tag(kind: Kind) -> bytes:
+    """The domain tag a signature of ``kind`` is made under."""
+    return _DOMAIN_TAGS[kind]
+
+
+def encode_instruction(instruction: Instruction) -> bytes:
+    """The canonical bytes of ``instruction``: equal records, equal bytes."""
+    parts = [
+        bytes((ENCODING_VERSION, instruction.KIND)),
+        wire.U128.write(instruction.id),
+        wire.U64.write(instruction.sequence),
+    ]
+    parts.extend(codec.write(getattr(instruction, name)) for name, codec in instruction.WIRE)
+    return b"".join(parts)
+
+
+def decode_instruction(data: bytes) -> Instruction:
+    """Read one instruction from exactly ``data``; raise a typed error on anything else."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise EncodingError(Reason.ENCODING_MALFORMED, "an instruction is decoded from bytes")
+    data = bytes(data)
+    if len(data) < 2:
+        raise EncodingError(Reason.ENCODING_MALFORMED, "too short to hold a version and kind")
+    if data[0] != ENCODING_VERSION:
+        raise EncodingError(
+            Reason.ENCODING_UNSUPPORTED_VERSION,
+            f"encoding version {data[0]}; this dcep reads version {ENCODING_VERSION}",
+            field="version",
+        )
+    try:
+        record = KIND_RECORDS[Kind(data[1])]
+    except ValueError:
+        raise EncodingError(
+            Reason.ENCODING_UNKNOWN_KIND, f"no instruction kind {data[1]}", field="kind"
+        ) from None
+    instruction_id, offset = wire.U128.read(data, 2)
+    sequence, offset = wire.U64.read(data, offset)
+    values: dict[str, object] = {}
+    for name, codec in record.WIRE:
+        values[name], offset = codec.read(data, offset)
+    if offset != len(data):
+        raise EncodingError(
+            Reason.ENCODING_MALFORMED,
+            f"{len(data) - offset} bytes left over after a {record.KIND.name} instruction",
+            instruction_id=instruction_id,
+        )
+    # The record's validators check ranges, so decoded and built values obey one rule.
+    return record(instruction_id, sequence, **values)
+
+
+@final
+@attrs.frozen
+class SignedInstruction:
+    """An instruction with its signer's public key and signature.
+
+    Build one with :meth:`sign`, or parse one with :meth:`from_bytes`.  The
+    ``instruction`` is always decoded from ``body``, the bytes the signature
+    covers, so the two can never disagree.  Whether the signature is good is
+    checked by :meth:`verify`, which the ledger calls for you, so that parsing
+    stays cheap and verification can run in another process.
+    """
+
+    signer: VerifyKey = attrs.field(validator=attrs.validators.instance_of(VerifyKey))
+    signature: bytes = attrs.field(
+        validator=attrs.validators.instance_of(bytes), repr=lambda sig: sig.hex()[:16] + "..."
+    )
+    #: The canonical bytes of the instruction: what is signed and journalled.
+    body: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=False)
+    instruction: Instruction = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "instruction", decode_instruction(self.body))
+
+    @classmethod
+    def sign(
+        cls, instruction: Instruction, key: SigningKey, network_id: bytes
+    ) -> SignedInstruction:
+        """Sign ``instruction`` with ``key`` for the ledger named ``network_id``."""
+        body = encode_instruction(instruction)
+        signature = key.sign(domain_message(_DOMAIN_TAGS[instruction.KIND], network_id, body))
+        return cls(key.verify_key, signature, body)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SignedInstruction:
+        """Parse an envelope; the signature is not checked here (see :meth:`verify`)."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise EncodingError(Reason.ENCODING_MALFORMED, "an envelope is decoded from bytes")
+        data = bytes(data)
+        if len(data) < _ENVELOPE_HEADER:
+            raise EncodingError(
+                Reason.ENCODING_MALFORMED,
+                f"an envelope is at least {_ENVELOPE_HEADER} bytes, not {len(data)}",
+            )
+        return cls(
+            VerifyKey(data[:PUBLIC_KEY_SIZE]),
+            data[PUBLIC_KEY_SIZE:_ENVELOPE_HEADER],
+            data[_ENVELOPE_HEADER:],
+        )
+
+    def to_bytes(self) -> bytes:
+        """The envelope's canonical bytes."""
+        return bytes(self.signer) + self.signature + self.body
+
+    def verify(self, network_id: bytes) -> None:
+        """Raise :class:`~dcep.SignatureError` unless the signature is good on ``network_id``."""
+        if len(self.signature) != SIGNATURE_SIZE:
+            raise SignatureError(
+                Reason.SIGNATURE_INVALID,
+                "a signature is 64 bytes",
+                instruction_id=self.instruction.id,
+            )
+        try:
+            self.signer.verify(
+                domain_message(_DOMAIN_TAGS[self.instruction.KIND], network_id, self.body),
+                self.signature,
+            )
+        except SignatureError as error:
+            raise SignatureError(
+                Reason.SIGNATURE_INVALID,
+                error.message,
+                instruction_id=self.instruction.id,
+                party=str(self.signer.address),
+            ) from None

@@ -1,0 +1,188 @@
+"""One error hierarchy for everything dcep refuses.
+
+Every error is a :class:`DcepError` and also the builtin a caller would
+naturally catch (``ValueError`` for bad values, ``PermissionError`` for a
+signer without the right, ``LookupError`` for an unknown party), in the manner
+of attrs' ``FrozenError(AttributeError)``.  Each carries one :class:`Reason`
+from a closed enum so that programs can switch on it, as TigerBeetle's result
+codes allow, and the context that produced it (instruction id, party, limit or
+field) so that the message alone is enough to act on.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "AmountError",
+    "CodeError",
+    "DcepError",
+    "DuplicateError",
+    "EncodingError",
+    "InsufficientFundsError",
+    "InvalidFieldError",
+    "InvariantError",
+    "LimitExceededError",
+    "NotAuthorisedError",
+    "Reason",
+    "SequenceError",
+    "SignatureError",
+    "UnknownPartyError",
+]
+
+
+@enum.unique
+class Reason(enum.StrEnum):
+    """Why dcep refused something: one closed set, stable across versions.
+
+    The values are short snake-case strings so that they read well in logs,
+    JSON reports and the demo's table of rejections.
+    """
+
+    # Amounts (money boundary).
+    AMOUNT_NOT_INTEGER = "amount_not_integer"
+    AMOUNT_MALFORMED = "amount_malformed"
+    AMOUNT_NOT_POSITIVE = "amount_not_positive"
+    AMOUNT_NEGATIVE = "amount_negative"
+    AMOUNT_TOO_LARGE = "amount_too_large"
+    # Institution codes.
+    CODE_MALFORMED = "code_malformed"
+    CODE_DUPLICATE = "code_duplicate"
+    CODE_OUTSIDE_PARENT = "code_outside_parent"
+    # Encoding and fields of instructions.
+    ENCODING_MALFORMED = "encoding_malformed"
+    ENCODING_UNSUPPORTED_VERSION = "encoding_unsupported_version"
+    ENCODING_UNKNOWN_KIND = "encoding_unknown_kind"
+    FIELD_INVALID = "field_invalid"
+    # Signatures and roles.
+    SIGNATURE_INVALID = "signature_invalid"
+    SIGNER_NOT_AUTHORISED = "signer_not_authorised"
+    KYC_INSUFFICIENT = "kyc_insufficient"
+    # Parties.
+    LEDGER_NOT_INITIALISED = "ledger_not_initialised"
+    LEDGER_ALREADY_INITIALISED = "ledger_already_initialised"
+    UNKNOWN_BANK = "unknown_bank"
+    UNKNOWN_WALLET = "unknown_wallet"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    BANK_EXISTS = "bank_exists"
+    WALLET_EXISTS = "wallet_exists"
+    SELF_PAYMENT = "self_payment"
+    # Idempotency and ordering.
+    ID_REUSED = "id_reused"
+    SEQUENCE_REPLAYED = "sequence_replayed"
+    # Funds.
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    INSUFFICIENT_VAULT = "insufficient_vault"
+    INSUFFICIENT_RESERVES = "insufficient_reserves"
+    INSUFFICIENT_DEPOSIT = "insufficient_deposit"
+    # Wallet category limits.
+    BALANCE_CAP_EXCEEDED = "balance_cap_exceeded"
+    SINGLE_PAYMENT_CAP_EXCEEDED = "single_payment_cap_exceeded"
+    DAILY_CAP_EXCEEDED = "daily_cap_exceeded"
+    ANNUAL_CAP_EXCEEDED = "annual_cap_exceeded"
+    # The ledger's own promises.
+    INVARIANT_VIOLATED = "invariant_violated"
+
+
+class DcepError(Exception):
+    """Root of every error dcep raises on purpose.
+
+    ``reason`` is machine-readable; ``instruction_id``, ``party`` and
+    ``field`` name what was involved, where that is known, and are repeated
+    in the message.
+    """
+
+    reason: Reason
+    instruction_id: int | None
+    party: str | None
+    field: str | None
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        instruction_id: int | None = None,
+        party: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.instruction_id = instruction_id
+        self.party = party
+        self.field = field
+        context = []
+        if instruction_id is not None:
+            context.append(f"instruction {instruction_id}")
+        if party is not None:
+            context.append(f"party {party}")
+        if field is not None:
+            context.append(f"field {field}")
+        suffix = f" ({', '.join(context)})" if context else ""
+        self.message = message
+        super().__init__(f"[{reason.value}] {message}{suffix}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (worker pools); keep every field.
+        return (
+            _rebuild,
+            (type(self), self.reason, self.message, self.instruction_id, self.party, self.field),
+        )
+
+
+def _rebuild(
+    cls: type[DcepError],
+    reason: Reason,
+    message: str,
+    instruction_id: int | None,
+    party: str | None,
+    field: str | None,
+) -> DcepError:
+    return cls(reason, message, instruction_id=instruction_id, party=party, field=field)
+
+
+class AmountError(DcepError, ValueError):
+    """An amount is malformed, not positive, negative or above the maximum."""
+
+
+class CodeError(DcepError, ValueError):
+    """An institution code is malformed, duplicated or outside its parent."""
+
+
+class EncodingError(DcepError, ValueError):
+    """Bytes do not decode to a valid instruction, or a field is out of range."""
+
+
+class InvalidFieldError(DcepError, ValueError):
+    """A field of an instruction is out of its allowed range or shape."""
+
+
+class SignatureError(DcepError, PermissionError):
+    """A signature does not verify for the claimed key, ledger and kind."""
+
+
+class NotAuthorisedError(DcepError, PermissionError):
+    """The signer's key has no right to do this, or KYC does not allow it."""
+
+
+class UnknownPartyError(DcepError, LookupError):
+    """A bank, wallet, account or the central bank is not known to the ledger."""
+
+
+class DuplicateError(DcepError, ValueError):
+    """Something that must be unique already exists (a bank, a wallet, an id)."""
+
+
+class SequenceError(DcepError, ValueError):
+    """A signer's sequence number is not above the last one the ledger accepted."""
+
+
+class InsufficientFundsError(DcepError, ValueError):
+    """A balance, vault, reserve or deposit is too small for the amount."""
+
+
+class LimitExceededError(DcepError, ValueError):
+    """A wallet category's cap would be broken; ``field`` names the cap."""
+
+
+class InvariantError(DcepError, AssertionError):
+    """The ledger broke one of its own promises: a bug, never user error."""

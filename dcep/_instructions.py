@@ -1,0 +1,310 @@
+"""The instructions parties sign and the ledger applies: a closed set of records.
+
+Each kind is one frozen record that declares its wire layout (``WIRE``) and
+validates its own fields, so an out-of-range instruction cannot even be
+built, and adding a kind is adding a record, its layout and its handler —
+never editing a long ``if`` chain.  Every record carries the id the client
+chose (for idempotent retries) and the signer's per-key sequence number (so
+that a replay or a reordering is refused).
+
+Who may sign what is part of the meaning of each record and is written in
+its docstring; the ledger enforces it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Any, ClassVar, Final, final
+
+import attrs
+
+from dcep import _wire as wire
+from dcep._codes import InstitutionCode
+from dcep._crypto import Address, VerifyKey
+from dcep._errors import InvalidFieldError, Reason
+from dcep._money import Amount
+from dcep._policy import WalletCategory
+
+__all__ = [
+    "KIND_RECORDS",
+    "AuthoriseBank",
+    "Defund",
+    "Fund",
+    "Genesis",
+    "Instruction",
+    "Issue",
+    "Kind",
+    "OpenWallet",
+    "PayIn",
+    "Redeem",
+    "Transfer",
+]
+
+MAX_ID: Final = 2**128 - 1
+MAX_SEQUENCE: Final = 2**64 - 1
+MAX_NAME_BYTES: Final = 64
+MAX_MEMO_BYTES: Final = 140
+MAX_ACCOUNT_CHARS: Final = 34  # the longest IBAN
+_ACCOUNT: Final = re.compile(r"[A-Za-z0-9-]*")
+
+
+@enum.unique
+class Kind(enum.IntEnum):
+    """Instruction kinds; the number is the wire tag and never changes."""
+
+    GENESIS = 1
+    AUTHORISE_BANK = 2
+    ISSUE = 3
+    REDEEM = 4
+    PAY_IN = 5
+    OPEN_WALLET = 6
+    FUND = 7
+    DEFUND = 8
+    TRANSFER = 9
+
+
+def _invalid(field: str, message: str) -> InvalidFieldError:
+    return InvalidFieldError(Reason.FIELD_INVALID, message, field=field)
+
+
+def _check_id(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_ID:
+        raise _invalid("id", f"an instruction id is an int from 1 to 2**128-1, not {value!r}")
+
+
+def _check_sequence(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_SEQUENCE:
+        raise _invalid("sequence", f"a sequence number is an int from 1 to 2**64-1, not {value!r}")
+
+
+def _check_amount(_instance: object, attribute: attrs.Attribute[Amount], value: object) -> None:
+    if not isinstance(value, Amount):
+        raise _invalid(attribute.name, f"{attribute.name} must be an Amount, not {value!r}")
+    value.require_positive(field=attribute.name)
+
+
+def _check_type(kind: type) -> Any:
+    return attrs.validators.instance_of(kind)
+
+
+def _text_validator(max_bytes: int, *, allow_empty: bool) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str):
+            raise _invalid(attribute.name, f"{attribute.name} must be a str")
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > max_bytes or (size == 0 and not allow_empty):
+            raise _invalid(
+                attribute.name,
+                f"{attribute.name} must be {'0' if allow_empty else '1'} to {max_bytes} "
+                f"bytes of UTF-8, not {size}",
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _invalid(attribute.name, f"{attribute.name} is not valid Unicode") from None
+
+    return check
+
+
+def _check_account(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_ACCOUNT_CHARS
+        or not _ACCOUNT.fullmatch(value)
+    ):
+        raise _invalid(
+            attribute.name,
+            f"{attribute.name} is up to {MAX_ACCOUNT_CHARS} ASCII letters, digits and "
+            f"hyphens, not {value!r}",
+        )
+
+
+def _check_digest(_instance: object, attribute: attrs.Attribute[bytes], value: object) -> None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise _invalid(attribute.name, f"{attribute.name} must be 32 bytes")
+
+
+def _to_category(value: int) -> WalletCategory:
+    return WalletCategory.of(value)
+
+
+_NAME = _text_validator(MAX_NAME_BYTES, allow_empty=False)
+_MEMO = _text_validator(MAX_MEMO_BYTES, allow_empty=True)
+
+
+@attrs.frozen
+class Instruction:
+    """What every instruction has: the client's id and the signer's sequence."""
+
+    KIND: ClassVar[Kind]
+    #: The fields after ``id`` and ``sequence``, in wire order, with codecs.
+    WIRE: ClassVar[tuple[tuple[str, wire.Codec[Any]], ...]]
+
+    id: int = attrs.field(validator=_check_id)
+    sequence: int = attrs.field(validator=_check_sequence)
+
+
+@final
+@attrs.frozen
+class Genesis(Instruction):
+    """The central bank declares itself; signed by its own key, once per ledger."""
+
+    KIND = Kind.GENESIS
+    WIRE = (("name", wire.TEXT), ("code", wire.CODE))
+
+    name: str = attrs.field(validator=_NAME)
+    code: InstitutionCode = attrs.field(validator=_check_type(InstitutionCode))
+
+
+@final
+@attrs.frozen
+class AuthoriseBank(Instruction):
+    """The central bank admits an operator that pledges ``reserves``."""
+
+    KIND = Kind.AUTHORISE_BANK
+    WIRE = (
+        ("bank_key", wire.KEY),
+        ("name", wire.TEXT),
+        ("code", wire.CODE),
+        ("reserves", wire.AMOUNT),
+    )
+
+    bank_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    name: str = attrs.field(validator=_NAME)
+    code: InstitutionCode = attrs.field(validator=_check_type(InstitutionCode))
+    reserves: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class Issue(Instruction):
+    """The central bank issues e-CNY into ``bank``'s vault against its reserves."""
+
+    KIND = Kind.ISSUE
+    WIRE = (("bank", wire.ADDRESS), ("amount", wire.AMOUNT))
+
+    bank: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class Redeem(Instruction):
+    """A bank returns e-CNY from its vault and gets its reserves back; signed by the bank."""
+
+    KIND = Kind.REDEEM
+    WIRE = (("amount", wire.AMOUNT),)
+
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class PayIn(Instruction):
+    """A customer pays commercial-bank money into a deposit account; signed by the bank."""
+
+    KIND = Kind.PAY_IN
+    WIRE = (("account", wire.TEXT), ("amount", wire.AMOUNT))
+
+    account: str = attrs.field(validator=_check_account)
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class OpenWallet(Instruction):
+    """A bank opens a wallet for ``wallet_key``; signed by the bank, which will operate it.
+
+    The ledger learns the key, the category and the linked deposit account
+    (``""`` for none), never who the holder is: ``kyc_digest`` commits to the
+    identity record the bank keeps, so that a later disclosure can be checked.
+    """
+
+    KIND = Kind.OPEN_WALLET
+    WIRE = (
+        ("wallet_key", wire.KEY),
+        ("category", wire.CATEGORY),
+        ("linked_account", wire.TEXT),
+        ("kyc_digest", wire.DIGEST),
+    )
+
+    wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    category: WalletCategory = attrs.field(converter=_to_category)
+    linked_account: str = attrs.field(validator=_check_account)
+    kyc_digest: bytes = attrs.field(validator=_check_digest)
+
+
+@final
+@attrs.frozen
+class Fund(Instruction):
+    """A bank moves e-CNY from its vault into a wallet it operates.
+
+    The customer pays from deposit account ``from_account``, or at the counter
+    (``""``), which the bank's books record as cash received.
+    """
+
+    KIND = Kind.FUND
+    WIRE = (("wallet", wire.ADDRESS), ("amount", wire.AMOUNT), ("from_account", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    from_account: str = attrs.field(validator=_check_account)
+
+
+@final
+@attrs.frozen
+class Defund(Instruction):
+    """A wallet returns e-CNY to its bank, credited to a deposit account; signed by the wallet.
+
+    ``to_account`` ``""`` means the wallet's linked account.
+    """
+
+    KIND = Kind.DEFUND
+    WIRE = (("wallet", wire.ADDRESS), ("amount", wire.AMOUNT), ("to_account", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    to_account: str = attrs.field(validator=_check_account)
+
+
+@final
+@attrs.frozen
+class Transfer(Instruction):
+    """A wallet pays another wallet; signed by the payer's key."""
+
+    KIND = Kind.TRANSFER
+    WIRE = (
+        ("payer", wire.ADDRESS),
+        ("payee", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+        ("memo", wire.TEXT),
+    )
+
+    payer: Address = attrs.field(validator=_check_type(Address))
+    payee: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    memo: str = attrs.field(default="", validator=_MEMO)
+
+    def __attrs_post_init__(self) -> None:
+        if self.payer == self.payee:
+            raise InvalidFieldError(
+                Reason.SELF_PAYMENT, "a wallet cannot pay itself", field="payee"
+            )
+
+
+#: Every kind's record; the closed set the decoder accepts.
+KIND_RECORDS: Final[dict[Kind, type[Instruction]]] = {
+    record.KIND: record
+    for record in (
+        Genesis,
+        AuthoriseBank,
+        Issue,
+        Redeem,
+        PayIn,
+        OpenWallet,
+        Fund,
+        Defund,
+        Transfer,
+    )
+}

@@ -1,0 +1,92 @@
+"""The promises the ledger keeps, checked from its state alone.
+
+:func:`find_violations` lists every broken promise in words; the ledger's
+public ``check_invariants()`` raises on any, and its private ``_check()``
+asserts none, in the manner of sortedcontainers' ``_check()``, so that the
+stateful tests can call it after every step.
+"""
+
+from __future__ import annotations
+
+from dcep._crypto import Address
+from dcep._policy import Policy
+from dcep._state import BankBooks, LedgerState
+
+__all__ = ["find_violations"]
+
+
+def find_violations(state: LedgerState, policy: Policy) -> list[str]:
+    """Every invariant the state breaks, described; empty when all hold."""
+    problems: list[str] = []
+    in_vaults_fen = sum(bank.vault_fen for bank in state.banks.values())
+    in_wallets_fen = sum(wallet.holdings_fen() for wallet in state.wallets.values())
+    outstanding_fen = state.issued_fen - state.redeemed_fen
+    if outstanding_fen != in_vaults_fen + in_wallets_fen:
+        problems.append(
+            f"supply: issued - redeemed = {outstanding_fen} fen, but vaults + wallets hold "
+            f"{in_vaults_fen} + {in_wallets_fen} fen"
+        )
+    if outstanding_fen != sum(bank.outstanding_fen for bank in state.banks.values()):
+        problems.append("supply: outstanding issuance per bank does not add up to the total")
+    for address, bank in state.banks.items():
+        problems.extend(f"bank {bank.name} ({address}): {p}" for p in _bank_violations(bank))
+    wallets_per_bank: dict[Address, int] = {}
+    for address, wallet in state.wallets.items():
+        where = f"wallet {address}"
+        if wallet.operator not in state.banks:
+            problems.append(f"{where}: operated by unknown bank {wallet.operator}")
+        wallets_per_bank[wallet.operator] = wallets_per_bank.get(wallet.operator, 0) + 1
+        for name in ("balance_fen", "spent_today_fen", "spent_this_year_fen"):
+            if getattr(wallet, name) < 0:
+                problems.append(f"{where}: negative {name}")
+        limits = policy.limits(wallet.category)
+        for cap, value, name in (
+            (limits.balance_cap, wallet.holdings_fen(), "balance cap"),
+            (limits.daily_cap, wallet.spent_today_fen, "daily cap"),
+            (limits.annual_cap, wallet.spent_this_year_fen, "annual cap"),
+        ):
+            if cap is not None and value > cap.fen:
+                problems.append(f"{where}: {value} fen is over the {name} of {cap.fen} fen")
+    for address, bank in state.banks.items():
+        if bank.wallet_count != wallets_per_bank.get(address, 0):
+            problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
+    accepted_per_signer: dict[Address, int] = {}
+    for signer, _ in state.receipts:
+        accepted_per_signer[signer] = accepted_per_signer.get(signer, 0) + 1
+    for signer, count in accepted_per_signer.items():
+        # Strictly increasing from 1 means n acceptances leave the last at n or more.
+        if state.sequences.get(signer, 0) < count:
+            problems.append(f"signer {signer}: {count} accepted but last sequence is lower")
+    if len(state.receipts) != state.entry_count:
+        problems.append(
+            f"{len(state.receipts)} receipts recorded for {state.entry_count} accepted entries"
+        )
+    return problems
+
+
+def _bank_violations(bank: BankBooks) -> list[str]:
+    problems: list[str] = []
+    for name in ("outstanding_fen", "vault_fen", "cash_fen", "deposits_total_fen"):
+        if getattr(bank, name) < 0:
+            problems.append(f"negative {name}")
+    if bank.outstanding_fen > bank.reserves_pledged_fen:
+        problems.append(
+            f"outstanding issuance {bank.outstanding_fen} fen exceeds pledged reserves "
+            f"{bank.reserves_pledged_fen} fen"
+        )
+    negative = [account for account, fen in bank.deposits.items() if fen < 0]
+    if negative:
+        problems.append(f"negative deposit accounts {sorted(negative)}")
+    if sum(bank.deposits.values()) != bank.deposits_total_fen:
+        problems.append("deposit accounts do not add up to the deposit total")
+    expected_fen = bank.paid_in_fen + bank.defunded_to_deposits_fen - bank.funded_from_deposits_fen
+    if bank.deposits_total_fen != expected_fen:
+        problems.append(
+            f"deposits {bank.deposits_total_fen} fen, but paid in + defunded - funded "
+            f"= {expected_fen} fen"
+        )
+    if bank.vault_fen + bank.cash_fen - bank.outstanding_fen != bank.deposits_total_fen:
+        problems.append(
+            "books do not balance: reserves left + vault + cash != deposits + pledged capital"
+        )
+    return problems

@@ -1,0 +1,212 @@
+"""The rules a ledger runs under: wallet categories, caps, reserves, time zone.
+
+Everything that differs between operators, dates or research scenarios lives
+here, in one frozen :class:`Policy`, so that a new rule is a new field rather
+than an edit to the ledger.  Defaults follow the public figures collected in
+``docs/FACTS.md`` (China Construction Bank's terms of 2020 for the four
+wallet categories; 100% reserves, as in the 2021 design).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Final, final
+
+import attrs
+
+from dcep._clock import MICROSECONDS_PER_DAY
+from dcep._errors import InvalidFieldError, Reason
+from dcep._money import Amount, cny
+
+__all__ = [
+    "CategoryLimits",
+    "KycField",
+    "Policy",
+    "ReserveMode",
+    "WalletCategory",
+]
+
+
+@enum.unique
+class WalletCategory(enum.IntEnum):
+    """The four e-CNY wallet categories, from most to least identified."""
+
+    #: In person: ID, phone and the holder's own bank account.
+    IN_PERSON = 1
+    #: Remote: ID, phone and a bank account.
+    REMOTE_WITH_ACCOUNT = 2
+    #: Remote: ID and phone, no bank account.
+    REMOTE_NO_ACCOUNT = 3
+    #: Phone number only, the "anonymous" wallet.
+    ANONYMOUS = 4
+
+    @classmethod
+    def of(cls, value: int) -> WalletCategory:
+        """Accept ``1``..``4`` or a member; refuse anything else by name."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"wallet category must be 1, 2, 3 or 4, not {value!r}",
+                field="category",
+            ) from None
+
+
+@enum.unique
+class KycField(enum.StrEnum):
+    """What an operator must have seen before opening a wallet of a category."""
+
+    PHONE = "phone"
+    ID_NUMBER = "id_number"
+    LINKED_ACCOUNT = "linked_account"
+    IN_PERSON = "in_person"
+
+
+@enum.unique
+class ReserveMode(enum.StrEnum):
+    """How issuance is backed.
+
+    Only the 2021 design is implemented now; the 2026 reform (wallet balances
+    as bank deposit liabilities, partial reserves) will be a second member
+    with its own ratio field, not a change to the ledger's checks.
+    """
+
+    #: 2021: each fen issued to an operator is a fen less in its reserves.
+    FULL = "full"
+
+
+def _check_cap(
+    _instance: object, attribute: attrs.Attribute[Amount | None], value: Amount | None
+) -> None:
+    if value is not None and not isinstance(value, Amount):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"{attribute.name} must be an Amount or None (no cap), not {value!r}",
+            field=attribute.name,
+        )
+
+
+def _to_kyc_set(value: Iterable[KycField]) -> frozenset[KycField]:
+    return frozenset(KycField(field) for field in value)
+
+
+@final
+@attrs.frozen
+class CategoryLimits:
+    """The four caps of one wallet category; ``None`` means no cap.
+
+    Payments out of a wallet count toward the single-payment, daily and
+    annual caps; the balance cap bounds what a wallet may hold after any
+    funding or incoming payment.  Defunding to one's own bank account is not
+    a payment and counts toward none of them.
+    """
+
+    balance_cap: Amount | None = attrs.field(validator=_check_cap)
+    single_payment_cap: Amount | None = attrs.field(validator=_check_cap)
+    daily_cap: Amount | None = attrs.field(validator=_check_cap)
+    annual_cap: Amount | None = attrs.field(validator=_check_cap)
+    required_kyc: frozenset[KycField] = attrs.field(factory=frozenset, converter=_to_kyc_set)
+
+    @property
+    def requires_linked_account(self) -> bool:
+        """Whether a wallet of this category must name a deposit account."""
+        return KycField.LINKED_ACCOUNT in self.required_kyc
+
+
+_CCB_2020: Final = {
+    WalletCategory.IN_PERSON: CategoryLimits(
+        cny("500000"),
+        cny("50000"),
+        cny("100000"),
+        cny("500000"),
+        frozenset(KycField),
+    ),
+    WalletCategory.REMOTE_WITH_ACCOUNT: CategoryLimits(
+        cny("10000"),
+        cny("5000"),
+        cny("10000"),
+        cny("300000"),
+        [KycField.PHONE, KycField.ID_NUMBER, KycField.LINKED_ACCOUNT],
+    ),
+    WalletCategory.REMOTE_NO_ACCOUNT: CategoryLimits(
+        cny("2000"),
+        cny("2000"),
+        cny("2000"),
+        cny("50000"),
+        [KycField.PHONE, KycField.ID_NUMBER],
+    ),
+    WalletCategory.ANONYMOUS: CategoryLimits(
+        cny("1000"),
+        cny("500"),
+        cny("1000"),
+        cny("10000"),
+        [KycField.PHONE],
+    ),
+}
+
+#: Beijing time, in which e-CNY's "daily" and "annual" caps are reckoned.
+BEIJING_UTC_OFFSET_MINUTES: Final = 8 * 60
+
+
+def _check_categories(
+    _instance: object, _attribute: object, value: Mapping[WalletCategory, CategoryLimits]
+) -> None:
+    missing = set(WalletCategory) - set(value)
+    if missing:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the policy has no limits for categories {sorted(int(c) for c in missing)}",
+            field="categories",
+        )
+
+
+def _freeze_categories(
+    value: Mapping[WalletCategory, CategoryLimits] | Mapping[int, CategoryLimits],
+) -> Mapping[WalletCategory, CategoryLimits]:
+    # A mappingproxy would not hash; a sorted tuple-backed dict copy keeps the
+    # policy immutable in practice and deterministic in iteration order.
+    pairs = sorted((WalletCategory.of(key), limits) for key, limits in value.items())
+    return dict(pairs)
+
+
+@final
+@attrs.frozen
+class Policy:
+    """Everything configurable about a ledger, fixed for its lifetime.
+
+    >>> Policy().limits(4).single_payment_cap
+    Amount(fen=50000)
+    """
+
+    categories: Mapping[WalletCategory, CategoryLimits] = attrs.field(
+        factory=lambda: dict(_CCB_2020),
+        converter=_freeze_categories,
+        validator=_check_categories,
+        hash=False,
+    )
+    reserve_mode: ReserveMode = ReserveMode.FULL
+    utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES
+
+    def limits(self, category: int) -> CategoryLimits:
+        """The caps of ``category`` (``1``..``4``)."""
+        return self.categories[WalletCategory.of(category)]
+
+    def with_limits(self, category: int, limits: CategoryLimits) -> Policy:
+        """A copy of this policy with one category's caps replaced."""
+        categories = dict(self.categories)
+        categories[WalletCategory.of(category)] = limits
+        return attrs.evolve(self, categories=categories)
+
+    def calendar_day(self, now_us: int) -> int:
+        """The local day number of ``now_us``: the key of the daily cap."""
+        return (now_us + self.utc_offset_minutes * 60_000_000) // MICROSECONDS_PER_DAY
+
+    def calendar_year(self, day: int) -> int:
+        """The local calendar year of a day number from :meth:`calendar_day`."""
+        return (_EPOCH_DATE + dt.timedelta(days=day)).year
+
+
+_EPOCH_DATE: Final = dt.date(1970, 1, 1)

@@ -1,0 +1,100 @@
+"""The ledger's mutable state: the only place in dcep where balances change.
+
+Three holders, named for what they hold: :class:`WalletAccount` (one
+wallet's balance and cap counters), :class:`BankBooks` (one operator's
+reserves, vault, cash and customer deposits) and :class:`LedgerState` (all
+of them, plus sequence numbers and receipts).  Everything outside this module
+sees frozen snapshots from :mod:`dcep._records`.
+
+Balances are plain ints in fen here, validated on the way in, because this is
+the hot path of every transfer.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+import attrs
+
+from dcep._codes import CodeRegistry, InstitutionCode
+from dcep._crypto import Address, VerifyKey
+from dcep._policy import WalletCategory
+from dcep._records import CentralBankInfo, Receipt
+
+__all__ = ["BankBooks", "LedgerState", "WalletAccount"]
+
+
+@final
+@attrs.define(slots=True, eq=False)
+class WalletAccount:
+    """One wallet: its key, category, operator, balance and spending so far.
+
+    ``day`` and ``year`` say which local day and year the ``spent_*``
+    counters belong to; a payment on a later day starts them from zero.
+    Later kinds of money (reserved, offline, voucher) become fields here and
+    :meth:`holdings_fen` adds them up, so the balance cap keeps one meaning.
+    """
+
+    key: VerifyKey
+    category: WalletCategory
+    operator: Address
+    linked_account: str
+    balance_fen: int = 0
+    day: int = -1
+    spent_today_fen: int = 0
+    year: int = -1
+    spent_this_year_fen: int = 0
+
+    def holdings_fen(self) -> int:
+        """All e-CNY the wallet holds, of every kind."""
+        return self.balance_fen
+
+
+@final
+@attrs.define(slots=True, eq=False)
+class BankBooks:
+    """An operator's books, balanced at every step.
+
+    Assets (reserves left, vault, cash) equal liabilities and capital
+    (customer deposits, pledged reserves): since reserves left are pledged
+    minus outstanding, that is ``vault + cash - outstanding == deposits``.
+    The three cumulative counters let the invariants check the deposits
+    against their history.
+    """
+
+    key: VerifyKey
+    name: str
+    code: InstitutionCode
+    reserves_pledged_fen: int
+    outstanding_fen: int = 0
+    vault_fen: int = 0
+    cash_fen: int = 0
+    deposits: dict[str, int] = attrs.field(factory=dict)
+    deposits_total_fen: int = 0
+    paid_in_fen: int = 0
+    funded_from_deposits_fen: int = 0
+    defunded_to_deposits_fen: int = 0
+    wallet_count: int = 0
+
+    @property
+    def reserves_available_fen(self) -> int:
+        """Pledged reserves not yet exchanged for e-CNY (100% reserve mode)."""
+        return self.reserves_pledged_fen - self.outstanding_fen
+
+
+@final
+@attrs.define(slots=True, eq=False)
+class LedgerState:
+    """Everything the ledger knows, in one place."""
+
+    central_bank: CentralBankInfo | None = None
+    banks: dict[Address, BankBooks] = attrs.field(factory=dict)
+    wallets: dict[Address, WalletAccount] = attrs.field(factory=dict)
+    #: The last sequence number accepted from each signer.
+    sequences: dict[Address, int] = attrs.field(factory=dict)
+    #: (signer, id) -> (digest of the instruction's bytes, its receipt), for idempotency.
+    receipts: dict[tuple[Address, int], tuple[bytes, Receipt]] = attrs.field(factory=dict)
+    codes: CodeRegistry = attrs.field(factory=CodeRegistry)
+    issued_fen: int = 0
+    redeemed_fen: int = 0
+    entry_count: int = 0
