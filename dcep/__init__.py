@@ -40,6 +40,7 @@ from dcep._errors import EncodingError as EncodingError
 from dcep._errors import InsufficientFundsError as InsufficientFundsError
 from dcep._errors import InvalidFieldError as InvalidFieldError
 from dcep._errors import InvariantError as InvariantError
+from dcep._errors import JournalError as JournalError
 from dcep._errors import LimitExceededError as LimitExceededError
 from dcep._errors import NotAuthorisedError as NotAuthorisedError
 from dcep._errors import Reason as Reason
@@ -57,6 +58,11 @@ from dcep._instructions import OpenWallet as OpenWallet
 from dcep._instructions import PayIn as PayIn
 from dcep._instructions import Redeem as Redeem
 from dcep._instructions import Transfer as Transfer
+from dcep._journal import Durability as Durability
+from dcep._journal import Journal as Journal
+from dcep._journal_records import Block as Block
+from dcep._journal_records import BlockHeader as BlockHeader
+from dcep._journal_records import JournalEntry as JournalEntry
 from dcep._ledger import Ledger as Ledger
 from dcep._money import MAX_AMOUNT_FEN as MAX_AMOUNT_FEN
 from dcep._money import Amount as Amount
@@ -66,6 +72,9 @@ from dcep._policy import KycField as KycField
 from dcep._policy import Policy as Policy
 from dcep._policy import ReserveMode as ReserveMode
 from dcep._policy import WalletCategory as WalletCategory
+from dcep._proofs import EntryProof as EntryProof
+from dcep._proofs import prove_entry as prove_entry
+from dcep._proofs import verify_entry_proof as verify_entry_proof
 from dcep._records import AccountKind as AccountKind
 from dcep._records import BankInfo as BankInfo
 from dcep._records import CentralBankInfo as CentralBankInfo
@@ -75,10 +84,15 @@ from dcep._records import Receipt as Receipt
 from dcep._records import Rejection as Rejection
 from dcep._records import SupplyReport as SupplyReport
 from dcep._records import WalletInfo as WalletInfo
+from dcep._replica import Replica as Replica
+from dcep._replica import VerificationReport as VerificationReport
 from dcep._roles import Bank as Bank
 from dcep._roles import CentralBank as CentralBank
 from dcep._roles import CustomerRecord as CustomerRecord
 from dcep._roles import Wallet as Wallet
+from dcep._sqlite_store import SqliteStore as SqliteStore
+from dcep._storage import MemoryStore as MemoryStore
+from dcep._storage import Store as Store
 
 __version__ = "0.1.0.dev0"
 
@@ -91,6 +105,8 @@ __all__ = [
     "AuthoriseBank",
     "Bank",
     "BankInfo",
+    "Block",
+    "BlockHeader",
     "CategoryLimits",
     "CentralBank",
     "CentralBankInfo",
@@ -101,8 +117,10 @@ __all__ = [
     "DcepError",
     "Defund",
     "DuplicateError",
+    "Durability",
     "EncodingError",
     "Entry",
+    "EntryProof",
     "Fund",
     "Genesis",
     "InstitutionCode",
@@ -111,11 +129,15 @@ __all__ = [
     "InvalidFieldError",
     "InvariantError",
     "Issue",
+    "Journal",
+    "JournalEntry",
+    "JournalError",
     "Kind",
     "KycField",
     "Ledger",
     "LimitExceededError",
     "ManualClock",
+    "MemoryStore",
     "NotAuthorisedError",
     "OpenWallet",
     "PayIn",
@@ -125,15 +147,19 @@ __all__ = [
     "Receipt",
     "Redeem",
     "Rejection",
+    "Replica",
     "ReserveMode",
     "SequenceError",
     "SignatureError",
     "SignedInstruction",
     "SigningKey",
+    "SqliteStore",
+    "Store",
     "SupplyReport",
     "SystemClock",
     "Transfer",
     "UnknownPartyError",
+    "VerificationReport",
     "VerifyKey",
     "Wallet",
     "WalletCategory",
@@ -141,4 +167,6 @@ __all__ = [
     "cny",
     "decode_instruction",
     "encode_instruction",
+    "prove_entry",
+    "verify_entry_proof",
 ]

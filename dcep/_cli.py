@@ -1,4 +1,7 @@
-"""The ``dcep`` command line: ``dcep demo`` (also ``python -m dcep demo``).
+"""The ``dcep`` command line: ``dcep demo``, ``dcep verify PATH``, ``dcep inspect PATH``.
+
+Also ``python -m dcep ...``.  tqdm, for progress bars on long runs, is
+imported only here and only if installed (the ``cli`` extra).
 
 argparse, not a home-made parser; output is plain text meant to be read.
 """
@@ -9,12 +12,16 @@ import argparse
 import collections
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from dcep._errors import DcepError
+from dcep._ledger import Ledger
 from dcep._money import Amount
 from dcep._policy import WalletCategory
+from dcep._replica import Replica
 from dcep._sim import Scenario, ScenarioResult, run_scenario
+from dcep._sqlite_store import SqliteStore
 
 __all__ = ["main"]
 
@@ -87,6 +94,87 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(
+    total: int, description: str
+) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A tqdm bar if tqdm is installed (the ``cli`` extra), else a silent stand-in."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - depends on the extras installed
+        return (lambda _done: None), (lambda: None)
+    bar = tqdm(total=total, desc=description, unit="entry", disable=total < 50_000)
+
+    def update(done: int) -> None:
+        bar.update(done)
+
+    return update, bar.close
+
+
+def _verify(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        print(f"dcep verify: {path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        store = SqliteStore(path)
+        try:
+            update, close = _progress_bar(store.entry_count(), "verifying")
+            try:
+                report = Replica(store, network_id=store.network_id).catch_up(progress=update)
+            finally:
+                close()
+        finally:
+            store.close()
+    except DcepError as error:
+        print(f"dcep verify: FAULT in {path}: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{path}: OK: {report.entry_count} entries in {report.block_height} blocks; "
+        "hash chain, signatures, Merkle roots, state commitments"
+        f"{', snapshot' if report.snapshot_checked else ''} and invariants verified"
+    )
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        print(f"dcep inspect: {path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        ledger = Ledger.open(path)
+    except DcepError as error:
+        print(f"dcep inspect: {path}: {error}", file=sys.stderr)
+        return 1
+    try:
+        journal = ledger.journal
+        assert journal is not None
+        supply = ledger.supply()
+        central = ledger.central_bank
+        lines = [
+            f"{path} ({path.stat().st_size:,} bytes), network {ledger.network_id.decode()!r}",
+            f"  central bank   {central.name} {central.code}" if central else "  (no genesis)",
+            f"  entries        {ledger.entry_count:,}",
+            f"  blocks         {journal.height:,} sealed",
+            f"  issued         {supply.issued}",
+            f"  redeemed       {supply.redeemed}",
+            f"  in vaults      {supply.in_vaults}",
+            f"  in wallets     {supply.in_wallets}",
+            f"  banks          {len(ledger.banks())}",
+        ]
+        lines += [
+            f"    {bank.name:<24}{bank.code!s:<18}{bank.wallet_count:>8} wallets"
+            for bank in ledger.banks()
+        ]
+        counts = collections.Counter(wallet.category for wallet in ledger.wallets())
+        lines.append(f"  wallets        {sum(counts.values()):,}")
+        lines += [f"    category {int(c)}     {counts[c]:>8,}" for c in WalletCategory]
+        print("\n".join(lines))
+    finally:
+        ledger.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed for the tests and for ``--help``."""
     parser = argparse.ArgumentParser(
@@ -100,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--payments", type=int, default=3000, help="payments to attempt (default 3000)"
     )
     demo.set_defaults(handler=_demo)
+    verify = commands.add_parser(
+        "verify",
+        help="re-verify a ledger database: chain, signatures, Merkle roots, commitments, "
+        "invariants; exit status 1 naming the first fault",
+    )
+    verify.add_argument("path", help="the SQLite database")
+    verify.set_defaults(handler=_verify)
+    inspect = commands.add_parser("inspect", help="summarise a ledger database")
+    inspect.add_argument("path", help="the SQLite database")
+    inspect.set_defaults(handler=_inspect)
     return parser
 
 

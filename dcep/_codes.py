@@ -243,6 +243,10 @@ class CodeRegistry:
         # A linear scan: registries hold institutions, not wallets, so they stay small.
         return sorted(child for child in self._owners if child.parent == code)
 
+    def items(self) -> list[tuple[InstitutionCode, str]]:
+        """Every (code, owner) pair, in the order they were assigned."""
+        return list(self._owners.items())
+
     def __contains__(self, code: object) -> bool:
         return isinstance(code, InstitutionCode) and code in self._owners
 

@@ -22,6 +22,7 @@ __all__ = [
     "InsufficientFundsError",
     "InvalidFieldError",
     "InvariantError",
+    "JournalError",
     "LimitExceededError",
     "NotAuthorisedError",
     "Reason",
@@ -80,6 +81,13 @@ class Reason(enum.StrEnum):
     SINGLE_PAYMENT_CAP_EXCEEDED = "single_payment_cap_exceeded"
     DAILY_CAP_EXCEEDED = "daily_cap_exceeded"
     ANNUAL_CAP_EXCEEDED = "annual_cap_exceeded"
+    # The journal and its storage.
+    JOURNAL_CHAIN_BROKEN = "journal_chain_broken"
+    JOURNAL_BLOCK_MISMATCH = "journal_block_mismatch"
+    JOURNAL_REPLAY_DIVERGED = "journal_replay_diverged"
+    STORE_NOT_DCEP = "store_not_dcep"
+    STORE_VERSION_UNSUPPORTED = "store_version_unsupported"
+    STORE_CORRUPT = "store_corrupt"
     # The ledger's own promises.
     INVARIANT_VIOLATED = "invariant_violated"
 
@@ -182,6 +190,41 @@ class InsufficientFundsError(DcepError, ValueError):
 
 class LimitExceededError(DcepError, ValueError):
     """A wallet category's cap would be broken; ``field`` names the cap."""
+
+
+class JournalError(DcepError, ValueError):
+    """A journal or store fails verification: broken chain, wrong block, bad file.
+
+    ``entry`` and ``block`` name the first entry number and block height
+    that disagree, where known.
+    """
+
+    entry: int | None
+    block: int | None
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        entry: int | None = None,
+        block: int | None = None,
+    ) -> None:
+        self.entry = entry
+        self.block = block
+        where = [f"block {block}"] if block is not None else []
+        where += [f"entry {entry}"] if entry is not None else []
+        super().__init__(reason, f"{message} (at {', '.join(where)})" if where else message)
+        self.message = message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_journal, (self.reason, self.message, self.entry, self.block))
+
+
+def _rebuild_journal(
+    reason: Reason, message: str, entry: int | None, block: int | None
+) -> JournalError:
+    return JournalError(reason, message, entry=entry, block=block)
 
 
 class InvariantError(DcepError, AssertionError):

@@ -12,6 +12,7 @@ the ledger knows none of them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final, final
 
@@ -30,9 +31,11 @@ from dcep._errors import (
 )
 from dcep._handlers import HANDLERS
 from dcep._invariants import find_violations
+from dcep._journal import DEFAULT_BLOCK_SIZE, DEFAULT_SNAPSHOT_EVERY_BLOCKS, Durability, Journal
 from dcep._money import Amount
 from dcep._policy import Policy
 from dcep._records import (
+    AccountKind,
     BankInfo,
     CentralBankInfo,
     Entry,
@@ -41,14 +44,17 @@ from dcep._records import (
     SupplyReport,
     WalletInfo,
 )
+from dcep._snapshot import LedgerSnapshot, capture_state, restore_state
+from dcep._sqlite_store import DEFAULT_NETWORK_ID, SqliteStore
 from dcep._state import BankBooks, LedgerState, WalletAccount
+from dcep._storage import MemoryStore, Store
 
 __all__ = ["Ledger"]
 
-DEFAULT_NETWORK_ID: Final = "dcep-sim"
 _DIGEST_PERSON: Final = b"dcep.instr"
 
 Listener = Callable[[Entry], None]
+CommitHook = Callable[[], None]
 
 
 def _network_id_bytes(network_id: str) -> bytes:
@@ -78,7 +84,7 @@ class Ledger:
     Amount(fen=0)
     """
 
-    __slots__ = ("_clock", "_listeners", "_network_id", "_policy", "_state")
+    __slots__ = ("_clock", "_journal", "_listeners", "_network_id", "_policy", "_state")
 
     def __init__(
         self,
@@ -91,7 +97,8 @@ class Ledger:
         self._policy = policy if policy is not None else Policy()
         self._clock: Clock = clock if clock is not None else ManualClock()
         self._state = LedgerState()
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[Listener, CommitHook | None]] = []
+        self._journal: Journal | None = None
 
     # -- configuration ---------------------------------------------------------
 
@@ -110,6 +117,91 @@ class Ledger:
         """The ledger's only source of time."""
         return self._clock
 
+    @property
+    def journal(self) -> Journal | None:
+        """The journal recording this ledger, if it was opened with one."""
+        return self._journal
+
+    @classmethod
+    def with_journal(
+        cls,
+        store: Store | None = None,
+        *,
+        network_id: str = DEFAULT_NETWORK_ID,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        durability: Durability = Durability.SYNC,
+        snapshot_every_blocks: int = DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+    ) -> Ledger:
+        """A ledger that journals to ``store`` (in memory if none), recovering what is there.
+
+        Recovery loads the store's latest snapshot and re-executes the entries
+        after it, trusting their signatures (the store is the ledger's own) but
+        checking that every entry and block comes out exactly as stored;
+        :class:`~dcep.JournalError` names the first that does not.
+        """
+        ledger = cls(network_id=network_id, policy=policy, clock=clock)
+        store = store if store is not None else MemoryStore()
+        snapshot = store.latest_snapshot()
+        if snapshot is not None:
+            ledger._state = restore_state(snapshot.ledger)
+        journal = Journal(
+            ledger,
+            store,
+            block_size=block_size,
+            durability=durability,
+            snapshot_every_blocks=snapshot_every_blocks,
+            resume_from=snapshot,
+        )
+        start_entry = snapshot.entry_count if snapshot is not None else 0
+        start_block = snapshot.block_height if snapshot is not None else 0
+        journal.replay(
+            store.read_entries(start_entry),
+            store.read_blocks(start_block),
+            verify_signatures=False,
+        )
+        ledger._journal = journal
+        return ledger
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        network_id: str | None = None,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        durability: Durability = Durability.SYNC,
+        snapshot_every_blocks: int = DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+    ) -> Ledger:
+        """Open (or create) a ledger kept in the SQLite database at ``path``.
+
+        ``network_id`` defaults to the one stored in the file (or
+        ``"dcep-sim"`` for a new file).  See :meth:`with_journal` for
+        recovery and :class:`~dcep.Durability` for when a receipt means the
+        instruction is on disk.  A file that is not a dcep database, or is
+        from a newer format, raises :class:`~dcep.JournalError` and is not
+        written to.
+        """
+        store = SqliteStore(path, network_id=network_id)
+        return cls.with_journal(
+            store,
+            network_id=store.network_id,
+            policy=policy,
+            clock=clock,
+            block_size=block_size,
+            durability=durability,
+            snapshot_every_blocks=snapshot_every_blocks,
+        )
+
+    def close(self) -> None:
+        """Write what is pending, snapshot if the journal is sealed, and close the store."""
+        if self._journal is not None:
+            self._journal.flush()
+            self._journal.store.close()
+
     # -- submitting ------------------------------------------------------------
 
     def submit(self, instruction: SignedInstruction | bytes) -> Receipt:
@@ -122,13 +214,9 @@ class Ledger:
         with different content raises ``ID_REUSED``.  Refused instructions are
         not remembered, so they may be corrected and sent again.
         """
-        signed = (
-            instruction
-            if isinstance(instruction, SignedInstruction)
-            else SignedInstruction.from_bytes(instruction)
-        )
-        signed.verify(self._network_id)
-        return self._apply(signed)
+        receipt = self._submit_one(instruction)
+        self._commit()
+        return receipt
 
     def submit_many(
         self, instructions: Iterable[SignedInstruction | bytes]
@@ -137,16 +225,43 @@ class Ledger:
 
         A refused instruction yields a :class:`~dcep.Rejection` and does not
         stop the ones after it (sequence numbers may skip, so they still fit).
+        The whole batch reaches the subscribers' commit point once, at the
+        end: with durable storage, one transaction for the batch.
         """
         results: list[Receipt | Rejection] = []
-        for instruction in instructions:
-            try:
-                results.append(self.submit(instruction))
-            except DcepError as error:
-                results.append(Rejection(error.instruction_id, error))
+        try:
+            for instruction in instructions:
+                try:
+                    results.append(self._submit_one(instruction))
+                except DcepError as error:
+                    results.append(Rejection(error.instruction_id, error))
+        finally:
+            self._commit()
         return results
 
-    def _apply(self, signed: SignedInstruction) -> Receipt:
+    def reapply(self, signed: SignedInstruction, accepted_at_us: int) -> Receipt:
+        """Apply an instruction a journal says was accepted at ``accepted_at_us``.
+
+        For recovery and replicas: no signature check (the caller decides
+        whether to verify first), no commit point; refusals raise as usual.
+        """
+        return self._apply(signed, at_us=accepted_at_us)
+
+    def _submit_one(self, instruction: SignedInstruction | bytes) -> Receipt:
+        signed = (
+            instruction
+            if isinstance(instruction, SignedInstruction)
+            else SignedInstruction.from_bytes(instruction)
+        )
+        signed.verify(self._network_id)
+        return self._apply(signed)
+
+    def _commit(self) -> None:
+        for _, on_commit in self._listeners:
+            if on_commit is not None:
+                on_commit()
+
+    def _apply(self, signed: SignedInstruction, at_us: int | None = None) -> Receipt:
         state = self._state
         instruction = signed.instruction
         signer = signed.signer
@@ -174,7 +289,8 @@ class Ledger:
                 party=str(signer_address),
                 field="sequence",
             )
-        now_us = self._clock.now_us()
+        # Entry times never go backwards, whatever the clock does (or after recovery).
+        now_us = max(self._clock.now_us() if at_us is None else at_us, state.last_time_us)
         postings = HANDLERS[instruction.KIND](state, self._policy, instruction, signer, now_us)
         receipt = Receipt(
             entry_number=state.entry_count,
@@ -187,23 +303,30 @@ class Ledger:
         state.sequences[signer_address] = instruction.sequence
         state.receipts[key] = (body_digest, receipt)
         state.entry_count += 1
+        state.last_time_us = now_us
         if self._listeners:
             entry = Entry(receipt, signed)
-            for listener in self._listeners:
-                listener(entry)
+            for on_entry, _ in self._listeners:
+                on_entry(entry)
         return receipt
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` with every entry accepted from now on; returns an unsubscribe.
+    def subscribe(
+        self, on_entry: Listener, on_commit: CommitHook | None = None
+    ) -> Callable[[], None]:
+        """Call ``on_entry`` with every entry accepted from now on; returns an unsubscribe.
 
-        Listeners run in acceptance order, after the state has changed, and
-        must not raise: the entry is already accepted.
+        ``on_entry`` runs in acceptance order, right after the state changed
+        (so the ledger reads as of that entry), and must not raise: the entry
+        is already accepted.  ``on_commit``, if given, runs once before
+        :meth:`submit` or :meth:`submit_many` returns: the point at which a
+        durable store makes what it was handed durable.
         """
-        self._listeners.append(listener)
+        subscription = (on_entry, on_commit)
+        self._listeners.append(subscription)
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            if subscription in self._listeners:
+                self._listeners.remove(subscription)
 
         return unsubscribe
 
@@ -213,6 +336,15 @@ class Ledger:
     def central_bank(self) -> CentralBankInfo | None:
         """The issuer, once the genesis instruction has been accepted."""
         return self._state.central_bank
+
+    @property
+    def last_entry_time_us(self) -> int:
+        """When the last entry was accepted (0 before any)."""
+        return self._state.last_time_us
+
+    def snapshot(self) -> LedgerSnapshot:
+        """The whole state as plain rows, for storage; see :mod:`dcep._snapshot`."""
+        return capture_state(self._state)
 
     @property
     def entry_count(self) -> int:
@@ -226,6 +358,26 @@ class Ledger:
     def balance(self, wallet: Address) -> Amount:
         """What ``wallet`` holds; raises ``UNKNOWN_WALLET`` for a stranger."""
         return Amount(self._wallet(wallet).holdings_fen())
+
+    def account_balance_fen(self, kind: AccountKind, owner: Address, account_id: str = "") -> int:
+        """The balance a posting of ``kind`` on ``owner`` changes; 0 for an unknown account.
+
+        This is what readers of the journal (the state commitment, replicas)
+        check postings against, one account at a time.
+        """
+        if kind is AccountKind.WALLET:
+            wallet = self._state.wallets.get(owner)
+            return wallet.holdings_fen() if wallet is not None else 0
+        bank = self._state.banks.get(owner)
+        if bank is None:
+            return 0
+        if kind is AccountKind.VAULT:
+            return bank.vault_fen
+        if kind is AccountKind.RESERVES:
+            return bank.reserves_available_fen
+        if kind is AccountKind.CASH:
+            return bank.cash_fen
+        return bank.deposits.get(account_id, 0)
 
     def wallet(self, address: Address) -> WalletInfo:
         """A snapshot of one wallet."""

@@ -98,3 +98,5 @@ class LedgerState:
     issued_fen: int = 0
     redeemed_fen: int = 0
     entry_count: int = 0
+    #: When the last entry was accepted: the next may not be earlier.
+    last_time_us: int = 0

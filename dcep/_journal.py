@@ -1,0 +1,408 @@
+"""The journal: follows a ledger, chains its entries, seals signed blocks.
+
+A :class:`Journal` subscribes to a ledger.  Every accepted entry is hashed
+onto the chain and held until the ledger's commit point, where the journal
+hands the store one write: in :attr:`Durability.SYNC` mode that happens
+before ``submit``/``submit_many`` returns, so a receipt is never returned for
+something a crash can lose.  Every ``block_size`` entries the journal seals a
+block: the Merkle root of the block's entry hashes, the state commitment
+after it (updated only for the accounts the block touched), the supply, and
+the central bank's signature.
+
+:meth:`Journal.replay` runs a stored journal back through a ledger — with every
+signature checked (replicas, ``dcep verify``) or trusted (recovery of one's
+own file) — and stops at the first entry or block that does not come out
+the same, naming it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Final, final
+
+from dcep._commitment import StateCommitment, account_leaf
+from dcep._crypto import Address, SigningKey
+from dcep._encoding import SignedInstruction
+from dcep._errors import DcepError, JournalError, Reason
+from dcep._journal_records import GENESIS_HASH, Block, BlockHeader, JournalEntry
+from dcep._merkle import merkle_root
+from dcep._records import AccountKind, Entry
+from dcep._snapshot import Snapshot
+from dcep._storage import Store, StoredBlock, StoredEntry
+
+if TYPE_CHECKING:
+    from dcep._ledger import Ledger
+
+__all__ = ["DEFAULT_BLOCK_SIZE", "Durability", "Journal"]
+
+DEFAULT_BLOCK_SIZE: Final = 1024
+DEFAULT_SNAPSHOT_EVERY_BLOCKS: Final = 256
+#: Replay reports progress in steps this large (the argument is entries just done).
+_PROGRESS_STEP: Final = 1024
+
+AccountKey = tuple[AccountKind, Address, str]
+
+
+@enum.unique
+class Durability(enum.StrEnum):
+    """When an accepted instruction reaches the store."""
+
+    #: Before ``submit`` / ``submit_many`` returns: one store write per call.
+    SYNC = "sync"
+    #: When a block is sealed or :meth:`Journal.flush` is called; a crash can
+    #: lose receipts already returned since the last of those.
+    DEFERRED = "deferred"
+
+
+@final
+class Journal:
+    """The hash-chained, block-sealed record of one ledger, written to a store."""
+
+    __slots__ = (
+        "_block_entry_hashes",
+        "_block_first_entry",
+        "_block_size",
+        "_commitment",
+        "_dirty",
+        "_durability",
+        "_expected_blocks",
+        "_head_hash",
+        "_height",
+        "_last_block_hash",
+        "_ledger",
+        "_peeked",
+        "_pending_blocks",
+        "_pending_entries",
+        "_replaying",
+        "_signer",
+        "_snapshot_every",
+        "_store",
+        "_verify_blocks",
+    )
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        store: Store,
+        *,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        durability: Durability = Durability.SYNC,
+        snapshot_every_blocks: int = DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+        resume_from: Snapshot | None = None,
+    ) -> None:
+        if block_size < 1 or snapshot_every_blocks < 1:
+            raise ValueError("block_size and snapshot_every_blocks must be at least 1")
+        self._ledger = ledger
+        self._store = store
+        self._block_size = block_size
+        self._durability = durability
+        self._snapshot_every = snapshot_every_blocks
+        self._signer: SigningKey | None = None
+        self._pending_entries: list[JournalEntry] = []
+        self._pending_blocks: list[Block] = []
+        self._block_entry_hashes: list[bytes] = []
+        self._dirty: dict[AccountKey, int] = {}
+        self._replaying = False
+        self._verify_blocks = False
+        self._expected_blocks: Iterator[StoredBlock] | None = None
+        self._peeked: StoredBlock | None = None
+        if resume_from is None:
+            self._head_hash = GENESIS_HASH
+            self._last_block_hash = GENESIS_HASH
+            self._height = 0
+            self._commitment = StateCommitment()
+            self._block_first_entry = 0
+        else:
+            self._head_hash = resume_from.head_hash
+            self._last_block_hash = resume_from.last_block_hash
+            self._height = resume_from.block_height
+            self._commitment = StateCommitment.from_bytes(resume_from.commitment)
+            self._block_first_entry = resume_from.entry_count
+        ledger.subscribe(self._on_entry, self._on_commit)
+
+    # -- what users see ---------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """Where the journal is written."""
+        return self._store
+
+    @property
+    def durability(self) -> Durability:
+        """When accepted entries reach the store."""
+        return self._durability
+
+    @property
+    def head_hash(self) -> bytes:
+        """The hash of the last entry: it commits to the whole history."""
+        return self._head_hash
+
+    @property
+    def height(self) -> int:
+        """How many blocks have been sealed."""
+        return self._height
+
+    @property
+    def commitment(self) -> StateCommitment:
+        """The state commitment as of the last sealed block (a copy)."""
+        return self._commitment.copy()
+
+    def attach_signer(self, key: SigningKey) -> None:
+        """Give the journal the central bank's key, with which it signs blocks."""
+        self._signer = key
+
+    def seal(self) -> Block | None:
+        """Seal the open block now, if it has entries; it is stored at the next flush."""
+        if not self._block_entry_hashes or self._signer is None:
+            return None
+        return self._seal(self._signer)
+
+    def flush(self) -> None:
+        """Write everything pending to the store in one atomic step."""
+        if not (self._pending_entries or self._pending_blocks):
+            return
+        snapshot = None
+        if self._pending_blocks and any(
+            block.header.height % self._snapshot_every == self._snapshot_every - 1
+            for block in self._pending_blocks
+        ):
+            snapshot = self._snapshot_if_at_boundary()
+        self._store.write(self._pending_entries, self._pending_blocks, snapshot)
+        self._pending_entries = []
+        self._pending_blocks = []
+
+    def snapshot(self) -> Snapshot:
+        """Seal the open block, then write a snapshot of the whole state now."""
+        self.seal()
+        snapshot = self._snapshot_if_at_boundary()
+        if snapshot is None:  # no signer yet: entries stay in an open block
+            raise ValueError("a snapshot needs every entry sealed; attach the central bank key")
+        self._store.write(self._pending_entries, self._pending_blocks, snapshot)
+        self._pending_entries = []
+        self._pending_blocks = []
+        return snapshot
+
+    # -- following the ledger ---------------------------------------------------
+
+    def _on_entry(self, entry: Entry) -> None:
+        journal_entry = JournalEntry.from_ledger_entry(entry, self._head_hash)
+        self._head_hash = journal_entry.hash
+        self._block_entry_hashes.append(journal_entry.hash)
+        dirty = self._dirty
+        for posting in entry.receipt.postings:
+            key = (posting.kind, posting.owner, posting.account_id)
+            dirty[key] = dirty.get(key, 0) + posting.delta_fen
+        if self._replaying:
+            self._seal_if_stored_block_ends()
+            return
+        self._pending_entries.append(journal_entry)
+        if len(self._block_entry_hashes) >= self._block_size and self._signer is not None:
+            self._seal(self._signer)
+
+    def _on_commit(self) -> None:
+        if self._durability is Durability.SYNC or self._pending_blocks:
+            self.flush()
+
+    def _seal(self, key: SigningKey) -> Block:
+        block = Block.sign(self._next_header(), key, self._ledger.network_id)
+        self._adopt(block)
+        self._pending_blocks.append(block)
+        return block
+
+    def _next_header(self) -> BlockHeader:
+        ledger = self._ledger
+        commitment = self._commitment
+        for (kind, owner, account_id), delta_fen in self._dirty.items():
+            new_fen = ledger.account_balance_fen(kind, owner, account_id)
+            old_fen = new_fen - delta_fen
+            if old_fen == new_fen:
+                continue
+            raw_owner = bytes(owner)
+            if old_fen:
+                commitment.remove(account_leaf(kind.value, raw_owner, account_id, old_fen))
+            if new_fen:
+                commitment.add(account_leaf(kind.value, raw_owner, account_id, new_fen))
+        supply = ledger.supply()
+        return BlockHeader(
+            height=self._height,
+            previous_block_hash=self._last_block_hash,
+            first_entry=self._block_first_entry,
+            entry_count=len(self._block_entry_hashes),
+            last_entry_hash=self._head_hash,
+            entries_root=merkle_root(self._block_entry_hashes),
+            state_commitment=commitment.digest(),
+            issued_fen=supply.issued.fen,
+            redeemed_fen=supply.redeemed.fen,
+            sealed_at_us=ledger.last_entry_time_us,
+        )
+
+    def _adopt(self, block: Block) -> None:
+        header = block.header
+        self._height = header.height + 1
+        self._last_block_hash = header.hash
+        self._block_first_entry = header.first_entry + header.entry_count
+        self._block_entry_hashes = []
+        self._dirty = {}
+
+    def _snapshot_if_at_boundary(self) -> Snapshot | None:
+        if self._block_entry_hashes:
+            return None
+        return Snapshot(
+            ledger=self._ledger.snapshot(),
+            block_height=self._height,
+            head_hash=self._head_hash,
+            last_block_hash=self._last_block_hash,
+            commitment=self._commitment.to_bytes(),
+        )
+
+    # -- replay -----------------------------------------------------------------
+
+    def _peek_stored_block(self) -> StoredBlock | None:
+        if self._peeked is None and self._expected_blocks is not None:
+            self._peeked = next(self._expected_blocks, None)
+        return self._peeked
+
+    def _seal_if_stored_block_ends(self) -> None:
+        stored = self._peek_stored_block()
+        if stored is None:
+            return
+        height, header_raw, signature = stored
+        try:
+            stored_header = BlockHeader.decode(header_raw)
+        except DcepError as error:
+            raise JournalError(
+                Reason.JOURNAL_BLOCK_MISMATCH, f"unreadable block header: {error}", block=height
+            ) from None
+        if len(self._block_entry_hashes) < stored_header.entry_count:
+            return
+        self._peeked = None
+        computed = self._next_header()
+        if computed != stored_header:
+            raise JournalError(
+                Reason.JOURNAL_BLOCK_MISMATCH,
+                "the stored header is not what re-executing its entries gives: "
+                + _header_difference(computed, stored_header),
+                block=height,
+                entry=stored_header.first_entry + stored_header.entry_count - 1,
+            )
+        block = Block(stored_header, signature)
+        central = self._ledger.central_bank
+        if self._verify_blocks:
+            if central is None:
+                raise JournalError(
+                    Reason.JOURNAL_BLOCK_MISMATCH, "a block before any genesis", block=height
+                )
+            try:
+                block.verify(central.key, self._ledger.network_id)
+            except DcepError:
+                raise JournalError(
+                    Reason.JOURNAL_BLOCK_MISMATCH,
+                    "the block is not signed by the central bank's key",
+                    block=height,
+                ) from None
+        self._adopt(block)
+
+    def replay(
+        self,
+        entries: Iterator[StoredEntry],
+        blocks: Iterator[StoredBlock],
+        *,
+        verify_signatures: bool,
+        progress: Callable[[int], None] | None = None,
+        final: bool = True,
+    ) -> int:
+        """Re-execute stored entries through the journal's ledger; return how many.
+
+        Raises :class:`~dcep.JournalError` naming the first entry or block that
+        does not come out exactly as stored.  ``final`` says these are all the
+        entries there are, so a stored block beyond them is a fault.
+        """
+        ledger = self._ledger
+        network_id = ledger.network_id
+        self._replaying = True
+        self._verify_blocks = verify_signatures
+        self._expected_blocks = blocks
+        count = 0
+        try:
+            for number, body, stored_hash in entries:
+                expected_number = ledger.entry_count
+                if number != expected_number:
+                    raise JournalError(
+                        Reason.JOURNAL_CHAIN_BROKEN,
+                        f"expected entry {expected_number} next, found {number}",
+                        entry=number,
+                        block=self._height,
+                    )
+                try:
+                    journal_entry = JournalEntry.decode(body, self.head_hash)
+                except DcepError as error:
+                    raise JournalError(
+                        Reason.JOURNAL_CHAIN_BROKEN, f"unreadable entry: {error}", entry=number
+                    ) from None
+                if journal_entry.hash != stored_hash or journal_entry.number != number:
+                    raise JournalError(
+                        Reason.JOURNAL_CHAIN_BROKEN,
+                        "the entry does not chain to the one before it",
+                        entry=number,
+                        block=self._height,
+                    )
+                try:
+                    signed = SignedInstruction.from_bytes(journal_entry.envelope)
+                    if verify_signatures:
+                        signed.verify(network_id)
+                    receipt = ledger.reapply(signed, journal_entry.accepted_at_us)
+                except JournalError:
+                    raise  # a block sealed by this entry disagreed: already named
+                except DcepError as error:
+                    raise JournalError(
+                        Reason.JOURNAL_REPLAY_DIVERGED,
+                        f"re-executing the entry was refused: {error}",
+                        entry=number,
+                        block=self._height,
+                    ) from None
+                if self.head_hash != stored_hash or receipt.postings != journal_entry.postings:
+                    raise JournalError(
+                        Reason.JOURNAL_REPLAY_DIVERGED,
+                        "re-executing the entry gave another outcome than the one stored",
+                        entry=number,
+                        block=self._height,
+                    )
+                count += 1
+                if progress is not None and count % _PROGRESS_STEP == 0:
+                    progress(_PROGRESS_STEP)
+            if progress is not None and count % _PROGRESS_STEP:
+                progress(count % _PROGRESS_STEP)
+            leftover = self._peek_stored_block() if final else None
+            if leftover is not None:
+                raise JournalError(
+                    Reason.JOURNAL_BLOCK_MISMATCH,
+                    "a stored block covers entries that are not stored",
+                    block=leftover[0],
+                )
+        finally:
+            self._peeked = None
+            self._replaying = False
+            self._verify_blocks = False
+            self._expected_blocks = None
+        return count
+
+
+def _header_difference(computed: BlockHeader, stored: BlockHeader) -> str:
+    differing = [
+        name
+        for name in (
+            "height",
+            "previous_block_hash",
+            "first_entry",
+            "entry_count",
+            "last_entry_hash",
+            "entries_root",
+            "state_commitment",
+            "issued_fen",
+            "redeemed_fen",
+            "sealed_at_us",
+        )
+        if getattr(computed, name) != getattr(stored, name)
+    ]
+    return "differs in " + ", ".join(differing)

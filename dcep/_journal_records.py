@@ -1,0 +1,251 @@
+"""The journal's records: hash-chained entries and signed block headers.
+
+An entry is an accepted instruction's signed bytes with its outcome (time
+and postings); its hash covers the previous entry's hash, so changing,
+dropping, inserting or reordering any entry changes every hash after it.
+Entries are grouped into blocks whose header holds the Merkle root of the
+block's entry hashes, a commitment to every balance after the block, the
+supply, and the central bank's signature over all of it.
+
+Both have one canonical byte form, decoded defensively like instructions.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final, final
+
+import attrs
+
+from dcep._crypto import ADDRESS_SIZE, SIGNATURE_SIZE, Address, SigningKey, VerifyKey, digest
+from dcep._crypto import domain_message as _domain_message
+from dcep._errors import EncodingError, Reason, SignatureError
+from dcep._records import AccountKind, Entry, Posting
+
+__all__ = [
+    "GENESIS_HASH",
+    "Block",
+    "BlockHeader",
+    "JournalEntry",
+    "decode_postings",
+    "encode_postings",
+]
+
+JOURNAL_VERSION: Final = 1
+#: The "previous hash" of the first entry and of the first block.
+GENESIS_HASH: Final = bytes(32)
+_ENTRY_PERSON: Final = b"dcep.entry"
+_BLOCK_PERSON: Final = b"dcep.block"
+_BLOCK_TAG: Final = b"dcep/v1/block"
+_KIND_CODES: Final = {kind: index for index, kind in enumerate(AccountKind, start=1)}
+_KINDS_BY_CODE: Final = {index: kind for kind, index in _KIND_CODES.items()}
+
+
+def _malformed(message: str) -> EncodingError:
+    return EncodingError(Reason.ENCODING_MALFORMED, message)
+
+
+def _take(data: bytes, offset: int, size: int, what: str) -> tuple[bytes, int]:
+    end = offset + size
+    if end > len(data):
+        raise _malformed(f"{what} runs past the end of the record")
+    return data[offset:end], end
+
+
+def encode_postings(postings: tuple[Posting, ...]) -> bytes:
+    """Postings as bytes: count, then kind, owner, signed delta, account id each."""
+    parts = [len(postings).to_bytes(2, "big")]
+    for posting in postings:
+        account = posting.account_id.encode("ascii")
+        parts.append(
+            bytes((_KIND_CODES[posting.kind],))
+            + bytes(posting.owner)
+            + posting.delta_fen.to_bytes(8, "big", signed=True)
+            + bytes((len(account),))
+            + account
+        )
+    return b"".join(parts)
+
+
+def decode_postings(data: bytes, offset: int) -> tuple[tuple[Posting, ...], int]:
+    """Read postings written by :func:`encode_postings`; return them and the next offset."""
+    raw, offset = _take(data, offset, 2, "posting count")
+    postings = []
+    for _ in range(int.from_bytes(raw, "big")):
+        raw, offset = _take(data, offset, 1 + ADDRESS_SIZE + 8 + 1, "posting")
+        kind = _KINDS_BY_CODE.get(raw[0])
+        if kind is None:
+            raise _malformed(f"no account kind {raw[0]}")
+        owner = Address(raw[1 : 1 + ADDRESS_SIZE])
+        delta = int.from_bytes(raw[1 + ADDRESS_SIZE : 9 + ADDRESS_SIZE], "big", signed=True)
+        account_raw, offset = _take(data, offset, raw[-1], "account id")
+        try:
+            account = account_raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise _malformed("an account id is ASCII") from None
+        postings.append(Posting(kind, owner, delta, account))
+    return tuple(postings), offset
+
+
+@final
+@attrs.frozen
+class JournalEntry:
+    """One accepted instruction, chained to the one before it.
+
+    ``body`` is the canonical bytes (number, time, signed envelope,
+    postings); ``hash`` is ``H(previous_hash ‖ body)``.
+    """
+
+    number: int
+    accepted_at_us: int
+    envelope: bytes = attrs.field(repr=False)
+    postings: tuple[Posting, ...] = attrs.field(repr=False)
+    previous_hash: bytes = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+    hash: bytes = attrs.field(repr=lambda h: h.hex()[:16] + "...")
+
+    @classmethod
+    def create(
+        cls,
+        number: int,
+        accepted_at_us: int,
+        envelope: bytes,
+        postings: tuple[Posting, ...],
+        previous_hash: bytes,
+    ) -> JournalEntry:
+        """Build an entry and compute its body and hash."""
+        body = b"".join(
+            (
+                bytes((JOURNAL_VERSION,)),
+                number.to_bytes(8, "big"),
+                accepted_at_us.to_bytes(8, "big"),
+                len(envelope).to_bytes(4, "big"),
+                envelope,
+                encode_postings(postings),
+            )
+        )
+        return cls(
+            number,
+            accepted_at_us,
+            envelope,
+            postings,
+            previous_hash,
+            body,
+            chain_hash(previous_hash, body),
+        )
+
+    @classmethod
+    def from_ledger_entry(cls, entry: Entry, previous_hash: bytes) -> JournalEntry:
+        """The journal form of an entry the ledger just accepted."""
+        receipt = entry.receipt
+        return cls.create(
+            receipt.entry_number,
+            receipt.accepted_at_us,
+            entry.signed.to_bytes(),
+            receipt.postings,
+            previous_hash,
+        )
+
+    @classmethod
+    def decode(cls, body: bytes, previous_hash: bytes) -> JournalEntry:
+        """Read an entry from its body; the hash is recomputed, never trusted."""
+        if len(body) < 21 or body[0] != JOURNAL_VERSION:
+            raise EncodingError(
+                Reason.ENCODING_UNSUPPORTED_VERSION
+                if body[:1] and body[0] != JOURNAL_VERSION
+                else Reason.ENCODING_MALFORMED,
+                "not a journal entry of a version this dcep reads",
+            )
+        number = int.from_bytes(body[1:9], "big")
+        accepted_at_us = int.from_bytes(body[9:17], "big")
+        envelope, offset = _take(body, 21, int.from_bytes(body[17:21], "big"), "envelope")
+        postings, offset = decode_postings(body, offset)
+        if offset != len(body):
+            raise _malformed(f"{len(body) - offset} bytes left over after entry {number}")
+        return cls(
+            number,
+            accepted_at_us,
+            envelope,
+            postings,
+            previous_hash,
+            body,
+            chain_hash(previous_hash, body),
+        )
+
+
+def chain_hash(previous_hash: bytes, body: bytes) -> bytes:
+    """The hash chain's step: ``H(previous ‖ body)``."""
+    return digest(previous_hash + body, person=_ENTRY_PERSON)
+
+
+_HEADER: Final = struct.Struct(">BQ32sQI32s32s32sQQQ")
+
+
+@final
+@attrs.frozen
+class BlockHeader:
+    """What the central bank signs for each block of entries."""
+
+    height: int
+    previous_block_hash: bytes = attrs.field(repr=False)
+    first_entry: int
+    entry_count: int
+    last_entry_hash: bytes = attrs.field(repr=False)
+    entries_root: bytes = attrs.field(repr=False)
+    state_commitment: bytes = attrs.field(repr=False)
+    issued_fen: int
+    redeemed_fen: int
+    sealed_at_us: int
+
+    def encode(self) -> bytes:
+        """The header's canonical bytes (what is hashed and signed)."""
+        return _HEADER.pack(
+            JOURNAL_VERSION,
+            self.height,
+            self.previous_block_hash,
+            self.first_entry,
+            self.entry_count,
+            self.last_entry_hash,
+            self.entries_root,
+            self.state_commitment,
+            self.issued_fen,
+            self.redeemed_fen,
+            self.sealed_at_us,
+        )
+
+    @property
+    def hash(self) -> bytes:
+        """The block's identity, which the next header chains to."""
+        return digest(self.encode(), person=_BLOCK_PERSON)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> BlockHeader:
+        """Read a header written by :meth:`encode`."""
+        if len(raw) != _HEADER.size:
+            raise _malformed(f"a block header is {_HEADER.size} bytes, not {len(raw)}")
+        version, *fields = _HEADER.unpack(raw)
+        if version != JOURNAL_VERSION:
+            raise EncodingError(
+                Reason.ENCODING_UNSUPPORTED_VERSION, f"block header version {version}"
+            )
+        return cls(*fields)
+
+
+@final
+@attrs.frozen
+class Block:
+    """A header with the central bank's signature over it."""
+
+    header: BlockHeader
+    signature: bytes = attrs.field(repr=False)
+
+    @classmethod
+    def sign(cls, header: BlockHeader, key: SigningKey, network_id: bytes) -> Block:
+        """Sign ``header`` for the ledger ``network_id``."""
+        return cls(header, key.sign(_domain_message(_BLOCK_TAG, network_id, header.encode())))
+
+    def verify(self, key: VerifyKey, network_id: bytes) -> None:
+        """Raise :class:`~dcep.SignatureError` unless ``key`` signed this header."""
+        if len(self.signature) != SIGNATURE_SIZE:
+            raise SignatureError(Reason.SIGNATURE_INVALID, "a block signature is 64 bytes")
+        key.verify(_domain_message(_BLOCK_TAG, network_id, self.header.encode()), self.signature)

@@ -1,0 +1,193 @@
+"""The journal: chained entries, signed blocks, storage, recovery, replicas, proofs."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dcep
+from dcep import cny
+from dcep._commitment import StateCommitment
+from dcep._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
+
+
+def _populate(ledger: dcep.Ledger, wallets: int = 12, payments: int = 60) -> dcep.CentralBank:
+    pboc = dcep.CentralBank(ledger, seed=11)
+    icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("1000000"))
+    pboc.issue(icbc, cny("500000"))
+    holders = [icbc.open_wallet(category=4, phone=f"138{i:08d}") for i in range(wallets)]
+    for holder in holders:
+        icbc.fund(holder, cny("400"))
+    for i in range(payments):
+        payer, payee = holders[i % wallets], holders[(i * 5 + 1) % wallets]
+        if payer is not payee:
+            payer.pay(payee, dcep.Amount(101 + i))
+    return pboc
+
+
+def _state(ledger: dcep.Ledger) -> object:
+    return (ledger.supply(), ledger.banks(), list(ledger.wallets()), ledger.entry_count)
+
+
+def test_reopening_a_database_recovers_the_same_state(tmp_path: Path) -> None:
+    path = tmp_path / "city.db"
+    ledger = dcep.Ledger.open(path, block_size=8, snapshot_every_blocks=3)
+    _populate(ledger)
+    before, head = _state(ledger), ledger.journal.head_hash if ledger.journal else b""
+    ledger.close()
+    reopened = dcep.Ledger.open(path, block_size=8, snapshot_every_blocks=3)
+    assert _state(reopened) == before
+    assert reopened.journal is not None
+    assert reopened.journal.head_hash == head
+    reopened.check_invariants()
+    reopened.close()
+
+
+def test_a_replica_verifies_a_database_and_its_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "city.db"
+    ledger = dcep.Ledger.open(path, block_size=8, snapshot_every_blocks=2)
+    _populate(ledger)
+    assert ledger.journal is not None
+    ledger.journal.snapshot()
+    expected = _state(ledger)
+    ledger.close()
+    store = dcep.SqliteStore(path)
+    report = dcep.Replica(store).catch_up()
+    store.close()
+    assert report.snapshot_checked
+    assert report.entry_count == expected[3]  # type: ignore[index]
+
+
+def test_a_replica_follows_a_live_memory_ledger() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=5)
+    assert ledger.journal is not None
+    replica = dcep.Replica(ledger.journal.store)
+    pboc = dcep.CentralBank(ledger, seed=3)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.07", reserves=cny("100"))
+    first = replica.catch_up()
+    pboc.issue(bank, cny("10"))
+    second = replica.catch_up()
+    assert first.entries_verified + second.entries_verified == ledger.entry_count
+    assert replica.ledger.supply() == ledger.supply()
+
+
+def test_a_block_signed_by_another_key_is_rejected() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=4)
+    assert ledger.journal is not None
+    _populate(ledger, wallets=3, payments=3)
+    forger = dcep.SigningKey(bytes(range(32)))
+    store = ledger.journal.store
+    assert isinstance(store, dcep.MemoryStore)
+    forged = dcep.MemoryStore()
+    entries = list(store.read_entries())
+    blocks = list(store.read_blocks())
+    header = dcep.BlockHeader.decode(blocks[0][1])
+    resigned = dcep.Block.sign(header, forger, ledger.network_id)
+    forged_blocks = [(blocks[0][0], blocks[0][1], resigned.signature), *blocks[1:]]
+    forged._entries.extend(entries)
+    forged._blocks.extend(forged_blocks)
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Replica(forged).catch_up()
+    assert caught.value.reason is dcep.Reason.JOURNAL_BLOCK_MISMATCH
+    assert caught.value.block == 0
+
+
+def test_entry_proofs_verify_and_tampered_ones_do_not() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=7)
+    assert ledger.journal is not None
+    pboc = _populate(ledger, wallets=5, payments=20)
+    ledger.journal.seal()
+    ledger.journal.flush()
+    store = ledger.journal.store
+    for number in range(ledger.entry_count):
+        proof = dcep.prove_entry(store, number)
+        assert proof.entry.number == number
+        assert dcep.verify_entry_proof(proof, pboc.verify_key, ledger.network_id)
+    flipped = bytearray(proof.body)
+    flipped[-1] ^= 1
+    assert not dcep.verify_entry_proof(
+        attrs.evolve(proof, body=bytes(flipped)), pboc.verify_key, ledger.network_id
+    )
+    assert not dcep.verify_entry_proof(proof, pboc.verify_key, b"another-network")
+    outsider = dcep.SigningKey(bytes(32)).verify_key
+    assert not dcep.verify_entry_proof(proof, outsider, ledger.network_id)
+
+
+def _reference_root(hashes: list[bytes]) -> bytes:
+    # RFC 9162 section 2.1.1, recursively: split at the largest power of two below n.
+    if len(hashes) == 1:
+        return hashes[0]
+    split = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return _node(_reference_root(hashes[:split]), _reference_root(hashes[split:]))
+
+
+@given(st.lists(st.binary(max_size=8), min_size=1, max_size=40), st.data())
+def test_merkle_root_matches_the_rfc_and_every_leaf_has_a_proof(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
+    hashes = [leaf_hash(leaf) for leaf in leaves]
+    root = merkle_root(hashes)
+    assert root == _reference_root(hashes)
+    index = data.draw(st.integers(0, len(hashes) - 1))
+    proof = inclusion_proof(hashes, index)
+    assert verify_inclusion(hashes[index], proof, root)
+    other = data.draw(st.integers(0, len(hashes) - 1))
+    if hashes[other] != hashes[index]:
+        assert not verify_inclusion(hashes[other], proof, root)
+
+
+@given(st.lists(st.binary(max_size=16), max_size=12), st.randoms(use_true_random=False))
+def test_the_commitment_is_a_multiset_hash(leaves: list[bytes], rng: random.Random) -> None:
+    forwards = StateCommitment()
+    for leaf in leaves:
+        forwards.add(leaf)
+    shuffled = list(leaves)
+    rng.shuffle(shuffled)
+    backwards = StateCommitment()
+    for leaf in shuffled:
+        backwards.add(leaf)
+    assert forwards == backwards
+    for leaf in leaves:
+        backwards.remove(leaf)
+    assert backwards == StateCommitment()
+    if leaves:
+        # Only additions: reaching zero would take a collision of SHAKE-256 outputs.
+        assert forwards != StateCommitment()
+
+
+def test_deferred_durability_writes_at_block_boundaries_only() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=1000, durability=dcep.Durability.DEFERRED)
+    assert ledger.journal is not None
+    _populate(ledger, wallets=3, payments=2)
+    assert ledger.journal.store.entry_count() == 0
+    ledger.journal.flush()
+    assert ledger.journal.store.entry_count() == ledger.entry_count
+
+
+def test_sync_durability_stores_every_entry_before_submit_returns() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=1000)
+    assert ledger.journal is not None
+    counts = []
+    pboc = dcep.CentralBank(ledger, seed=5)
+    for i in range(3):
+        pboc.authorise_bank(f"B{i}", code=f"MA.156.1100.{i + 10}", reserves=cny("1"))
+        counts.append(ledger.journal.store.entry_count())
+    assert counts == [2, 3, 4]
+
+
+def test_blocks_chain_and_cover_every_entry_once() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=6)
+    assert ledger.journal is not None
+    _populate(ledger, wallets=4, payments=10)
+    headers = [dcep.BlockHeader.decode(raw) for _, raw, _ in ledger.journal.store.read_blocks()]
+    assert [h.height for h in headers] == list(range(len(headers)))
+    for previous, current in itertools.pairwise(headers):
+        assert current.previous_block_hash == previous.hash
+        assert current.first_entry == previous.first_entry + previous.entry_count
+    assert all(h.entry_count == 6 for h in headers)
