@@ -60,6 +60,7 @@ from dcep._instructions import Redeem as Redeem
 from dcep._instructions import Transfer as Transfer
 from dcep._journal import Durability as Durability
 from dcep._journal import Journal as Journal
+from dcep._journal import RecoveryReport as RecoveryReport
 from dcep._journal_records import Block as Block
 from dcep._journal_records import BlockHeader as BlockHeader
 from dcep._journal_records import JournalEntry as JournalEntry
@@ -90,6 +91,7 @@ from dcep._roles import Bank as Bank
 from dcep._roles import CentralBank as CentralBank
 from dcep._roles import CustomerRecord as CustomerRecord
 from dcep._roles import Wallet as Wallet
+from dcep._sentinels import SentinelPool as SentinelPool
 from dcep._sqlite_store import SqliteStore as SqliteStore
 from dcep._storage import MemoryStore as MemoryStore
 from dcep._storage import Store as Store
@@ -145,10 +147,12 @@ __all__ = [
     "Posting",
     "Reason",
     "Receipt",
+    "RecoveryReport",
     "Redeem",
     "Rejection",
     "Replica",
     "ReserveMode",
+    "SentinelPool",
     "SequenceError",
     "SignatureError",
     "SignedInstruction",

@@ -60,7 +60,7 @@ def encode_instruction(instruction: Instruction) -> bytes:
     return b"".join(parts)
 
 
-def decode_instruction(data: bytes) -> Instruction:
+def decode_instruction(data: bytes | bytearray | memoryview) -> Instruction:
     """Read one instruction from exactly ``data``; raise a typed error on anything else."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise EncodingError(Reason.ENCODING_MALFORMED, "an instruction is decoded from bytes")
@@ -82,8 +82,14 @@ def decode_instruction(data: bytes) -> Instruction:
     instruction_id, offset = wire.U128.read(data, 2)
     sequence, offset = wire.U64.read(data, offset)
     values: dict[str, object] = {}
-    for name, codec in record.WIRE:
-        values[name], offset = codec.read(data, offset)
+    try:
+        for name, codec in record.WIRE:
+            values[name], offset = codec.read(data, offset)
+    except EncodingError as error:
+        # Name the record's field (payer, memo), not the codec's (address, text).
+        raise EncodingError(
+            error.reason, error.message, instruction_id=instruction_id, field=name
+        ) from None
     if offset != len(data):
         raise EncodingError(
             Reason.ENCODING_MALFORMED,
@@ -127,7 +133,7 @@ class SignedInstruction:
         return cls(key.verify_key, signature, body)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> SignedInstruction:
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> SignedInstruction:
         """Parse an envelope; the signature is not checked here (see :meth:`verify`)."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise EncodingError(Reason.ENCODING_MALFORMED, "an envelope is decoded from bytes")

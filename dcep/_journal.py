@@ -21,6 +21,8 @@ import enum
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, final
 
+import attrs
+
 from dcep._commitment import StateCommitment, account_leaf
 from dcep._crypto import Address, SigningKey
 from dcep._encoding import SignedInstruction
@@ -34,7 +36,7 @@ from dcep._storage import Store, StoredBlock, StoredEntry
 if TYPE_CHECKING:
     from dcep._ledger import Ledger
 
-__all__ = ["DEFAULT_BLOCK_SIZE", "Durability", "Journal"]
+__all__ = ["DEFAULT_BLOCK_SIZE", "Durability", "Journal", "RecoveryReport"]
 
 DEFAULT_BLOCK_SIZE: Final = 1024
 DEFAULT_SNAPSHOT_EVERY_BLOCKS: Final = 256
@@ -53,6 +55,23 @@ class Durability(enum.StrEnum):
     #: When a block is sealed or :meth:`Journal.flush` is called; a crash can
     #: lose receipts already returned since the last of those.
     DEFERRED = "deferred"
+
+
+@final
+@attrs.frozen
+class RecoveryReport:
+    """What opening a stored journal found and did."""
+
+    #: Entries restored from the snapshot, without re-execution.
+    from_snapshot: int
+    #: Entries re-executed after the snapshot.
+    replayed: int
+    #: Blocks sealed in the store.
+    blocks: int
+    #: Entries after the last sealed block (kept; sealed when the next block is).
+    unsealed: int
+    #: Bytes of a torn final write that the store dropped (0 if none).
+    torn_bytes_dropped: int
 
 
 @final
@@ -79,6 +98,7 @@ class Journal:
         "_snapshot_every",
         "_store",
         "_verify_blocks",
+        "recovery",
     )
 
     def __init__(
@@ -107,6 +127,8 @@ class Journal:
         self._verify_blocks = False
         self._expected_blocks: Iterator[StoredBlock] | None = None
         self._peeked: StoredBlock | None = None
+        #: Set when the journal was recovered from a store; ``None`` for a new one.
+        self.recovery: RecoveryReport | None = None
         if resume_from is None:
             self._head_hash = GENESIS_HASH
             self._last_block_hash = GENESIS_HASH
@@ -142,6 +164,11 @@ class Journal:
     def height(self) -> int:
         """How many blocks have been sealed."""
         return self._height
+
+    @property
+    def sealed_entry_count(self) -> int:
+        """How many entries are in sealed blocks."""
+        return self._block_first_entry
 
     @property
     def commitment(self) -> StateCommitment:

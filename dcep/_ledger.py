@@ -13,7 +13,7 @@ the ledger knows none of them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final, final
 
 from dcep._clock import Clock, ManualClock
@@ -31,7 +31,13 @@ from dcep._errors import (
 )
 from dcep._handlers import HANDLERS
 from dcep._invariants import find_violations
-from dcep._journal import DEFAULT_BLOCK_SIZE, DEFAULT_SNAPSHOT_EVERY_BLOCKS, Durability, Journal
+from dcep._journal import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+    Durability,
+    Journal,
+    RecoveryReport,
+)
 from dcep._money import Amount
 from dcep._policy import Policy
 from dcep._records import (
@@ -44,6 +50,7 @@ from dcep._records import (
     SupplyReport,
     WalletInfo,
 )
+from dcep._sentinels import SentinelPool
 from dcep._snapshot import LedgerSnapshot, capture_state, restore_state
 from dcep._sqlite_store import DEFAULT_NETWORK_ID, SqliteStore
 from dcep._state import BankBooks, LedgerState, WalletAccount
@@ -156,11 +163,19 @@ class Ledger:
         )
         start_entry = snapshot.entry_count if snapshot is not None else 0
         start_block = snapshot.block_height if snapshot is not None else 0
-        journal.replay(
+        replayed = journal.replay(
             store.read_entries(start_entry),
             store.read_blocks(start_block),
             verify_signatures=False,
         )
+        if ledger.entry_count:
+            journal.recovery = RecoveryReport(
+                from_snapshot=start_entry,
+                replayed=replayed,
+                blocks=journal.height,
+                unsealed=ledger.entry_count - journal.sealed_entry_count,
+                torn_bytes_dropped=getattr(store, "torn_wal_bytes", 0),
+            )
         ledger._journal = journal
         return ledger
 
@@ -219,20 +234,48 @@ class Ledger:
         return receipt
 
     def submit_many(
-        self, instructions: Iterable[SignedInstruction | bytes]
+        self,
+        instructions: Iterable[SignedInstruction | bytes],
+        *,
+        sentinels: SentinelPool | None = None,
     ) -> list[Receipt | Rejection]:
         """Submit each instruction in order; one result per instruction.
 
         A refused instruction yields a :class:`~dcep.Rejection` and does not
         stop the ones after it (sequence numbers may skip, so they still fit).
         The whole batch reaches the subscribers' commit point once, at the
-        end: with durable storage, one transaction for the batch.
+        end: with durable storage, one transaction for the batch.  With
+        ``sentinels``, signatures are checked in their worker processes first;
+        the results and the journal are exactly those without.
         """
+        if sentinels is not None and sentinels.network_id != self._network_id:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                "the sentinel pool checks signatures for another network",
+                field="sentinels",
+            )
+        items = list(instructions)
+        verdicts: Sequence[bool] | None = None
+        if sentinels is not None:
+            verdicts = sentinels.check(
+                [item if isinstance(item, bytes) else item.to_bytes() for item in items]
+            )
         results: list[Receipt | Rejection] = []
         try:
-            for instruction in instructions:
+            for index, instruction in enumerate(items):
                 try:
-                    results.append(self._submit_one(instruction))
+                    if verdicts is None:
+                        results.append(self._submit_one(instruction))
+                        continue
+                    signed = (
+                        instruction
+                        if isinstance(instruction, SignedInstruction)
+                        else SignedInstruction.from_bytes(instruction)
+                    )
+                    if not verdicts[index]:
+                        # Raise exactly the error the in-process check raises.
+                        signed.verify(self._network_id)
+                    results.append(self._apply(signed))
                 except DcepError as error:
                     results.append(Rejection(error.instruction_id, error))
         finally:
@@ -380,13 +423,20 @@ class Ledger:
         return bank.deposits.get(account_id, 0)
 
     def wallet(self, address: Address) -> WalletInfo:
-        """A snapshot of one wallet."""
-        return _wallet_info(address, self._wallet(address))
+        """A snapshot of one wallet; spending counts only the current day and year."""
+        return _wallet_info(address, self._wallet(address), *self._today())
 
-    def wallets(self) -> Iterator[WalletInfo]:
+    def wallets(self) -> list[WalletInfo]:
         """Snapshots of every wallet, in the order they were opened."""
-        for address, account in self._state.wallets.items():
-            yield _wallet_info(address, account)
+        day, year = self._today()
+        return [
+            _wallet_info(address, account, day, year)
+            for address, account in self._state.wallets.items()
+        ]
+
+    def _today(self) -> tuple[int, int]:
+        day = self._policy.calendar_day(max(self._clock.now_us(), self._state.last_time_us))
+        return day, self._policy.calendar_year(day)
 
     def bank(self, which: Address | InstitutionCode | str) -> BankInfo:
         """A snapshot of one bank's books, by address, institution code or name."""
@@ -446,7 +496,9 @@ class Ledger:
         )
 
 
-def _wallet_info(address: Address, account: WalletAccount) -> WalletInfo:
+def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) -> WalletInfo:
+    # The counters reset lazily, on the next payment; a snapshot must not show
+    # yesterday's spending as today's.
     return WalletInfo(
         address=address,
         key=account.key,
@@ -454,8 +506,8 @@ def _wallet_info(address: Address, account: WalletAccount) -> WalletInfo:
         operator=account.operator,
         linked_account=account.linked_account,
         balance=Amount(account.holdings_fen()),
-        spent_today=Amount(account.spent_today_fen),
-        spent_this_year=Amount(account.spent_this_year_fen),
+        spent_today=Amount(account.spent_today_fen if account.day == day else 0),
+        spent_this_year=Amount(account.spent_this_year_fen if account.year == year else 0),
     )
 
 

@@ -18,7 +18,9 @@ from dcep._errors import AmountError, Reason
 
 __all__ = ["FEN_PER_YUAN", "MAX_AMOUNT_FEN", "Amount", "cny"]
 
+#: Fen in one yuan.
 FEN_PER_YUAN: Final = 100
+#: The largest amount, in fen: a signed 64-bit integer, so it fits SQLite and the wire.
 MAX_AMOUNT_FEN: Final = 2**63 - 1
 
 _MAX_YUAN_DIGITS: Final = len(str(MAX_AMOUNT_FEN // FEN_PER_YUAN))

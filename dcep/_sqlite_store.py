@@ -35,6 +35,8 @@ APPLICATION_ID: Final = 0x44434550
 FORMAT_VERSION: Final = 1
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _READ_CHUNK: Final = 4096
+_WAL_HEADER_SIZE: Final = 32
+_WAL_FRAME_HEADER_SIZE: Final = 24
 
 _SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,8 +100,12 @@ def _check_file(path: Path) -> bool:
     if magic != _SQLITE_MAGIC:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "not an SQLite database, so not dcep's")
     try:
-        # Read-only, so that a file that is not ours is never touched.
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        # Read-only, so that a file that is not ours is never touched; without a
+        # write-ahead log beside it the file is complete, and "immutable" keeps
+        # SQLite from creating -wal and -shm files next to someone else's file.
+        has_wal = path.with_name(path.name + "-wal").exists()
+        mode = "mode=ro" if has_wal else "mode=ro&immutable=1"
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
         try:
             application_id = probe.execute("PRAGMA application_id").fetchone()[0]
             version = probe.execute("PRAGMA user_version").fetchone()[0]
@@ -127,7 +133,7 @@ class SqliteStore:
     transactions on power loss, and is faster.
     """
 
-    __slots__ = ("_connection", "_network_id", "_path")
+    __slots__ = ("_connection", "_network_id", "_path", "torn_wal_bytes")
 
     def __init__(
         self,
@@ -140,6 +146,9 @@ class SqliteStore:
             raise ValueError("synchronous is 'FULL' or 'NORMAL'")
         self._path = Path(path)
         existing = _check_file(self._path)
+        #: Bytes at the end of the write-ahead log that do not make a whole
+        #: frame: a write torn by a crash, which SQLite drops on opening.
+        self.torn_wal_bytes = _torn_wal_bytes(self._path) if existing else 0
         try:
             self._connection = sqlite3.connect(self._path, isolation_level=None)
             self._connection.execute("PRAGMA journal_mode=WAL")
@@ -305,6 +314,22 @@ class SqliteStore:
     def close(self) -> None:
         """Close the connection (SQLite checkpoints the WAL)."""
         self._connection.close()
+
+
+def _torn_wal_bytes(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    try:
+        size = wal.stat().st_size
+        with wal.open("rb") as handle:
+            header = handle.read(_WAL_HEADER_SIZE)
+    except OSError:
+        return 0
+    if size <= _WAL_HEADER_SIZE or len(header) < _WAL_HEADER_SIZE:
+        return max(size, 0) if 0 < size < _WAL_HEADER_SIZE else 0
+    page_size = int.from_bytes(header[8:12], "big")
+    if page_size < 512:
+        return 0
+    return (size - _WAL_HEADER_SIZE) % (_WAL_FRAME_HEADER_SIZE + page_size)
 
 
 def _insert_rows(
