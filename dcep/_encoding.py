@@ -13,7 +13,9 @@ out-of-range bytes all raise a :class:`~dcep.DcepError`, never an
 
 from __future__ import annotations
 
-from typing import Final, final
+import struct
+from collections.abc import Callable
+from typing import Any, Final, final
 
 import attrs
 
@@ -21,12 +23,15 @@ from dcep import _wire as wire
 from dcep._crypto import (
     PUBLIC_KEY_SIZE,
     SIGNATURE_SIZE,
+    Address,
     SigningKey,
     VerifyKey,
     domain_message,
 )
 from dcep._errors import EncodingError, Reason, SignatureError
 from dcep._instructions import KIND_RECORDS, Instruction, Kind
+from dcep._money import MAX_AMOUNT_FEN, Amount
+from dcep._policy import WalletCategory
 
 __all__ = [
     "ENCODING_VERSION",
@@ -62,6 +67,18 @@ def encode_instruction(instruction: Instruction) -> bytes:
 
 def decode_instruction(data: bytes | bytearray | memoryview) -> Instruction:
     """Read one instruction from exactly ``data``; raise a typed error on anything else."""
+    if type(data) is bytes and len(data) > 1 and data[0] == ENCODING_VERSION:
+        layout = _LAYOUTS.get(data[1])
+        if layout is not None:
+            fast = layout.decode(data)
+            if fast is not None:
+                return fast
+    return _decode_checked(data)
+
+
+def _decode_checked(data: bytes | bytearray | memoryview) -> Instruction:
+    # The careful path: every field read by its codec, every fault named.  The
+    # fast path below hands anything it cannot read straight back to this one.
     if not isinstance(data, bytes | bytearray | memoryview):
         raise EncodingError(Reason.ENCODING_MALFORMED, "an instruction is decoded from bytes")
     data = bytes(data)
@@ -98,6 +115,73 @@ def decode_instruction(data: bytes | bytearray | memoryview) -> Instruction:
         )
     # The record's validators check ranges, so decoded and built values obey one rule.
     return record(instruction_id, sequence, **values)
+
+
+def _u128(raw: bytes) -> int:
+    return int.from_bytes(raw, "big")
+
+
+def _amount(fen: int) -> Amount:
+    if fen > MAX_AMOUNT_FEN:
+        raise ValueError("out of range")
+    return Amount(fen)
+
+
+#: How each fixed-width codec appears in a struct format, and what builds its value.
+_FIXED: Final[dict[object, tuple[str, Callable[[Any], object] | None]]] = {
+    wire.U64: ("Q", None),
+    wire.U128: ("16s", _u128),
+    wire.AMOUNT: ("Q", _amount),
+    wire.ADDRESS: ("20s", Address),
+    wire.KEY: ("32s", VerifyKey),
+    wire.DIGEST: ("32s", None),
+    wire.CATEGORY: ("B", WalletCategory),
+}
+
+
+@final
+class _Layout:
+    """One struct read for a record's fixed-width head, codecs for the rest.
+
+    The hot path of every transfer: several times faster than reading field
+    by field, and it falls back to :func:`_decode_checked` on anything
+    unusual so that errors are always the careful path's.
+    """
+
+    __slots__ = ("_builders", "_head", "_record", "_tail")
+
+    def __init__(self, record: type[Instruction]) -> None:
+        codes = [">BB16sQ"]
+        builders: list[Callable[[Any], object] | None] = []
+        fields = list(record.WIRE)
+        while fields and fields[0][1] in _FIXED:
+            code, builder = _FIXED[fields.pop(0)[1]]
+            codes.append(code)
+            builders.append(builder)
+        self._record = record
+        self._head = struct.Struct("".join(codes))
+        self._builders = tuple(builders)
+        self._tail = tuple(codec for _, codec in fields)
+
+    def decode(self, data: bytes) -> Instruction | None:
+        try:
+            _, _, raw_id, sequence, *raw = self._head.unpack_from(data)
+            values = [
+                value if builder is None else builder(value)
+                for builder, value in zip(self._builders, raw, strict=True)
+            ]
+            offset = self._head.size
+            for codec in self._tail:
+                value, offset = codec.read(data, offset)
+                values.append(value)
+            if offset != len(data):
+                return None
+            return self._record(int.from_bytes(raw_id, "big"), sequence, *values)
+        except (struct.error, ValueError, TypeError):
+            return None
+
+
+_LAYOUTS: Final = {int(kind): _Layout(record) for kind, record in KIND_RECORDS.items()}
 
 
 @final

@@ -11,7 +11,6 @@ These are the stateful checks (roles, balances, limits); the stateless ones
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -41,7 +40,7 @@ from dcep._instructions import (
     Transfer,
 )
 from dcep._money import MAX_AMOUNT_FEN, Amount
-from dcep._policy import Policy
+from dcep._policy import Policy, year_of_day
 from dcep._records import AccountKind, CentralBankInfo, Posting
 from dcep._state import BankBooks, LedgerState, WalletAccount
 
@@ -135,7 +134,7 @@ def _require_under_cap(
     policy: Policy,
     instruction_id: int,
 ) -> None:
-    cap = policy.limits(wallet.category).balance_cap
+    cap = policy.categories[wallet.category].balance_cap
     after_fen = wallet.holdings_fen() + incoming_fen
     if cap is not None and after_fen > cap.fen:
         raise LimitExceededError(
@@ -465,11 +464,6 @@ def defund(
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _year_of(policy: Policy, day: int) -> int:
-    return policy.calendar_year(day)
-
-
 def _check_payment_caps(
     wallet: WalletAccount,
     payer: Address,
@@ -479,7 +473,7 @@ def _check_payment_caps(
     year: int,
     instruction_id: int,
 ) -> None:
-    limits = policy.limits(wallet.category)
+    limits = policy.categories[wallet.category]
     spent_today_fen = wallet.spent_today_fen if wallet.day == day else 0
     spent_this_year_fen = wallet.spent_this_year_fen if wallet.year == year else 0
     for cap, used_fen, field, reason in (
@@ -521,7 +515,7 @@ def transfer(
             field="amount",
         )
     day = policy.calendar_day(now_us)
-    year = _year_of(policy, day)
+    year = year_of_day(day)
     _check_payment_caps(payer, instruction.payer, amount_fen, policy, day, year, instruction.id)
     _require_under_cap(payee, instruction.payee, amount_fen, policy, instruction.id)
     if payer.day != day:

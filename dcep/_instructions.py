@@ -92,17 +92,16 @@ def _text_validator(max_bytes: int, *, allow_empty: bool) -> Any:
     def check(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
         if not isinstance(value, str):
             raise _invalid(attribute.name, f"{attribute.name} must be a str")
-        size = len(value.encode("utf-8", "surrogatepass"))
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise _invalid(attribute.name, f"{attribute.name} is not valid Unicode") from None
         if size > max_bytes or (size == 0 and not allow_empty):
             raise _invalid(
                 attribute.name,
                 f"{attribute.name} must be {'0' if allow_empty else '1'} to {max_bytes} "
                 f"bytes of UTF-8, not {size}",
             )
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _invalid(attribute.name, f"{attribute.name} is not valid Unicode") from None
 
     return check
 

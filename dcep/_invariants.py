@@ -51,15 +51,16 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
     accepted_per_signer: dict[Address, int] = {}
-    for signer, _ in state.receipts:
+    for key in state.accepted:
+        signer = Address(key[:20])
         accepted_per_signer[signer] = accepted_per_signer.get(signer, 0) + 1
     for signer, count in accepted_per_signer.items():
         # Strictly increasing from 1 means n acceptances leave the last at n or more.
         if state.sequences.get(signer, 0) < count:
             problems.append(f"signer {signer}: {count} accepted but last sequence is lower")
-    if len(state.receipts) != state.entry_count:
+    if len(state.accepted) != state.entry_count:
         problems.append(
-            f"{len(state.receipts)} receipts recorded for {state.entry_count} accepted entries"
+            f"{len(state.accepted)} receipts recorded for {state.entry_count} accepted entries"
         )
     return problems
 

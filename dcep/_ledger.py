@@ -53,7 +53,14 @@ from dcep._records import (
 from dcep._sentinels import SentinelPool
 from dcep._snapshot import LedgerSnapshot, capture_state, restore_state
 from dcep._sqlite_store import DEFAULT_NETWORK_ID, SqliteStore
-from dcep._state import BankBooks, LedgerState, WalletAccount
+from dcep._state import (
+    BankBooks,
+    LedgerState,
+    WalletAccount,
+    accepted_key,
+    accepted_record,
+    receipt_from_record,
+)
 from dcep._storage import MemoryStore, Store
 
 __all__ = ["Ledger"]
@@ -309,12 +316,12 @@ class Ledger:
         instruction = signed.instruction
         signer = signed.signer
         signer_address = signer.address
-        key = (signer_address, instruction.id)
+        key = accepted_key(signer_address, instruction.id)
         body_digest = digest(signed.body, person=_DIGEST_PERSON)
-        prior = state.receipts.get(key)
+        prior = state.accepted.get(key)
         if prior is not None:
             if prior[0] == body_digest:
-                return prior[1]
+                return receipt_from_record(key, prior)
             raise DuplicateError(
                 Reason.ID_REUSED,
                 "this signer already used the id for a different instruction",
@@ -344,7 +351,7 @@ class Ledger:
             postings=postings,
         )
         state.sequences[signer_address] = instruction.sequence
-        state.receipts[key] = (body_digest, receipt)
+        state.accepted[key] = accepted_record(body_digest, receipt)
         state.entry_count += 1
         state.last_time_us = now_us
         if self._listeners:

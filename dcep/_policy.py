@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Final, final
 
@@ -26,6 +27,7 @@ __all__ = [
     "Policy",
     "ReserveMode",
     "WalletCategory",
+    "year_of_day",
 ]
 
 
@@ -206,7 +208,17 @@ class Policy:
 
     def calendar_year(self, day: int) -> int:
         """The local calendar year of a day number from :meth:`calendar_day`."""
-        return (_EPOCH_DATE + dt.timedelta(days=day)).year
+        return year_of_day(day)
 
 
 _EPOCH_DATE: Final = dt.date(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=64)
+def year_of_day(day: int) -> int:
+    """The calendar year of a local day number (days since 1970-01-01).
+
+    It does not depend on the time zone: the zone only decides which day
+    number a moment falls on.  Cached, because every payment asks.
+    """
+    return (_EPOCH_DATE + dt.timedelta(days=day)).year

@@ -18,7 +18,14 @@ from dcep._instructions import Kind
 from dcep._journal_records import decode_postings, encode_postings
 from dcep._policy import WalletCategory
 from dcep._records import CentralBankInfo, Receipt
-from dcep._state import BankBooks, LedgerState, WalletAccount
+from dcep._state import (
+    BankBooks,
+    LedgerState,
+    WalletAccount,
+    accepted_key,
+    accepted_record,
+    receipt_from_record,
+)
 
 __all__ = ["LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
 
@@ -108,15 +115,15 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         sequences=tuple((bytes(signer), last) for signer, last in state.sequences.items()),
         receipts=tuple(
             (
-                bytes(signer),
-                instruction_id,
-                body_digest,
-                receipt.entry_number,
-                int(receipt.kind),
-                receipt.accepted_at_us,
-                encode_postings(receipt.postings),
+                key[:20],
+                int.from_bytes(key[20:], "big"),
+                record[0],
+                record[1],
+                record[3],
+                record[2],
+                encode_postings(receipt_from_record(key, record).postings),
             )
-            for (signer, instruction_id), (body_digest, receipt) in state.receipts.items()
+            for key, record in state.accepted.items()
         ),
         codes=tuple((str(code), owner) for code, owner in state.codes.items()),
         issued_fen=state.issued_fen,
@@ -197,7 +204,9 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
             accepted_at_us=at_us,
             postings=decode_postings(postings, 0)[0],
         )
-        state.receipts[(receipt_signer, instruction_id)] = (body_digest, receipt)
+        state.accepted[accepted_key(receipt_signer, instruction_id)] = accepted_record(
+            body_digest, receipt
+        )
     for code, owner in snapshot.codes:
         state.codes.assign(InstitutionCode.parse(code), owner)
     state.issued_fen = snapshot.issued_fen

@@ -18,10 +18,57 @@ import attrs
 
 from dcep._codes import CodeRegistry, InstitutionCode
 from dcep._crypto import Address, VerifyKey
+from dcep._instructions import Kind
 from dcep._policy import WalletCategory
-from dcep._records import CentralBankInfo, Receipt
+from dcep._records import AccountKind, CentralBankInfo, Posting, Receipt
 
-__all__ = ["BankBooks", "LedgerState", "WalletAccount"]
+__all__ = [
+    "AcceptedRecord",
+    "BankBooks",
+    "LedgerState",
+    "WalletAccount",
+    "accepted_key",
+    "accepted_record",
+    "receipt_from_record",
+]
+
+#: What the ledger remembers of each accepted instruction, for idempotent
+#: retries: (digest of its bytes, entry number, time, kind, postings as plain
+#: tuples).  Only ints, strings and bytes, so that the garbage collector need
+#: not walk millions of them.
+AcceptedRecord = tuple[bytes, int, int, int, tuple[tuple[str, bytes, int, str], ...]]
+
+
+def accepted_key(signer: Address, instruction_id: int) -> bytes:
+    """The idempotency key: signer address and client-chosen id, as one bytes."""
+    return bytes(signer) + instruction_id.to_bytes(16, "big")
+
+
+def accepted_record(body_digest: bytes, receipt: Receipt) -> AcceptedRecord:
+    """The compact form of an accepted instruction's receipt."""
+    return (
+        body_digest,
+        receipt.entry_number,
+        receipt.accepted_at_us,
+        int(receipt.kind),
+        tuple((p.kind.value, bytes(p.owner), p.delta_fen, p.account_id) for p in receipt.postings),
+    )
+
+
+def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
+    """Rebuild the receipt an :data:`AcceptedRecord` stands for."""
+    _, entry_number, accepted_at_us, kind, postings = record
+    return Receipt(
+        entry_number=entry_number,
+        instruction_id=int.from_bytes(key[20:], "big"),
+        kind=Kind(kind),
+        signer=Address(key[:20]),
+        accepted_at_us=accepted_at_us,
+        postings=tuple(
+            Posting(AccountKind(k), Address(owner), delta, account)
+            for k, owner, delta, account in postings
+        ),
+    )
 
 
 @final
@@ -92,8 +139,8 @@ class LedgerState:
     wallets: dict[Address, WalletAccount] = attrs.field(factory=dict)
     #: The last sequence number accepted from each signer.
     sequences: dict[Address, int] = attrs.field(factory=dict)
-    #: (signer, id) -> (digest of the instruction's bytes, its receipt), for idempotency.
-    receipts: dict[tuple[Address, int], tuple[bytes, Receipt]] = attrs.field(factory=dict)
+    #: signer ‖ id -> what was accepted, for idempotency (see :data:`AcceptedRecord`).
+    accepted: dict[bytes, AcceptedRecord] = attrs.field(factory=dict)
     codes: CodeRegistry = attrs.field(factory=CodeRegistry)
     issued_fen: int = 0
     redeemed_fen: int = 0
