@@ -29,6 +29,7 @@ from dcep._codes import InstitutionCode as InstitutionCode
 from dcep._crypto import Address as Address
 from dcep._crypto import SigningKey as SigningKey
 from dcep._crypto import VerifyKey as VerifyKey
+from dcep._disclosure import CustomerRecord as CustomerRecord
 from dcep._encoding import SignedInstruction as SignedInstruction
 from dcep._encoding import decode_instruction as decode_instruction
 from dcep._encoding import encode_instruction as encode_instruction
@@ -47,8 +48,11 @@ from dcep._errors import Reason as Reason
 from dcep._errors import SequenceError as SequenceError
 from dcep._errors import SignatureError as SignatureError
 from dcep._errors import UnknownPartyError as UnknownPartyError
+from dcep._instructions import AppointRegulator as AppointRegulator
 from dcep._instructions import AuthoriseBank as AuthoriseBank
 from dcep._instructions import Defund as Defund
+from dcep._instructions import Disclosure as Disclosure
+from dcep._instructions import Freeze as Freeze
 from dcep._instructions import Fund as Fund
 from dcep._instructions import Genesis as Genesis
 from dcep._instructions import Instruction as Instruction
@@ -58,6 +62,8 @@ from dcep._instructions import OpenWallet as OpenWallet
 from dcep._instructions import PayIn as PayIn
 from dcep._instructions import Redeem as Redeem
 from dcep._instructions import Transfer as Transfer
+from dcep._instructions import Unfreeze as Unfreeze
+from dcep._instructions import Warrant as Warrant
 from dcep._journal import Durability as Durability
 from dcep._journal import Journal as Journal
 from dcep._journal import RecoveryReport as RecoveryReport
@@ -89,7 +95,7 @@ from dcep._replica import Replica as Replica
 from dcep._replica import VerificationReport as VerificationReport
 from dcep._roles import Bank as Bank
 from dcep._roles import CentralBank as CentralBank
-from dcep._roles import CustomerRecord as CustomerRecord
+from dcep._roles import Regulator as Regulator
 from dcep._roles import Wallet as Wallet
 from dcep._sentinels import SentinelPool as SentinelPool
 from dcep._sqlite_store import SqliteStore as SqliteStore
@@ -104,6 +110,7 @@ __all__ = [
     "Address",
     "Amount",
     "AmountError",
+    "AppointRegulator",
     "AuthoriseBank",
     "Bank",
     "BankInfo",
@@ -118,11 +125,13 @@ __all__ = [
     "CustomerRecord",
     "DcepError",
     "Defund",
+    "Disclosure",
     "DuplicateError",
     "Durability",
     "EncodingError",
     "Entry",
     "EntryProof",
+    "Freeze",
     "Fund",
     "Genesis",
     "InstitutionCode",
@@ -149,6 +158,7 @@ __all__ = [
     "Receipt",
     "RecoveryReport",
     "Redeem",
+    "Regulator",
     "Rejection",
     "Replica",
     "ReserveMode",
@@ -162,12 +172,14 @@ __all__ = [
     "SupplyReport",
     "SystemClock",
     "Transfer",
+    "Unfreeze",
     "UnknownPartyError",
     "VerificationReport",
     "VerifyKey",
     "Wallet",
     "WalletCategory",
     "WalletInfo",
+    "Warrant",
     "cny",
     "decode_instruction",
     "encode_instruction",

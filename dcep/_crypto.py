@@ -19,6 +19,7 @@ from typing import Final, final
 
 import nacl.bindings
 import nacl.exceptions
+import nacl.public
 import nacl.signing
 
 from dcep._errors import InvalidFieldError, Reason, SignatureError
@@ -191,6 +192,10 @@ class VerifyKey:
                 Reason.SIGNATURE_INVALID, "the public key is not a valid Ed25519 point"
             ) from None
 
+    def to_curve25519(self) -> nacl.public.PublicKey:
+        """The matching X25519 public key, to encrypt to this key's holder."""
+        return nacl.signing.VerifyKey(self._bytes).to_curve25519_public_key()
+
     def __bytes__(self) -> bytes:
         return self._bytes
 
@@ -235,6 +240,10 @@ class SigningKey:
     def address(self) -> Address:
         """The address of the matching public key."""
         return self._verify_key.address
+
+    def to_curve25519(self) -> nacl.public.PrivateKey:
+        """The matching X25519 private key, to read what was encrypted to this key."""
+        return self._nacl.to_curve25519_private_key()
 
     def sign(self, message: bytes) -> bytes:
         """The 64-byte Ed25519 signature of ``message`` (RFC 8032, pure)."""

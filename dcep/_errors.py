@@ -68,6 +68,13 @@ class Reason(enum.StrEnum):
     BANK_EXISTS = "bank_exists"
     WALLET_EXISTS = "wallet_exists"
     SELF_PAYMENT = "self_payment"
+    REGULATOR_EXISTS = "regulator_exists"
+    # Supervision.
+    WALLET_FROZEN = "wallet_frozen"
+    WALLET_NOT_FROZEN = "wallet_not_frozen"
+    UNKNOWN_REGULATOR = "unknown_regulator"
+    UNKNOWN_WARRANT = "unknown_warrant"
+    WARRANT_ANSWERED = "warrant_answered"
     # Idempotency and ordering.
     ID_REUSED = "id_reused"
     SEQUENCE_REPLAYED = "sequence_replayed"

@@ -28,8 +28,11 @@ from dcep._errors import (
     UnknownPartyError,
 )
 from dcep._instructions import (
+    AppointRegulator,
     AuthoriseBank,
     Defund,
+    Disclosure,
+    Freeze,
     Fund,
     Genesis,
     Issue,
@@ -38,11 +41,13 @@ from dcep._instructions import (
     PayIn,
     Redeem,
     Transfer,
+    Unfreeze,
+    Warrant,
 )
 from dcep._money import MAX_AMOUNT_FEN, Amount
 from dcep._policy import Policy, year_of_day
 from dcep._records import AccountKind, CentralBankInfo, Posting
-from dcep._state import BankBooks, LedgerState, WalletAccount
+from dcep._state import BankBooks, LedgerState, WalletAccount, accepted_key
 
 __all__ = ["HANDLERS", "Handler"]
 
@@ -201,7 +206,12 @@ def authorise_bank(
     _require_central_bank(state, signer, instruction.id)
     central = _central_bank(state, instruction.id)
     address = instruction.bank_key.address
-    if address in state.banks or address in state.wallets or address == central.address:
+    if (
+        address in state.banks
+        or address in state.wallets
+        or address in state.regulators
+        or address == central.address
+    ):
         raise DuplicateError(
             Reason.BANK_EXISTS,
             f"key {address} already belongs to a party on this ledger",
@@ -324,7 +334,12 @@ def open_wallet(
     bank = _signing_bank(state, signer, instruction.id)
     address = instruction.wallet_key.address
     central = _central_bank(state, instruction.id)
-    if address in state.wallets or address in state.banks or address == central.address:
+    if (
+        address in state.wallets
+        or address in state.banks
+        or address in state.regulators
+        or address == central.address
+    ):
         raise DuplicateError(
             Reason.WALLET_EXISTS,
             f"key {address} already belongs to a party on this ledger",
@@ -429,6 +444,7 @@ def defund(
     _central_bank(state, instruction.id)
     wallet = _wallet(state, instruction.wallet, instruction.id, "wallet")
     _require_signer_is(signer, instruction.wallet, instruction.id, "wallet")
+    _require_not_frozen(state, instruction.wallet, instruction.id)
     bank = state.banks[wallet.operator]
     account = instruction.to_account or wallet.linked_account
     if not account:
@@ -504,6 +520,8 @@ def transfer(
     _central_bank(state, instruction.id)
     payer = _wallet(state, instruction.payer, instruction.id, "payer")
     _require_signer_is(signer, instruction.payer, instruction.id, "wallet")
+    if state.frozen:
+        _require_not_frozen(state, instruction.payer, instruction.id)
     payee = _wallet(state, instruction.payee, instruction.id, "payee")
     amount_fen = instruction.amount.fen
     if amount_fen > payer.balance_fen:
@@ -534,6 +552,131 @@ def transfer(
     )
 
 
+def _require_not_frozen(state: LedgerState, wallet: Address, instruction_id: int) -> None:
+    regulator = state.frozen.get(wallet)
+    if regulator is not None:
+        raise NotAuthorisedError(
+            Reason.WALLET_FROZEN,
+            f"wallet {wallet} is frozen by regulator {regulator}: it cannot pay out",
+            instruction_id=instruction_id,
+            party=str(wallet),
+        )
+
+
+def _require_regulator(state: LedgerState, signer: VerifyKey, instruction_id: int) -> None:
+    _central_bank(state, instruction_id)
+    if signer.address not in state.regulators:
+        raise NotAuthorisedError(
+            Reason.SIGNER_NOT_AUTHORISED,
+            "only an appointed regulator's key may sign this",
+            instruction_id=instruction_id,
+            party=str(signer.address),
+        )
+
+
+def appoint_regulator(
+    state: LedgerState,
+    _policy: Policy,
+    instruction: AppointRegulator,
+    signer: VerifyKey,
+    _now: int,
+) -> tuple[Posting, ...]:
+    """Give a supervisor's key the right to freeze wallets and issue warrants."""
+    _require_central_bank(state, signer, instruction.id)
+    address = instruction.regulator_key.address
+    central = _central_bank(state, instruction.id)
+    if (
+        address in state.regulators
+        or address in state.banks
+        or address in state.wallets
+        or address == central.address
+    ):
+        raise DuplicateError(
+            Reason.REGULATOR_EXISTS,
+            f"key {address} already belongs to a party on this ledger",
+            instruction_id=instruction.id,
+            party=str(address),
+        )
+    state.regulators[address] = (instruction.regulator_key, instruction.name)
+    return ()
+
+
+def freeze(
+    state: LedgerState, _policy: Policy, instruction: Freeze, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Stop a wallet paying out; incoming payments still settle."""
+    _require_regulator(state, signer, instruction.id)
+    _wallet(state, instruction.wallet, instruction.id, "wallet")
+    _require_not_frozen(state, instruction.wallet, instruction.id)
+    state.frozen[instruction.wallet] = signer.address
+    return ()
+
+
+def unfreeze(
+    state: LedgerState, _policy: Policy, instruction: Unfreeze, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Lift a freeze; any appointed regulator may."""
+    _require_regulator(state, signer, instruction.id)
+    _wallet(state, instruction.wallet, instruction.id, "wallet")
+    if instruction.wallet not in state.frozen:
+        raise InvalidFieldError(
+            Reason.WALLET_NOT_FROZEN,
+            f"wallet {instruction.wallet} is not frozen",
+            instruction_id=instruction.id,
+            party=str(instruction.wallet),
+            field="wallet",
+        )
+    del state.frozen[instruction.wallet]
+    return ()
+
+
+def warrant(
+    state: LedgerState, _policy: Policy, instruction: Warrant, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Record a regulator's demand to learn who holds a wallet."""
+    _require_regulator(state, signer, instruction.id)
+    _wallet(state, instruction.wallet, instruction.id, "wallet")
+    state.warrants[accepted_key(signer.address, instruction.id)] = (instruction.wallet, False)
+    return ()
+
+
+def disclosure(
+    state: LedgerState, _policy: Policy, instruction: Disclosure, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Record the operating bank's sealed answer to a warrant, exactly once."""
+    bank = _signing_bank(state, signer, instruction.id)
+    key = accepted_key(instruction.regulator, instruction.warrant_id)
+    found = state.warrants.get(key)
+    if found is None or found[0] != instruction.wallet:
+        raise UnknownPartyError(
+            Reason.UNKNOWN_WARRANT,
+            f"no warrant {instruction.warrant_id} from regulator {instruction.regulator} "
+            f"for wallet {instruction.wallet}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="warrant_id",
+        )
+    if found[1]:
+        raise DuplicateError(
+            Reason.WARRANT_ANSWERED,
+            f"warrant {instruction.warrant_id} has already been answered",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="warrant_id",
+        )
+    wallet = state.wallets[instruction.wallet]
+    if wallet.operator != signer.address:
+        raise NotAuthorisedError(
+            Reason.SIGNER_NOT_AUTHORISED,
+            f"{bank.name} does not operate wallet {instruction.wallet}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="wallet",
+        )
+    state.warrants[key] = (instruction.wallet, True)
+    return ()
+
+
 #: The closed table of handlers; the ledger refuses a kind it has no handler for.
 HANDLERS: Final[dict[Kind, Handler]] = {
     Kind.GENESIS: genesis,
@@ -545,4 +688,9 @@ HANDLERS: Final[dict[Kind, Handler]] = {
     Kind.FUND: fund,
     Kind.DEFUND: defund,
     Kind.TRANSFER: transfer,
+    Kind.APPOINT_REGULATOR: appoint_regulator,
+    Kind.FREEZE: freeze,
+    Kind.UNFREEZE: unfreeze,
+    Kind.WARRANT: warrant,
+    Kind.DISCLOSURE: disclosure,
 }

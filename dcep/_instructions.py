@@ -28,8 +28,11 @@ from dcep._policy import WalletCategory
 
 __all__ = [
     "KIND_RECORDS",
+    "AppointRegulator",
     "AuthoriseBank",
     "Defund",
+    "Disclosure",
+    "Freeze",
     "Fund",
     "Genesis",
     "Instruction",
@@ -39,6 +42,8 @@ __all__ = [
     "PayIn",
     "Redeem",
     "Transfer",
+    "Unfreeze",
+    "Warrant",
 ]
 
 MAX_ID: Final = 2**128 - 1
@@ -62,6 +67,11 @@ class Kind(enum.IntEnum):
     FUND = 7
     DEFUND = 8
     TRANSFER = 9
+    APPOINT_REGULATOR = 10
+    FREEZE = 11
+    UNFREEZE = 12
+    WARRANT = 13
+    DISCLOSURE = 14
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -292,6 +302,89 @@ class Transfer(Instruction):
             )
 
 
+MAX_SEALED_BYTES: Final = 4096
+
+
+def _check_sealed(_instance: object, attribute: attrs.Attribute[bytes], value: object) -> None:
+    if not isinstance(value, bytes) or not 0 < len(value) <= MAX_SEALED_BYTES:
+        raise _invalid(attribute.name, f"{attribute.name} is 1 to {MAX_SEALED_BYTES} bytes")
+
+
+@final
+@attrs.frozen
+class AppointRegulator(Instruction):
+    """The central bank names a supervisor's key: it may freeze wallets and ask for identities."""
+
+    KIND = Kind.APPOINT_REGULATOR
+    WIRE = (("regulator_key", wire.KEY), ("name", wire.TEXT))
+
+    regulator_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    name: str = attrs.field(validator=_NAME)
+
+
+@final
+@attrs.frozen
+class Freeze(Instruction):
+    """A regulator stops ``wallet`` paying out; payments to it still settle."""
+
+    KIND = Kind.FREEZE
+    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    reason: str = attrs.field(validator=_NAME)
+
+
+@final
+@attrs.frozen
+class Unfreeze(Instruction):
+    """A regulator lifts its freeze of ``wallet``."""
+
+    KIND = Kind.UNFREEZE
+    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    reason: str = attrs.field(validator=_NAME)
+
+
+@final
+@attrs.frozen
+class Warrant(Instruction):
+    """A regulator asks the operator of ``wallet`` who holds it, saying why.
+
+    Journalled, so every unmasking is on the record and can be counted.
+    """
+
+    KIND = Kind.WARRANT
+    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    reason: str = attrs.field(validator=_NAME)
+
+
+@final
+@attrs.frozen
+class Disclosure(Instruction):
+    """The operating bank answers a warrant; signed by the bank.
+
+    ``sealed`` is the holder's identity record encrypted to the regulator's
+    key (only the regulator can read it, anyone can count it); ``regulator``
+    and ``warrant_id`` name the warrant answered.
+    """
+
+    KIND = Kind.DISCLOSURE
+    WIRE = (
+        ("regulator", wire.ADDRESS),
+        ("warrant_id", wire.U128),
+        ("wallet", wire.ADDRESS),
+        ("sealed", wire.BLOB),
+    )
+
+    regulator: Address = attrs.field(validator=_check_type(Address))
+    warrant_id: int = attrs.field(validator=_check_id)
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    sealed: bytes = attrs.field(validator=_check_sealed, repr=False)
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[Kind, type[Instruction]]] = {
     record.KIND: record
@@ -305,5 +398,10 @@ KIND_RECORDS: Final[dict[Kind, type[Instruction]]] = {
         Fund,
         Defund,
         Transfer,
+        AppointRegulator,
+        Freeze,
+        Unfreeze,
+        Warrant,
+        Disclosure,
     )
 }

@@ -18,7 +18,7 @@ from typing import Final, final
 
 from dcep._clock import Clock, ManualClock
 from dcep._codes import InstitutionCode
-from dcep._crypto import MAX_NETWORK_ID_SIZE, Address, digest
+from dcep._crypto import MAX_NETWORK_ID_SIZE, Address, VerifyKey, digest
 from dcep._encoding import SignedInstruction
 from dcep._errors import (
     DcepError,
@@ -400,6 +400,21 @@ class Ledger:
     def entry_count(self) -> int:
         """How many instructions have been accepted."""
         return self._state.entry_count
+
+    def regulator_key(self, regulator: Address) -> VerifyKey:
+        """The public key of an appointed regulator; ``UNKNOWN_REGULATOR`` if there is none."""
+        found = self._state.regulators.get(regulator)
+        if found is None:
+            raise UnknownPartyError(
+                Reason.UNKNOWN_REGULATOR,
+                f"{regulator} is not an appointed regulator",
+                party=str(regulator),
+            )
+        return found[0]
+
+    def is_frozen(self, wallet: Address) -> bool:
+        """Whether a regulator has frozen ``wallet``."""
+        return wallet in self._state.frozen
 
     def last_sequence(self, signer: Address) -> int:
         """The last sequence number accepted from ``signer`` (0 if none)."""

@@ -14,15 +14,17 @@ import secrets
 from collections.abc import Callable
 from typing import Final, final
 
-import attrs
-
 from dcep._codes import CodeRegistry, InstitutionCode
 from dcep._crypto import Address, SigningKey, VerifyKey, derive_seed, digest
+from dcep._disclosure import CustomerRecord, kyc_digest, open_identity, seal_identity
 from dcep._encoding import SignedInstruction
-from dcep._errors import NotAuthorisedError, Reason
+from dcep._errors import NotAuthorisedError, Reason, UnknownPartyError
 from dcep._instructions import (
+    AppointRegulator,
     AuthoriseBank,
     Defund,
+    Disclosure,
+    Freeze,
     Fund,
     Genesis,
     Instruction,
@@ -31,17 +33,18 @@ from dcep._instructions import (
     PayIn,
     Redeem,
     Transfer,
+    Unfreeze,
+    Warrant,
 )
 from dcep._ledger import Ledger
 from dcep._money import Amount
 from dcep._policy import KycField, WalletCategory
 from dcep._records import Receipt
 
-__all__ = ["Bank", "CentralBank", "CustomerRecord", "Wallet"]
+__all__ = ["Bank", "CentralBank", "Regulator", "Wallet"]
 
 DEFAULT_CENTRAL_BANK_NAME: Final = "People's Bank of China"
 DEFAULT_CENTRAL_BANK_CODE: Final = "MA.156.1100.00"
-_KYC_PERSON: Final = b"dcep.kyc"
 
 Seed = bytes | str | int | None
 
@@ -59,33 +62,14 @@ def _master_seed(seed: Seed) -> bytes:
     return digest(raw, person=b"dcep.master")
 
 
-@final
-@attrs.frozen
-class CustomerRecord:
-    """What a bank knows about a wallet's holder: never sent to the ledger."""
-
-    phone: str | None
-    id_number: str | None
-    name: str | None
-    linked_account: str | None
-    in_person: bool
-
-    def encode(self) -> bytes:
-        """A canonical form, to commit to in the ledger without revealing it."""
-        fields = (self.phone, self.id_number, self.name, self.linked_account)
-        parts = [b"\x01" + f.encode("utf-8") if f is not None else b"\x00" for f in fields]
-        parts.append(b"\x01" if self.in_person else b"\x00")
-        return b"".join(len(p).to_bytes(2, "big") + p for p in parts)
-
-    def has(self, field: KycField) -> bool:
-        """Whether this record satisfies one KYC requirement."""
-        value = {
-            KycField.PHONE: self.phone,
-            KycField.ID_NUMBER: self.id_number,
-            KycField.LINKED_ACCOUNT: self.linked_account,
-            KycField.IN_PERSON: self.in_person or None,
-        }[field]
-        return bool(value)
+def _has(record: CustomerRecord, field: KycField) -> bool:
+    value = {
+        KycField.PHONE: record.phone,
+        KycField.ID_NUMBER: record.id_number,
+        KycField.LINKED_ACCOUNT: record.linked_account,
+        KycField.IN_PERSON: record.in_person or None,
+    }[field]
+    return bool(value)
 
 
 class _Signer:
@@ -191,6 +175,17 @@ class CentralBank(_Signer):
         )
         return Bank(self._ledger, key, name=name, code=parsed, seed=bank_seed)
 
+    def appoint_regulator(self, name: str, *, seed: Seed = None) -> Regulator:
+        """Appoint a supervisor that can freeze wallets and ask who holds them."""
+        regulator_seed = (
+            derive_seed(self._seed, f"regulator:{name}") if seed is None else _master_seed(seed)
+        )
+        key = SigningKey.derive(regulator_seed, "regulator")
+        self._submit(
+            lambda id_, seq: AppointRegulator(id_, seq, regulator_key=key.verify_key, name=name)
+        )
+        return Regulator(self._ledger, key, name=name)
+
     def issue(self, bank: Bank | Address, amount: Amount) -> Receipt:
         """Issue ``amount`` of e-CNY into ``bank``'s vault against its reserves."""
         address = bank.address if isinstance(bank, Bank) else bank
@@ -260,7 +255,7 @@ class Bank(_Signer):
         wallet_category = WalletCategory.of(category)
         record = CustomerRecord(phone, id_number, name, linked_account, in_person)
         for required in sorted(self._ledger.policy.limits(wallet_category).required_kyc):
-            if not record.has(required):
+            if not _has(record, required):
                 raise NotAuthorisedError(
                     Reason.KYC_INSUFFICIENT,
                     f"a category {int(wallet_category)} wallet needs {required.value}",
@@ -274,8 +269,7 @@ class Bank(_Signer):
             else _master_seed(seed)
         )
         key = SigningKey.derive(wallet_seed, "wallet")
-        salt = derive_seed(self._seed, f"kyc:{key.address}")
-        kyc_digest = digest(salt + record.encode(), person=_KYC_PERSON)
+        commitment = kyc_digest(self._kyc_salt(key.address), record)
         self._submit(
             lambda id_, seq: OpenWallet(
                 id_,
@@ -283,7 +277,7 @@ class Bank(_Signer):
                 wallet_key=key.verify_key,
                 category=wallet_category,
                 linked_account=linked_account or "",
-                kyc_digest=kyc_digest,
+                kyc_digest=commitment,
             )
         )
         self._customers[key.address] = record
@@ -309,6 +303,40 @@ class Bank(_Signer):
     def redeem(self, amount: Amount) -> Receipt:
         """Return ``amount`` of e-CNY from the vault to the central bank for reserves."""
         return self._submit(lambda id_, seq: Redeem(id_, seq, amount=amount))
+
+    def answer_warrant(self, regulator: Address, warrant_id: int, wallet: Address) -> Disclosure:
+        """Disclose who holds ``wallet`` to the regulator that asked; returns the disclosure.
+
+        The identity is sealed to the regulator's key, so the journal records
+        that an unmasking happened, not whom it unmasked.
+        """
+        record = self._customers.get(wallet)
+        regulator_key = self._ledger.regulator_key(regulator)
+        if record is None:
+            raise UnknownPartyError(
+                Reason.UNKNOWN_WALLET,
+                f"{self._name} did not open wallet {wallet}",
+                party=self._name,
+                field="wallet",
+            )
+        sealed = seal_identity(
+            record,
+            self._kyc_salt(wallet),
+            regulator_key,
+            derive_seed(self._seed, f"warrant:{regulator}:{warrant_id}"),
+        )
+        signed = self._sign(
+            lambda id_, seq: Disclosure(
+                id_, seq, regulator=regulator, warrant_id=warrant_id, wallet=wallet, sealed=sealed
+            )
+        )
+        self._ledger.submit(signed)
+        instruction = signed.instruction
+        assert isinstance(instruction, Disclosure)
+        return instruction
+
+    def _kyc_salt(self, wallet: Address) -> bytes:
+        return derive_seed(self._seed, f"kyc:{wallet}")
 
     def __repr__(self) -> str:
         return f"<Bank {self._name} {self._code}>"
@@ -368,3 +396,49 @@ class Wallet(_Signer):
 
     def __repr__(self) -> str:
         return f"<Wallet {self.address} category {int(self._category)}>"
+
+
+@final
+class Regulator(_Signer):
+    """A supervisor: freezes wallets and, under a journalled warrant, learns who holds one.
+
+    Get one from :meth:`CentralBank.appoint_regulator`.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, ledger: Ledger, key: SigningKey, *, name: str) -> None:
+        super().__init__(ledger, key)
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The regulator's name."""
+        return self._name
+
+    def freeze(self, wallet: Address, reason: str) -> Receipt:
+        """Stop ``wallet`` paying out; payments to it still settle."""
+        return self._submit(lambda id_, seq: Freeze(id_, seq, wallet=wallet, reason=reason))
+
+    def unfreeze(self, wallet: Address, reason: str) -> Receipt:
+        """Lift a freeze of ``wallet``."""
+        return self._submit(lambda id_, seq: Unfreeze(id_, seq, wallet=wallet, reason=reason))
+
+    def issue_warrant(self, wallet: Address, reason: str) -> int:
+        """Ask the operator of ``wallet`` who holds it; returns the warrant's id."""
+        receipt = self._submit(lambda id_, seq: Warrant(id_, seq, wallet=wallet, reason=reason))
+        return receipt.instruction_id
+
+    def read_disclosure(
+        self, disclosure: Disclosure, committed_digest: bytes | None = None
+    ) -> CustomerRecord:
+        """Open a bank's answer to one of this regulator's warrants.
+
+        With ``committed_digest`` (the ``kyc_digest`` of the wallet's
+        OpenWallet instruction, from the journal) the record is also checked
+        against what the bank committed to when it opened the wallet.
+        """
+        return open_identity(disclosure.sealed, self._key, committed_digest)
+
+    def __repr__(self) -> str:
+        return f"<Regulator {self._name}>"

@@ -35,6 +35,9 @@ WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
 SequenceRow = tuple[bytes, int]
 ReceiptRow = tuple[bytes, int, bytes, int, int, int, bytes]
 CodeRow = tuple[str, str]
+RegulatorRow = tuple[bytes, str]
+FrozenRow = tuple[bytes, bytes]
+WarrantRow = tuple[bytes, bytes, int]
 
 
 @final
@@ -49,6 +52,9 @@ class LedgerSnapshot:
     sequences: tuple[SequenceRow, ...]
     receipts: tuple[ReceiptRow, ...]
     codes: tuple[CodeRow, ...]
+    regulators: tuple[RegulatorRow, ...]
+    frozen: tuple[FrozenRow, ...]
+    warrants: tuple[WarrantRow, ...]
     issued_fen: int
     redeemed_fen: int
     entry_count: int
@@ -126,6 +132,12 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for key, record in state.accepted.items()
         ),
         codes=tuple((str(code), owner) for code, owner in state.codes.items()),
+        regulators=tuple((bytes(key), name) for key, name in state.regulators.values()),
+        frozen=tuple((bytes(w), bytes(r)) for w, r in state.frozen.items()),
+        warrants=tuple(
+            (key, bytes(wallet), int(answered))
+            for key, (wallet, answered) in state.warrants.items()
+        ),
         issued_fen=state.issued_fen,
         redeemed_fen=state.redeemed_fen,
         entry_count=state.entry_count,
@@ -209,6 +221,13 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         )
     for code, owner in snapshot.codes:
         state.codes.assign(InstitutionCode.parse(code), owner)
+    for key_raw, name in snapshot.regulators:
+        regulator_key = VerifyKey(key_raw)
+        state.regulators[regulator_key.address] = (regulator_key, name)
+    for wallet_raw, regulator_raw in snapshot.frozen:
+        state.frozen[Address(wallet_raw)] = Address(regulator_raw)
+    for warrant_key, wallet_raw, answered in snapshot.warrants:
+        state.warrants[warrant_key] = (Address(wallet_raw), bool(answered))
     state.issued_fen = snapshot.issued_fen
     state.redeemed_fen = snapshot.redeemed_fen
     state.entry_count = snapshot.entry_count

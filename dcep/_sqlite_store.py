@@ -75,6 +75,12 @@ CREATE TABLE snapshot_receipts (
 );
 CREATE TABLE snapshot_codes (code TEXT PRIMARY KEY, owner TEXT NOT NULL,
     position INTEGER NOT NULL);
+CREATE TABLE snapshot_regulators (key BLOB PRIMARY KEY, name TEXT NOT NULL,
+    position INTEGER NOT NULL);
+CREATE TABLE snapshot_frozen (wallet BLOB PRIMARY KEY, regulator BLOB NOT NULL,
+    position INTEGER NOT NULL);
+CREATE TABLE snapshot_warrants (warrant BLOB PRIMARY KEY, wallet BLOB NOT NULL,
+    answered INTEGER NOT NULL, position INTEGER NOT NULL);
 """
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -84,6 +90,9 @@ _SNAPSHOT_TABLES: Final = (
     "snapshot_sequences",
     "snapshot_receipts",
     "snapshot_codes",
+    "snapshot_regulators",
+    "snapshot_frozen",
+    "snapshot_warrants",
 )
 
 
@@ -248,6 +257,9 @@ class SqliteStore:
             [(r[0], str(r[1]), *r[2:]) for r in state.receipts],
         )
         _insert_rows(connection, "snapshot_codes", state.codes, 3)
+        _insert_rows(connection, "snapshot_regulators", state.regulators, 3)
+        _insert_rows(connection, "snapshot_frozen", state.frozen, 3)
+        _insert_rows(connection, "snapshot_warrants", state.warrants, 4)
 
     def read_entries(self, start: int = 0) -> Iterator[StoredEntry]:
         """Entries from number ``start`` on, in order."""
@@ -296,6 +308,9 @@ class SqliteStore:
             sequences=tuple(rows("snapshot_sequences")),  # type: ignore[arg-type]
             receipts=tuple(receipts),
             codes=tuple(rows("snapshot_codes")),  # type: ignore[arg-type]
+            regulators=tuple(rows("snapshot_regulators")),  # type: ignore[arg-type]
+            frozen=tuple(rows("snapshot_frozen")),  # type: ignore[arg-type]
+            warrants=tuple(rows("snapshot_warrants")),  # type: ignore[arg-type]
             issued_fen=issued,
             redeemed_fen=redeemed,
             entry_count=entry_count,

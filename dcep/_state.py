@@ -142,6 +142,12 @@ class LedgerState:
     #: signer ‖ id -> what was accepted, for idempotency (see :data:`AcceptedRecord`).
     accepted: dict[bytes, AcceptedRecord] = attrs.field(factory=dict)
     codes: CodeRegistry = attrs.field(factory=CodeRegistry)
+    #: Appointed regulators: address -> (key, name).
+    regulators: dict[Address, tuple[VerifyKey, str]] = attrs.field(factory=dict)
+    #: Wallets that may not pay out, with the regulator that froze each.
+    frozen: dict[Address, Address] = attrs.field(factory=dict)
+    #: regulator ‖ warrant id -> (wallet, answered by a disclosure yet).
+    warrants: dict[bytes, tuple[Address, bool]] = attrs.field(factory=dict)
     issued_fen: int = 0
     redeemed_fen: int = 0
     entry_count: int = 0

@@ -21,6 +21,7 @@ from dcep._policy import WalletCategory
 __all__ = [
     "ADDRESS",
     "AMOUNT",
+    "BLOB",
     "CATEGORY",
     "CODE",
     "DIGEST",
@@ -174,6 +175,23 @@ class _Category:
             ) from None
 
 
+@final
+class _Blob:
+    """Bytes with a two-byte length: sealed disclosures and other opaque payloads."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, value: bytes) -> bytes:
+        return len(value).to_bytes(2, "big") + value
+
+    def read(self, data: bytes, offset: int) -> tuple[bytes, int]:
+        size = int.from_bytes(_take(data, offset, 2, self.name), "big")
+        return _take(data, offset + 2, size, self.name), offset + 2 + size
+
+
 U64: Final = _Unsigned("u64", 8)
 U128: Final = _Unsigned("u128", 16)
 AMOUNT: Final = _Amount()
@@ -183,3 +201,4 @@ DIGEST: Final = _FixedBytes("digest", 32, bytes)
 TEXT: Final = _Text("text")
 CODE: Final = _Code()
 CATEGORY: Final = _Category()
+BLOB: Final = _Blob("blob")

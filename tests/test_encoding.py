@@ -144,6 +144,27 @@ KIND_STRATEGIES: dict[Kind, st.SearchStrategy[Instruction]] = {
         to_account=accounts,
     ),
     Kind.TRANSFER: transfers(),
+    Kind.APPOINT_REGULATOR: st.builds(
+        dcep.AppointRegulator, id=ids, sequence=sequences, regulator_key=verify_keys, name=names
+    ),
+    Kind.FREEZE: st.builds(
+        dcep.Freeze, id=ids, sequence=sequences, wallet=addresses, reason=names
+    ),
+    Kind.UNFREEZE: st.builds(
+        dcep.Unfreeze, id=ids, sequence=sequences, wallet=addresses, reason=names
+    ),
+    Kind.WARRANT: st.builds(
+        dcep.Warrant, id=ids, sequence=sequences, wallet=addresses, reason=names
+    ),
+    Kind.DISCLOSURE: st.builds(
+        dcep.Disclosure,
+        id=ids,
+        sequence=sequences,
+        regulator=addresses,
+        warrant_id=ids,
+        wallet=addresses,
+        sealed=st.binary(min_size=1, max_size=300),
+    ),
 }
 
 instructions: st.SearchStrategy[Instruction] = st.one_of(*KIND_STRATEGIES.values())
@@ -252,6 +273,15 @@ EXAMPLES: dict[Kind, Instruction] = {
     Kind.DEFUND: dcep.Defund(8, 8, wallet=PAYER, amount=dcep.cny("50"), to_account="6222-0001"),
     Kind.TRANSFER: dcep.Transfer(
         9, 9, payer=PAYER, payee=PAYEE, amount=dcep.cny("12.50"), memo="面条"
+    ),
+    Kind.APPOINT_REGULATOR: dcep.AppointRegulator(
+        10, 10, regulator_key=dcep.SigningKey(b"\x07" * 32).verify_key, name="AML bureau"
+    ),
+    Kind.FREEZE: dcep.Freeze(11, 11, wallet=PAYER, reason="case 1"),
+    Kind.UNFREEZE: dcep.Unfreeze(12, 12, wallet=PAYER, reason="cleared"),
+    Kind.WARRANT: dcep.Warrant(13, 13, wallet=PAYER, reason="case 2"),
+    Kind.DISCLOSURE: dcep.Disclosure(
+        14, 14, regulator=PAYEE, warrant_id=13, wallet=PAYER, sealed=b"\x01\x02"
     ),
 }
 
@@ -438,7 +468,7 @@ def test_unsupported_version(version: int, kind: Kind) -> None:
     assert f"version {version}" in str(error)
 
 
-@pytest.mark.parametrize("kind_byte", [0, 10, 11, 0x80, 0xFF])
+@pytest.mark.parametrize("kind_byte", [0, max(Kind) + 1, max(Kind) + 2, 0x80, 0xFF])
 def test_unknown_kind(kind_byte: int) -> None:
     encoded = encode_instruction(EXAMPLES[Kind.TRANSFER])
     error = refusal(encoded[:1] + bytes((kind_byte,)) + encoded[2:])

@@ -26,14 +26,17 @@ from dcep import (
     Address,
     Amount,
     AmountError,
+    AppointRegulator,
     AuthoriseBank,
     Block,
     CategoryLimits,
     CentralBank,
     CodeError,
     DcepError,
+    Disclosure,
     DuplicateError,
     EncodingError,
+    Freeze,
     Fund,
     Genesis,
     InstitutionCode,
@@ -60,8 +63,10 @@ from dcep import (
     SignedInstruction,
     SigningKey,
     Transfer,
+    Unfreeze,
     UnknownPartyError,
     VerifyKey,
+    Warrant,
     cny,
     prove_entry,
 )
@@ -815,6 +820,109 @@ def store_corrupt(tmp_path: Path) -> Attempt:
     return Attempt(lambda: Ledger.open(path), JournalError, lambda: _files(tmp_path))
 
 
+# --- Supervision --------------------------------------------------------------------
+
+
+def _supervised() -> tuple[World, Party]:
+    world = _world()
+    regulator = Party(world.ledger, _key("regulator"))
+    world.central.submit(
+        lambda i, s: AppointRegulator(i, s, regulator_key=regulator.verify_key, name="AML")
+    )
+    return world, regulator
+
+
+def regulator_exists() -> Attempt:
+    world, _ = _supervised()
+    signed = world.central.sign(
+        lambda i, s: AppointRegulator(i, s, regulator_key=world.bob.verify_key, name="Bob")
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        DuplicateError,
+        instruction_id=5,
+        party=str(world.bob.address),
+    )
+
+
+def wallet_frozen() -> Attempt:
+    world, regulator = _supervised()
+    regulator.submit(lambda i, s: Freeze(i, s, wallet=world.alice.address, reason="case 1"))
+    signed = world.alice.sign(_pay(world.alice, world.bob.address, cny("1")))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=1,
+        party=str(world.alice.address),
+    )
+
+
+def wallet_not_frozen() -> Attempt:
+    world, regulator = _supervised()
+    signed = regulator.sign(lambda i, s: Unfreeze(i, s, wallet=world.alice.address, reason="x"))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=1,
+        party=str(world.alice.address),
+        field="wallet",
+    )
+
+
+def unknown_regulator() -> Attempt:
+    world, _ = _supervised()
+    return _attempt(
+        world,
+        lambda: world.ledger.regulator_key(world.bob.address),
+        UnknownPartyError,
+        party=str(world.bob.address),
+    )
+
+
+def _disclose(world: World, regulator: Party, warrant_id: int) -> SignedInstruction:
+    return world.bank.sign(
+        lambda i, s: Disclosure(
+            i,
+            s,
+            regulator=regulator.address,
+            warrant_id=warrant_id,
+            wallet=world.alice.address,
+            sealed=b"sealed identity",
+        )
+    )
+
+
+def unknown_warrant() -> Attempt:
+    world, regulator = _supervised()
+    signed = _disclose(world, regulator, 7)
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        UnknownPartyError,
+        instruction_id=6,
+        party="ICBC",
+        field="warrant_id",
+    )
+
+
+def warrant_answered() -> Attempt:
+    world, regulator = _supervised()
+    regulator.submit(lambda i, s: Warrant(i, s, wallet=world.alice.address, reason="case 2"))
+    world.ledger.submit(_disclose(world, regulator, 1))
+    again = _disclose(world, regulator, 1)
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(again),
+        DuplicateError,
+        instruction_id=7,
+        party="ICBC",
+        field="warrant_id",
+    )
+
+
 def _in_memory(scenario: Callable[[], Attempt]) -> Scenario:
     return lambda _tmp_path: scenario()
 
@@ -862,6 +970,12 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.STORE_VERSION_UNSUPPORTED: store_version_unsupported,
     Reason.STORE_CORRUPT: store_corrupt,
     Reason.INVARIANT_VIOLATED: _in_memory(invariant_violated),
+    Reason.REGULATOR_EXISTS: _in_memory(regulator_exists),
+    Reason.WALLET_FROZEN: _in_memory(wallet_frozen),
+    Reason.WALLET_NOT_FROZEN: _in_memory(wallet_not_frozen),
+    Reason.UNKNOWN_REGULATOR: _in_memory(unknown_regulator),
+    Reason.UNKNOWN_WARRANT: _in_memory(unknown_warrant),
+    Reason.WARRANT_ANSWERED: _in_memory(warrant_answered),
 }
 
 
