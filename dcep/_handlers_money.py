@@ -1,0 +1,304 @@
+"""Handlers that move money: issue, redeem, pay in, fund, defund, transfer.
+
+All checks first, then mutations that cannot fail (see :mod:`dcep._handlers`).
+"""
+
+from __future__ import annotations
+
+from dcep._checks import (
+    central_bank_of,
+    deposit_account,
+    fen,
+    require_central_bank,
+    require_not_frozen,
+    require_room,
+    require_signer_is,
+    require_under_cap,
+    signing_bank,
+    wallet_of,
+)
+from dcep._crypto import Address, VerifyKey
+from dcep._errors import (
+    InsufficientFundsError,
+    InvalidFieldError,
+    LimitExceededError,
+    NotAuthorisedError,
+    Reason,
+    UnknownPartyError,
+)
+from dcep._instructions import (
+    Defund,
+    Fund,
+    Issue,
+    PayIn,
+    Redeem,
+    Transfer,
+)
+from dcep._policy import Policy, year_of_day
+from dcep._records import AccountKind, Posting
+from dcep._state import LedgerState, WalletAccount
+
+__all__ = ["defund", "fund", "issue", "pay_in", "redeem", "transfer"]
+
+
+def issue(
+    state: LedgerState, _policy: Policy, instruction: Issue, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Exchange a bank's reserves for e-CNY in its vault, fen for fen."""
+    require_central_bank(state, signer, instruction.id)
+    bank = state.banks.get(instruction.bank)
+    if bank is None:
+        raise UnknownPartyError(
+            Reason.UNKNOWN_BANK,
+            f"no authorised bank {instruction.bank}",
+            instruction_id=instruction.id,
+            party=str(instruction.bank),
+            field="bank",
+        )
+    amount_fen = instruction.amount.fen
+    if amount_fen > bank.reserves_available_fen:
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_RESERVES,
+            f"{bank.name} has {fen(bank.reserves_available_fen)} of reserves available, "
+            f"cannot be issued {instruction.amount}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="reserves",
+        )
+    require_room(state.issued_fen, amount_fen, "lifetime issuance", instruction.id)
+    require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
+    bank.outstanding_fen += amount_fen
+    bank.vault_fen += amount_fen
+    state.issued_fen += amount_fen
+    return (
+        Posting(AccountKind.RESERVES, instruction.bank, -amount_fen),
+        Posting(AccountKind.VAULT, instruction.bank, amount_fen),
+    )
+
+
+def redeem(
+    state: LedgerState, _policy: Policy, instruction: Redeem, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Return e-CNY from a bank's vault to the central bank for reserves."""
+    bank = signing_bank(state, signer, instruction.id)
+    amount_fen = instruction.amount.fen
+    if amount_fen > bank.vault_fen:
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_VAULT,
+            f"{bank.name}'s vault holds {fen(bank.vault_fen)}, cannot redeem {instruction.amount}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="vault",
+        )
+    if amount_fen > bank.outstanding_fen:
+        # e-CNY that came from wallets of other banks can be redeemed only up to
+        # what this bank was issued: its reserves are all it can get back.
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_RESERVES,
+            f"{bank.name} has {fen(bank.outstanding_fen)} outstanding, "
+            f"cannot redeem {instruction.amount}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="outstanding",
+        )
+    require_room(state.redeemed_fen, amount_fen, "lifetime redemption", instruction.id)
+    bank.vault_fen -= amount_fen
+    bank.outstanding_fen -= amount_fen
+    state.redeemed_fen += amount_fen
+    return (
+        Posting(AccountKind.VAULT, signer.address, -amount_fen),
+        Posting(AccountKind.RESERVES, signer.address, amount_fen),
+    )
+
+
+def pay_in(
+    state: LedgerState, _policy: Policy, instruction: PayIn, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Credit a customer's deposit account with money paid in at the bank."""
+    bank = signing_bank(state, signer, instruction.id)
+    if not instruction.account:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            "a pay-in names the deposit account it credits",
+            instruction_id=instruction.id,
+            field="account",
+        )
+    amount_fen = instruction.amount.fen
+    current_fen = bank.deposits.get(instruction.account, 0)
+    require_room(current_fen, amount_fen, "the deposit account", instruction.id)
+    require_room(bank.cash_fen, amount_fen, "the bank's cash", instruction.id)
+    require_room(bank.paid_in_fen, amount_fen, "lifetime pay-ins", instruction.id)
+    bank.deposits[instruction.account] = current_fen + amount_fen
+    bank.deposits_total_fen += amount_fen
+    bank.paid_in_fen += amount_fen
+    bank.cash_fen += amount_fen
+    return (
+        Posting(AccountKind.DEPOSIT, signer.address, amount_fen, instruction.account),
+        Posting(AccountKind.CASH, signer.address, amount_fen),
+    )
+
+
+def fund(
+    state: LedgerState, policy: Policy, instruction: Fund, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Move e-CNY from the bank's vault into a wallet it operates."""
+    bank = signing_bank(state, signer, instruction.id)
+    wallet = wallet_of(state, instruction.wallet, instruction.id, "wallet")
+    if wallet.operator != signer.address:
+        raise NotAuthorisedError(
+            Reason.SIGNER_NOT_AUTHORISED,
+            f"{bank.name} does not operate wallet {instruction.wallet}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="wallet",
+        )
+    amount_fen = instruction.amount.fen
+    account = instruction.from_account
+    if account:
+        deposit_fen = deposit_account(bank, account, instruction.id, "from_account")
+        if deposit_fen < amount_fen:
+            raise InsufficientFundsError(
+                Reason.INSUFFICIENT_DEPOSIT,
+                f"deposit account {account!r} holds {fen(deposit_fen)}, "
+                f"cannot fund {instruction.amount}",
+                instruction_id=instruction.id,
+                party=bank.name,
+                field="from_account",
+            )
+    else:
+        require_room(bank.cash_fen, amount_fen, "the bank's cash", instruction.id)
+    if amount_fen > bank.vault_fen:
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_VAULT,
+            f"{bank.name}'s vault holds {fen(bank.vault_fen)}, cannot fund {instruction.amount}",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="vault",
+        )
+    require_under_cap(wallet, instruction.wallet, amount_fen, policy, instruction.id)
+    bank.vault_fen -= amount_fen
+    wallet.balance_fen += amount_fen
+    vault = Posting(AccountKind.VAULT, signer.address, -amount_fen)
+    credit = Posting(AccountKind.WALLET, instruction.wallet, amount_fen)
+    if account:
+        bank.deposits[account] -= amount_fen
+        bank.deposits_total_fen -= amount_fen
+        bank.funded_from_deposits_fen += amount_fen
+        return (Posting(AccountKind.DEPOSIT, signer.address, -amount_fen, account), vault, credit)
+    bank.cash_fen += amount_fen
+    return (Posting(AccountKind.CASH, signer.address, amount_fen), vault, credit)
+
+
+def defund(
+    state: LedgerState, _policy: Policy, instruction: Defund, signer: VerifyKey, _now_us: int
+) -> tuple[Posting, ...]:
+    """Return a wallet's e-CNY to its bank, credited to a deposit account."""
+    central_bank_of(state, instruction.id)
+    wallet = wallet_of(state, instruction.wallet, instruction.id, "wallet")
+    require_signer_is(signer, instruction.wallet, instruction.id, "wallet")
+    require_not_frozen(state, instruction.wallet, instruction.id)
+    bank = state.banks[wallet.operator]
+    account = instruction.to_account or wallet.linked_account
+    if not account:
+        raise UnknownPartyError(
+            Reason.UNKNOWN_ACCOUNT,
+            f"wallet {instruction.wallet} has no linked account; name one to defund into",
+            instruction_id=instruction.id,
+            party=str(instruction.wallet),
+            field="to_account",
+        )
+    deposit_fen = deposit_account(bank, account, instruction.id, "to_account")
+    amount_fen = instruction.amount.fen
+    if amount_fen > wallet.balance_fen:
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_BALANCE,
+            f"wallet holds {fen(wallet.balance_fen)}, cannot defund {instruction.amount}",
+            instruction_id=instruction.id,
+            party=str(instruction.wallet),
+            field="amount",
+        )
+    require_room(deposit_fen, amount_fen, "the deposit account", instruction.id)
+    require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
+    require_room(bank.defunded_to_deposits_fen, amount_fen, "lifetime defunds", instruction.id)
+    wallet.balance_fen -= amount_fen
+    bank.vault_fen += amount_fen
+    bank.deposits[account] = deposit_fen + amount_fen
+    bank.deposits_total_fen += amount_fen
+    bank.defunded_to_deposits_fen += amount_fen
+    return (
+        Posting(AccountKind.WALLET, instruction.wallet, -amount_fen),
+        Posting(AccountKind.VAULT, wallet.operator, amount_fen),
+        Posting(AccountKind.DEPOSIT, wallet.operator, amount_fen, account),
+    )
+
+
+def _check_payment_caps(
+    wallet: WalletAccount,
+    payer: Address,
+    amount_fen: int,
+    policy: Policy,
+    day: int,
+    year: int,
+    instruction_id: int,
+) -> None:
+    limits = policy.categories[wallet.category]
+    spent_today_fen = wallet.spent_today_fen if wallet.day == day else 0
+    spent_this_year_fen = wallet.spent_this_year_fen if wallet.year == year else 0
+    for cap, used_fen, field, reason in (
+        (limits.single_payment_cap, 0, "single_payment_cap", Reason.SINGLE_PAYMENT_CAP_EXCEEDED),
+        (limits.daily_cap, spent_today_fen, "daily_cap", Reason.DAILY_CAP_EXCEEDED),
+        (limits.annual_cap, spent_this_year_fen, "annual_cap", Reason.ANNUAL_CAP_EXCEEDED),
+    ):
+        if cap is not None and used_fen + amount_fen > cap.fen:
+            so_far = (
+                f" ({fen(used_fen)} already paid, {fen(used_fen + amount_fen)} in all)"
+                if field != "single_payment_cap"
+                else ""
+            )
+            raise LimitExceededError(
+                reason,
+                f"a payment of {fen(amount_fen)} breaks the category {int(wallet.category)} "
+                f"{field.replace('_', ' ')} of {cap}{so_far}",
+                instruction_id=instruction_id,
+                party=str(payer),
+                field=field,
+            )
+
+
+def transfer(
+    state: LedgerState, policy: Policy, instruction: Transfer, signer: VerifyKey, now_us: int
+) -> tuple[Posting, ...]:
+    """Pay from one wallet to another, within both wallets' category caps."""
+    central_bank_of(state, instruction.id)
+    payer = wallet_of(state, instruction.payer, instruction.id, "payer")
+    require_signer_is(signer, instruction.payer, instruction.id, "wallet")
+    if state.frozen:
+        require_not_frozen(state, instruction.payer, instruction.id)
+    payee = wallet_of(state, instruction.payee, instruction.id, "payee")
+    amount_fen = instruction.amount.fen
+    if amount_fen > payer.balance_fen:
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_BALANCE,
+            f"wallet holds {fen(payer.balance_fen)}, cannot pay {instruction.amount}",
+            instruction_id=instruction.id,
+            party=str(instruction.payer),
+            field="amount",
+        )
+    day = policy.calendar_day(now_us)
+    year = year_of_day(day)
+    _check_payment_caps(payer, instruction.payer, amount_fen, policy, day, year, instruction.id)
+    require_under_cap(payee, instruction.payee, amount_fen, policy, instruction.id)
+    if payer.day != day:
+        payer.day = day
+        payer.spent_today_fen = 0
+    if payer.year != year:
+        payer.year = year
+        payer.spent_this_year_fen = 0
+    payer.spent_today_fen += amount_fen
+    payer.spent_this_year_fen += amount_fen
+    payer.balance_fen -= amount_fen
+    payee.balance_fen += amount_fen
+    return (
+        Posting(AccountKind.WALLET, instruction.payer, -amount_fen),
+        Posting(AccountKind.WALLET, instruction.payee, amount_fen),
+    )
