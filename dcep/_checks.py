@@ -9,6 +9,7 @@ from __future__ import annotations
 from dcep._crypto import Address, VerifyKey
 from dcep._errors import (
     AmountError,
+    InsufficientFundsError,
     LimitExceededError,
     NotAuthorisedError,
     Reason,
@@ -24,6 +25,7 @@ __all__ = [
     "deposit_account",
     "fen",
     "require_central_bank",
+    "require_funds",
     "require_not_frozen",
     "require_regulator",
     "require_room",
@@ -160,4 +162,35 @@ def require_regulator(state: LedgerState, signer: VerifyKey, instruction_id: int
             "only an appointed regulator's key may sign this",
             instruction_id=instruction_id,
             party=str(signer.address),
+        )
+
+
+#: What a shortfall is of, by the field an error names.
+_FUNDS_LABELS = {
+    "amount": "the wallet's balance",
+    "vault": "the vault",
+    "reserves": "available reserves",
+    "outstanding": "outstanding issuance",
+    "from_account": "the deposit account",
+}
+
+
+def require_funds(
+    available_fen: int,
+    amount: Amount,
+    reason: Reason,
+    *,
+    instruction_id: int,
+    party: str,
+    field: str,
+) -> None:
+    """Refuse with ``reason`` unless ``available_fen`` covers ``amount``."""
+    if amount.fen > available_fen:
+        what = _FUNDS_LABELS.get(field, field)
+        raise InsufficientFundsError(
+            reason,
+            f"{party}: {what} is {fen(available_fen)}, less than {amount}",
+            instruction_id=instruction_id,
+            party=party,
+            field=field,
         )

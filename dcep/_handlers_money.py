@@ -10,6 +10,7 @@ from dcep._checks import (
     deposit_account,
     fen,
     require_central_bank,
+    require_funds,
     require_not_frozen,
     require_room,
     require_signer_is,
@@ -19,7 +20,6 @@ from dcep._checks import (
 )
 from dcep._crypto import Address, VerifyKey
 from dcep._errors import (
-    InsufficientFundsError,
     InvalidFieldError,
     LimitExceededError,
     NotAuthorisedError,
@@ -56,15 +56,14 @@ def issue(
             field="bank",
         )
     amount_fen = instruction.amount.fen
-    if amount_fen > bank.reserves_available_fen:
-        raise InsufficientFundsError(
-            Reason.INSUFFICIENT_RESERVES,
-            f"{bank.name} has {fen(bank.reserves_available_fen)} of reserves available, "
-            f"cannot be issued {instruction.amount}",
-            instruction_id=instruction.id,
-            party=bank.name,
-            field="reserves",
-        )
+    require_funds(
+        bank.reserves_available_fen,
+        instruction.amount,
+        Reason.INSUFFICIENT_RESERVES,
+        instruction_id=instruction.id,
+        party=bank.name,
+        field="reserves",
+    )
     require_room(state.issued_fen, amount_fen, "lifetime issuance", instruction.id)
     require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
     bank.outstanding_fen += amount_fen
@@ -82,25 +81,24 @@ def redeem(
     """Return e-CNY from a bank's vault to the central bank for reserves."""
     bank = signing_bank(state, signer, instruction.id)
     amount_fen = instruction.amount.fen
-    if amount_fen > bank.vault_fen:
-        raise InsufficientFundsError(
-            Reason.INSUFFICIENT_VAULT,
-            f"{bank.name}'s vault holds {fen(bank.vault_fen)}, cannot redeem {instruction.amount}",
-            instruction_id=instruction.id,
-            party=bank.name,
-            field="vault",
-        )
-    if amount_fen > bank.outstanding_fen:
-        # e-CNY that came from wallets of other banks can be redeemed only up to
-        # what this bank was issued: its reserves are all it can get back.
-        raise InsufficientFundsError(
-            Reason.INSUFFICIENT_RESERVES,
-            f"{bank.name} has {fen(bank.outstanding_fen)} outstanding, "
-            f"cannot redeem {instruction.amount}",
-            instruction_id=instruction.id,
-            party=bank.name,
-            field="outstanding",
-        )
+    require_funds(
+        bank.vault_fen,
+        instruction.amount,
+        Reason.INSUFFICIENT_VAULT,
+        instruction_id=instruction.id,
+        party=bank.name,
+        field="vault",
+    )
+    # e-CNY that came from wallets of other banks can be redeemed only up to
+    # what this bank was issued: its reserves are all it can get back.
+    require_funds(
+        bank.outstanding_fen,
+        instruction.amount,
+        Reason.INSUFFICIENT_RESERVES,
+        instruction_id=instruction.id,
+        party=bank.name,
+        field="outstanding",
+    )
     require_room(state.redeemed_fen, amount_fen, "lifetime redemption", instruction.id)
     bank.vault_fen -= amount_fen
     bank.outstanding_fen -= amount_fen
@@ -156,25 +154,24 @@ def fund(
     account = instruction.from_account
     if account:
         deposit_fen = deposit_account(bank, account, instruction.id, "from_account")
-        if deposit_fen < amount_fen:
-            raise InsufficientFundsError(
-                Reason.INSUFFICIENT_DEPOSIT,
-                f"deposit account {account!r} holds {fen(deposit_fen)}, "
-                f"cannot fund {instruction.amount}",
-                instruction_id=instruction.id,
-                party=bank.name,
-                field="from_account",
-            )
-    else:
-        require_room(bank.cash_fen, amount_fen, "the bank's cash", instruction.id)
-    if amount_fen > bank.vault_fen:
-        raise InsufficientFundsError(
-            Reason.INSUFFICIENT_VAULT,
-            f"{bank.name}'s vault holds {fen(bank.vault_fen)}, cannot fund {instruction.amount}",
+        require_funds(
+            deposit_fen,
+            instruction.amount,
+            Reason.INSUFFICIENT_DEPOSIT,
             instruction_id=instruction.id,
             party=bank.name,
-            field="vault",
+            field="from_account",
         )
+    else:
+        require_room(bank.cash_fen, amount_fen, "the bank's cash", instruction.id)
+    require_funds(
+        bank.vault_fen,
+        instruction.amount,
+        Reason.INSUFFICIENT_VAULT,
+        instruction_id=instruction.id,
+        party=bank.name,
+        field="vault",
+    )
     require_under_cap(wallet, instruction.wallet, amount_fen, policy, instruction.id)
     bank.vault_fen -= amount_fen
     wallet.balance_fen += amount_fen
@@ -209,14 +206,14 @@ def defund(
         )
     deposit_fen = deposit_account(bank, account, instruction.id, "to_account")
     amount_fen = instruction.amount.fen
-    if amount_fen > wallet.balance_fen:
-        raise InsufficientFundsError(
-            Reason.INSUFFICIENT_BALANCE,
-            f"wallet holds {fen(wallet.balance_fen)}, cannot defund {instruction.amount}",
-            instruction_id=instruction.id,
-            party=str(instruction.wallet),
-            field="amount",
-        )
+    require_funds(
+        wallet.balance_fen,
+        instruction.amount,
+        Reason.INSUFFICIENT_BALANCE,
+        instruction_id=instruction.id,
+        party=str(instruction.wallet),
+        field="amount",
+    )
     require_room(deposit_fen, amount_fen, "the deposit account", instruction.id)
     require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
     require_room(bank.defunded_to_deposits_fen, amount_fen, "lifetime defunds", instruction.id)
@@ -276,14 +273,14 @@ def transfer(
         require_not_frozen(state, instruction.payer, instruction.id)
     payee = wallet_of(state, instruction.payee, instruction.id, "payee")
     amount_fen = instruction.amount.fen
-    if amount_fen > payer.balance_fen:
-        raise InsufficientFundsError(
-            Reason.INSUFFICIENT_BALANCE,
-            f"wallet holds {fen(payer.balance_fen)}, cannot pay {instruction.amount}",
-            instruction_id=instruction.id,
-            party=str(instruction.payer),
-            field="amount",
-        )
+    require_funds(
+        payer.balance_fen,
+        instruction.amount,
+        Reason.INSUFFICIENT_BALANCE,
+        instruction_id=instruction.id,
+        party=str(instruction.payer),
+        field="amount",
+    )
     day = policy.calendar_day(now_us)
     year = year_of_day(day)
     _check_payment_caps(payer, instruction.payer, amount_fen, policy, day, year, instruction.id)
