@@ -18,7 +18,7 @@ from pathlib import Path
 from dcep._errors import DcepError
 from dcep._ledger import Ledger
 from dcep._money import Amount
-from dcep._policy import WalletCategory
+from dcep._policy import Policy, WalletCategory
 from dcep._replica import Replica
 from dcep._sim import Scenario, ScenarioResult, run_scenario
 from dcep._sqlite_store import SqliteStore
@@ -120,7 +120,10 @@ def _verify(args: argparse.Namespace) -> int:
         try:
             update, close = _progress_bar(store.entry_count(), "verifying")
             try:
-                report = Replica(store, network_id=store.network_id).catch_up(progress=update)
+                stored_policy = store.meta("policy")
+                policy = Policy.from_text(stored_policy) if stored_policy else None
+                replica = Replica(store, network_id=store.network_id, policy=policy)
+                report = replica.catch_up(progress=update)
             finally:
                 close()
         finally:

@@ -200,14 +200,29 @@ class Ledger:
     ) -> Ledger:
         """Open (or create) a ledger kept in the SQLite database at ``path``.
 
-        ``network_id`` defaults to the one stored in the file (or
-        ``"dcep-sim"`` for a new file).  See :meth:`with_journal` for
+        ``network_id`` and ``policy`` default to those stored in the file (or
+        ``"dcep-sim"`` and the default policy for a new file); a policy other
+        than the stored one is refused, since replaying under other caps
+        would give another ledger.  See :meth:`with_journal` for
         recovery and :class:`~dcep.Durability` for when a receipt means the
         instruction is on disk.  A file that is not a dcep database, or is
         from a newer format, raises :class:`~dcep.JournalError` and is not
         written to.
         """
         store = SqliteStore(path, network_id=network_id)
+        stored = store.meta("policy")
+        if stored is None:
+            policy = policy if policy is not None else Policy()
+            store.set_meta("policy", policy.to_text())
+        elif policy is None:
+            policy = Policy.from_text(stored)
+        elif policy != Policy.from_text(stored):
+            store.close()
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"{path} was written under another policy; open it without one to use its own",
+                field="policy",
+            )
         return cls.with_journal(
             store,
             network_id=store.network_id,

@@ -202,6 +202,56 @@ class Policy:
         categories[WalletCategory.of(category)] = limits
         return attrs.evolve(self, categories=categories)
 
+    def to_text(self) -> str:
+        """One line that :meth:`from_text` reads back: how a database records its policy.
+
+        ``policy/1 reserve=full utc=480 1=cap,cap,cap,cap,kyc|kyc ...`` with
+        caps in fen (``-`` for none).
+        """
+        parts = [
+            f"policy/{_POLICY_TEXT_VERSION}",
+            f"reserve={self.reserve_mode.value}",
+            f"utc={self.utc_offset_minutes}",
+        ]
+        for category, limits in self.categories.items():
+            caps = (
+                limits.balance_cap,
+                limits.single_payment_cap,
+                limits.daily_cap,
+                limits.annual_cap,
+            )
+            fields = [str(cap.fen) if cap is not None else "-" for cap in caps]
+            fields.append("|".join(sorted(field.value for field in limits.required_kyc)))
+            parts.append(f"{int(category)}={','.join(fields)}")
+        return " ".join(parts)
+
+    @classmethod
+    def from_text(cls, text: str) -> Policy:
+        """Read what :meth:`to_text` wrote; ``FIELD_INVALID`` for anything else."""
+        try:
+            head, reserve, utc, *categories = text.split(" ")
+            if head != f"policy/{_POLICY_TEXT_VERSION}":
+                raise ValueError(head)
+            limits: dict[WalletCategory, CategoryLimits] = {}
+            for item in categories:
+                number, values = item.split("=")
+                *caps, kyc = values.split(",")
+                amounts = [None if cap == "-" else Amount(int(cap)) for cap in caps]
+                balance, single, daily, annual = amounts
+                required = [KycField(field) for field in kyc.split("|") if field]
+                limits[WalletCategory.of(int(number))] = CategoryLimits(
+                    balance, single, daily, annual, required
+                )
+            return cls(
+                categories=limits,
+                reserve_mode=ReserveMode(reserve.removeprefix("reserve=")),
+                utc_offset_minutes=int(utc.removeprefix("utc=")),
+            )
+        except (ValueError, TypeError) as error:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, f"not a policy line: {text[:60]!r} ({error})", field="policy"
+            ) from None
+
     def calendar_day(self, now_us: int) -> int:
         """The local day number of ``now_us``: the key of the daily cap."""
         return (now_us + self.utc_offset_minutes * 60_000_000) // MICROSECONDS_PER_DAY
@@ -212,6 +262,7 @@ class Policy:
 
 
 _EPOCH_DATE: Final = dt.date(1970, 1, 1)
+_POLICY_TEXT_VERSION: Final = 1
 
 
 @functools.lru_cache(maxsize=64)

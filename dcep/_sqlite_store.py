@@ -192,6 +192,15 @@ class SqliteStore:
         )
         connection.execute("COMMIT")
 
+    def meta(self, key: str) -> str | None:
+        """A setting recorded with the ledger (``network_id``, ``policy``)."""
+        row = self._connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a setting, once: a setting a ledger was written under never changes."""
+        self._connection.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+
     @property
     def network_id(self) -> str:
         """The network id the ledger in this file signs for."""

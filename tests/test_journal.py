@@ -191,3 +191,40 @@ def test_blocks_chain_and_cover_every_entry_once() -> None:
         assert current.previous_block_hash == previous.hash
         assert current.first_entry == previous.first_entry + previous.entry_count
     assert all(h.entry_count == 6 for h in headers)
+
+
+def test_a_database_keeps_the_policy_it_was_written_under(tmp_path: Path) -> None:
+    path = tmp_path / "city.db"
+    generous = dcep.Policy().with_limits(
+        4, dcep.CategoryLimits(cny("5000"), cny("5000"), None, None, [dcep.KycField.PHONE])
+    )
+    ledger = dcep.Ledger.open(path, policy=generous, block_size=4)
+    pboc = dcep.CentralBank(ledger, seed=8)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("10000"))
+    pboc.issue(bank, cny("10000"))
+    holder = bank.open_wallet(category=4, phone="1")
+    bank.fund(holder, cny("3000"))  # over the default category-4 cap of ¥1,000
+    ledger.close()
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        dcep.Ledger.open(path, policy=dcep.Policy())
+    assert caught.value.field == "policy"
+    reopened = dcep.Ledger.open(path)
+    assert reopened.policy == generous
+    assert reopened.balance(holder.address) == cny("3000")
+    reopened.close()
+
+
+@given(
+    st.dictionaries(
+        st.integers(1, 4),
+        st.tuples(*[st.one_of(st.none(), st.integers(0, 10**12))] * 4),
+        min_size=1,
+    )
+)
+def test_policy_text_round_trips(changes: dict[int, tuple[int | None, ...]]) -> None:
+    policy = dcep.Policy()
+    for category, caps in changes.items():
+        balance, single, daily, annual = (None if c is None else dcep.Amount(c) for c in caps)
+        limits = dcep.CategoryLimits(balance, single, daily, annual)
+        policy = policy.with_limits(category, limits)
+    assert dcep.Policy.from_text(policy.to_text()) == policy
