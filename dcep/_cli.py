@@ -116,7 +116,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"dcep verify: {path}: no such file", file=sys.stderr)
         return 2
     try:
-        store = SqliteStore(path)
+        store = SqliteStore(path, create=False)
         try:
             update, close = _progress_bar(store.entry_count(), "verifying")
             try:
@@ -144,6 +144,9 @@ def _inspect(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"dcep inspect: {path}: no such file", file=sys.stderr)
         return 2
+    if path.stat().st_size == 0:
+        print(f"dcep inspect: {path}: an empty file, not a ledger", file=sys.stderr)
+        return 1
     try:
         ledger = Ledger.open(path)
     except DcepError as error:

@@ -127,7 +127,7 @@ class Journal:
         self._verify_blocks = False
         self._expected_blocks: Iterator[StoredBlock] | None = None
         self._peeked: StoredBlock | None = None
-        #: Set when the journal was recovered from a store; ``None`` for a new one.
+        #: What opening the store found (zeros for a new store); ``None`` until then.
         self.recovery: RecoveryReport | None = None
         if resume_from is None:
             self._head_hash = GENESIS_HASH
@@ -164,6 +164,11 @@ class Journal:
     def height(self) -> int:
         """How many blocks have been sealed."""
         return self._height
+
+    @property
+    def last_block_hash(self) -> bytes:
+        """The hash of the last sealed block's header (zeros before the first)."""
+        return self._last_block_hash
 
     @property
     def sealed_entry_count(self) -> int:

@@ -25,6 +25,7 @@ from dcep._errors import (
     DuplicateError,
     InvalidFieldError,
     InvariantError,
+    JournalError,
     Reason,
     SequenceError,
     UnknownPartyError,
@@ -50,6 +51,7 @@ from dcep._records import (
     SupplyReport,
     WalletInfo,
 )
+from dcep._recovery import check_snapshot_anchors
 from dcep._sentinels import SentinelPool
 from dcep._snapshot import LedgerSnapshot, capture_state, restore_state
 from dcep._sqlite_store import DEFAULT_NETWORK_ID, SqliteStore
@@ -159,7 +161,13 @@ class Ledger:
         store = store if store is not None else MemoryStore()
         snapshot = store.latest_snapshot()
         if snapshot is not None:
-            ledger._state = restore_state(snapshot.ledger)
+            check_snapshot_anchors(store, snapshot)
+            try:
+                ledger._state = restore_state(snapshot.ledger)
+            except (DcepError, ValueError, KeyError) as error:
+                raise JournalError(
+                    Reason.STORE_CORRUPT, f"the snapshot does not restore: {error}"
+                ) from None
         journal = Journal(
             ledger,
             store,
@@ -175,14 +183,18 @@ class Ledger:
             store.read_blocks(start_block),
             verify_signatures=False,
         )
-        if ledger.entry_count:
-            journal.recovery = RecoveryReport(
-                from_snapshot=start_entry,
-                replayed=replayed,
-                blocks=journal.height,
-                unsealed=ledger.entry_count - journal.sealed_entry_count,
-                torn_bytes_dropped=getattr(store, "torn_wal_bytes", 0),
+        problems = find_violations(ledger._state, ledger._policy)
+        if problems:
+            raise JournalError(
+                Reason.STORE_CORRUPT, f"the recovered state breaks invariants: {problems[0]}"
             )
+        journal.recovery = RecoveryReport(
+            from_snapshot=start_entry,
+            replayed=replayed,
+            blocks=journal.height,
+            unsealed=ledger.entry_count - journal.sealed_entry_count,
+            torn_bytes_dropped=getattr(store, "torn_wal_bytes", 0),
+        )
         ledger._journal = journal
         return ledger
 

@@ -123,10 +123,11 @@ class Replica:
             )
         if (
             self._journal.head_hash != snapshot.head_hash
+            or self._journal.last_block_hash != snapshot.last_block_hash
             or self._journal.commitment.to_bytes() != snapshot.commitment
         ):
             raise JournalError(
                 Reason.JOURNAL_REPLAY_DIVERGED,
-                "the stored snapshot's chain head or state commitment is wrong",
+                "the stored snapshot's chain head, last block or state commitment is wrong",
                 **where,
             )

@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final, final
+from typing import Any, Final, final
 
 from dcep._errors import JournalError, Reason
 from dcep._journal_records import Block, JournalEntry
@@ -37,6 +38,8 @@ _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _READ_CHUNK: Final = 4096
 _WAL_HEADER_SIZE: Final = 32
 _WAL_FRAME_HEADER_SIZE: Final = 24
+_WAL_MAGIC_LITTLE: Final = 0x377F0682
+_WAL_MAGIC_BIG: Final = 0x377F0683
 
 _SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,6 +103,31 @@ def _refuse(reason: Reason, path: Path, why: str) -> JournalError:
     return JournalError(reason, f"{path}: {why}")
 
 
+def _check_not_cut_short(path: Path) -> None:
+    """Refuse a database file shorter than its own header says (a torn copy or write).
+
+    SQLite reads missing pages as zeros without complaint, so this is checked
+    here: the size must be whole pages, and at least the page count the
+    header records when that count is valid (file format, section 1.3).
+    """
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    size = path.stat().st_size
+    if len(header) < 100:
+        raise _refuse(Reason.STORE_CORRUPT, path, "cut short inside its header")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    count_is_valid = header[24:28] == header[92:96] and pages > 0
+    if page_size < 512 or size % page_size or (count_is_valid and size < pages * page_size):
+        raise _refuse(
+            Reason.STORE_CORRUPT,
+            path,
+            f"{size} bytes, but its header describes {pages} pages of {page_size} bytes: "
+            "the file was cut short",
+        )
+
+
 def _check_file(path: Path) -> bool:
     """Whether ``path`` is an existing dcep database we can use; raise if it is not ours."""
     if not path.exists() or path.stat().st_size == 0:
@@ -108,6 +136,7 @@ def _check_file(path: Path) -> bool:
         magic = handle.read(len(_SQLITE_MAGIC))
     if magic != _SQLITE_MAGIC:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "not an SQLite database, so not dcep's")
+    _check_not_cut_short(path)
     try:
         # Read-only, so that a file that is not ours is never touched; without a
         # write-ahead log beside it the file is complete, and "immutable" keeps
@@ -139,7 +168,9 @@ class SqliteStore:
 
     ``synchronous`` is SQLite's setting: ``"FULL"`` (default) survives power
     loss; ``"NORMAL"`` survives a process crash but may lose the last
-    transactions on power loss, and is faster.
+    transactions on power loss, and is faster.  ``create=False`` refuses a
+    missing or empty file instead of starting a ledger in it (for readers
+    such as ``dcep verify``).
     """
 
     __slots__ = ("_connection", "_network_id", "_path", "torn_wal_bytes")
@@ -150,11 +181,14 @@ class SqliteStore:
         *,
         network_id: str | None = None,
         synchronous: str = "FULL",
+        create: bool = True,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous is 'FULL' or 'NORMAL'")
         self._path = Path(path)
         existing = _check_file(self._path)
+        if not existing and not create:
+            raise _refuse(Reason.STORE_NOT_DCEP, self._path, "empty or missing, not a ledger")
         #: Bytes at the end of the write-ahead log that do not make a whole
         #: frame: a write torn by a crash, which SQLite drops on opening.
         self.torn_wal_bytes = _torn_wal_bytes(self._path) if existing else 0
@@ -286,40 +320,64 @@ class SqliteStore:
         return _guarded(cursor, self._path)
 
     def latest_snapshot(self) -> Snapshot | None:
-        """The snapshot stored last, rebuilt from its tables."""
-        connection = self._connection
+        """The snapshot stored last, rebuilt from its tables.
+
+        Every value is checked for its type and range on the way in, so a
+        damaged snapshot is refused as ``STORE_CORRUPT`` rather than loaded.
+        """
         try:
-            row = connection.execute("SELECT * FROM snapshot WHERE id = 1").fetchone()
-            if row is None:
-                return None
-            (_, height, head, last_block, commitment, c_name, c_code, c_key, issued, redeemed,
-             entry_count, last_time_us) = row  # fmt: skip
-
-            def rows(table: str) -> list[tuple[object, ...]]:
-                query = f"SELECT * FROM {table} ORDER BY position"
-                return [tuple(r[:-1]) for r in connection.execute(query)]
-
-            receipts = [
-                (r[0], int(r[1]), *r[2:])
-                for r in connection.execute(
-                    "SELECT * FROM snapshot_receipts ORDER BY entry_number"
-                )
-            ]
-        except sqlite3.DatabaseError as error:
+            return self._read_snapshot()
+        except (sqlite3.DatabaseError, ValueError, TypeError) as error:
             raise _refuse(
                 Reason.STORE_CORRUPT, self._path, f"snapshot unreadable: {error}"
             ) from None
+
+    def _read_snapshot(self) -> Snapshot | None:
+        connection = self._connection
+        row = connection.execute("SELECT * FROM snapshot WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        (_, height, head, last_block, commitment, c_name, c_code, c_key, issued, redeemed,
+         entry_count, last_time_us) = row  # fmt: skip
+        _typed(
+            (height, head, last_block, commitment, issued, redeemed, entry_count, last_time_us),
+            "ibbbiiii",
+        )
+        if c_key is not None:
+            central = _typed((c_name, c_code, c_key), "ssb")
+        elif c_name is None and c_code is None:
+            central = None
+        else:
+            raise ValueError("a central bank row is half empty")
+        if min(height, issued, redeemed, entry_count, last_time_us) < 0:
+            raise ValueError("a count in the snapshot is negative")
+        if len(head) != 32 or len(last_block) != 32:
+            raise ValueError("a hash in the snapshot is not 32 bytes")
+
+        def rows(table: str, types: str) -> tuple[Any, ...]:
+            query = f"SELECT * FROM {table} ORDER BY position"
+            return tuple(_typed(r[:-1], types) for r in connection.execute(query))
+
+        receipts = tuple(
+            (signer, int(instruction_id), *rest)
+            for signer, instruction_id, *rest in (
+                _typed(r, "bsbiiib")
+                for r in connection.execute(
+                    "SELECT * FROM snapshot_receipts ORDER BY entry_number"
+                )
+            )
+        )
         ledger = LedgerSnapshot(
-            central_bank=(c_name, c_code, c_key) if c_key is not None else None,
-            banks=tuple(rows("snapshot_banks")),  # type: ignore[arg-type]
-            deposits=tuple(rows("snapshot_deposits")),  # type: ignore[arg-type]
-            wallets=tuple(rows("snapshot_wallets")),  # type: ignore[arg-type]
-            sequences=tuple(rows("snapshot_sequences")),  # type: ignore[arg-type]
-            receipts=tuple(receipts),
-            codes=tuple(rows("snapshot_codes")),  # type: ignore[arg-type]
-            regulators=tuple(rows("snapshot_regulators")),  # type: ignore[arg-type]
-            frozen=tuple(rows("snapshot_frozen")),  # type: ignore[arg-type]
-            warrants=tuple(rows("snapshot_warrants")),  # type: ignore[arg-type]
+            central_bank=central,
+            banks=rows("snapshot_banks", "bssiiiiiiii"),
+            deposits=rows("snapshot_deposits", "bsi"),
+            wallets=rows("snapshot_wallets", "bibsiiiii"),
+            sequences=rows("snapshot_sequences", "bi"),
+            receipts=receipts,
+            codes=rows("snapshot_codes", "ss"),
+            regulators=rows("snapshot_regulators", "bs"),
+            frozen=rows("snapshot_frozen", "bb"),
+            warrants=rows("snapshot_warrants", "bbi"),
             issued_fen=issued,
             redeemed_fen=redeemed,
             entry_count=entry_count,
@@ -340,20 +398,75 @@ class SqliteStore:
         self._connection.close()
 
 
+_COLUMN_TYPES: Final[dict[str, type]] = {"b": bytes, "s": str, "i": int}
+
+
+def _typed(row: tuple[Any, ...], types: str) -> tuple[Any, ...]:
+    """``row`` if each value has the type its letter names (b bytes, s str, i int)."""
+    if len(row) != len(types):
+        raise ValueError(f"a row of {len(row)} values where {len(types)} belong")
+    for value, letter in zip(row, types, strict=True):
+        if type(value) is not _COLUMN_TYPES[letter]:
+            raise TypeError(f"a {type(value).__name__} where a {letter} belongs")
+    return row
+
+
 def _torn_wal_bytes(path: Path) -> int:
+    """Bytes of the write-ahead log that SQLite will drop on opening: a torn write.
+
+    Walks the log as SQLite does (its header checksum, then each frame's
+    salts and running checksum) to the last frame that completes a
+    transaction; what follows with the log's current salts, and any partial
+    frame at the end, is what a crash tore and recovery drops.  Frames with
+    older salts are left over from before a checkpoint and were never due.
+    """
     wal = path.with_name(path.name + "-wal")
     try:
-        size = wal.stat().st_size
-        with wal.open("rb") as handle:
-            header = handle.read(_WAL_HEADER_SIZE)
+        raw = wal.read_bytes()
     except OSError:
         return 0
-    if size <= _WAL_HEADER_SIZE or len(header) < _WAL_HEADER_SIZE:
-        return max(size, 0) if 0 < size < _WAL_HEADER_SIZE else 0
-    page_size = int.from_bytes(header[8:12], "big")
-    if page_size < 512:
-        return 0
-    return (size - _WAL_HEADER_SIZE) % (_WAL_FRAME_HEADER_SIZE + page_size)
+    if len(raw) < _WAL_HEADER_SIZE:
+        return len(raw)
+    magic, _, page_size, _, salt1, salt2 = struct.unpack(">IIIIII", raw[:24])
+    if magic not in (_WAL_MAGIC_LITTLE, _WAL_MAGIC_BIG) or page_size < 512:
+        return len(raw)
+    words = "<II" if magic == _WAL_MAGIC_LITTLE else ">II"
+    checksum = _wal_checksum(raw[:24], words, (0, 0))
+    if checksum != struct.unpack(">II", raw[24:32]):
+        return len(raw) - _WAL_HEADER_SIZE
+    frame_size = _WAL_FRAME_HEADER_SIZE + page_size
+    committed_end = _WAL_HEADER_SIZE
+    offset = _WAL_HEADER_SIZE
+    torn_end = offset
+    while offset + frame_size <= len(raw):
+        header = raw[offset : offset + _WAL_FRAME_HEADER_SIZE]
+        _, commit_size, frame_salt1, frame_salt2 = struct.unpack(">IIII", header[:16])
+        if (frame_salt1, frame_salt2) != (salt1, salt2):
+            break
+        checksum = _wal_checksum(
+            header[:8] + raw[offset + _WAL_FRAME_HEADER_SIZE : offset + frame_size],
+            words,
+            checksum,
+        )
+        if checksum != struct.unpack(">II", header[16:24]):
+            torn_end = offset + frame_size
+            break
+        offset += frame_size
+        torn_end = offset
+        if commit_size:
+            committed_end = offset
+    else:
+        torn_end = len(raw) if offset < len(raw) else torn_end
+    return torn_end - committed_end
+
+
+def _wal_checksum(data: bytes, words: str, start: tuple[int, int]) -> tuple[int, int]:
+    # SQLite's WAL checksum (file-format documentation, section 4.1).
+    first, second = start
+    for x0, x1 in struct.iter_unpack(words, data):
+        first = (first + x0 + second) & 0xFFFFFFFF
+        second = (second + x1 + first) & 0xFFFFFFFF
+    return first, second
 
 
 def _insert_rows(
