@@ -147,10 +147,15 @@ def _check_file(path: Path) -> bool:
         try:
             application_id = probe.execute("PRAGMA application_id").fetchone()[0]
             version = probe.execute("PRAGMA user_version").fetchone()[0]
+            tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         finally:
             probe.close()
     except sqlite3.DatabaseError as error:
         raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
+    if application_id == 0 and version == 0 and tables == 0:
+        # Nothing in it: a database whose creation a crash cut short (switching
+        # to WAL writes the header before the schema's transaction commits).
+        return False
     if application_id != APPLICATION_ID:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "an SQLite database, but not a dcep ledger")
     if version > FORMAT_VERSION:
