@@ -180,6 +180,11 @@ class Journal:
         """The state commitment as of the last sealed block (a copy)."""
         return self._commitment.copy()
 
+    @property
+    def can_seal(self) -> bool:
+        """Whether the central bank's key is attached, so blocks can be signed."""
+        return self._signer is not None
+
     def attach_signer(self, key: SigningKey) -> None:
         """Give the journal the central bank's key, with which it signs blocks."""
         self._signer = key

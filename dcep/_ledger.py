@@ -246,9 +246,16 @@ class Ledger:
         )
 
     def close(self) -> None:
-        """Write what is pending, snapshot if the journal is sealed, and close the store."""
+        """Seal the open block and snapshot (if the central bank's key is attached), close.
+
+        Without the key the open block cannot be signed: what is pending is
+        written and the unsealed tail is replayed on the next open.
+        """
         if self._journal is not None:
-            self._journal.flush()
+            if self._journal.can_seal:
+                self._journal.snapshot()
+            else:
+                self._journal.flush()
             self._journal.store.close()
 
     # -- submitting ------------------------------------------------------------

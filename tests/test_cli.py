@@ -61,8 +61,11 @@ def _build(path: Path, *, snapshot: bool = False) -> Built:
     hebei.redeem(cny("2000"))  # 28
     assert ledger.journal is not None
     if snapshot:
-        ledger.journal.snapshot()  # seals the open block
-    ledger.close()
+        ledger.close()  # seals the open block and snapshots
+    else:
+        # Leave the last block open and no snapshot: write and close the store only.
+        ledger.journal.flush()
+        ledger.journal.store.close()
     entries = 28
     return Built(path, entries, -(-entries // BLOCK_SIZE) if snapshot else entries // BLOCK_SIZE)
 
