@@ -21,6 +21,19 @@ modules behind it are private and may move.
 Amount(fen=50000000)
 """
 
+from dcep._aml import Alert as Alert
+from dcep._aml import BankDayReport as BankDayReport
+from dcep._aml import DailyReport as DailyReport
+from dcep._aml import DormancyRule as DormancyRule
+from dcep._aml import FanRule as FanRule
+from dcep._aml import LargeValueRule as LargeValueRule
+from dcep._aml import MuleRule as MuleRule
+from dcep._aml import PassThroughRule as PassThroughRule
+from dcep._aml import Rule as Rule
+from dcep._aml import StructuringRule as StructuringRule
+from dcep._aml import daily_report as daily_report
+from dcep._aml import default_rules as default_rules
+from dcep._aml import screen as screen
 from dcep._clock import Clock as Clock
 from dcep._clock import ManualClock as ManualClock
 from dcep._clock import SystemClock as SystemClock
@@ -91,6 +104,11 @@ from dcep._records import Receipt as Receipt
 from dcep._records import Rejection as Rejection
 from dcep._records import SupplyReport as SupplyReport
 from dcep._records import WalletInfo as WalletInfo
+from dcep._regulator import BankProfile as BankProfile
+from dcep._regulator import Flow as Flow
+from dcep._regulator import PartyRole as PartyRole
+from dcep._regulator import RegulatorView as RegulatorView
+from dcep._regulator import WalletProfile as WalletProfile
 from dcep._replica import Replica as Replica
 from dcep._replica import VerificationReport as VerificationReport
 from dcep._roles import Bank as Bank
@@ -101,6 +119,13 @@ from dcep._sentinels import SentinelPool as SentinelPool
 from dcep._sqlite_store import SqliteStore as SqliteStore
 from dcep._storage import MemoryStore as MemoryStore
 from dcep._storage import Store as Store
+from dcep._tracing import AllocationRule as AllocationRule
+from dcep._tracing import Direction as Direction
+from dcep._tracing import FlowGraph as FlowGraph
+from dcep._tracing import TraceEdge as TraceEdge
+from dcep._tracing import TraceNode as TraceNode
+from dcep._tracing import trace_backward as trace_backward
+from dcep._tracing import trace_forward as trace_forward
 
 __version__ = "0.1.0.dev0"
 
@@ -108,12 +133,16 @@ __all__ = [
     "MAX_AMOUNT_FEN",
     "AccountKind",
     "Address",
+    "Alert",
+    "AllocationRule",
     "Amount",
     "AmountError",
     "AppointRegulator",
     "AuthoriseBank",
     "Bank",
+    "BankDayReport",
     "BankInfo",
+    "BankProfile",
     "Block",
     "BlockHeader",
     "CategoryLimits",
@@ -123,14 +152,20 @@ __all__ = [
     "CodeError",
     "CodeRegistry",
     "CustomerRecord",
+    "DailyReport",
     "DcepError",
     "Defund",
+    "Direction",
     "Disclosure",
+    "DormancyRule",
     "DuplicateError",
     "Durability",
     "EncodingError",
     "Entry",
     "EntryProof",
+    "FanRule",
+    "Flow",
+    "FlowGraph",
     "Freeze",
     "Fund",
     "Genesis",
@@ -145,12 +180,16 @@ __all__ = [
     "JournalError",
     "Kind",
     "KycField",
+    "LargeValueRule",
     "Ledger",
     "LimitExceededError",
     "ManualClock",
     "MemoryStore",
+    "MuleRule",
     "NotAuthorisedError",
     "OpenWallet",
+    "PartyRole",
+    "PassThroughRule",
     "PayIn",
     "Policy",
     "Posting",
@@ -159,9 +198,11 @@ __all__ = [
     "RecoveryReport",
     "Redeem",
     "Regulator",
+    "RegulatorView",
     "Rejection",
     "Replica",
     "ReserveMode",
+    "Rule",
     "SentinelPool",
     "SequenceError",
     "SignatureError",
@@ -169,8 +210,11 @@ __all__ = [
     "SigningKey",
     "SqliteStore",
     "Store",
+    "StructuringRule",
     "SupplyReport",
     "SystemClock",
+    "TraceEdge",
+    "TraceNode",
     "Transfer",
     "Unfreeze",
     "UnknownPartyError",
@@ -179,10 +223,16 @@ __all__ = [
     "Wallet",
     "WalletCategory",
     "WalletInfo",
+    "WalletProfile",
     "Warrant",
     "cny",
+    "daily_report",
     "decode_instruction",
+    "default_rules",
     "encode_instruction",
     "prove_entry",
+    "screen",
+    "trace_backward",
+    "trace_forward",
     "verify_entry_proof",
 ]

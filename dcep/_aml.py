@@ -1,0 +1,558 @@
+"""Anti-money-laundering rules over the regulator's view, their alerts, and daily reports.
+
+A rule is any object with a ``rule_id`` and ``evaluate(view, start_us,
+end_us)`` that yields :class:`Alert` records (the :class:`Rule` protocol);
+the built-in ones are frozen records whose defaults follow PBOC Order
+[2016] No. 3 and the PBOC's lists of suspicious patterns (FACTS.md).  Every
+threshold is a field, so a supervisor can tune one with ``attrs.evolve``
+or add a rule of their own to the tuple passed to :func:`screen`.
+
+Rules see wallets only by address and category.  "Per customer" totals are
+therefore per wallet: joining a customer's wallets needs the operator's
+identity records, which the view does not hold.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Final, Protocol, final
+
+import attrs
+
+from dcep._crypto import Address
+from dcep._instructions import Kind
+from dcep._policy import WalletCategory
+from dcep._regulator import Flow, PartyRole, RegulatorView
+
+__all__ = [
+    "Alert",
+    "BankDayReport",
+    "DailyReport",
+    "DormancyRule",
+    "FanRule",
+    "LargeValueRule",
+    "MuleRule",
+    "PassThroughRule",
+    "Rule",
+    "StructuringRule",
+    "daily_report",
+    "default_rules",
+    "screen",
+]
+
+HOUR_US: Final = 3_600_000_000
+DAY_US: Final = 24 * HOUR_US
+#: Beijing time, in which the PBOC's "per day" totals are reckoned.
+BEIJING_UTC_OFFSET_MINUTES: Final = 480
+_EPOCH: Final = dt.date(1970, 1, 1)
+
+
+def _cny(yuan: int) -> int:
+    return yuan * 100
+
+
+@final
+@attrs.frozen
+class Alert:
+    """One finding of one rule: the wallets, entries and amounts (fen) that raised it.
+
+    ``subject`` is the wallet the alert is about and comes first in
+    ``wallets``; ``amounts_fen[i]`` is the amount of ``entries[i]``;
+    ``time_us`` is when the pattern was complete.
+    """
+
+    rule: str
+    subject: Address
+    wallets: tuple[Address, ...]
+    entries: tuple[int, ...]
+    amounts_fen: tuple[int, ...]
+    time_us: int
+    detail: str = ""
+
+    @property
+    def total_fen(self) -> int:
+        """The sum of ``amounts_fen``."""
+        return sum(self.amounts_fen)
+
+    def to_json(self) -> dict[str, object]:
+        """The alert as plain data."""
+        return attrs.asdict(self, value_serializer=_plain)
+
+
+def _plain(_instance: object, _field: object, value: object) -> object:
+    if isinstance(value, Address):
+        return str(value)
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
+class Rule(Protocol):
+    """What :func:`screen` needs of a rule: an id and a way to find alerts in a window."""
+
+    @property
+    def rule_id(self) -> str:
+        """A short stable name, used in alerts and reports."""
+        ...
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterable[Alert]:
+        """Alerts for patterns found among the flows of ``[start_us, end_us)``.
+
+        A rule may read before the window (a dormant wallet's last flow) or
+        after it (what followed an inflow), as far as its own periods reach.
+        """
+        ...
+
+
+def _alert(
+    rule: str, subject: Address, flows: Sequence[Flow], detail: str, *others: Address
+) -> Alert:
+    wallets = dict.fromkeys((subject, *others))  # ordered and without repeats
+    return Alert(
+        rule,
+        subject,
+        tuple(wallets),
+        tuple(f.entry_number for f in flows),
+        tuple(f.amount_fen for f in flows),
+        max(f.time_us for f in flows),
+        detail,
+    )
+
+
+def _by_wallet(view: RegulatorView, start_us: int, end_us: int) -> dict[Address, list[Flow]]:
+    """The window's flows per wallet on either side, oldest first: one scan of the window."""
+    groups: dict[Address, list[Flow]] = collections.defaultdict(list)
+    for flow in view.flows(start_us, end_us):
+        for address in (flow.payer, flow.payee):
+            if view.role(address) is PartyRole.WALLET:
+                groups[address].append(flow)
+    return groups
+
+
+def _runs(
+    flows: Sequence[Flow], window_us: int, enough: Callable[[Sequence[Flow]], bool]
+) -> Iterator[Sequence[Flow]]:
+    """Runs of ``flows`` within ``window_us`` that are ``enough``; a flow is in one run at most."""
+    first = 0
+    for last, flow in enumerate(flows):
+        while flow.time_us - flows[first].time_us >= window_us:
+            first += 1
+        if enough(run := flows[first : last + 1]):
+            yield run
+            first = last + 1
+
+
+def day_of(time_us: int, utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES) -> dt.date:
+    """The local calendar day of ``time_us``."""
+    return _EPOCH + dt.timedelta(days=(time_us + utc_offset_minutes * 60_000_000) // DAY_US)
+
+
+def day_start_us(day: dt.date, utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES) -> int:
+    """When local day ``day`` begins, in microseconds since the epoch."""
+    return (day - _EPOCH).days * DAY_US - utc_offset_minutes * 60_000_000
+
+
+@final
+@attrs.frozen
+class LargeValueRule:
+    """Large-value reports: a wallet's inflows, or outflows, totalling ``threshold`` in a day.
+
+    Defaults: 500,000 CNY (domestic transfers by natural persons; use
+    2,000,000 for corporate wallets), and 50,000 CNY of cash fundings a day.
+    """
+
+    rule_id: str = "large-value"
+    threshold_fen: int = _cny(500_000)
+    cash_threshold_fen: int | None = _cny(50_000)
+    utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """Per wallet, day and direction (``in``, ``out``, ``cash``) over the threshold."""
+        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+            groups: dict[tuple[dt.date, str], list[Flow]] = collections.defaultdict(list)
+            for flow in flows:
+                day = day_of(flow.time_us, self.utc_offset_minutes)
+                groups[day, "in" if flow.payee == wallet else "out"].append(flow)
+                if flow.cash and flow.payee == wallet:
+                    groups[day, "cash"].append(flow)
+            for (day, side), group in groups.items():
+                limit = self.cash_threshold_fen if side == "cash" else self.threshold_fen
+                if limit is not None and sum(f.amount_fen for f in group) >= limit:
+                    yield _alert(self.rule_id, wallet, group, f"{side} on {day.isoformat()}")
+
+
+@final
+@attrs.frozen
+class StructuringRule:
+    """Structuring: ``min_count`` flows just below ``threshold`` within ``window_us``.
+
+    "Just below" is within ``band_percent`` of the threshold (default 10%
+    of 50,000 CNY, the cash report threshold).  Inflows and outflows of a
+    wallet are counted separately, so many payers smurfing into one wallet
+    are caught as well as one wallet splitting its payments.
+    """
+
+    rule_id: str = "structuring"
+    threshold_fen: int = _cny(50_000)
+    band_percent: int = 10
+    min_count: int = 3
+    window_us: int = 7 * DAY_US
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per wallet, direction and run of near-threshold flows."""
+        low = self.threshold_fen * (100 - self.band_percent) // 100
+        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+            for side in ("in", "out"):
+                near = [
+                    f
+                    for f in flows
+                    if low <= f.amount_fen < self.threshold_fen
+                    and (f.payee == wallet) == (side == "in")
+                ]
+                for run in _runs(near, self.window_us, lambda r: len(r) >= self.min_count):
+                    yield _alert(self.rule_id, wallet, run, f"{len(run)} {side} just below")
+
+
+@final
+@attrs.frozen
+class FanRule:
+    """Fan-in (many payers, few payees) or fan-out (few payers, many payees) in a window.
+
+    A wallet fans in when, within ``window_us``, at least ``many``
+    distinct counterparties paid it, it paid between 1 and ``few``, and it
+    passed on at least ``passed_percent`` of what came in, and at least
+    ``min_passed_fen``; fan-out is the mirror image.  Bank counterparties
+    (funding, defunding) count.
+    """
+
+    rule_id: str = "fan-in"
+    fan_in: bool = True
+    many: int = 8
+    few: int = 2
+    passed_percent: int = 50
+    min_passed_fen: int = _cny(5_000)
+    window_us: int = DAY_US
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per wallet and episode."""
+        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+            first = 0
+            # Counterparties and fen, in then out, over flows[first : last + 1].
+            sides = (collections.Counter[Address](), collections.Counter[Address]())
+            totals = [0, 0]
+            for last, flow in enumerate(flows):
+                while flow.time_us - flows[first].time_us >= self.window_us:
+                    _count(flows[first], wallet, sides, totals, -1)
+                    first += 1
+                _count(flow, wallet, sides, totals, 1)
+                sources, sinks = +sides[0], +sides[1]
+                wide, narrow = (sources, sinks) if self.fan_in else (sinks, sources)
+                if (
+                    len(wide) >= self.many
+                    and 1 <= len(narrow) <= self.few
+                    and totals[1] * 100 >= totals[0] * self.passed_percent
+                    and totals[1] >= self.min_passed_fen
+                ):
+                    detail = f"{len(sources)} payers, {len(sinks)} payees"
+                    episode = flows[first : last + 1]
+                    yield _alert(self.rule_id, wallet, episode, detail, *sources, *sinks)
+                    sides[0].clear()
+                    sides[1].clear()
+                    totals[:] = [0, 0]
+                    first = last + 1
+
+
+def _count(
+    flow: Flow,
+    wallet: Address,
+    sides: tuple[collections.Counter[Address], collections.Counter[Address]],
+    totals: list[int],
+    step: int,
+) -> None:
+    side = 0 if flow.payee == wallet else 1
+    sides[side][flow.payer if side == 0 else flow.payee] += step
+    totals[side] += step * flow.amount_fen
+
+
+@final
+@attrs.frozen
+class PassThroughRule:
+    """Pass-through (layering): most of an inflow leaves within ``window_us`` of arriving.
+
+    An inflow of at least ``min_amount_fen`` into a wallet that held at most
+    ``prior_percent`` of it before, followed by outflows of at least
+    ``passed_percent`` of it within ``window_us``.
+    """
+
+    rule_id: str = "pass-through"
+    min_amount_fen: int = _cny(10_000)
+    passed_percent: int = 90
+    prior_percent: int = 10
+    window_us: int = DAY_US
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per qualifying inflow; outflows are not reused by a later alert."""
+        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+            used_until = -1
+            for inflow in flows:
+                amount = inflow.amount_fen
+                if inflow.payee != wallet or amount < self.min_amount_fen:
+                    continue
+                if inflow.entry_number <= used_until:
+                    continue
+                prior = view._account(wallet).balance_before(inflow.time_us, inflow.entry_number)
+                if prior * 100 > amount * self.prior_percent:
+                    continue
+                later = [
+                    f
+                    for f in view.flows_out(
+                        wallet, inflow.time_us, inflow.time_us + self.window_us
+                    )
+                    if f.entry_number > inflow.entry_number
+                ]
+                sent, taken = 0, []
+                for flow in later:
+                    sent += flow.amount_fen
+                    taken.append(flow)
+                    if sent * 100 >= amount * self.passed_percent:
+                        used_until = flow.entry_number
+                        payees = (f.payee for f in taken)
+                        yield _alert(
+                            self.rule_id,
+                            wallet,
+                            [inflow, *taken],
+                            "passed on",
+                            inflow.payer,
+                            *payees,
+                        )
+                        break
+
+
+@final
+@attrs.frozen
+class DormancyRule:
+    """A wallet idle for ``dormant_us`` that suddenly moves ``min_amount_fen`` within ``burst_us``.
+
+    Idle is counted from the wallet's last flow, or its opening if it never had one.
+    """
+
+    rule_id: str = "dormant"
+    dormant_us: int = 180 * DAY_US
+    burst_us: int = 7 * DAY_US
+    min_amount_fen: int = _cny(10_000)
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per wallet and awakening."""
+        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+            for flow in flows:
+                index = view._account(wallet)
+                last = index.last_activity_before(flow.time_us, flow.entry_number)
+                idle_since = view.wallet(wallet).opened_at_us if last is None else last
+                if flow.time_us - idle_since < self.dormant_us:
+                    continue
+                burst = [
+                    f
+                    for f in (
+                        *view.flows_in(wallet, flow.time_us, flow.time_us + self.burst_us),
+                        *view.flows_out(wallet, flow.time_us, flow.time_us + self.burst_us),
+                    )
+                    if f.entry_number >= flow.entry_number
+                ]
+                if sum(f.amount_fen for f in burst) >= self.min_amount_fen:
+                    burst.sort(key=lambda f: f.entry_number)
+                    days = (flow.time_us - idle_since) // DAY_US
+                    yield _alert(self.rule_id, wallet, burst, f"idle {days} days")
+
+
+@final
+@attrs.frozen
+class MuleRule:
+    """Category-4 wallets used as mules: ``min_mules`` of them forward money to one collector.
+
+    A category-4 (phone-only) wallet acts as a mule when a payment it makes
+    is between ``passed_percent`` and 100% of what it received in the
+    ``forward_us`` before; the collector is alerted when ``min_mules``
+    distinct mules pay it within ``window_us``.
+    """
+
+    rule_id: str = "category-4-mules"
+    min_mules: int = 3
+    passed_percent: int = 80
+    forward_us: int = DAY_US
+    window_us: int = 2 * DAY_US
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per collector and episode; the entries are the mules' payments to it."""
+        for collector, flows in _by_wallet(view, start_us, end_us).items():
+            hops = [f for f in flows if f.payee == collector and self._forwards(view, f)]
+            for run in _runs(hops, self.window_us, lambda r: self._mules(r) >= self.min_mules):
+                mules = dict.fromkeys(f.payer for f in run)
+                detail = f"{len(mules)} category-4 mules"
+                yield _alert(self.rule_id, collector, run, detail, *mules)
+
+    @staticmethod
+    def _mules(run: Sequence[Flow]) -> int:
+        return len({f.payer for f in run})
+
+    def _forwards(self, view: RegulatorView, payment: Flow) -> bool:
+        mule = payment.payer
+        if view.role(mule) is not PartyRole.WALLET:
+            return False
+        if view.wallet(mule).category is not WalletCategory.ANONYMOUS:
+            return False
+        received = sum(
+            f.amount_fen
+            for f in view.flows_in(mule, payment.time_us - self.forward_us, payment.time_us + 1)
+            if f.entry_number < payment.entry_number and f.payer != payment.payee
+        )
+        paid = payment.amount_fen
+        return received * self.passed_percent <= paid * 100 <= received * 100
+
+
+def default_rules() -> tuple[Rule, ...]:
+    """One of each built-in rule with its defaults (fan-in and fan-out both)."""
+    return (
+        LargeValueRule(),
+        StructuringRule(),
+        FanRule(),
+        FanRule(rule_id="fan-out", fan_in=False),
+        PassThroughRule(),
+        DormancyRule(),
+        MuleRule(),
+    )
+
+
+def screen(
+    view: RegulatorView,
+    rules: Iterable[Rule] | None = None,
+    *,
+    start_us: int | None = None,
+    end_us: int | None = None,
+) -> tuple[Alert, ...]:
+    """Run ``rules`` (default: :func:`default_rules`) over a window; alerts in time order."""
+    start = 0 if start_us is None else start_us
+    end = 2**63 if end_us is None else end_us
+    alerts = [
+        alert
+        for rule in (default_rules() if rules is None else rules)
+        for alert in rule.evaluate(view, start, end)
+    ]
+    return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
+
+
+@final
+@attrs.frozen
+class BankDayReport:
+    """One bank's day: volumes (fen) and counts, alerts by rule, large-value reports."""
+
+    bank: Address
+    code: str
+    day: dt.date
+    wallets_opened: int
+    volumes_fen: tuple[tuple[str, int], ...]
+    counts: tuple[tuple[str, int], ...]
+    alerts_by_rule: tuple[tuple[str, int], ...]
+    large_value: tuple[Alert, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The report as plain data."""
+        return {
+            "bank": str(self.bank),
+            "code": self.code,
+            "day": self.day.isoformat(),
+            "wallets_opened": self.wallets_opened,
+            "volumes_fen": dict(self.volumes_fen),
+            "counts": dict(self.counts),
+            "alerts_by_rule": dict(self.alerts_by_rule),
+            "large_value": [alert.to_json() for alert in self.large_value],
+        }
+
+
+@final
+@attrs.frozen
+class DailyReport:
+    """The regulator's daily report: one :class:`BankDayReport` per bank."""
+
+    day: dt.date
+    banks: tuple[BankDayReport, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The report as plain data."""
+        return {"day": self.day.isoformat(), "banks": [bank.to_json() for bank in self.banks]}
+
+    def to_text(self) -> str:
+        """The report as printable text, one block per bank."""
+        lines = [f"Daily report {self.day.isoformat()}"]
+        for bank in self.banks:
+            lines.append(f"\n{bank.code}  ({bank.bank})  wallets opened: {bank.wallets_opened}")
+            for (flow, fen), (_, count) in zip(bank.volumes_fen, bank.counts, strict=True):
+                lines.append(f"  {flow:<14}{count:>8}  {_yuan(fen):>20}")
+            rules = ", ".join(f"{rule} {count}" for rule, count in bank.alerts_by_rule)
+            lines.append(f"  alerts: {rules or 'none'}")
+            for alert in bank.large_value:
+                total = _yuan(alert.total_fen)
+                lines.append(f"  {alert.rule} {alert.subject} {alert.detail} {total}")
+        return "\n".join(lines) + "\n"
+
+
+_VOLUMES: Final = ("issued", "redeemed", "funded", "defunded", "transfers out", "transfers in")
+
+
+def daily_report(
+    view: RegulatorView,
+    day: dt.date,
+    *,
+    rules: Iterable[Rule] | None = None,
+    utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES,
+) -> DailyReport:
+    """Each bank's volumes, counts and alerts on local ``day`` (alerts by subject's operator)."""
+    start = day_start_us(day, utc_offset_minutes)
+    end = start + DAY_US
+    chosen = default_rules() if rules is None else tuple(rules)
+    alerts = screen(view, chosen, start_us=start, end_us=end)
+    large = {rule.rule_id for rule in chosen if isinstance(rule, LargeValueRule)}
+    reports = []
+    for bank in view.banks():
+        fen = dict.fromkeys(_VOLUMES, 0)
+        count = dict.fromkeys(_VOLUMES, 0)
+        for flow in view.bank_flows(bank.address, start, end):
+            for name in _sides(view, flow, bank.address):
+                fen[name] += flow.amount_fen
+                count[name] += 1
+        mine = [a for a in alerts if view.wallet(a.subject).operator == bank.address]
+        by_rule = collections.Counter(a.rule for a in mine)
+        opened = sum(
+            1
+            for w in view.wallets()
+            if w.operator == bank.address and start <= w.opened_at_us < end
+        )
+        reports.append(
+            BankDayReport(
+                bank.address,
+                str(bank.code),
+                day,
+                opened,
+                tuple(fen.items()),
+                tuple(count.items()),
+                tuple(sorted(by_rule.items())),
+                tuple(a for a in mine if a.rule in large),
+            )
+        )
+    return DailyReport(day, tuple(reports))
+
+
+def _sides(view: RegulatorView, flow: Flow, bank: Address) -> Iterator[str]:
+    named = {Kind.ISSUE: "issued", Kind.REDEEM: "redeemed", Kind.FUND: "funded"}
+    if flow.kind in named:
+        yield named[flow.kind]
+    elif flow.kind is Kind.DEFUND:
+        yield "defunded"
+    else:
+        if view.role(flow.payer) is PartyRole.WALLET and view.wallet(flow.payer).operator == bank:
+            yield "transfers out"
+        if view.role(flow.payee) is PartyRole.WALLET and view.wallet(flow.payee).operator == bank:
+            yield "transfers in"

@@ -1,0 +1,613 @@
+"""Flow tracing: where money went, or where it came from, under three allocation rules.
+
+A trace starts from an entry (a payment, a funding, an issuance) or from a
+holder (all its outflows, forward; all its inflows, backward), runs over a
+half-open time window ``[start_us, end_us)`` and follows up to ``max_hops``
+edges.  When traced money mixes with other money in a wallet, the rule says
+which later payments carry it (see docs/regulator.md for worked cases):
+
+* ``FIFO`` (Clayton's Case): a holder's money is a queue; a payment takes
+  the oldest fen first.  Exact intervals of fen, no rounding.
+* ``HAIRCUT``: every payment carries traced money in proportion to the
+  traced share of the balance.  Shares are exact fractions, rounded to whole
+  fen by largest remainder (ties to the first part), and the holder's traced
+  money is reduced by what was actually sent, so amounts stay whole and
+  conserve exactly.
+* ``POISON``: once touched, everything the holder pays after is traced in
+  full; the clean money so marked is the node's ``absorbed_fen``.
+
+A node's hop is the fewest edges by which traced money has reached it so
+far; its payments are followed while that is below ``max_hops``.  Bank
+vaults are end points (every wallet of a bank is funded from one vault)
+unless ``through_banks``, or unless the trace starts at the bank's own entry.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import heapq
+import importlib
+import math
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from typing import Any, Final, final
+
+import attrs
+
+from dcep._crypto import Address
+from dcep._errors import InvalidFieldError, InvariantError, Reason, UnknownPartyError
+from dcep._instructions import Kind
+from dcep._policy import WalletCategory
+from dcep._regulator import AccountIndex, Flow, PartyRole, RegulatorView, rows_between
+
+__all__ = [
+    "AllocationRule",
+    "Direction",
+    "FlowGraph",
+    "TraceEdge",
+    "TraceNode",
+    "apportion",
+    "trace_backward",
+    "trace_forward",
+]
+
+_END: Final = 2**63
+_Key = tuple[int, int]
+
+
+@enum.unique
+class AllocationRule(enum.StrEnum):
+    """How traced money is told apart from other money once they mix in a wallet."""
+
+    POISON = "poison"
+    HAIRCUT = "haircut"
+    FIFO = "fifo"
+
+
+@enum.unique
+class Direction(enum.StrEnum):
+    """Forward: where money went.  Backward: where it came from."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+def apportion(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` in proportion to ``weights`` into integers, by largest remainder.
+
+    Each part gets the floor of its exact quota (a :class:`~fractions.Fraction`);
+    the units left go to the largest remainders, ties to the earlier part.
+    The parts always sum to ``total``, and none exceeds its weight when
+    ``total <= sum(weights)``.
+
+    >>> apportion(100, [1, 2])
+    [33, 67]
+    >>> apportion(1, [1, 1])
+    [1, 0]
+    """
+    whole = sum(weights)
+    quotas = [Fraction(total * weight, whole) for weight in weights]
+    parts = [math.floor(quota) for quota in quotas]
+    order = sorted(range(len(quotas)), key=lambda i: (parts[i] - quotas[i], i))
+    for index in order[: total - sum(parts)]:
+        parts[index] += 1
+    return parts
+
+
+@final
+@attrs.frozen
+class TraceNode:
+    """A holder in a trace, with what was traced through it (all in fen).
+
+    Forward: ``seeded + in + absorbed == out + untraced``.  Backward:
+    ``seeded + out + absorbed == in + untraced``.  ``untraced`` is traced
+    money not followed further: still held at the window's end, paid on by a
+    node beyond the hop limit (forward), or from before the window or beyond
+    the limit (backward).  ``absorbed`` is non-zero only under ``POISON``.
+    """
+
+    address: Address
+    role: PartyRole
+    category: WalletCategory | None
+    hop: int
+    seeded_fen: int
+    in_fen: int
+    out_fen: int
+    absorbed_fen: int
+    untraced_fen: int
+
+
+@final
+@attrs.frozen
+class TraceEdge:
+    """One journal entry on a trace: ``amount_fen`` of its ``flow_fen`` is traced."""
+
+    entry_number: int
+    time_us: int
+    kind: Kind
+    payer: Address
+    payee: Address
+    amount_fen: int
+    flow_fen: int
+
+
+@final
+@attrs.frozen
+class FlowGraph:
+    """The result of a trace: holders and the entries between them, amounts in fen."""
+
+    direction: Direction
+    rule: AllocationRule
+    origin_entry: int | None
+    origin_address: Address | None
+    start_us: int | None
+    end_us: int | None
+    max_hops: int
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[TraceEdge, ...]
+
+    def node(self, address: Address) -> TraceNode:
+        """The node of ``address``; ``UNKNOWN_WALLET`` if the trace did not reach it."""
+        for node in self.nodes:
+            if node.address == address:
+                return node
+        raise UnknownPartyError(Reason.UNKNOWN_WALLET, "not on this trace", party=str(address))
+
+    def edge(self, entry_number: int) -> TraceEdge:
+        """The edge of entry ``entry_number``; ``FIELD_INVALID`` if it carries nothing traced."""
+        for edge in self.edges:
+            if edge.entry_number == entry_number:
+                return edge
+        raise InvalidFieldError(Reason.FIELD_INVALID, f"entry {entry_number} is not on this trace")
+
+    def addresses(self) -> frozenset[Address]:
+        """Every holder the trace reached with a non-zero amount, and its origin."""
+        return frozenset(node.address for node in self.nodes)
+
+    def check(self) -> None:
+        """Raise :class:`~dcep.InvariantError` unless every node conserves money."""
+        forward = self.direction is Direction.FORWARD
+        totals: dict[Address, list[int]] = {node.address: [0, 0] for node in self.nodes}
+        for edge in self.edges:
+            totals[edge.payee][0] += edge.amount_fen
+            totals[edge.payer][1] += edge.amount_fen
+            if not 0 < edge.amount_fen <= edge.flow_fen:
+                raise InvariantError(Reason.INVARIANT_VIOLATED, f"edge {edge.entry_number}")
+        for node in self.nodes:
+            arrived = node.seeded_fen + (node.in_fen if forward else node.out_fen)
+            left = (node.out_fen if forward else node.in_fen) + node.untraced_fen
+            if (
+                arrived + node.absorbed_fen != left
+                or totals[node.address] != [node.in_fen, node.out_fen]
+                or min(node.untraced_fen, node.absorbed_fen) < 0
+                or (node.absorbed_fen and self.rule is not AllocationRule.POISON)
+            ):
+                raise InvariantError(Reason.INVARIANT_VIOLATED, f"money not conserved at {node}")
+
+    def to_json(self) -> dict[str, object]:
+        """The graph as plain data (str, int, None, lists, dicts): ``json.dumps`` takes it."""
+        return attrs.asdict(self, value_serializer=_plain)
+
+    def to_networkx(self) -> Any:
+        """The graph as a ``networkx.MultiDiGraph``: nodes by address text, edges keyed by entry.
+
+        Needs the optional extra ``dcep[viz]``; without it raises ``ImportError`` saying so.
+        """
+        try:
+            networkx = importlib.import_module("networkx")
+        except ImportError as error:
+            raise ImportError(
+                "FlowGraph.to_networkx needs networkx, the optional extra: pip install 'dcep[viz]'"
+            ) from error
+        graph = networkx.MultiDiGraph(direction=self.direction.value, rule=self.rule.value)
+        for node in self.nodes:
+            graph.add_node(str(node.address), **attrs.asdict(node, value_serializer=_plain))
+        for edge in self.edges:
+            data = attrs.asdict(edge, value_serializer=_plain)
+            graph.add_edge(data["payer"], data["payee"], key=edge.entry_number, **data)
+        return graph
+
+
+def _plain(_instance: object, _field: object, value: object) -> object:
+    if isinstance(value, Address):
+        return str(value)
+    if isinstance(value, Kind):
+        return value.name.lower()
+    return int(value) if isinstance(value, enum.IntEnum) else value
+
+
+@attrs.define
+class _Tally:
+    """One node's running totals while a trace is being built."""
+
+    hop: int
+    seeded_fen: int = 0
+    in_fen: int = 0
+    out_fen: int = 0
+    absorbed_fen: int = 0
+    untraced_fen: int = 0
+    expanded: bool = attrs.field(default=False, metadata={"private": True})
+
+
+@attrs.define
+class _Taint:
+    """Forward: the traced money a node holds, in the form its rule needs."""
+
+    contact: _Key
+    intervals: collections.deque[tuple[int, int]] = attrs.field(factory=collections.deque)
+    held: int = 0  # haircut: whole fen of traced money held
+    left: int = 0  # traced money that left by payments not followed
+    pending: list[tuple[_Key, int]] = attrs.field(factory=list)  # haircut, while not followed
+
+
+class _Trace:
+    def __init__(
+        self,
+        view: RegulatorView,
+        rule: AllocationRule,
+        start_us: int | None,
+        end_us: int | None,
+        max_hops: int,
+        through_banks: bool,
+    ) -> None:
+        if type(max_hops) is not int or max_hops < 1:
+            raise InvalidFieldError(Reason.FIELD_INVALID, "max_hops is at least 1", field="hops")
+        self.view = view
+        self.rule = AllocationRule(rule)
+        self.window = (start_us, end_us)
+        self.start = 0 if start_us is None else start_us
+        self.end = _END if end_us is None else end_us
+        self.max_hops = max_hops
+        self.through_banks = through_banks
+        self.nodes: dict[Address, _Tally] = {}
+        self.edges: dict[int, int] = {}
+        self.terminal: set[Address] = set()  # an origin holder, all of whose flows are seeds
+        self.forced: set[Address] = set()  # a bank reached by the seed entry itself
+        self.heap: list[int] = []
+        self.queued: set[int] = set()
+
+    def account(self, address: Address) -> AccountIndex:
+        return self.view._account(address)
+
+    def tally(self, address: Address, hop: int) -> _Tally:
+        tally = self.nodes.get(address)
+        if tally is None:
+            tally = self.nodes[address] = _Tally(hop)
+        tally.hop = min(tally.hop, hop)
+        return tally
+
+    def expandable(self, address: Address, tally: _Tally) -> bool:
+        if address in self.terminal or tally.hop >= self.max_hops:
+            return False
+        role = self.view.role(address)
+        bank_ok = self.through_banks or address in self.forced
+        return role is PartyRole.WALLET or (role is PartyRole.BANK and bank_ok)
+
+    def push(self, number: int, sign: int) -> None:
+        if number not in self.queued:
+            self.queued.add(number)
+            heapq.heappush(self.heap, sign * number)
+
+    def seeds(self, origin: int | Address, *, outgoing: bool) -> Iterator[Flow]:
+        if isinstance(origin, Address):
+            self.terminal.add(origin)
+            self.nodes[origin] = _Tally(0)
+            index = self.account(origin)
+            rows = index.outgoing if outgoing else index.incoming
+            for _, number, _ in rows_between(rows, (self.start, 0), (self.end, 0)):
+                yield self.view.flow(number)
+            return
+        flow = self.view.flow(origin)
+        if not self.start <= flow.time_us < self.end:
+            raise InvalidFieldError(Reason.FIELD_INVALID, "the entry is outside the window")
+        self.nodes[flow.payer if outgoing else flow.payee] = _Tally(0)
+        self.forced.add(flow.payee if outgoing else flow.payer)
+        yield flow
+
+    def graph(self, direction: Direction, origin: int | Address) -> FlowGraph:
+        nodes = []
+        for address, tally in sorted(self.nodes.items(), key=lambda item: (item[1].hop, item[0])):
+            role = self.view.role(address)
+            category = self.view.wallet(address).category if role is PartyRole.WALLET else None
+            totals = attrs.asdict(tally, filter=lambda field, _: "private" not in field.metadata)
+            nodes.append(TraceNode(address, role, category, **totals))
+        edges = []
+        for number in sorted(self.edges):
+            f = self.view.flow(number)
+            amount = self.edges[number]
+            edges.append(
+                TraceEdge(number, f.time_us, f.kind, f.payer, f.payee, amount, f.amount_fen)
+            )
+        return FlowGraph(
+            direction,
+            self.rule,
+            origin if isinstance(origin, int) else None,
+            origin if isinstance(origin, Address) else None,
+            *self.window,
+            self.max_hops,
+            tuple(nodes),
+            tuple(edges),
+        )
+
+
+_Carried = list[tuple[int, int]]  # FIFO: [start, end) offsets within a flow
+
+
+class _Forward(_Trace):
+    taints: dict[Address, _Taint]
+
+    def run(self, origin: int | Address) -> FlowGraph:
+        self.taints = {}
+        seeds = {flow.entry_number for flow in self.seeds(origin, outgoing=True)}
+        for number in seeds:
+            self.push(number, 1)
+        while self.heap:
+            flow = self.view.flow(heapq.heappop(self.heap))
+            self.queued.discard(flow.entry_number)
+            if flow.entry_number in seeds:
+                self.nodes[flow.payer].seeded_fen += flow.amount_fen
+                carried: _Carried = [(0, flow.amount_fen)]
+            else:
+                carried = self.take(flow)
+                self.schedule(flow.payer, (flow.time_us, flow.entry_number))
+            amount = sum(b - a for a, b in carried)
+            if amount:
+                self.edges[flow.entry_number] = amount
+                self.nodes[flow.payer].out_fen += amount
+                self.arrive(flow, carried, amount)
+        self.close()
+        return self.graph(Direction.FORWARD, origin)
+
+    def take(self, flow: Flow) -> _Carried:
+        """What of ``flow`` is traced, by the payer's rule; updates the payer's taint."""
+        taint = self.taints[flow.payer]
+        index = self.account(flow.payer)
+        amount = flow.amount_fen
+        if self.rule is AllocationRule.POISON:
+            return [(0, amount)]
+        if self.rule is AllocationRule.HAIRCUT:
+            balance = index.balance_before(flow.time_us, flow.entry_number)
+            share = apportion(amount, [taint.held, balance - taint.held])[0]
+            taint.held -= share
+            return [(0, share)] if share else []
+        low = index.totals_before(flow.time_us, flow.entry_number)[1]
+        return [(a - low, b - low) for a, b in self.consume(taint, low, low + amount)]
+
+    @staticmethod
+    def consume(taint: _Taint, low: int, high: int) -> _Carried:
+        """FIFO: remove queue positions below ``high``; return those in ``[low, high)``."""
+        carried, queue = [], taint.intervals
+        while queue and queue[0][0] < high:
+            a, b = queue.popleft()
+            if b > high:
+                queue.appendleft((high, b))
+                b = high
+            taint.left += max(0, min(b, low) - a)  # consumed earlier, by a payment not followed
+            if b > low:
+                carried.append((max(a, low), b))
+        return carried
+
+    def arrive(self, flow: Flow, carried: _Carried, amount: int) -> None:
+        payee = flow.payee
+        tally = self.tally(payee, self.nodes[flow.payer].hop + 1)
+        tally.in_fen += amount
+        if payee in self.terminal:
+            return
+        key = (flow.time_us, flow.entry_number)
+        taint = self.taints.setdefault(payee, _Taint(key))
+        if not tally.expanded and self.expandable(payee, tally):
+            tally.expanded = True
+            self.replay(payee, taint, key)
+        if self.rule is AllocationRule.FIFO:
+            base = self.account(payee).totals_before(*key)[0]
+            taint.intervals.extend((base + a, base + b) for a, b in carried)
+        elif tally.expanded:
+            taint.held += amount
+        else:
+            taint.pending.append((key, amount))
+        if tally.expanded:
+            self.schedule(payee, key)
+
+    def replay(self, address: Address, taint: _Taint, until: _Key) -> None:
+        """Haircut: catch a node up on payments it made before its payments were followed."""
+        if self.rule is not AllocationRule.HAIRCUT or not taint.pending:
+            return
+        index = self.account(address)
+        after = (taint.contact[0], taint.contact[1] + 1)
+        payments = [(row[:2], -1) for row in rows_between(index.outgoing, after, until)]
+        for key, amount in heapq.merge(taint.pending, payments):
+            if amount > 0:
+                taint.held += amount
+                continue
+            payment = self.view.flow(key[1]).amount_fen
+            balance = index.balance_before(*key)
+            share = apportion(payment, [taint.held, balance - taint.held])[0]
+            taint.held -= share
+            taint.left += share
+        taint.pending.clear()
+
+    def schedule(self, address: Address, after: _Key) -> None:
+        taint = self.taints[address]
+        if self.rule is AllocationRule.FIFO and not taint.intervals:
+            return
+        if self.rule is AllocationRule.HAIRCUT and not taint.held:
+            return
+        rows = self.account(address).outgoing
+        index = rows.bisect_left((after[0], after[1] + 1))
+        if index < len(rows) and rows[index][0] < self.end:
+            self.push(rows[index][1], 1)
+
+    def close(self) -> None:
+        for address, tally in self.nodes.items():
+            taint = self.taints.get(address)
+            if taint is None or not tally.expanded:
+                tally.untraced_fen = tally.seeded_fen + tally.in_fen - tally.out_fen
+                continue
+            index = self.account(address)
+            if self.rule is AllocationRule.FIFO:
+                paid_out = index.totals_before(self.end)[1]
+                self.consume(taint, paid_out, paid_out)
+                tally.untraced_fen = taint.left + sum(b - a for a, b in taint.intervals)
+            elif self.rule is AllocationRule.HAIRCUT:
+                tally.untraced_fen = taint.left + taint.held
+            else:
+                received_before = index.totals_before(*taint.contact)[0]
+                marked = index.balance_before(*taint.contact) + (
+                    index.totals_before(self.end)[0] - received_before
+                )
+                tally.untraced_fen = marked - (tally.out_fen - tally.seeded_fen)
+                tally.absorbed_fen = marked - tally.in_fen
+
+
+class _Backward(_Trace):
+    demands: dict[int, _Carried]  # FIFO: offsets; other rules: one (0, amount) interval
+    decompositions: dict[Address, dict[int, list[tuple[int | None, int]]]]
+
+    def run(self, origin: int | Address) -> FlowGraph:
+        self.demands, self.decompositions = {}, {}
+        poisoned: set[Address] = set()
+        for flow in self.seeds(origin, outgoing=False):
+            self.nodes[flow.payee].seeded_fen += flow.amount_fen
+            self.nodes[flow.payee].in_fen += flow.amount_fen
+            self.demand(flow, [(0, flow.amount_fen)], hop=1)
+        while self.heap:
+            flow = self.view.flow(-heapq.heappop(self.heap))
+            payer, demanded = flow.payer, self.demands[flow.entry_number]
+            tally = self.nodes[payer]
+            if not self.expandable(payer, tally):
+                tally.untraced_fen += sum(b - a for a, b in demanded)
+                continue
+            tally.expanded = True
+            if self.rule is AllocationRule.FIFO:
+                self.explain_fifo(flow, demanded, tally)
+            elif self.rule is AllocationRule.HAIRCUT:
+                self.explain_haircut(flow, sum(b - a for a, b in demanded), tally)
+            elif payer not in poisoned:
+                poisoned.add(payer)
+                index = self.account(payer)
+                tally.untraced_fen += index.balance_before(self.start)
+                for _, number, _ in rows_between(
+                    index.incoming, (self.start, 0), (flow.time_us, flow.entry_number)
+                ):
+                    source = self.view.flow(number)
+                    self.add_in(tally, source, [(0, source.amount_fen)])
+        for address in poisoned:
+            t = self.nodes[address]
+            t.absorbed_fen = t.in_fen + t.untraced_fen - t.seeded_fen - t.out_fen
+        return self.graph(Direction.BACKWARD, origin)
+
+    def demand(self, flow: Flow, offsets: _Carried, hop: int) -> None:
+        amount = sum(b - a for a, b in offsets)
+        if not amount:
+            return
+        self.edges[flow.entry_number] = self.edges.get(flow.entry_number, 0) + amount
+        self.demands.setdefault(flow.entry_number, []).extend(offsets)
+        self.tally(flow.payer, hop).out_fen += amount
+        if flow.entry_number not in self.queued:
+            self.push(flow.entry_number, -1)
+
+    def explain_fifo(self, flow: Flow, demanded: _Carried, tally: _Tally) -> None:
+        index = self.account(flow.payer)
+        base = index.totals_before(flow.time_us, flow.entry_number)[1]
+        wanted = sorted((base + a, base + b) for a, b in demanded)
+        explained = 0
+        lowest = wanted[0][0]
+        for _, number, received in AccountIndex.before(
+            index.incoming, (flow.time_us, flow.entry_number), self.start
+        ):
+            if received <= lowest:
+                break
+            source = self.view.flow(number)
+            first = received - source.amount_fen
+            parts = [
+                (max(a, first) - first, min(b, received) - first)
+                for a, b in wanted
+                if a < received and b > first
+            ]
+            self.add_in(tally, source, parts)
+            explained += sum(b - a for a, b in parts)
+        tally.untraced_fen += sum(b - a for a, b in wanted) - explained
+
+    def explain_haircut(self, flow: Flow, amount: int, tally: _Tally) -> None:
+        parts = self.decomposition(flow)[flow.entry_number]
+        weights = [part for _, part in parts]
+        shares = weights if amount == flow.amount_fen else apportion(amount, weights)
+        for (source, _), share in zip(parts, shares, strict=True):
+            if source is None:
+                tally.untraced_fen += share
+            else:
+                self.add_in(tally, self.view.flow(source), [(0, share)])
+
+    def add_in(self, tally: _Tally, source: Flow, parts: _Carried) -> None:
+        amount = sum(b - a for a, b in parts)
+        if amount:
+            tally.in_fen += amount
+            self.demand(source, parts, tally.hop + 1)
+
+    def decomposition(self, flow: Flow) -> dict[int, list[tuple[int | None, int]]]:
+        """Haircut: each payment of the payer, up to ``flow``, as parts of what it held."""
+        known = self.decompositions.get(flow.payer)
+        if known is not None and flow.entry_number in known:
+            return known
+        index = self.account(flow.payer)
+        held: dict[int | None, int] = {}
+        if opening := index.balance_before(self.start):
+            held[None] = opening  # money from before the window: not traced further
+        until = (flow.time_us, flow.entry_number + 1)
+        rows = heapq.merge(
+            ((*row[:2], 1) for row in rows_between(index.incoming, (self.start, 0), until)),
+            ((*row[:2], -1) for row in rows_between(index.outgoing, (self.start, 0), until)),
+        )
+        result: dict[int, list[tuple[int | None, int]]] = {}
+        for _, number, sign in rows:
+            amount = self.view.flow(number).amount_fen
+            if sign > 0:
+                held[number] = amount
+                continue
+            keys = list(held)
+            parts = apportion(amount, [held[key] for key in keys])
+            result[number] = [(key, part) for key, part in zip(keys, parts, strict=True) if part]
+            for key, part in zip(keys, parts, strict=True):
+                held[key] -= part
+                if not held[key]:
+                    del held[key]
+        self.decompositions[flow.payer] = result
+        return result
+
+
+def trace_forward(
+    view: RegulatorView,
+    origin: int | Address,
+    *,
+    rule: AllocationRule = AllocationRule.FIFO,
+    start_us: int | None = None,
+    end_us: int | None = None,
+    max_hops: int = 3,
+    through_banks: bool = False,
+) -> FlowGraph:
+    """Where did the money go?  From entry ``origin``, or all payments of holder ``origin``.
+
+    An issuance or a funding is traced by its entry number.  Raises
+    ``FIELD_INVALID`` for an entry that moved no e-CNY or lies outside the
+    window, or ``max_hops`` below 1.
+    """
+    return _Forward(view, rule, start_us, end_us, max_hops, through_banks).run(origin)
+
+
+def trace_backward(
+    view: RegulatorView,
+    origin: int | Address,
+    *,
+    rule: AllocationRule = AllocationRule.FIFO,
+    start_us: int | None = None,
+    end_us: int | None = None,
+    max_hops: int = 3,
+    through_banks: bool = False,
+) -> FlowGraph:
+    """Where did the money come from?  For entry ``origin``, or all receipts of holder ``origin``.
+
+    Money from before ``start_us`` is not followed (it is the node's
+    ``untraced_fen``).  Raises as :func:`trace_forward` does.
+    """
+    return _Backward(view, rule, start_us, end_us, max_hops, through_banks).run(origin)

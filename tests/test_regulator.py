@@ -1,0 +1,340 @@
+"""The regulator's view: built from the journal only, and blind to identity.
+
+The view must come out the same whether it followed the ledger live or read
+a store afterwards; its indexes must agree with the ledger's balances; and
+no identity a bank collected (phone, ID number, name, linked account, the
+KYC commitment, memos) may be reachable from it, from its records, from
+traces, alerts or reports — checked by the names of every public attribute
+and export, and by walking every object the view holds, private ones too.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import enum
+import importlib
+import inspect
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import dcep
+from dcep import Kind
+from dcep._aml import daily_report, day_of, screen
+from dcep._regulator import Flow, PartyRole, RegulatorView
+from dcep._tracing import AllocationRule, trace_backward, trace_forward
+
+MODULES = ("dcep._regulator", "dcep._tracing", "dcep._aml")
+#: Parts of attribute names that would mean identity is being held.
+IDENTITY_WORDS = ("phone", "id_number", "kyc", "customer", "account", "memo", "holder", "person")
+
+
+@attrs.define
+class City:
+    """A small economy whose every identity string is remembered, to search for later."""
+
+    ledger: dcep.Ledger
+    clock: dcep.ManualClock
+    banks: tuple[dcep.Bank, ...]
+    wallets: list[dcep.Wallet]
+    secrets: list[str]
+
+    @classmethod
+    def build(cls, ledger: dcep.Ledger, clock: dcep.ManualClock) -> City:
+        pboc = dcep.CentralBank(ledger, seed=99)
+        banks = (
+            pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=dcep.cny("5000000")),
+            pboc.authorise_bank("Bank of Hebei", code="MA.156.1301.01", reserves=dcep.cny("5000")),
+        )
+        pboc.issue(banks[0], dcep.cny("5000000"))
+        pboc.issue(banks[1], dcep.cny("5000"))
+        return cls(ledger, clock, banks, [], [])
+
+    def open(self, category: int, bank: int = 0) -> dcep.Wallet:
+        index = len(self.wallets)
+        phone, id_number = f"1370000{index:04d}", f"4401{index:014d}"
+        name, account = f"Zhang Wei {index}", f"9558-{index:06d}"
+        self.secrets += [phone, id_number, name, account]
+        operator = self.banks[bank]
+        if category == 4:
+            wallet = operator.open_wallet(category=4, phone=phone, name=name)
+        else:
+            operator.pay_in(account, dcep.cny("90000"))
+            wallet = operator.open_wallet(
+                category=category,
+                phone=phone,
+                id_number=id_number,
+                name=name,
+                linked_account=account,
+                in_person=category == 1,
+            )
+        self.wallets.append(wallet)
+        return wallet
+
+    def run(self) -> None:
+        """Fund, pay (with memos naming people), defund and fund at the counter."""
+        a, b, c = self.open(1), self.open(2), self.open(4, bank=1)
+        self.banks[0].fund(a, dcep.cny("5000"))
+        self.banks[0].fund(b, dcep.cny("800"))
+        self.banks[1].fund(c, dcep.cny("300"))  # no linked account: cash at the counter
+        self.secrets.append("rent for Zhang Wei 0")
+        for day in range(3):
+            self.clock.advance(hours=5)
+            a.pay(b, dcep.cny("120"), memo="rent for Zhang Wei 0")
+            b.pay(c, dcep.cny(f"{day + 1}0"), memo="13700000001")
+            c.pay(a, dcep.cny("5"))
+        b.defund(dcep.cny("100"))
+
+
+def _city(ledger: dcep.Ledger | None = None) -> tuple[City, RegulatorView]:
+    clock = dcep.ManualClock()
+    ledger = ledger if ledger is not None else dcep.Ledger(clock=clock)
+    view = RegulatorView.attach(ledger)
+    city = City.build(ledger, clock)
+    city.run()
+    return city, view
+
+
+def _summary(view: RegulatorView) -> tuple[object, ...]:
+    return (
+        view.entry_count,
+        view.central_bank,
+        view.banks(),
+        view.wallets(),
+        tuple(view.flows()),
+        {w.address: view.balance_fen(w.address) for w in view.wallets()},
+    )
+
+
+def test_live_and_stored_views_agree(tmp_path: Path) -> None:
+    clock = dcep.ManualClock()
+    path = tmp_path / "city.db"
+    ledger = dcep.Ledger.open(path, clock=clock)
+    city, live = _city(ledger)
+    for wallet in city.wallets:
+        assert live.balance_fen(wallet.address) == ledger.balance(wallet.address).fen
+    ledger.close()
+    stored = RegulatorView.from_store(dcep.SqliteStore(path))
+    assert _summary(stored) == _summary(live)
+    live._check()
+    stored._check()
+
+
+def test_a_view_catches_up_from_a_store_then_follows_the_ledger() -> None:
+    clock = dcep.ManualClock()
+    ledger = dcep.Ledger.with_journal(clock=clock)
+    city = City.build(ledger, clock)
+    city.run()
+    journal = ledger.journal
+    assert journal is not None
+    view = RegulatorView.from_store(journal.store)
+    unsubscribe = view.follow(ledger)
+    city.run()
+    assert _summary(view) == _summary(RegulatorView.from_store(journal.store))
+    assert view.catch_up(journal.store) == 0  # nothing new, and overlap is harmless
+    unsubscribe()
+    city.wallets[0].pay(city.wallets[1], dcep.cny("1"))
+    assert view.entry_count == ledger.entry_count - 1
+    assert view.catch_up(journal.store) == 1
+
+
+def test_following_a_ledger_with_history_is_refused() -> None:
+    city, _ = _city()
+    with pytest.raises(dcep.JournalError) as caught:
+        RegulatorView.attach(city.ledger)
+    assert caught.value.reason is dcep.Reason.JOURNAL_CHAIN_BROKEN
+
+
+def test_a_tampered_store_is_refused() -> None:
+    ledger = dcep.Ledger.with_journal()
+    City.build(ledger, dcep.ManualClock()).run()
+    assert ledger.journal is not None
+    store = ledger.journal.store
+    assert isinstance(store, dcep.MemoryStore)
+    number, body, digest = store._entries[5]
+    store._entries[5] = (number, body[:-1] + bytes([body[-1] ^ 1]), digest)
+    with pytest.raises(dcep.JournalError) as caught:
+        RegulatorView.from_store(store)
+    assert caught.value.entry == 5
+
+
+def test_flows_say_who_paid_whom_and_through_which_bank() -> None:
+    city, view = _city()
+    a, b, c = city.wallets
+    icbc, hebei = city.banks
+    assert view.role(icbc.address) is PartyRole.BANK
+    assert view.role(a.address) is PartyRole.WALLET
+    assert view.role(view.central_bank or a.address) is PartyRole.CENTRAL_BANK
+    assert view.bank(hebei.address).code == hebei.code
+    assert view.wallet(c.address).category is dcep.WalletCategory.ANONYMOUS
+    assert view.wallet(c.address).operator == hebei.address
+    kinds = collections.Counter(flow.kind for flow in view.flows())
+    assert kinds == {Kind.ISSUE: 2, Kind.FUND: 3, Kind.TRANSFER: 9, Kind.DEFUND: 1}
+    issue = next(view.flows())
+    assert (issue.payer, issue.payee) == (view.central_bank, icbc.address)
+    assert issue.bank == icbc.address
+    fundings = [f for f in view.flows() if f.kind is dcep.Kind.FUND]
+    assert [f.cash for f in fundings] == [False, False, True]
+    defund = next(f for f in view.flows() if f.kind is dcep.Kind.DEFUND)
+    assert (defund.payer, defund.payee, defund.amount_fen) == (b.address, icbc.address, 10_000)
+    # ICBC's index holds its own flows and its wallets' payments, Hebei's the anonymous wallet's.
+    for flow in view.bank_flows(icbc.address):
+        assert icbc.address in (flow.bank, flow.payer, flow.payee) or flow.kind is Kind.TRANSFER
+    assert {f.entry_number for f in view.bank_flows(hebei.address)} >= {
+        f.entry_number for f in view.flows_in(c.address)
+    }
+
+
+def test_windows_and_balances_use_the_indexes() -> None:
+    city, view = _city()
+    a, b, _ = city.wallets
+    payments = list(view.flows_out(a.address))
+    assert [f.amount_fen for f in payments] == [12_000] * 3
+    second = payments[1].time_us
+    assert list(view.flows_out(a.address, second, second + 1)) == [payments[1]]
+    assert list(view.flows_out(a.address, end_us=second)) == [payments[0]]
+    assert view.balance_fen(a.address, second) == 500_000 - 12_000 + 500
+    assert view.balance_fen(b.address) == city.ledger.balance(b.address).fen
+    assert list(view.flows(second, second)) == []
+    assert view.flow_count == sum(1 for _ in view.flows())
+    with pytest.raises(dcep.UnknownPartyError):
+        view.wallet(city.banks[0].address)
+    with pytest.raises(dcep.UnknownPartyError):
+        view.bank(a.address)
+    with pytest.raises(dcep.InvalidFieldError):
+        view.flow(0)  # genesis moved no money
+    assert "RegulatorView" in repr(view)
+
+
+# -- no identity without a warrant ---------------------------------------------------
+
+
+def _identity_word(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered == "name" or lowered.endswith("_name") or lowered.startswith("name_"):
+        return name
+    return next((word for word in IDENTITY_WORDS if word in lowered), None)
+
+
+def _public_names(value: object) -> Iterator[str]:
+    fields: tuple[Any, ...] = getattr(type(value), "__attrs_attrs__", ())
+    yield from (field.name for field in fields)
+    yield from (name for name in dir(value) if not name.startswith("_"))
+
+
+def _exports() -> Iterator[tuple[str, object]]:
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            yield name, getattr(module, name)
+
+
+@pytest.mark.parametrize(("name", "export"), list(_exports()), ids=[n for n, _ in _exports()])
+def test_no_export_has_an_identity_field(name: str, export: object) -> None:
+    assert _identity_word(name) is None
+    if isinstance(export, type) and not issubclass(export, enum.Enum):
+        assert [n for n in _public_names(export) if _identity_word(n)] == []
+        assert inspect.getdoc(export)
+        if not inspect.isabstract(export) and getattr(export, "_is_protocol", False) is False:
+            assert getattr(export, "__final__", False) is True, name
+    if inspect.isfunction(export):
+        assert inspect.getdoc(export)
+        assert [p for p in inspect.signature(export).parameters if _identity_word(p)] == []
+
+
+def _call_every_public_method(view: RegulatorView, city: City) -> Iterator[object]:
+    """Every public attribute of the view, and what every public method returns."""
+    addresses = [w.address for w in city.wallets] + [b.address for b in city.banks]
+    for name in dir(view):
+        if name.startswith("_"):
+            continue
+        value = getattr(view, name)
+        if not callable(value):
+            yield value
+            continue
+        if name in {"attach", "follow", "from_store", "catch_up", "add_entry"}:
+            continue  # builders: they take a ledger, a store or an entry, and return no data
+        required = [
+            p for p in inspect.signature(value).parameters.values() if p.default is p.empty
+        ]
+        if not required:
+            yield value()
+        elif [p.name for p in required] == ["entry_number"]:
+            yield from (value(f.entry_number) for f in view.flows())
+        else:
+            for address in addresses:
+                with contextlib.suppress(dcep.UnknownPartyError):
+                    yield value(address)
+
+
+def _walk(value: object, seen: set[int] | None = None) -> Iterator[object]:
+    """Every object reachable from ``value``, through containers, slots and ``__dict__``."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    yield value
+    if isinstance(value, str | bytes | int | float | bool | type(None) | enum.Enum):
+        return
+    if isinstance(value, type | type(_walk)):
+        return
+    children: list[object] = []
+    if isinstance(value, dict):
+        children += [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple | set | frozenset | collections.deque | Iterator):
+        children += list(value)
+    for cls in type(value).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if hasattr(value, slot):
+                children.append(getattr(value, slot))
+    children += list(getattr(value, "__dict__", {}).values())
+    for child in children:
+        yield from _walk(child, seen)
+
+
+def _assert_blind(root: object, city: City) -> None:
+    secrets = city.secrets
+    for item in _walk(root):
+        assert not isinstance(item, dcep.CustomerRecord | dcep.Ledger | dcep.Bank | dcep.Wallet)
+        assert not isinstance(item, dcep.SignedInstruction | dcep.Instruction)
+        if isinstance(item, str):
+            assert not [secret for secret in secrets if secret in item], item
+        if isinstance(item, bytes):
+            assert not [s for s in secrets if s.encode() in item], item
+        if attrs.has(type(item)):
+            assert [n for n in _public_names(item) if _identity_word(n)] == [], item
+
+
+def test_the_view_holds_no_identity() -> None:
+    city, view = _city()
+    assert city.secrets
+    _assert_blind(view, city)  # everything it holds, private indexes included
+    _assert_blind(list(_call_every_public_method(view, city)), city)
+    assert not [secret for secret in city.secrets if secret in repr(view)]
+
+
+def test_traces_alerts_and_reports_hold_no_identity() -> None:
+    city, view = _city()
+    results: list[object] = []
+    for rule in AllocationRule:
+        for trace in (trace_forward, trace_backward):
+            graph = trace(view, city.wallets[1].address, rule=rule)
+            results += [graph, graph.to_json(), json.dumps(graph.to_json())]
+    alerts = screen(view)
+    day = day_of(next(view.flows()).time_us)
+    report = daily_report(view, day)
+    results += [alerts, [a.to_json() for a in alerts], report, report.to_json(), report.to_text()]
+    _assert_blind(results, city)
+
+
+def test_flow_records_are_frozen() -> None:
+    flow = Flow(1, 2, dcep.Kind.TRANSFER, dcep.Address(bytes(20)), dcep.Address(bytes(20)), 5)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        flow.amount_fen = 6  # type: ignore[misc]
+    assert dt.date(2026, 1, 1) == day_of(dcep.ManualClock().now_us())
