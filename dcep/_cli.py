@@ -1,7 +1,7 @@
 """The ``dcep`` command line: ``dcep demo``, ``dcep verify PATH``, ``dcep inspect PATH``.
 
 Also ``python -m dcep ...``.  tqdm, for progress bars on long runs, is
-imported only here and only if installed (the ``cli`` extra).
+imported only here, and only when a command needs it.
 
 argparse, not a home-made parser; output is plain text meant to be read.
 """
@@ -97,11 +97,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _progress_bar(
     total: int, description: str
 ) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """A tqdm bar if tqdm is installed (the ``cli`` extra), else a silent stand-in."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - depends on the extras installed
-        return (lambda _done: None), (lambda: None)
+    """A tqdm bar on long runs; tqdm is imported here only, never by the library."""
+    from tqdm import tqdm
+
     bar = tqdm(total=total, desc=description, unit="entry", disable=total < 50_000)
 
     def update(done: int) -> None:
