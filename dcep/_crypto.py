@@ -26,6 +26,7 @@ from dcep._errors import InvalidFieldError, Reason, SignatureError
 
 __all__ = [
     "ADDRESS_SIZE",
+    "DEFAULT_NETWORK_ID",
     "PUBLIC_KEY_SIZE",
     "SEED_SIZE",
     "SIGNATURE_SIZE",
@@ -45,6 +46,8 @@ _ADDRESS_PREFIX: Final = "dcep1"
 _ADDRESS_PERSON: Final = b"dcep.address"
 _SEED_PERSON: Final = b"dcep.seed"
 MAX_NETWORK_ID_SIZE: Final = 64
+#: The network id of a ledger created without one.
+DEFAULT_NETWORK_ID: Final = "dcep-sim"
 
 
 def digest(data: bytes, *, person: bytes = b"") -> bytes:

@@ -34,6 +34,7 @@ from dcep._instructions import (
     Redeem,
     Transfer,
 )
+from dcep._money import MAX_AMOUNT_FEN
 from dcep._policy import Policy, year_of_day
 from dcep._records import AccountKind, Posting
 from dcep._state import LedgerState, WalletAccount
@@ -126,6 +127,7 @@ def pay_in(
     require_room(current_fen, amount_fen, "the deposit account", instruction.id)
     require_room(bank.cash_fen, amount_fen, "the bank's cash", instruction.id)
     require_room(bank.paid_in_fen, amount_fen, "lifetime pay-ins", instruction.id)
+    require_room(bank.deposits_total_fen, amount_fen, "the bank's deposits", instruction.id)
     bank.deposits[instruction.account] = current_fen + amount_fen
     bank.deposits_total_fen += amount_fen
     bank.paid_in_fen += amount_fen
@@ -161,6 +163,9 @@ def fund(
             instruction_id=instruction.id,
             party=bank.name,
             field="from_account",
+        )
+        require_room(
+            bank.funded_from_deposits_fen, amount_fen, "lifetime fundings", instruction.id
         )
     else:
         require_room(bank.cash_fen, amount_fen, "the bank's cash", instruction.id)
@@ -217,6 +222,7 @@ def defund(
     require_room(deposit_fen, amount_fen, "the deposit account", instruction.id)
     require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
     require_room(bank.defunded_to_deposits_fen, amount_fen, "lifetime defunds", instruction.id)
+    require_room(bank.deposits_total_fen, amount_fen, "the bank's deposits", instruction.id)
     wallet.balance_fen -= amount_fen
     bank.vault_fen += amount_fen
     bank.deposits[account] = deposit_fen + amount_fen
@@ -291,8 +297,9 @@ def transfer(
     if payer.year != year:
         payer.year = year
         payer.spent_this_year_fen = 0
-    payer.spent_today_fen += amount_fen
-    payer.spent_this_year_fen += amount_fen
+    # Saturating: without a cap the counters only inform, and every cap is below the maximum.
+    payer.spent_today_fen = min(payer.spent_today_fen + amount_fen, MAX_AMOUNT_FEN)
+    payer.spent_this_year_fen = min(payer.spent_this_year_fen + amount_fen, MAX_AMOUNT_FEN)
     payer.balance_fen -= amount_fen
     payee.balance_fen += amount_fen
     return (

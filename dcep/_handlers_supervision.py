@@ -6,7 +6,6 @@ All checks first, then mutations that cannot fail (see :mod:`dcep._handlers`).
 from __future__ import annotations
 
 from dcep._checks import (
-    require_not_frozen,
     require_regulator,
     signing_bank,
     wallet_of,
@@ -38,7 +37,14 @@ def freeze(
     """Stop a wallet paying out; incoming payments still settle."""
     require_regulator(state, signer, instruction.id)
     wallet_of(state, instruction.wallet, instruction.id, "wallet")
-    require_not_frozen(state, instruction.wallet, instruction.id)
+    already = state.frozen.get(instruction.wallet)
+    if already is not None:
+        raise NotAuthorisedError(
+            Reason.WALLET_FROZEN,
+            f"wallet {instruction.wallet} is already frozen, by regulator {already}",
+            instruction_id=instruction.id,
+            party=str(instruction.wallet),
+        )
     state.frozen[instruction.wallet] = signer.address
     return ()
 

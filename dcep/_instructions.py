@@ -95,7 +95,15 @@ def _check_amount(_instance: object, attribute: attrs.Attribute[Amount], value: 
 
 
 def _check_type(kind: type) -> Any:
-    return attrs.validators.instance_of(kind)
+    # attrs' instance_of raises a bare TypeError; every refusal here is a DcepError.
+    def check(_instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+        if not isinstance(value, kind):
+            raise _invalid(
+                attribute.name,
+                f"{attribute.name} must be a {kind.__name__}, not {type(value).__name__}",
+            )
+
+    return check
 
 
 def _text_validator(max_bytes: int, *, allow_empty: bool) -> Any:

@@ -26,7 +26,7 @@ import attrs
 from dcep._commitment import StateCommitment, account_leaf
 from dcep._crypto import Address, SigningKey
 from dcep._encoding import SignedInstruction
-from dcep._errors import DcepError, JournalError, Reason
+from dcep._errors import DcepError, InvalidFieldError, JournalError, NotAuthorisedError, Reason
 from dcep._journal_records import GENESIS_HASH, Block, BlockHeader, JournalEntry
 from dcep._merkle import merkle_root
 from dcep._records import AccountKind, Entry
@@ -112,7 +112,11 @@ class Journal:
         resume_from: Snapshot | None = None,
     ) -> None:
         if block_size < 1 or snapshot_every_blocks < 1:
-            raise ValueError("block_size and snapshot_every_blocks must be at least 1")
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                "block_size and snapshot_every_blocks must be at least 1",
+                field="block_size",
+            )
         self._ledger = ledger
         self._store = store
         self._block_size = block_size
@@ -214,7 +218,10 @@ class Journal:
         self.seal()
         snapshot = self._snapshot_if_at_boundary()
         if snapshot is None:  # no signer yet: entries stay in an open block
-            raise ValueError("a snapshot needs every entry sealed; attach the central bank key")
+            raise NotAuthorisedError(
+                Reason.SIGNER_NOT_AUTHORISED,
+                "a snapshot needs every entry sealed: attach the central bank's key first",
+            )
         self._store.write(self._pending_entries, self._pending_blocks, snapshot)
         self._pending_entries = []
         self._pending_blocks = []

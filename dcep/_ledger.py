@@ -18,7 +18,7 @@ from typing import Final, final
 
 from dcep._clock import Clock, ManualClock
 from dcep._codes import InstitutionCode
-from dcep._crypto import MAX_NETWORK_ID_SIZE, Address, VerifyKey, digest
+from dcep._crypto import DEFAULT_NETWORK_ID, MAX_NETWORK_ID_SIZE, Address, VerifyKey, digest
 from dcep._encoding import SignedInstruction
 from dcep._errors import (
     DcepError,
@@ -54,7 +54,7 @@ from dcep._records import (
 from dcep._recovery import check_snapshot_anchors
 from dcep._sentinels import SentinelPool
 from dcep._snapshot import LedgerSnapshot, capture_state, restore_state
-from dcep._sqlite_store import DEFAULT_NETWORK_ID, SqliteStore
+from dcep._sqlite_store import SqliteStore
 from dcep._state import (
     BankBooks,
     LedgerState,
@@ -270,9 +270,11 @@ class Ledger:
         with different content raises ``ID_REUSED``.  Refused instructions are
         not remembered, so they may be corrected and sent again.
         """
-        receipt = self._submit_one(instruction)
-        self._commit()
-        return receipt
+        try:
+            return self._submit_one(instruction)
+        finally:
+            # Also after a subscriber raised: the entry is applied, so it is stored.
+            self._commit()
 
     def submit_many(
         self,
@@ -341,7 +343,7 @@ class Ledger:
         return self._apply(signed)
 
     def _commit(self) -> None:
-        for _, on_commit in self._listeners:
+        for _, on_commit in tuple(self._listeners):
             if on_commit is not None:
                 on_commit()
 
@@ -390,7 +392,8 @@ class Ledger:
         state.last_time_us = now_us
         if self._listeners:
             entry = Entry(receipt, signed)
-            for on_entry, _ in self._listeners:
+            # A copy: a subscriber may unsubscribe itself (or others) as it runs.
+            for on_entry, _ in tuple(self._listeners):
                 on_entry(entry)
         return receipt
 

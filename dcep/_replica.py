@@ -20,12 +20,12 @@ from typing import final
 
 import attrs
 
+from dcep._crypto import DEFAULT_NETWORK_ID
 from dcep._errors import JournalError, Reason
 from dcep._journal import Journal
 from dcep._ledger import Ledger
 from dcep._policy import Policy
 from dcep._snapshot import Snapshot
-from dcep._sqlite_store import DEFAULT_NETWORK_ID
 from dcep._storage import MemoryStore, Store
 
 __all__ = ["Replica", "VerificationReport"]

@@ -50,15 +50,18 @@ Seed = bytes | str | int | None
 
 
 def _master_seed(seed: Seed) -> bytes:
-    """Turn any seed a user passes into 32 bytes; ``None`` draws fresh randomness."""
+    """Turn any seed a user passes into 32 bytes; ``None`` draws fresh randomness.
+
+    The type is part of the input, so ``65``, ``"A"`` and ``b"A"`` differ.
+    """
     if seed is None:
         return secrets.token_bytes(32)
     if isinstance(seed, int):
-        raw = seed.to_bytes((seed.bit_length() + 8) // 8, "big", signed=True)
+        raw = b"int:" + seed.to_bytes((seed.bit_length() + 8) // 8, "big", signed=True)
     elif isinstance(seed, str):
-        raw = seed.encode("utf-8")
+        raw = b"str:" + seed.encode("utf-8")
     else:
-        raw = bytes(seed)
+        raw = b"bytes:" + bytes(seed)
     return digest(raw, person=b"dcep.master")
 
 
@@ -215,7 +218,8 @@ class Bank(_Signer):
         self._seed = seed
         self._customers: dict[Address, CustomerRecord] = {}
         self._branches = CodeRegistry()
-        self._wallets_opened = 0
+        # Reattached after recovery, the bank carries on numbering its wallets.
+        self._wallets_opened = ledger.bank(key.address).wallet_count
 
     @property
     def name(self) -> str:

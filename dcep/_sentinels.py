@@ -23,6 +23,7 @@ import nacl.exceptions
 
 from dcep._crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, domain_message
 from dcep._encoding import domain_tag
+from dcep._errors import InvalidFieldError, Reason
 from dcep._instructions import Kind
 
 __all__ = ["SentinelPool"]
@@ -73,7 +74,9 @@ class SentinelPool:
     def __init__(self, network_id: bytes, workers: int | None = None) -> None:
         self._workers = workers if workers is not None else (os.cpu_count() or 1)
         if self._workers < 1:
-            raise ValueError("a sentinel pool needs at least one worker")
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "a sentinel pool needs at least one worker", field="workers"
+            )
         self._network_id = network_id
         # "spawn" is safe whatever threads the parent runs; workers start only once.
         context = multiprocessing.get_context("spawn")
@@ -94,7 +97,9 @@ class SentinelPool:
     def check(self, envelopes: Sequence[bytes]) -> list[bool]:
         """For each envelope, in order: whether its signature is good."""
         if self._pool is None:
-            raise ValueError("the sentinel pool is closed")
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
+            )
         if len(envelopes) < _MIN_PARALLEL_BATCH:
             return [_signature_is_good(envelope, self._network_id) for envelope in envelopes]
         size = -(-len(envelopes) // (self._workers * 4))

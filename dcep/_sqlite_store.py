@@ -21,15 +21,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, final
 
-from dcep._errors import JournalError, Reason
+from dcep._crypto import DEFAULT_NETWORK_ID
+from dcep._errors import InvalidFieldError, JournalError, Reason
 from dcep._journal_records import Block, JournalEntry
 from dcep._snapshot import LedgerSnapshot, Snapshot
 from dcep._storage import StoredBlock, StoredEntry
 
-__all__ = ["DEFAULT_NETWORK_ID", "FORMAT_VERSION", "SqliteStore"]
-
-#: The network id of a ledger created without one (the same as the ledger's default).
-DEFAULT_NETWORK_ID: Final = "dcep-sim"
+__all__ = ["FORMAT_VERSION", "SqliteStore"]
 
 #: "DCEP" in ASCII: marks the file as ours for `file` and for this code.
 APPLICATION_ID: Final = 0x44434550
@@ -189,7 +187,9 @@ class SqliteStore:
         create: bool = True,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
-            raise ValueError("synchronous is 'FULL' or 'NORMAL'")
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "synchronous is 'FULL' or 'NORMAL'", field="synchronous"
+            )
         self._path = Path(path)
         existing = _check_file(self._path)
         if not existing and not create:
