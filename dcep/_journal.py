@@ -93,6 +93,7 @@ class Journal:
         "_peeked",
         "_pending_blocks",
         "_pending_entries",
+        "_pending_snapshot",
         "_replaying",
         "_signer",
         "_snapshot_every",
@@ -125,6 +126,7 @@ class Journal:
         self._signer: SigningKey | None = None
         self._pending_entries: list[JournalEntry] = []
         self._pending_blocks: list[Block] = []
+        self._pending_snapshot: Snapshot | None = None
         self._block_entry_hashes: list[bytes] = []
         self._dirty: dict[AccountKey, int] = {}
         self._replaying = False
@@ -203,15 +205,10 @@ class Journal:
         """Write everything pending to the store in one atomic step."""
         if not (self._pending_entries or self._pending_blocks):
             return
-        snapshot = None
-        if self._pending_blocks and any(
-            block.header.height % self._snapshot_every == self._snapshot_every - 1
-            for block in self._pending_blocks
-        ):
-            snapshot = self._snapshot_if_at_boundary()
-        self._store.write(self._pending_entries, self._pending_blocks, snapshot)
+        self._store.write(self._pending_entries, self._pending_blocks, self._pending_snapshot)
         self._pending_entries = []
         self._pending_blocks = []
+        self._pending_snapshot = None
 
     def snapshot(self) -> Snapshot:
         """Seal the open block, then write a snapshot of the whole state now."""
@@ -225,6 +222,7 @@ class Journal:
         self._store.write(self._pending_entries, self._pending_blocks, snapshot)
         self._pending_entries = []
         self._pending_blocks = []
+        self._pending_snapshot = None
         return snapshot
 
     # -- following the ledger ---------------------------------------------------
@@ -252,6 +250,10 @@ class Journal:
         block = Block.sign(self._next_header(), key, self._ledger.network_id)
         self._adopt(block)
         self._pending_blocks.append(block)
+        if block.header.height % self._snapshot_every == self._snapshot_every - 1:
+            # Captured now, at the block boundary, whatever the batch does next;
+            # written with the entries at the next commit point.
+            self._pending_snapshot = self._snapshot_if_at_boundary()
         return block
 
     def _next_header(self) -> BlockHeader:

@@ -228,3 +228,25 @@ def test_policy_text_round_trips(changes: dict[int, tuple[int | None, ...]]) -> 
         limits = dcep.CategoryLimits(balance, single, daily, annual)
         policy = policy.with_limits(category, limits)
     assert dcep.Policy.from_text(policy.to_text()) == policy
+
+
+def test_snapshots_are_taken_every_few_blocks_whatever_the_batches() -> None:
+    ledger = dcep.Ledger.with_journal(block_size=5, snapshot_every_blocks=2)
+    assert ledger.journal is not None
+    pboc = dcep.CentralBank(ledger, seed=4)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("1000"))
+    pboc.issue(bank, cny("1000"))
+    holders = [bank.open_wallet(category=4, phone=f"{i}") for i in range(4)]
+    for holder in holders:
+        bank.fund(holder, cny("100"))
+    payments = [
+        holders[i % 4].sign_payment(holders[(i + 1) % 4], dcep.Amount(1)) for i in range(23)
+    ]
+    # Batches of 7 never end on a block boundary of 5; snapshots must still be taken.
+    for start in range(0, len(payments), 7):
+        ledger.submit_many(payments[start : start + 7])
+    snapshot = ledger.journal.store.latest_snapshot()
+    assert snapshot is not None
+    # Every second block: the last boundary at or before the 34 entries is block 6 (30 entries).
+    assert snapshot.block_height == 6
+    assert snapshot.entry_count == 30
