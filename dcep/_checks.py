@@ -181,16 +181,20 @@ def require_funds(
     reason: Reason,
     *,
     instruction_id: int,
-    party: str,
+    party: object,
     field: str,
 ) -> None:
-    """Refuse with ``reason`` unless ``available_fen`` covers ``amount``."""
+    """Refuse with ``reason`` unless ``available_fen`` covers ``amount``.
+
+    ``party`` is turned into text only on refusal: an address's text form
+    costs more than the check itself.
+    """
     if amount.fen > available_fen:
         what = _FUNDS_LABELS.get(field, field)
         raise InsufficientFundsError(
             reason,
             f"{party}: {what} is {fen(available_fen)}, less than {amount}",
             instruction_id=instruction_id,
-            party=party,
+            party=str(party),
             field=field,
         )

@@ -216,7 +216,7 @@ def defund(
         instruction.amount,
         Reason.INSUFFICIENT_BALANCE,
         instruction_id=instruction.id,
-        party=str(instruction.wallet),
+        party=instruction.wallet,
         field="amount",
     )
     require_room(deposit_fen, amount_fen, "the deposit account", instruction.id)
@@ -284,7 +284,7 @@ def transfer(
         instruction.amount,
         Reason.INSUFFICIENT_BALANCE,
         instruction_id=instruction.id,
-        party=str(instruction.payer),
+        party=instruction.payer,
         field="amount",
     )
     day = policy.calendar_day(now_us)
