@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -20,10 +21,14 @@ from dcep._ledger import Ledger
 from dcep._money import Amount
 from dcep._policy import Policy, WalletCategory
 from dcep._replica import Replica
+from dcep._sentinels import SentinelPool
 from dcep._sim import Scenario, ScenarioResult, run_scenario
 from dcep._sqlite_store import SqliteStore
 
 __all__ = ["main"]
+
+#: Entries from which `dcep verify` checks signatures in worker processes.
+_PARALLEL_FROM = 5_000
 
 
 def _row(label: str, value: object, width: int = 28) -> str:
@@ -121,7 +126,14 @@ def _verify(args: argparse.Namespace) -> int:
                 stored_policy = store.meta("policy")
                 policy = Policy.from_text(stored_policy) if stored_policy else None
                 replica = Replica(store, network_id=store.network_id, policy=policy)
-                report = replica.catch_up(progress=update)
+                # Signatures in a worker per core; below a few thousand entries
+                # starting the workers costs more than it saves.
+                workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+                if workers > 1 and store.entry_count() >= _PARALLEL_FROM:
+                    with SentinelPool(store.network_id.encode(), workers) as pool:
+                        report = replica.catch_up(progress=update, sentinels=pool)
+                else:
+                    report = replica.catch_up(progress=update)
             finally:
                 close()
         finally:
@@ -198,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         "invariants; exit status 1 naming the first fault",
     )
     verify.add_argument("path", help="the SQLite database")
+    verify.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes checking signatures (default: one per core; 1: none)",
+    )
     verify.set_defaults(handler=_verify)
     inspect = commands.add_parser("inspect", help="summarise a ledger database")
     inspect.add_argument("path", help="the SQLite database")

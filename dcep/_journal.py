@@ -18,6 +18,7 @@ the same, naming it.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, final
 
@@ -30,6 +31,7 @@ from dcep._errors import DcepError, InvalidFieldError, JournalError, NotAuthoris
 from dcep._journal_records import GENESIS_HASH, Block, BlockHeader, JournalEntry
 from dcep._merkle import merkle_root
 from dcep._records import AccountKind, Entry
+from dcep._sentinels import SentinelPool
 from dcep._snapshot import Snapshot
 from dcep._storage import Store, StoredBlock, StoredEntry
 
@@ -269,7 +271,7 @@ class Journal:
                 commitment.remove(account_leaf(kind.value, raw_owner, account_id, old_fen))
             if new_fen:
                 commitment.add(account_leaf(kind.value, raw_owner, account_id, new_fen))
-        supply = ledger.supply()
+        issued_fen, redeemed_fen = ledger.lifetime_totals_fen()
         return BlockHeader(
             height=self._height,
             previous_block_hash=self._last_block_hash,
@@ -278,8 +280,8 @@ class Journal:
             last_entry_hash=self._head_hash,
             entries_root=merkle_root(self._block_entry_hashes),
             state_commitment=commitment.digest(),
-            issued_fen=supply.issued.fen,
-            redeemed_fen=supply.redeemed.fen,
+            issued_fen=issued_fen,
+            redeemed_fen=redeemed_fen,
             sealed_at_us=ledger.last_entry_time_us,
         )
 
@@ -357,12 +359,16 @@ class Journal:
         verify_signatures: bool,
         progress: Callable[[int], None] | None = None,
         final: bool = True,
+        sentinels: SentinelPool | None = None,
     ) -> int:
         """Re-execute stored entries through the journal's ledger; return how many.
 
         Raises :class:`~dcep.JournalError` naming the first entry or block that
         does not come out exactly as stored.  ``final`` says these are all the
-        entries there are, so a stored block beyond them is a fault.
+        entries there are, so a stored block beyond them is a fault.  With
+        ``sentinels``, signatures are checked in their worker processes, a
+        chunk of entries ahead of re-execution; any they find bad is checked
+        again here so that the error is the one a lone replica raises.
         """
         ledger = self._ledger
         network_id = ledger.network_id
@@ -371,7 +377,12 @@ class Journal:
         self._expected_blocks = blocks
         count = 0
         try:
-            for number, body, stored_hash in entries:
+            checked = (
+                _with_verdicts(entries, sentinels)
+                if sentinels is not None and verify_signatures
+                else ((number, body, stored_hash, None) for number, body, stored_hash in entries)
+            )
+            for number, body, stored_hash, verdict in checked:
                 expected_number = ledger.entry_count
                 if number != expected_number:
                     raise JournalError(
@@ -395,7 +406,7 @@ class Journal:
                     )
                 try:
                     signed = SignedInstruction.from_bytes(journal_entry.envelope)
-                    if verify_signatures:
+                    if verify_signatures and not verdict:
                         signed.verify(network_id)
                     receipt = ledger.reapply(signed, journal_entry.accepted_at_us)
                 except JournalError:
@@ -432,6 +443,26 @@ class Journal:
             self._verify_blocks = False
             self._expected_blocks = None
         return count
+
+
+#: Entries whose signatures the sentinels check at a time, ahead of re-execution.
+_VERIFY_CHUNK: Final = 4096
+
+
+def _with_verdicts(
+    entries: Iterator[StoredEntry], sentinels: SentinelPool
+) -> Iterator[tuple[int, bytes, bytes, bool]]:
+    # The envelope sits at a fixed place in an entry's body (see JournalEntry);
+    # a body too damaged to slice gets a "bad" verdict and is diagnosed in order.
+    while True:
+        chunk = list(itertools.islice(entries, _VERIFY_CHUNK))
+        if not chunk:
+            return
+        envelopes = [body[21 : 21 + int.from_bytes(body[17:21], "big")] for _, body, _ in chunk]
+        for (number, body, stored_hash), good in zip(
+            chunk, sentinels.check(envelopes), strict=True
+        ):
+            yield number, body, stored_hash, good
 
 
 def _header_difference(computed: BlockHeader, stored: BlockHeader) -> str:

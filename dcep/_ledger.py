@@ -510,6 +510,14 @@ class Ledger:
         """Snapshots of every bank, in the order they were authorised."""
         return [_bank_info(address, books) for address, books in self._state.banks.items()]
 
+    def lifetime_totals_fen(self) -> tuple[int, int]:
+        """(issued, redeemed) in fen, in constant time: what each block header records.
+
+        :meth:`supply` also sums every vault and wallet, which is what a
+        report wants and a block boundary cannot afford.
+        """
+        return self._state.issued_fen, self._state.redeemed_fen
+
     def supply(self) -> SupplyReport:
         """Where all e-CNY is, by tier."""
         state = self._state

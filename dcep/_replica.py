@@ -25,6 +25,7 @@ from dcep._errors import JournalError, Reason
 from dcep._journal import Journal
 from dcep._ledger import Ledger
 from dcep._policy import Policy
+from dcep._sentinels import SentinelPool
 from dcep._snapshot import Snapshot
 from dcep._storage import MemoryStore, Store
 
@@ -71,18 +72,27 @@ class Replica:
         """How many blocks the replica has verified."""
         return self._journal.height
 
-    def catch_up(self, *, progress: Callable[[int], None] | None = None) -> VerificationReport:
-        """Verify everything stored since the last catch-up; raise at the first fault."""
+    def catch_up(
+        self,
+        *,
+        progress: Callable[[int], None] | None = None,
+        sentinels: SentinelPool | None = None,
+    ) -> VerificationReport:
+        """Verify everything stored since the last catch-up; raise at the first fault.
+
+        With ``sentinels`` (a :class:`~dcep.SentinelPool` for this network),
+        signatures are checked in its worker processes, in parallel.
+        """
         store = self._store
         start_entries = self._ledger.entry_count
         start_height = self._journal.height
         snapshot = store.latest_snapshot()
         checked = False
         if snapshot is not None and start_entries <= snapshot.entry_count:
-            self._replay(snapshot.entry_count - start_entries, progress, final=False)
+            self._replay(snapshot.entry_count - start_entries, progress, sentinels, final=False)
             self._compare(snapshot)
             checked = True
-        self._replay(None, progress, final=True)
+        self._replay(None, progress, sentinels, final=True)
         self._ledger.check_invariants()
         return VerificationReport(
             entries_verified=self._ledger.entry_count - start_entries,
@@ -93,7 +103,12 @@ class Replica:
         )
 
     def _replay(
-        self, limit: int | None, progress: Callable[[int], None] | None, *, final: bool
+        self,
+        limit: int | None,
+        progress: Callable[[int], None] | None,
+        sentinels: SentinelPool | None,
+        *,
+        final: bool,
     ) -> None:
         entries = self._store.read_entries(self._ledger.entry_count)
         if limit is not None:
@@ -104,6 +119,7 @@ class Replica:
             verify_signatures=True,
             progress=progress,
             final=final,
+            sentinels=sentinels,
         )
 
     def _compare(self, snapshot: Snapshot) -> None:

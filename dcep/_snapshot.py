@@ -15,15 +15,14 @@ import attrs
 from dcep._codes import InstitutionCode
 from dcep._crypto import Address, VerifyKey
 from dcep._instructions import Kind
-from dcep._journal_records import decode_postings, encode_postings
+from dcep._journal_records import decode_plain_postings, encode_postings
 from dcep._policy import WalletCategory
-from dcep._records import CentralBankInfo, Receipt
+from dcep._records import CentralBankInfo
 from dcep._state import (
     BankBooks,
     LedgerState,
     WalletAccount,
     accepted_key,
-    accepted_record,
     receipt_from_record,
 )
 
@@ -207,18 +206,10 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         at_us,
         postings,
     ) in snapshot.receipts:
-        receipt_signer = Address(signer_raw)
-        receipt = Receipt(
-            entry_number=number,
-            instruction_id=instruction_id,
-            kind=Kind(kind),
-            signer=receipt_signer,
-            accepted_at_us=at_us,
-            postings=decode_postings(postings, 0)[0],
-        )
-        state.accepted[accepted_key(receipt_signer, instruction_id)] = accepted_record(
-            body_digest, receipt
-        )
+        # Straight into the compact record: no receipt or posting objects on the way.
+        plain_postings, _ = decode_plain_postings(postings, 0)
+        key = accepted_key(Address(signer_raw), instruction_id)
+        state.accepted[key] = (body_digest, number, at_us, int(Kind(kind)), plain_postings)
     for code, owner in snapshot.codes:
         state.codes.assign(InstitutionCode.parse(code), owner)
     for key_raw, name in snapshot.regulators:

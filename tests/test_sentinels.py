@@ -62,3 +62,44 @@ def test_a_pool_for_another_network_is_refused() -> None:
     ledger, _ = _world(2)
     with dcep.SentinelPool(b"elsewhere", 1) as pool, pytest.raises(dcep.InvalidFieldError):
         ledger.submit_many([], sentinels=pool)
+
+
+def test_a_replica_with_sentinels_verifies_and_faults_exactly_as_alone() -> None:
+    ledger, holders = _world(10)
+    ledger.submit_many(_batch(holders, 300, seed=7))
+    assert ledger.journal is not None
+    store = ledger.journal.store
+    assert isinstance(store, dcep.MemoryStore)
+    with dcep.SentinelPool(ledger.network_id, 2) as pool:
+        alone = dcep.Replica(store).catch_up()
+        pooled = dcep.Replica(store).catch_up(sentinels=pool)
+        assert pooled == alone
+        # Forge one entry's signature (and its chain, so only the signature is wrong).
+        entries = list(store.read_entries())
+        number, body, _ = entries[40]
+        forged_body = body[:60] + bytes([body[60] ^ 1]) + body[61:]
+        forged = dcep.MemoryStore()
+        previous = entries[39][2]
+        rewritten = []
+        for n, b, _ in entries[40:]:
+            b = forged_body if n == number else b
+            entry = dcep.JournalEntry.decode(b, previous)
+            rewritten.append(entry)
+            previous = entry.hash
+        forged.write(
+            [
+                dcep.JournalEntry.decode(b, p)
+                for (_, b, _), p in zip(
+                    entries[:40], [bytes(32)] + [h for _, _, h in entries[:39]], strict=True
+                )
+            ]
+            + rewritten,
+            [],
+        )
+        errors = []
+        for sentinels in (None, pool):
+            with pytest.raises(dcep.JournalError) as caught:
+                dcep.Replica(forged).catch_up(sentinels=sentinels)
+            errors.append((caught.value.reason, caught.value.entry, str(caught.value)))
+        assert errors[0] == errors[1]
+        assert errors[0][1] == number

@@ -1,0 +1,288 @@
+"""``transfers``: end-to-end signed wallet-to-wallet payments through ``submit_many``.
+
+Three ledgers start from the same funded wallets: plain in memory,
+journalled to a :class:`dcep.MemoryStore`, and journalled to SQLite
+(``Ledger.open``, default ``SYNC`` durability: one transaction per batch).
+A fourth, in memory, is fed the same transfers as wire bytes, so that
+decoding is timed too.  Each round pre-signs ``M`` new transfers (not timed)
+and submits them to every ledger in batches, taking turns; the verify
+ceiling is re-measured on each round's own envelopes, in the same turn.
+Two variants: payers drawn uniformly, and a hot spot where 20% of the
+wallets make 80% of the payments.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import gc
+import io
+import pstats
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Final
+
+import dcep
+from benchmarks._ceiling import verify_messages
+from benchmarks._common import Context, Figure, Result, Timing, rate_figure
+from benchmarks._fixtures import (
+    Population,
+    batches,
+    count_refused,
+    funded_ledger,
+    signed_message,
+)
+
+NAME = "transfers"
+LABELS: Final = {
+    "memory": "Ledger() in memory",
+    "journal": "Ledger.with_journal() MemoryStore",
+    "sqlite": "Ledger.open(db) SQLite SYNC",
+    "memory_bytes": "Ledger() in memory, from bytes",
+}
+CEILING: Final = "1-process verify ceiling"
+UNIT: Final = "transfers/s"
+
+Batch = Sequence[dcep.SignedInstruction | bytes]
+
+
+class GcClock:
+    """Wall time the cyclic garbage collector spends, by ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.longest = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._started
+            self.total += pause
+            self.longest = max(self.longest, pause)
+
+
+def timed_submit(
+    ledger: dcep.Ledger, work: list[Batch]
+) -> tuple[float, list[float], int, GcClock]:
+    """Submit ``work`` batch by batch: total and per-batch seconds, refusals, GC time."""
+    perf = time.perf_counter
+    latencies: list[float] = []
+    outcomes: list[list[dcep.Receipt | dcep.Rejection]] = []
+    collector = GcClock()
+    gc.callbacks.append(collector)
+    try:
+        started = perf()
+        for batch in work:
+            begun = perf()
+            outcomes.append(ledger.submit_many(batch))
+            latencies.append(perf() - begun)
+        total = perf() - started
+    finally:
+        gc.callbacks.remove(collector)
+    return total, latencies, sum(count_refused(outcome) for outcome in outcomes), collector
+
+
+def run(context: Context) -> Result:
+    """Time ``submit_many`` on each kind of ledger against the verify ceiling."""
+    sizes = context.sizes
+    count = sizes.transfers_per_round
+    result = Result(
+        NAME,
+        {
+            "wallets": sizes.transfer_wallets,
+            "transfers_per_round": count,
+            "rounds": context.repeats,
+            "batch": sizes.batch,
+            "ceiling_sample": min(count, sizes.ceiling_sample),
+            "wallet_category": 1,
+            "amounts_fen": [1, 100],
+        },
+    )
+    context.say(f"keys for {sizes.transfer_wallets:,} wallets, signing their setup")
+    population = Population(sizes.transfer_wallets, seed=5)
+    setup = list(population.setup_envelopes())
+    ledgers: dict[str, dcep.Ledger] = {}
+    setup_seconds: dict[str, float] = {}
+    for kind in LABELS:
+        context.say(f"setting up {LABELS[kind]}")
+        started = time.perf_counter()
+        ledgers[kind] = funded_ledger(
+            kind.removesuffix("_bytes"), population, setup, context.scratch / "transfers.db"
+        )
+        setup_seconds[kind] = time.perf_counter() - started
+    result.details["setup_seconds"] = setup_seconds
+    result.details["setup_entries"] = len(setup)
+    del setup
+    rng = random.Random(3)
+    try:
+        for variant in ("uniform", "hot-spot"):
+            _measure_variant(context, result, population, ledgers, rng, variant)
+        if context.profile:
+            _profile(context, result, population, ledgers, rng)
+    finally:
+        for ledger in ledgers.values():
+            ledger.close()
+    return result
+
+
+def _measure_variant(
+    context: Context,
+    result: Result,
+    population: Population,
+    ledgers: dict[str, dcep.Ledger],
+    rng: random.Random,
+    variant: str,
+) -> None:
+    sizes = context.sizes
+    count = sizes.transfers_per_round
+    kinds = [kind for kind in LABELS if variant == "uniform" or kind != "memory_bytes"]
+    seconds: dict[str, list[float]] = {kind: [] for kind in [*kinds, "ceiling"]}
+    worst_batch: dict[str, list[float]] = {kind: [] for kind in kinds}
+    median_batch: dict[str, list[float]] = {kind: [] for kind in kinds}
+    gc_seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+    gc_longest: dict[str, list[float]] = {kind: [] for kind in kinds}
+    ceiling_count = min(count, sizes.ceiling_sample)
+    for round_number in range(context.repeats):
+        context.say(f"{variant}: round {round_number + 1}, signing {count:,} transfers")
+        envelopes = list(population.transfers(count, rng, hot_spot=variant == "hot-spot"))
+        work: list[Batch] = batches(envelopes, sizes.batch)
+        wire: list[Batch] = batches([e.to_bytes() for e in envelopes], sizes.batch)
+        messages = [signed_message(envelope) for envelope in envelopes[:ceiling_count]]
+        # Take turns, starting with a different ledger each round.
+        order = ["ceiling", *kinds]
+        shift = round_number % len(order)
+        for kind in order[shift:] + order[:shift]:
+            if kind == "ceiling":
+                started = time.perf_counter()
+                verify_messages(messages)
+                seconds[kind].append(time.perf_counter() - started)
+                continue
+            total, latencies, refused, collector = timed_submit(
+                ledgers[kind], wire if kind == "memory_bytes" else work
+            )
+            gc_seconds[kind].append(collector.total)
+            gc_longest[kind].append(collector.longest)
+            if refused:
+                raise AssertionError(f"{LABELS[kind]} refused {refused} of {count} transfers")
+            seconds[kind].append(total)
+            worst_batch[kind].append(max(latencies))
+            median_batch[kind].append(statistics.median(latencies))
+    timings = {kind: Timing(tuple(values)) for kind, values in seconds.items()}
+    ceiling = timings["ceiling"]
+    ceiling_unit = "signatures/s"
+    for kind in kinds:
+        result.add(
+            rate_figure(
+                f"{variant}: {LABELS[kind]}",
+                UNIT,
+                timings[kind],
+                count,
+                CEILING,
+                ceiling_unit,
+                ceiling,
+                ceiling_count,
+            )
+        )
+    result.add(
+        rate_figure(
+            f"{variant}: with_journal / in-memory",
+            UNIT,
+            timings["journal"],
+            count,
+            LABELS["memory"],
+            UNIT,
+            timings["memory"],
+            count,
+        )
+    )
+    result.add(
+        rate_figure(
+            f"{variant}: SQLite / in-memory journal",
+            UNIT,
+            timings["sqlite"],
+            count,
+            LABELS["journal"],
+            UNIT,
+            timings["journal"],
+            count,
+        )
+    )
+    for kind in ("journal", "sqlite"):
+        result.add(
+            Figure(
+                label=f"{variant}: worst batch, {kind}",
+                unit="ms",
+                samples=tuple(s * 1000 for s in worst_batch[kind]),
+                baseline_label="its median batch",
+                baseline_unit="ms",
+                baseline_samples=tuple(s * 1000 for s in median_batch[kind]),
+                higher_is_better=False,
+                note=f"batches of {sizes.batch:,}; worst of all rounds "
+                f"{max(worst_batch[kind]) * 1000:,.0f} ms",
+            )
+        )
+    for kind in ("memory", "journal", "sqlite"):
+        result.add(
+            Figure(
+                label=f"{variant}: in the garbage collector, {kind}",
+                unit="s",
+                samples=tuple(gc_seconds[kind]),
+                baseline_label="the round",
+                baseline_unit="s",
+                baseline_samples=tuple(seconds[kind]),
+                higher_is_better=False,
+                note=f"longest pause {max(gc_longest[kind]) * 1000:,.0f} ms",
+            )
+        )
+    result.details[variant] = {
+        "gc_seconds": gc_seconds,
+        "gc_longest_pause_seconds": gc_longest,
+        "seconds": {kind: list(t.seconds) for kind, t in timings.items()},
+        "worst_batch_seconds": worst_batch,
+        "median_batch_seconds": median_batch,
+        "entries_after": {kind: ledgers[kind].entry_count for kind in kinds},
+    }
+
+
+PROFILE_ROWS: Final = 10
+PROFILE_FILE_ROWS: Final = 40
+
+
+def _profile(
+    context: Context,
+    result: Result,
+    population: Population,
+    ledgers: dict[str, dcep.Ledger],
+    rng: random.Random,
+) -> None:
+    """cProfile one more round on the in-memory and the journalled ledger (same envelopes)."""
+    count = context.sizes.transfers_per_round
+    work = batches(list(population.transfers(count, rng)), context.sizes.batch)
+    context.results.mkdir(parents=True, exist_ok=True)
+    path = context.results / f"{NAME}.profile.txt"
+    sections = []
+    for kind in ("memory", "journal"):
+        context.say(f"profiling {count:,} transfers on {LABELS[kind]}")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for batch in work:
+            ledger_results = ledgers[kind].submit_many(batch)
+            if count_refused(ledger_results):
+                raise AssertionError(f"{LABELS[kind]} refused a profiled transfer")
+        profiler.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats(pstats.SortKey.TIME).print_stats(PROFILE_FILE_ROWS)
+        report = text.getvalue()
+        sections.append(f"== {LABELS[kind]}: {count:,} transfers\n{report}")
+        rows = report[report.find("   ncalls") :].rstrip().splitlines()
+        header, body = rows[0], rows[1 : 1 + PROFILE_ROWS]
+        total = report[: report.find("   ncalls")].strip().splitlines()[0].strip()
+        print(f"  profile, {LABELS[kind]}: {total}; top {PROFILE_ROWS} by own time:")
+        print("\n".join("    " + line for line in [header, *body]))
+        result.details[f"profile_{kind}"] = [total, header, *body]
+    path.write_text("\n".join(sections), encoding="utf-8")
+    print(f"  (profiles, top {PROFILE_FILE_ROWS}: {path})")

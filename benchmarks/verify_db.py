@@ -1,0 +1,85 @@
+"""``verify_db``: a replica re-verifying a whole database from its bytes.
+
+``dcep.Replica(dcep.SqliteStore(path)).catch_up()`` checks every signature,
+re-executes every entry, recomputes every block header and checks the
+central bank's signature on it, and compares the stored snapshot.  Its rate
+is set against the verify ceiling over the database's own envelopes, on one
+core and across a pool of all cores, both measured in the same run.
+"""
+
+from __future__ import annotations
+
+import dcep
+from benchmarks._ceiling import VerifyPool, verify_messages
+from benchmarks._common import Context, Result, interleaved, rate_figure
+from benchmarks._fixtures import NETWORK_ID, database, database_messages
+
+NAME = "verify_db"
+
+
+def run(context: Context) -> Result:
+    """Time a full replica catch-up against the one-core and all-core ceilings."""
+    db = database(context)
+    sample = min(context.sizes.ceiling_sample, db.entries)
+    messages = database_messages(db.path, sample)
+    result = Result(
+        NAME,
+        {
+            "entries": db.entries,
+            "wallets": db.wallets,
+            "blocks": db.blocks,
+            "snapshot_entries": db.snapshot_entries,
+            "ceiling_sample": sample,
+        },
+    )
+
+    def catch_up() -> None:
+        store = dcep.SqliteStore(db.path, network_id=NETWORK_ID)
+        try:
+            report = dcep.Replica(store, network_id=NETWORK_ID).catch_up()
+        finally:
+            store.close()
+        if report.entry_count != db.entries or report.block_height != db.blocks:
+            raise AssertionError(f"the replica verified {report}")
+
+    context.say("starting the verify pool")
+    with VerifyPool(messages) as pool:
+        result.parameters["processes"] = pool.processes
+        context.say(f"verifying {db.entries:,} entries, {context.repeats} times")
+        timings = interleaved(
+            {
+                "replica": catch_up,
+                "one_core": lambda: verify_messages(messages),
+                "all_cores": pool.run,
+            },
+            context.repeats,
+        )
+    replica = timings["replica"]
+    label = "Replica.catch_up(): entries verified"
+    result.add(
+        rate_figure(
+            label,
+            "entries/s",
+            replica,
+            db.entries,
+            "1-process verify ceiling",
+            "signatures/s",
+            timings["one_core"],
+            sample,
+            note=f"{replica.best:.2f} s for {db.entries:,} entries",
+        )
+    )
+    result.add(
+        rate_figure(
+            label,
+            "entries/s",
+            replica,
+            db.entries,
+            f"verify ceiling, pool of {pool.processes}",
+            "signatures/s",
+            timings["all_cores"],
+            sample,
+        )
+    )
+    result.details["seconds"] = {name: list(t.seconds) for name, t in timings.items()}
+    return result
