@@ -9,6 +9,7 @@ from __future__ import annotations
 from dcep._crypto import Address, VerifyKey
 from dcep._errors import (
     AmountError,
+    DuplicateError,
     InsufficientFundsError,
     LimitExceededError,
     NotAuthorisedError,
@@ -26,7 +27,9 @@ __all__ = [
     "fen",
     "require_central_bank",
     "require_funds",
+    "require_new_party",
     "require_not_frozen",
+    "require_operator",
     "require_regulator",
     "require_room",
     "require_signer_is",
@@ -197,4 +200,41 @@ def require_funds(
             instruction_id=instruction_id,
             party=str(party),
             field=field,
+        )
+
+
+def require_new_party(
+    state: LedgerState, address: Address, reason: Reason, instruction_id: int
+) -> None:
+    """Refuse a key that already belongs to any party: one key, one role."""
+    central = state.central_bank
+    if (
+        address in state.wallets
+        or address in state.banks
+        or address in state.regulators
+        or (central is not None and address == central.address)
+    ):
+        raise DuplicateError(
+            reason,
+            f"key {address} already belongs to a party on this ledger",
+            instruction_id=instruction_id,
+            party=str(address),
+        )
+
+
+def require_operator(
+    bank: BankBooks,
+    bank_address: Address,
+    wallet: WalletAccount,
+    address: Address,
+    instruction_id: int,
+) -> None:
+    """Refuse unless ``bank`` operates ``wallet``: only its own bank funds or unmasks it."""
+    if wallet.operator != bank_address:
+        raise NotAuthorisedError(
+            Reason.SIGNER_NOT_AUTHORISED,
+            f"{bank.name} does not operate wallet {address}",
+            instruction_id=instruction_id,
+            party=bank.name,
+            field="wallet",
         )

@@ -12,6 +12,7 @@ from dcep._checks import (
     require_central_bank,
     require_funds,
     require_not_frozen,
+    require_operator,
     require_room,
     require_signer_is,
     require_under_cap,
@@ -22,7 +23,6 @@ from dcep._crypto import Address, VerifyKey
 from dcep._errors import (
     InvalidFieldError,
     LimitExceededError,
-    NotAuthorisedError,
     Reason,
     UnknownPartyError,
 )
@@ -144,14 +144,7 @@ def fund(
     """Move e-CNY from the bank's vault into a wallet it operates."""
     bank = signing_bank(state, signer, instruction.id)
     wallet = wallet_of(state, instruction.wallet, instruction.id, "wallet")
-    if wallet.operator != signer.address:
-        raise NotAuthorisedError(
-            Reason.SIGNER_NOT_AUTHORISED,
-            f"{bank.name} does not operate wallet {instruction.wallet}",
-            instruction_id=instruction.id,
-            party=bank.name,
-            field="wallet",
-        )
+    require_operator(bank, signer.address, wallet, instruction.wallet, instruction.id)
     amount_fen = instruction.amount.fen
     account = instruction.from_account
     if account:

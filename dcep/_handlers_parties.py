@@ -10,6 +10,7 @@ from typing import Final
 from dcep._checks import (
     central_bank_of,
     require_central_bank,
+    require_new_party,
     signing_bank,
 )
 from dcep._codes import InstitutionCode
@@ -89,18 +90,7 @@ def authorise_bank(
     require_central_bank(state, signer, instruction.id)
     central = central_bank_of(state, instruction.id)
     address = instruction.bank_key.address
-    if (
-        address in state.banks
-        or address in state.wallets
-        or address in state.regulators
-        or address == central.address
-    ):
-        raise DuplicateError(
-            Reason.BANK_EXISTS,
-            f"key {address} already belongs to a party on this ledger",
-            instruction_id=instruction.id,
-            party=str(address),
-        )
+    require_new_party(state, address, Reason.BANK_EXISTS, instruction.id)
     _check_bank_code(state, central, instruction.code, instruction.id)
     state.codes.assign(instruction.code, instruction.name)
     state.banks[address] = BankBooks(
@@ -118,19 +108,7 @@ def open_wallet(
     """Register a wallet's key and category under the bank that operates it."""
     bank = signing_bank(state, signer, instruction.id)
     address = instruction.wallet_key.address
-    central = central_bank_of(state, instruction.id)
-    if (
-        address in state.wallets
-        or address in state.banks
-        or address in state.regulators
-        or address == central.address
-    ):
-        raise DuplicateError(
-            Reason.WALLET_EXISTS,
-            f"key {address} already belongs to a party on this ledger",
-            instruction_id=instruction.id,
-            party=str(address),
-        )
+    require_new_party(state, address, Reason.WALLET_EXISTS, instruction.id)
     limits = policy.limits(instruction.category)
     if limits.requires_linked_account and not instruction.linked_account:
         raise NotAuthorisedError(
@@ -168,18 +146,6 @@ def appoint_regulator(
     """Give a supervisor's key the right to freeze wallets and issue warrants."""
     require_central_bank(state, signer, instruction.id)
     address = instruction.regulator_key.address
-    central = central_bank_of(state, instruction.id)
-    if (
-        address in state.regulators
-        or address in state.banks
-        or address in state.wallets
-        or address == central.address
-    ):
-        raise DuplicateError(
-            Reason.REGULATOR_EXISTS,
-            f"key {address} already belongs to a party on this ledger",
-            instruction_id=instruction.id,
-            party=str(address),
-        )
+    require_new_party(state, address, Reason.REGULATOR_EXISTS, instruction.id)
     state.regulators[address] = (instruction.regulator_key, instruction.name)
     return ()

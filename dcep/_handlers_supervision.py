@@ -6,6 +6,7 @@ All checks first, then mutations that cannot fail (see :mod:`dcep._handlers`).
 from __future__ import annotations
 
 from dcep._checks import (
+    require_operator,
     require_regulator,
     signing_bank,
     wallet_of,
@@ -102,13 +103,6 @@ def disclosure(
             field="warrant_id",
         )
     wallet = state.wallets[instruction.wallet]
-    if wallet.operator != signer.address:
-        raise NotAuthorisedError(
-            Reason.SIGNER_NOT_AUTHORISED,
-            f"{bank.name} does not operate wallet {instruction.wallet}",
-            instruction_id=instruction.id,
-            party=bank.name,
-            field="wallet",
-        )
+    require_operator(bank, signer.address, wallet, instruction.wallet, instruction.id)
     state.warrants[key] = (instruction.wallet, True)
     return ()

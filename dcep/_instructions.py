@@ -330,43 +330,41 @@ class AppointRegulator(Instruction):
     name: str = attrs.field(validator=_NAME)
 
 
+@attrs.frozen
+class _WalletOrder(Instruction):
+    """What freeze, unfreeze and warrant orders share: a wallet and the reason."""
+
+    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    reason: str = attrs.field(validator=_NAME)
+
+
 @final
 @attrs.frozen
-class Freeze(Instruction):
+class Freeze(_WalletOrder):
     """A regulator stops ``wallet`` paying out; payments to it still settle."""
 
     KIND = Kind.FREEZE
-    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
-
-    wallet: Address = attrs.field(validator=_check_type(Address))
-    reason: str = attrs.field(validator=_NAME)
 
 
 @final
 @attrs.frozen
-class Unfreeze(Instruction):
+class Unfreeze(_WalletOrder):
     """A regulator lifts its freeze of ``wallet``."""
 
     KIND = Kind.UNFREEZE
-    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
-
-    wallet: Address = attrs.field(validator=_check_type(Address))
-    reason: str = attrs.field(validator=_NAME)
 
 
 @final
 @attrs.frozen
-class Warrant(Instruction):
+class Warrant(_WalletOrder):
     """A regulator asks the operator of ``wallet`` who holds it, saying why.
 
     Journalled, so every unmasking is on the record and can be counted.
     """
 
     KIND = Kind.WARRANT
-    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
-
-    wallet: Address = attrs.field(validator=_check_type(Address))
-    reason: str = attrs.field(validator=_NAME)
 
 
 @final
