@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from benchmarks import memory, recover, transfers, verify_db, verify_only
+from benchmarks import memory, recover, regulator, transfers, verify_db, verify_only
 from benchmarks._common import FULL, QUICK, RESULTS_DIR, Context, Result, write_result
 
 #: Every benchmark, in the order a full run takes them.
@@ -21,6 +21,11 @@ BENCHMARKS: Final[dict[str, Callable[[Context], Result]]] = {
     recover.NAME: recover.run,
     verify_db.NAME: verify_db.run,
     memory.NAME: memory.run,
+}
+
+#: Benchmarks that set themselves up and write their own JSON (``main(quick)``).
+STANDALONE: Final[dict[str, Callable[[bool], dict[str, float]]]] = {
+    regulator.NAME: regulator.main,
 }
 
 
@@ -34,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "names",
         nargs="*",
         metavar="NAME",
-        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
+        help=f"benchmarks to run (default: all): {', '.join([*BENCHMARKS, *STANDALONE])}",
     )
     parser.add_argument(
         "--quick", action="store_true", help="small sizes, for CI (well under a minute in all)"
@@ -60,10 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen benchmarks; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    names = list(dict.fromkeys(args.names)) or list(BENCHMARKS)
-    unknown = [name for name in names if name not in BENCHMARKS]
+    known = [*BENCHMARKS, *STANDALONE]
+    names = list(dict.fromkeys(args.names)) or known
+    unknown = [name for name in names if name not in known]
     if unknown:
-        parser.error(f"no benchmark {', '.join(unknown)}; there are {', '.join(BENCHMARKS)}")
+        parser.error(f"no benchmark {', '.join(unknown)}; there are {', '.join(known)}")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     started = time.perf_counter()
@@ -77,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results=args.results,
         )
         for name in names:
+            if name in STANDALONE:
+                STANDALONE[name](args.quick)
+                continue
             print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
             began = time.perf_counter()
             load = [round(value, 2) for value in os.getloadavg()]

@@ -21,19 +21,19 @@ modules behind it are private and may move.
 Amount(fen=50000000)
 """
 
-from dcep._aml import Alert as Alert
-from dcep._aml import BankDayReport as BankDayReport
-from dcep._aml import DailyReport as DailyReport
+from dcep._alerts import Alert as Alert
+from dcep._alerts import Rule as Rule
 from dcep._aml import DormancyRule as DormancyRule
 from dcep._aml import FanRule as FanRule
 from dcep._aml import LargeValueRule as LargeValueRule
 from dcep._aml import MuleRule as MuleRule
 from dcep._aml import PassThroughRule as PassThroughRule
-from dcep._aml import Rule as Rule
 from dcep._aml import StructuringRule as StructuringRule
-from dcep._aml import daily_report as daily_report
 from dcep._aml import default_rules as default_rules
 from dcep._aml import screen as screen
+from dcep._aml_reports import BankDayReport as BankDayReport
+from dcep._aml_reports import DailyReport as DailyReport
+from dcep._aml_reports import daily_report as daily_report
 from dcep._clock import Clock as Clock
 from dcep._clock import ManualClock as ManualClock
 from dcep._clock import SystemClock as SystemClock
@@ -61,6 +61,11 @@ from dcep._errors import Reason as Reason
 from dcep._errors import SequenceError as SequenceError
 from dcep._errors import SignatureError as SignatureError
 from dcep._errors import UnknownPartyError as UnknownPartyError
+from dcep._flowgraph import AllocationRule as AllocationRule
+from dcep._flowgraph import Direction as Direction
+from dcep._flowgraph import FlowGraph as FlowGraph
+from dcep._flowgraph import TraceEdge as TraceEdge
+from dcep._flowgraph import TraceNode as TraceNode
 from dcep._instructions import AppointRegulator as AppointRegulator
 from dcep._instructions import AuthoriseBank as AuthoriseBank
 from dcep._instructions import Defund as Defund
@@ -104,11 +109,11 @@ from dcep._records import Receipt as Receipt
 from dcep._records import Rejection as Rejection
 from dcep._records import SupplyReport as SupplyReport
 from dcep._records import WalletInfo as WalletInfo
-from dcep._regulator import BankProfile as BankProfile
-from dcep._regulator import Flow as Flow
-from dcep._regulator import PartyRole as PartyRole
 from dcep._regulator import RegulatorView as RegulatorView
-from dcep._regulator import WalletProfile as WalletProfile
+from dcep._regulator_records import BankProfile as BankProfile
+from dcep._regulator_records import Flow as Flow
+from dcep._regulator_records import PartyRole as PartyRole
+from dcep._regulator_records import WalletProfile as WalletProfile
 from dcep._replica import Replica as Replica
 from dcep._replica import VerificationReport as VerificationReport
 from dcep._roles import Bank as Bank
@@ -119,11 +124,9 @@ from dcep._sentinels import SentinelPool as SentinelPool
 from dcep._sqlite_store import SqliteStore as SqliteStore
 from dcep._storage import MemoryStore as MemoryStore
 from dcep._storage import Store as Store
-from dcep._tracing import AllocationRule as AllocationRule
-from dcep._tracing import Direction as Direction
-from dcep._tracing import FlowGraph as FlowGraph
-from dcep._tracing import TraceEdge as TraceEdge
-from dcep._tracing import TraceNode as TraceNode
+from dcep._supervision_log import FreezeRecord as FreezeRecord
+from dcep._supervision_log import RegulatorProfile as RegulatorProfile
+from dcep._supervision_log import WarrantRecord as WarrantRecord
 from dcep._tracing import trace_backward as trace_backward
 from dcep._tracing import trace_forward as trace_forward
 
@@ -167,6 +170,7 @@ __all__ = [
     "Flow",
     "FlowGraph",
     "Freeze",
+    "FreezeRecord",
     "Fund",
     "Genesis",
     "InstitutionCode",
@@ -198,6 +202,7 @@ __all__ = [
     "RecoveryReport",
     "Redeem",
     "Regulator",
+    "RegulatorProfile",
     "RegulatorView",
     "Rejection",
     "Replica",
@@ -225,6 +230,7 @@ __all__ = [
     "WalletInfo",
     "WalletProfile",
     "Warrant",
+    "WarrantRecord",
     "cny",
     "daily_report",
     "decode_instruction",

@@ -1,11 +1,13 @@
-"""Anti-money-laundering rules over the regulator's view, their alerts, and daily reports.
+"""Anti-money-laundering rules over the regulator's view, and screening a window with them.
 
 A rule is any object with a ``rule_id`` and ``evaluate(view, start_us,
-end_us)`` that yields :class:`Alert` records (the :class:`Rule` protocol);
-the built-in ones are frozen records whose defaults follow PBOC Order
-[2016] No. 3 and the PBOC's lists of suspicious patterns (FACTS.md).  Every
-threshold is a field, so a supervisor can tune one with ``attrs.evolve``
-or add a rule of their own to the tuple passed to :func:`screen`.
+end_us)`` that yields :class:`~dcep.Alert` records (the :class:`~dcep.Rule`
+protocol, in :mod:`dcep._alerts`); the built-in ones are frozen records
+whose defaults follow PBOC Order [2016] No. 3 and the PBOC's lists of
+suspicious patterns (FACTS.md).  Every threshold is a field, so a
+supervisor can tune one with ``attrs.evolve`` or add a rule of their own to
+the tuple passed to :func:`screen`.  Daily reports are in
+:mod:`dcep._aml_reports`.
 
 Rules see wallets only by address and category.  "Per customer" totals are
 therefore per wallet: joining a customer's wallets needs the operator's
@@ -17,27 +19,23 @@ from __future__ import annotations
 import collections
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Final, Protocol, final
+from typing import Final, final
 
 import attrs
 
+from dcep._alerts import Alert, Rule
 from dcep._crypto import Address
-from dcep._instructions import Kind
 from dcep._policy import WalletCategory
-from dcep._regulator import Flow, PartyRole, RegulatorView
+from dcep._regulator import RegulatorView
+from dcep._regulator_records import Flow, PartyRole
 
 __all__ = [
-    "Alert",
-    "BankDayReport",
-    "DailyReport",
     "DormancyRule",
     "FanRule",
     "LargeValueRule",
     "MuleRule",
     "PassThroughRule",
-    "Rule",
     "StructuringRule",
-    "daily_report",
     "default_rules",
     "screen",
 ]
@@ -51,61 +49,6 @@ _EPOCH: Final = dt.date(1970, 1, 1)
 
 def _cny(yuan: int) -> int:
     return yuan * 100
-
-
-@final
-@attrs.frozen
-class Alert:
-    """One finding of one rule: the wallets, entries and amounts (fen) that raised it.
-
-    ``subject`` is the wallet the alert is about and comes first in
-    ``wallets``; ``amounts_fen[i]`` is the amount of ``entries[i]``;
-    ``time_us`` is when the pattern was complete.
-    """
-
-    rule: str
-    subject: Address
-    wallets: tuple[Address, ...]
-    entries: tuple[int, ...]
-    amounts_fen: tuple[int, ...]
-    time_us: int
-    detail: str = ""
-
-    @property
-    def total_fen(self) -> int:
-        """The sum of ``amounts_fen``."""
-        return sum(self.amounts_fen)
-
-    def to_json(self) -> dict[str, object]:
-        """The alert as plain data."""
-        return attrs.asdict(self, value_serializer=_plain)
-
-
-def _plain(_instance: object, _field: object, value: object) -> object:
-    if isinstance(value, Address):
-        return str(value)
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _yuan(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}"
-
-
-class Rule(Protocol):
-    """What :func:`screen` needs of a rule: an id and a way to find alerts in a window."""
-
-    @property
-    def rule_id(self) -> str:
-        """A short stable name, used in alerts and reports."""
-        ...
-
-    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterable[Alert]:
-        """Alerts for patterns found among the flows of ``[start_us, end_us)``.
-
-        A rule may read before the window (a dormant wallet's last flow) or
-        after it (what followed an inflow), as far as its own periods reach.
-        """
-        ...
 
 
 def _alert(
@@ -442,117 +385,3 @@ def screen(
         for alert in rule.evaluate(view, start, end)
     ]
     return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
-
-
-@final
-@attrs.frozen
-class BankDayReport:
-    """One bank's day: volumes (fen) and counts, alerts by rule, large-value reports."""
-
-    bank: Address
-    code: str
-    day: dt.date
-    wallets_opened: int
-    volumes_fen: tuple[tuple[str, int], ...]
-    counts: tuple[tuple[str, int], ...]
-    alerts_by_rule: tuple[tuple[str, int], ...]
-    large_value: tuple[Alert, ...]
-
-    def to_json(self) -> dict[str, object]:
-        """The report as plain data."""
-        return {
-            "bank": str(self.bank),
-            "code": self.code,
-            "day": self.day.isoformat(),
-            "wallets_opened": self.wallets_opened,
-            "volumes_fen": dict(self.volumes_fen),
-            "counts": dict(self.counts),
-            "alerts_by_rule": dict(self.alerts_by_rule),
-            "large_value": [alert.to_json() for alert in self.large_value],
-        }
-
-
-@final
-@attrs.frozen
-class DailyReport:
-    """The regulator's daily report: one :class:`BankDayReport` per bank."""
-
-    day: dt.date
-    banks: tuple[BankDayReport, ...]
-
-    def to_json(self) -> dict[str, object]:
-        """The report as plain data."""
-        return {"day": self.day.isoformat(), "banks": [bank.to_json() for bank in self.banks]}
-
-    def to_text(self) -> str:
-        """The report as printable text, one block per bank."""
-        lines = [f"Daily report {self.day.isoformat()}"]
-        for bank in self.banks:
-            lines.append(f"\n{bank.code}  ({bank.bank})  wallets opened: {bank.wallets_opened}")
-            for (flow, fen), (_, count) in zip(bank.volumes_fen, bank.counts, strict=True):
-                lines.append(f"  {flow:<14}{count:>8}  {_yuan(fen):>20}")
-            rules = ", ".join(f"{rule} {count}" for rule, count in bank.alerts_by_rule)
-            lines.append(f"  alerts: {rules or 'none'}")
-            for alert in bank.large_value:
-                total = _yuan(alert.total_fen)
-                lines.append(f"  {alert.rule} {alert.subject} {alert.detail} {total}")
-        return "\n".join(lines) + "\n"
-
-
-_VOLUMES: Final = ("issued", "redeemed", "funded", "defunded", "transfers out", "transfers in")
-
-
-def daily_report(
-    view: RegulatorView,
-    day: dt.date,
-    *,
-    rules: Iterable[Rule] | None = None,
-    utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES,
-) -> DailyReport:
-    """Each bank's volumes, counts and alerts on local ``day`` (alerts by subject's operator)."""
-    start = day_start_us(day, utc_offset_minutes)
-    end = start + DAY_US
-    chosen = default_rules() if rules is None else tuple(rules)
-    alerts = screen(view, chosen, start_us=start, end_us=end)
-    large = {rule.rule_id for rule in chosen if isinstance(rule, LargeValueRule)}
-    reports = []
-    for bank in view.banks():
-        fen = dict.fromkeys(_VOLUMES, 0)
-        count = dict.fromkeys(_VOLUMES, 0)
-        for flow in view.bank_flows(bank.address, start, end):
-            for name in _sides(view, flow, bank.address):
-                fen[name] += flow.amount_fen
-                count[name] += 1
-        mine = [a for a in alerts if view.wallet(a.subject).operator == bank.address]
-        by_rule = collections.Counter(a.rule for a in mine)
-        opened = sum(
-            1
-            for w in view.wallets()
-            if w.operator == bank.address and start <= w.opened_at_us < end
-        )
-        reports.append(
-            BankDayReport(
-                bank.address,
-                str(bank.code),
-                day,
-                opened,
-                tuple(fen.items()),
-                tuple(count.items()),
-                tuple(sorted(by_rule.items())),
-                tuple(a for a in mine if a.rule in large),
-            )
-        )
-    return DailyReport(day, tuple(reports))
-
-
-def _sides(view: RegulatorView, flow: Flow, bank: Address) -> Iterator[str]:
-    named = {Kind.ISSUE: "issued", Kind.REDEEM: "redeemed", Kind.FUND: "funded"}
-    if flow.kind in named:
-        yield named[flow.kind]
-    elif flow.kind is Kind.DEFUND:
-        yield "defunded"
-    else:
-        if view.role(flow.payer) is PartyRole.WALLET and view.wallet(flow.payer).operator == bank:
-            yield "transfers out"
-        if view.role(flow.payee) is PartyRole.WALLET and view.wallet(flow.payee).operator == bank:
-            yield "transfers in"

@@ -7,10 +7,12 @@ reads ledger state, so it could run in another process.
 
 What it keeps is what the registration centre may see without a warrant:
 wallets by address (a pseudonym), their category and operating bank, banks
-by address and institution code, and every movement of e-CNY as a
-:class:`Flow`.  It keeps no identity at all: the KYC commitment, linked
-deposit accounts and memos of the instructions it reads are dropped on
-ingest, so no query can return them.
+by address and institution code, every movement of e-CNY as a
+:class:`~dcep.Flow`, and every act of supervision (freezes, warrants and
+their answers; see :mod:`dcep._supervision_log`).  It keeps no identity at
+all: the KYC commitment, linked deposit accounts, memos and sealed
+disclosures of the instructions it reads are dropped on ingest, so no query
+can return them.
 
 Indexes (all ``sortedcontainers``, keyed by ``(time_us, entry number)``):
 flows by time; per holder, flows in and flows out with running totals (so a
@@ -20,173 +22,38 @@ of the wallets it operates.  Queries touch only the window they ask for.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterator
-from typing import Final, Protocol, TypeVar, cast, final
+from typing import Final, Protocol, TypeVar, final
 
-import attrs
-from sortedcontainers import SortedList  # type: ignore[import-untyped]
-
-from dcep._codes import InstitutionCode
+from dcep._account_index import (
+    EMPTY_INDEX,
+    END_US,
+    AccountIndex,
+    SortedRows,
+    check_totals,
+    rows_between,
+    sorted_rows,
+)
 from dcep._crypto import Address
 from dcep._encoding import SignedInstruction
 from dcep._errors import InvalidFieldError, JournalError, Reason, UnknownPartyError
-from dcep._instructions import AuthoriseBank, Genesis, Kind, OpenWallet
+from dcep._instructions import AuthoriseBank, Genesis, OpenWallet
 from dcep._journal_records import GENESIS_HASH, JournalEntry, chain_hash
-from dcep._policy import WalletCategory
-from dcep._records import AccountKind, Entry, Posting
+from dcep._records import Entry, Posting
+from dcep._regulator_records import BankProfile, Flow, PartyRole, WalletProfile, flow_of
 from dcep._storage import Store
+from dcep._supervision_log import FreezeRecord, RegulatorProfile, SupervisionLog, WarrantRecord
 
-__all__ = ["BankProfile", "Flow", "PartyRole", "RegulatorView", "WalletProfile"]
+__all__ = ["RegulatorView"]
 
-#: Posting kinds that hold e-CNY; the rest (reserves, deposits, cash) are outside its supply.
-_ECNY_ACCOUNTS: Final = frozenset({AccountKind.VAULT, AccountKind.WALLET})
-#: Larger than any entry number or time, to close a ``(time, number)`` range.
-_END: Final = 2**63
-
-_T = TypeVar("_T")
-#: ``(time_us, entry number, running total in fen after the entry)``.
-_Row = tuple[int, int, int]
-
-
-class _Sorted(Protocol[_T]):
-    """The part of ``sortedcontainers.SortedList`` the view uses, typed."""
-
-    def add(self, value: _T) -> None: ...
-    def bisect_left(self, value: object) -> int: ...
-    def __getitem__(self, index: int) -> _T: ...
-    def __len__(self) -> int: ...
-
-
-def _sorted_list() -> _Sorted[_T]:
-    return cast("_Sorted[_T]", SortedList())
-
-
-_RowT = TypeVar("_RowT", tuple[int, int], _Row)
-
-
-def rows_between(
-    rows: _Sorted[_RowT], start: tuple[int, int], end: tuple[int, int]
-) -> Iterator[_RowT]:
-    """Index rows from ``start`` (inclusive) to ``end`` (exclusive), by ``(time_us, number)``."""
-    index = rows.bisect_left(start)
-    while index < len(rows) and rows[index][:2] < end:
-        yield rows[index]
-        index += 1
-
-
-@enum.unique
-class PartyRole(enum.StrEnum):
-    """What an address is on the ledger, as far as the journal says."""
-
-    CENTRAL_BANK = "central_bank"
-    BANK = "bank"
-    WALLET = "wallet"
-    UNKNOWN = "unknown"
-
-
-@final
-@attrs.frozen
-class Flow:
-    """One movement of e-CNY from one holder to another, read from one entry.
-
-    ``kind`` is the instruction's: ``TRANSFER`` (wallet to wallet), ``FUND``
-    (bank vault to wallet: money enters circulation from a deposit or cash),
-    ``DEFUND`` (wallet to bank: money leaves for a deposit), ``ISSUE``
-    (central bank to vault) and ``REDEEM`` (vault to central bank).  ``bank``
-    is the bank on one side, where there is one; ``cash`` marks a funding
-    paid in cash at the counter.
-    """
-
-    entry_number: int
-    time_us: int
-    kind: Kind
-    payer: Address
-    payee: Address
-    amount_fen: int
-    bank: Address | None = None
-    cash: bool = False
-
-
-@final
-@attrs.frozen
-class WalletProfile:
-    """A wallet as the regulator sees it without a warrant: a pseudonym and its class."""
-
-    address: Address
-    category: WalletCategory
-    operator: Address
-    opened_entry: int
-    opened_at_us: int
-
-
-@final
-@attrs.frozen
-class BankProfile:
-    """An authorised operator: its address and public institution code."""
-
-    address: Address
-    code: InstitutionCode
-    authorised_entry: int
-    authorised_at_us: int
+_RowT = TypeVar("_RowT", tuple[int, int], tuple[int, int, int])
+_NO_ROWS: Final[SortedRows[tuple[int, int]]] = sorted_rows()
 
 
 class _EntrySource(Protocol):
     @property
     def entry_count(self) -> int: ...
     def subscribe(self, on_entry: Callable[[Entry], None]) -> Callable[[], None]: ...
-
-
-@final
-class AccountIndex:
-    """Flows in and out of one holder, each with the running total after it.
-
-    Shared by the view, the tracer and the rules; not part of the public API.
-    """
-
-    __slots__ = ("incoming", "outgoing")
-
-    def __init__(self) -> None:
-        self.incoming: _Sorted[_Row] = _sorted_list()
-        self.outgoing: _Sorted[_Row] = _sorted_list()
-
-    @staticmethod
-    def _total_before(rows: _Sorted[_Row], time_us: int, number: int) -> int:
-        index = rows.bisect_left((time_us, number))
-        return rows[index - 1][2] if index else 0
-
-    def totals_before(self, time_us: int, number: int = 0) -> tuple[int, int]:
-        """(total in, total out) over the entries before ``(time_us, number)``."""
-        return (
-            self._total_before(self.incoming, time_us, number),
-            self._total_before(self.outgoing, time_us, number),
-        )
-
-    def balance_before(self, time_us: int, number: int = 0) -> int:
-        """The holder's balance just before ``(time_us, number)``."""
-        total_in, total_out = self.totals_before(time_us, number)
-        return total_in - total_out
-
-    @staticmethod
-    def before(rows: _Sorted[_Row], end: tuple[int, int], start_us: int) -> Iterator[_Row]:
-        """Rows before ``end`` and at or after ``start_us``, newest first."""
-        index = rows.bisect_left(end) - 1
-        while index >= 0 and rows[index][0] >= start_us:
-            yield rows[index]
-            index -= 1
-
-    def last_activity_before(self, time_us: int, number: int) -> int | None:
-        """When the holder last received or paid before ``(time_us, number)``."""
-        times = [
-            rows[index - 1][0]
-            for rows in (self.incoming, self.outgoing)
-            if (index := rows.bisect_left((time_us, number)))
-        ]
-        return max(times) if times else None
-
-
-_EMPTY: Final = AccountIndex()
-_NO_ROWS: Final[_Sorted[tuple[int, int]]] = _sorted_list()
 
 
 def _bound(time_us: int | None, default: int) -> tuple[int, int]:
@@ -202,8 +69,8 @@ class RegulatorView:
     Time windows are half-open, ``[start_us, end_us)``; ``None`` is open.
 
     Raises :class:`~dcep.JournalError` if entries arrive with a gap or a
-    stored hash does not match; lookups of unknown wallets or banks raise
-    :class:`~dcep.UnknownPartyError`.
+    stored hash does not match; lookups of unknown wallets, banks,
+    regulators or warrants raise :class:`~dcep.UnknownPartyError`.
     """
 
     __slots__ = (
@@ -214,6 +81,7 @@ class RegulatorView:
         "_central_bank",
         "_entry_count",
         "_flows",
+        "_supervision",
         "_wallets",
     )
 
@@ -223,9 +91,10 @@ class RegulatorView:
         self._banks: dict[Address, BankProfile] = {}
         self._wallets: dict[Address, WalletProfile] = {}
         self._flows: dict[int, Flow] = {}
-        self._by_time: _Sorted[tuple[int, int]] = _sorted_list()
+        self._by_time: SortedRows[tuple[int, int]] = sorted_rows()
         self._accounts: dict[Address, AccountIndex] = {}
-        self._bank_index: dict[Address, _Sorted[tuple[int, int]]] = {}
+        self._bank_index: dict[Address, SortedRows[tuple[int, int]]] = {}
+        self._supervision = SupervisionLog()
 
     # -- building ----------------------------------------------------------------
 
@@ -305,7 +174,7 @@ class RegulatorView:
             )
         instruction = signed.instruction
         signer = signed.signer.address
-        # Only these three kinds say who is who; the rest of each is dropped here.
+        # These kinds say who is who, by address; the rest of each is dropped here.
         if isinstance(instruction, Genesis):
             self._central_bank = signer
         elif isinstance(instruction, AuthoriseBank):
@@ -316,32 +185,20 @@ class RegulatorView:
             self._wallets[wallet] = WalletProfile(
                 wallet, instruction.category, signer, number, time_us
             )
-        flow = self._flow_of(number, time_us, instruction.KIND, postings)
+        else:
+            self._supervision.read(number, time_us, signer, instruction, self._wallets)
+        flow = flow_of(
+            number,
+            time_us,
+            instruction.KIND,
+            postings,
+            self._central_bank,
+            self._banks,
+            self._canonical,
+        )
         if flow is not None:
             self._index(flow)
         self._entry_count += 1
-
-    def _flow_of(
-        self, number: int, time_us: int, kind: Kind, postings: tuple[Posting, ...]
-    ) -> Flow | None:
-        moves = [p for p in postings if p.kind in _ECNY_ACCOUNTS]
-        if not moves:
-            return None
-        debits = [p for p in moves if p.delta_fen < 0]
-        credits = [p for p in moves if p.delta_fen > 0]
-        central = self._central_bank
-        amounts = {-p.delta_fen for p in debits} | {p.delta_fen for p in credits}
-        if len(debits) > 1 or len(credits) > 1 or len(amounts) != 1 or central is None:
-            raise JournalError(
-                Reason.JOURNAL_REPLAY_DIVERGED,
-                "entry moves e-CNY in a shape the regulator view cannot read",
-                entry=number,
-            )
-        payer = debits[0].owner if debits else central
-        payee = credits[0].owner if credits else central
-        bank = payer if payer in self._banks else payee if payee in self._banks else None
-        cash = kind is Kind.FUND and any(p.kind is AccountKind.CASH for p in postings)
-        return Flow(number, time_us, kind, payer, payee, amounts.pop(), bank, cash)
 
     def _index(self, flow: Flow) -> None:
         key = (flow.time_us, flow.entry_number)
@@ -354,14 +211,17 @@ class RegulatorView:
             if bank is None:
                 continue
             if (bank_rows := self._bank_index.get(bank)) is None:
-                bank_rows = self._bank_index[bank] = _sorted_list()
+                bank_rows = self._bank_index[bank] = sorted_rows()
             bank_rows.add(key)
 
     def _index_of(self, address: Address) -> AccountIndex:
         index = self._accounts.get(address)
         if index is None:
-            index = self._accounts[address] = AccountIndex()
+            index = self._accounts[address] = AccountIndex(address)
         return index
+
+    def _canonical(self, address: Address) -> Address:
+        return self._index_of(address).address
 
     def _operator(self, address: Address) -> Address | None:
         profile = self._wallets.get(address)
@@ -385,12 +245,15 @@ class RegulatorView:
         return self._central_bank
 
     def role(self, address: Address) -> PartyRole:
-        """Whether ``address`` is the central bank, a bank, a wallet or unknown."""
+        """Whether ``address`` is the central bank, a bank, a wallet, a regulator or unknown."""
         if address == self._central_bank:
             return PartyRole.CENTRAL_BANK
         if address in self._banks:
             return PartyRole.BANK
-        return PartyRole.WALLET if address in self._wallets else PartyRole.UNKNOWN
+        if address in self._wallets:
+            return PartyRole.WALLET
+        regulator = address in self._supervision.regulators
+        return PartyRole.REGULATOR if regulator else PartyRole.UNKNOWN
 
     def wallet(self, address: Address) -> WalletProfile:
         """The wallet at ``address``; raises ``UNKNOWN_WALLET`` if none was opened."""
@@ -452,9 +315,9 @@ class RegulatorView:
         return self._read(self._bank_index.get(bank, _NO_ROWS), start_us, end_us)
 
     def _read(
-        self, rows: _Sorted[_RowT], start_us: int | None, end_us: int | None
+        self, rows: SortedRows[_RowT], start_us: int | None, end_us: int | None
     ) -> Iterator[Flow]:
-        for row in rows_between(rows, _bound(start_us, 0), _bound(end_us, _END)):
+        for row in rows_between(rows, _bound(start_us, 0), _bound(end_us, END_US)):
             yield self._flows[row[1]]
 
     def balance_fen(self, address: Address, at_us: int | None = None) -> int:
@@ -462,27 +325,73 @@ class RegulatorView:
 
         The central bank's "balance" is minus the e-CNY outstanding.
         """
-        return self._account(address).balance_before(*_bound(at_us, _END))
+        return self._account(address).balance_before(*_bound(at_us, END_US))
+
+    # -- supervision: freezes, warrants, disclosures ---------------------------------
+
+    def regulators(self) -> tuple[RegulatorProfile, ...]:
+        """Every regulator the central bank appointed, in order."""
+        return tuple(self._supervision.regulators.values())
+
+    @property
+    def freeze_count(self) -> int:
+        """How many freeze orders the view has read."""
+        return self._supervision.freeze_count
+
+    @property
+    def unfreeze_count(self) -> int:
+        """How many unfreeze orders the view has read."""
+        return self._supervision.unfreeze_count
+
+    @property
+    def warrant_count(self) -> int:
+        """How many warrants the view has read."""
+        return self._supervision.warrant_count
+
+    @property
+    def disclosure_count(self) -> int:
+        """How many warrants were answered: every unmasking, counted."""
+        return self._supervision.disclosure_count
+
+    def freezes(
+        self, start_us: int | None = None, end_us: int | None = None
+    ) -> tuple[FreezeRecord, ...]:
+        """Freezes ordered in the window, in journal order, each saying if it was lifted."""
+        return self._supervision.freezes(start_us, end_us)
+
+    def frozen_wallets(self) -> tuple[FreezeRecord, ...]:
+        """The freezes in force now, one per frozen wallet: by whom, since when and why."""
+        return self._supervision.frozen()
+
+    def is_frozen(self, address: Address) -> bool:
+        """Whether a freeze of ``address`` is in force."""
+        return self._supervision.is_frozen(address)
+
+    def warrants(
+        self, start_us: int | None = None, end_us: int | None = None
+    ) -> tuple[WarrantRecord, ...]:
+        """Warrants issued in the window, in journal order, each saying if it was answered."""
+        return self._supervision.warrants(start_us, end_us)
+
+    def disclosures(
+        self, start_us: int | None = None, end_us: int | None = None
+    ) -> tuple[WarrantRecord, ...]:
+        """Warrants answered in the window, in the order of the answers."""
+        return self._supervision.disclosures(start_us, end_us)
+
+    def warrant(self, regulator: Address, warrant_id: int) -> WarrantRecord:
+        """Warrant ``warrant_id`` of ``regulator``; raises ``UNKNOWN_WARRANT`` if there is none."""
+        return self._supervision.warrant(regulator, warrant_id)
 
     def _account(self, address: Address) -> AccountIndex:
         # For the tracer and the rules, which live in sibling modules.
-        return self._accounts.get(address, _EMPTY)
+        return self._accounts.get(address, EMPTY_INDEX)
 
     def _check(self) -> None:
         """Assert that the indexes agree with the flows and with each other (for tests)."""
         assert len(self._by_time) == len(self._flows)
-        totals = [0, 0]
-        for index in self._accounts.values():
-            for side, rows in enumerate((index.incoming, index.outgoing)):
-                previous = 0
-                for time_us, number, total in rows_between(rows, (0, 0), (_END, 0)):
-                    assert (time_us, total) == (
-                        self._flows[number].time_us,
-                        previous + self._flows[number].amount_fen,
-                    )
-                    previous = total
-                totals[side] += previous
-        assert totals[0] == totals[1] == sum(flow.amount_fen for flow in self._flows.values())
+        flows = {number: (f.time_us, f.amount_fen) for number, f in self._flows.items()}
+        check_totals(self._accounts.values(), flows)
 
     def __repr__(self) -> str:
         return (

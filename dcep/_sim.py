@@ -93,12 +93,21 @@ def _open_wallet(bank: Bank, index: int, category: WalletCategory) -> Wallet:
 
 
 def run_scenario(
-    scenario: Scenario, *, progress: Callable[[int], None] | None = None
+    scenario: Scenario,
+    *,
+    progress: Callable[[int], None] | None = None,
+    subscribe: Callable[[Ledger], None] | None = None,
 ) -> ScenarioResult:
-    """Run ``scenario`` from nothing; ``progress`` is told how many payments are done."""
+    """Run ``scenario`` from nothing; ``progress`` is told how many payments are done.
+
+    ``subscribe`` is called with the new ledger before its first entry, so
+    that a reader (``RegulatorView.attach``, say) sees the run from the start.
+    """
     rng = random.Random(scenario.seed)
     clock = ManualClock()
     ledger = Ledger(policy=scenario.policy, clock=clock)
+    if subscribe is not None:
+        subscribe(ledger)
     pboc = CentralBank(ledger, seed=scenario.seed)
     banks = tuple(
         pboc.authorise_bank(name, code=code, reserves=cny(reserves))

@@ -25,52 +25,25 @@ unless ``through_banks``, or unless the trace starts at the bank's own entry.
 from __future__ import annotations
 
 import collections
-import enum
 import heapq
-import importlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Final, final
 
 import attrs
 
+from dcep._account_index import AccountIndex, rows_between
 from dcep._crypto import Address
-from dcep._errors import InvalidFieldError, InvariantError, Reason, UnknownPartyError
-from dcep._instructions import Kind
-from dcep._policy import WalletCategory
-from dcep._regulator import AccountIndex, Flow, PartyRole, RegulatorView, rows_between
+from dcep._flowgraph import AllocationRule, Direction, FlowGraph
+from dcep._regulator import RegulatorView
+from dcep._regulator_records import Flow
+from dcep._trace_walk import Tally, Trace
 
-__all__ = [
-    "AllocationRule",
-    "Direction",
-    "FlowGraph",
-    "TraceEdge",
-    "TraceNode",
-    "apportion",
-    "trace_backward",
-    "trace_forward",
-]
+__all__ = ["apportion", "trace_backward", "trace_forward"]
 
-_END: Final = 2**63
 _Key = tuple[int, int]
-
-
-@enum.unique
-class AllocationRule(enum.StrEnum):
-    """How traced money is told apart from other money once they mix in a wallet."""
-
-    POISON = "poison"
-    HAIRCUT = "haircut"
-    FIFO = "fifo"
-
-
-@enum.unique
-class Direction(enum.StrEnum):
-    """Forward: where money went.  Backward: where it came from."""
-
-    FORWARD = "forward"
-    BACKWARD = "backward"
+#: ``[start, end)`` offsets of traced fen within one flow.
+_Carried = list[tuple[int, int]]
 
 
 def apportion(total: int, weights: Sequence[int]) -> list[int]:
@@ -95,141 +68,6 @@ def apportion(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
-@final
-@attrs.frozen
-class TraceNode:
-    """A holder in a trace, with what was traced through it (all in fen).
-
-    Forward: ``seeded + in + absorbed == out + untraced``.  Backward:
-    ``seeded + out + absorbed == in + untraced``.  ``untraced`` is traced
-    money not followed further: still held at the window's end, paid on by a
-    node beyond the hop limit (forward), or from before the window or beyond
-    the limit (backward).  ``absorbed`` is non-zero only under ``POISON``.
-    """
-
-    address: Address
-    role: PartyRole
-    category: WalletCategory | None
-    hop: int
-    seeded_fen: int
-    in_fen: int
-    out_fen: int
-    absorbed_fen: int
-    untraced_fen: int
-
-
-@final
-@attrs.frozen
-class TraceEdge:
-    """One journal entry on a trace: ``amount_fen`` of its ``flow_fen`` is traced."""
-
-    entry_number: int
-    time_us: int
-    kind: Kind
-    payer: Address
-    payee: Address
-    amount_fen: int
-    flow_fen: int
-
-
-@final
-@attrs.frozen
-class FlowGraph:
-    """The result of a trace: holders and the entries between them, amounts in fen."""
-
-    direction: Direction
-    rule: AllocationRule
-    origin_entry: int | None
-    origin_address: Address | None
-    start_us: int | None
-    end_us: int | None
-    max_hops: int
-    nodes: tuple[TraceNode, ...]
-    edges: tuple[TraceEdge, ...]
-
-    def node(self, address: Address) -> TraceNode:
-        """The node of ``address``; ``UNKNOWN_WALLET`` if the trace did not reach it."""
-        for node in self.nodes:
-            if node.address == address:
-                return node
-        raise UnknownPartyError(Reason.UNKNOWN_WALLET, "not on this trace", party=str(address))
-
-    def edge(self, entry_number: int) -> TraceEdge:
-        """The edge of entry ``entry_number``; ``FIELD_INVALID`` if it carries nothing traced."""
-        for edge in self.edges:
-            if edge.entry_number == entry_number:
-                return edge
-        raise InvalidFieldError(Reason.FIELD_INVALID, f"entry {entry_number} is not on this trace")
-
-    def addresses(self) -> frozenset[Address]:
-        """Every holder the trace reached with a non-zero amount, and its origin."""
-        return frozenset(node.address for node in self.nodes)
-
-    def check(self) -> None:
-        """Raise :class:`~dcep.InvariantError` unless every node conserves money."""
-        forward = self.direction is Direction.FORWARD
-        totals: dict[Address, list[int]] = {node.address: [0, 0] for node in self.nodes}
-        for edge in self.edges:
-            totals[edge.payee][0] += edge.amount_fen
-            totals[edge.payer][1] += edge.amount_fen
-            if not 0 < edge.amount_fen <= edge.flow_fen:
-                raise InvariantError(Reason.INVARIANT_VIOLATED, f"edge {edge.entry_number}")
-        for node in self.nodes:
-            arrived = node.seeded_fen + (node.in_fen if forward else node.out_fen)
-            left = (node.out_fen if forward else node.in_fen) + node.untraced_fen
-            if (
-                arrived + node.absorbed_fen != left
-                or totals[node.address] != [node.in_fen, node.out_fen]
-                or min(node.untraced_fen, node.absorbed_fen) < 0
-                or (node.absorbed_fen and self.rule is not AllocationRule.POISON)
-            ):
-                raise InvariantError(Reason.INVARIANT_VIOLATED, f"money not conserved at {node}")
-
-    def to_json(self) -> dict[str, object]:
-        """The graph as plain data (str, int, None, lists, dicts): ``json.dumps`` takes it."""
-        return attrs.asdict(self, value_serializer=_plain)
-
-    def to_networkx(self) -> Any:
-        """The graph as a ``networkx.MultiDiGraph``: nodes by address text, edges keyed by entry.
-
-        Needs the optional extra ``dcep[viz]``; without it raises ``ImportError`` saying so.
-        """
-        try:
-            networkx = importlib.import_module("networkx")
-        except ImportError as error:
-            raise ImportError(
-                "FlowGraph.to_networkx needs networkx, the optional extra: pip install 'dcep[viz]'"
-            ) from error
-        graph = networkx.MultiDiGraph(direction=self.direction.value, rule=self.rule.value)
-        for node in self.nodes:
-            graph.add_node(str(node.address), **attrs.asdict(node, value_serializer=_plain))
-        for edge in self.edges:
-            data = attrs.asdict(edge, value_serializer=_plain)
-            graph.add_edge(data["payer"], data["payee"], key=edge.entry_number, **data)
-        return graph
-
-
-def _plain(_instance: object, _field: object, value: object) -> object:
-    if isinstance(value, Address):
-        return str(value)
-    if isinstance(value, Kind):
-        return value.name.lower()
-    return int(value) if isinstance(value, enum.IntEnum) else value
-
-
-@attrs.define
-class _Tally:
-    """One node's running totals while a trace is being built."""
-
-    hop: int
-    seeded_fen: int = 0
-    in_fen: int = 0
-    out_fen: int = 0
-    absorbed_fen: int = 0
-    untraced_fen: int = 0
-    expanded: bool = attrs.field(default=False, metadata={"private": True})
-
-
 @attrs.define
 class _Taint:
     """Forward: the traced money a node holds, in the form its rule needs."""
@@ -241,100 +79,7 @@ class _Taint:
     pending: list[tuple[_Key, int]] = attrs.field(factory=list)  # haircut, while not followed
 
 
-class _Trace:
-    def __init__(
-        self,
-        view: RegulatorView,
-        rule: AllocationRule,
-        start_us: int | None,
-        end_us: int | None,
-        max_hops: int,
-        through_banks: bool,
-    ) -> None:
-        if type(max_hops) is not int or max_hops < 1:
-            raise InvalidFieldError(Reason.FIELD_INVALID, "max_hops is at least 1", field="hops")
-        self.view = view
-        self.rule = AllocationRule(rule)
-        self.window = (start_us, end_us)
-        self.start = 0 if start_us is None else start_us
-        self.end = _END if end_us is None else end_us
-        self.max_hops = max_hops
-        self.through_banks = through_banks
-        self.nodes: dict[Address, _Tally] = {}
-        self.edges: dict[int, int] = {}
-        self.terminal: set[Address] = set()  # an origin holder, all of whose flows are seeds
-        self.forced: set[Address] = set()  # a bank reached by the seed entry itself
-        self.heap: list[int] = []
-        self.queued: set[int] = set()
-
-    def account(self, address: Address) -> AccountIndex:
-        return self.view._account(address)
-
-    def tally(self, address: Address, hop: int) -> _Tally:
-        tally = self.nodes.get(address)
-        if tally is None:
-            tally = self.nodes[address] = _Tally(hop)
-        tally.hop = min(tally.hop, hop)
-        return tally
-
-    def expandable(self, address: Address, tally: _Tally) -> bool:
-        if address in self.terminal or tally.hop >= self.max_hops:
-            return False
-        role = self.view.role(address)
-        bank_ok = self.through_banks or address in self.forced
-        return role is PartyRole.WALLET or (role is PartyRole.BANK and bank_ok)
-
-    def push(self, number: int, sign: int) -> None:
-        if number not in self.queued:
-            self.queued.add(number)
-            heapq.heappush(self.heap, sign * number)
-
-    def seeds(self, origin: int | Address, *, outgoing: bool) -> Iterator[Flow]:
-        if isinstance(origin, Address):
-            self.terminal.add(origin)
-            self.nodes[origin] = _Tally(0)
-            index = self.account(origin)
-            rows = index.outgoing if outgoing else index.incoming
-            for _, number, _ in rows_between(rows, (self.start, 0), (self.end, 0)):
-                yield self.view.flow(number)
-            return
-        flow = self.view.flow(origin)
-        if not self.start <= flow.time_us < self.end:
-            raise InvalidFieldError(Reason.FIELD_INVALID, "the entry is outside the window")
-        self.nodes[flow.payer if outgoing else flow.payee] = _Tally(0)
-        self.forced.add(flow.payee if outgoing else flow.payer)
-        yield flow
-
-    def graph(self, direction: Direction, origin: int | Address) -> FlowGraph:
-        nodes = []
-        for address, tally in sorted(self.nodes.items(), key=lambda item: (item[1].hop, item[0])):
-            role = self.view.role(address)
-            category = self.view.wallet(address).category if role is PartyRole.WALLET else None
-            totals = attrs.asdict(tally, filter=lambda field, _: "private" not in field.metadata)
-            nodes.append(TraceNode(address, role, category, **totals))
-        edges = []
-        for number in sorted(self.edges):
-            f = self.view.flow(number)
-            amount = self.edges[number]
-            edges.append(
-                TraceEdge(number, f.time_us, f.kind, f.payer, f.payee, amount, f.amount_fen)
-            )
-        return FlowGraph(
-            direction,
-            self.rule,
-            origin if isinstance(origin, int) else None,
-            origin if isinstance(origin, Address) else None,
-            *self.window,
-            self.max_hops,
-            tuple(nodes),
-            tuple(edges),
-        )
-
-
-_Carried = list[tuple[int, int]]  # FIFO: [start, end) offsets within a flow
-
-
-class _Forward(_Trace):
+class _Forward(Trace):
     taints: dict[Address, _Taint]
 
     def run(self, origin: int | Address) -> FlowGraph:
@@ -460,7 +205,7 @@ class _Forward(_Trace):
                 tally.absorbed_fen = marked - tally.in_fen
 
 
-class _Backward(_Trace):
+class _Backward(Trace):
     demands: dict[int, _Carried]  # FIFO: offsets; other rules: one (0, amount) interval
     decompositions: dict[Address, dict[int, list[tuple[int | None, int]]]]
 
@@ -507,7 +252,7 @@ class _Backward(_Trace):
         if flow.entry_number not in self.queued:
             self.push(flow.entry_number, -1)
 
-    def explain_fifo(self, flow: Flow, demanded: _Carried, tally: _Tally) -> None:
+    def explain_fifo(self, flow: Flow, demanded: _Carried, tally: Tally) -> None:
         index = self.account(flow.payer)
         base = index.totals_before(flow.time_us, flow.entry_number)[1]
         wanted = sorted((base + a, base + b) for a, b in demanded)
@@ -529,7 +274,7 @@ class _Backward(_Trace):
             explained += sum(b - a for a, b in parts)
         tally.untraced_fen += sum(b - a for a, b in wanted) - explained
 
-    def explain_haircut(self, flow: Flow, amount: int, tally: _Tally) -> None:
+    def explain_haircut(self, flow: Flow, amount: int, tally: Tally) -> None:
         parts = self.decomposition(flow)[flow.entry_number]
         weights = [part for _, part in parts]
         shares = weights if amount == flow.amount_fen else apportion(amount, weights)
@@ -539,7 +284,7 @@ class _Backward(_Trace):
             else:
                 self.add_in(tally, self.view.flow(source), [(0, share)])
 
-    def add_in(self, tally: _Tally, source: Flow, parts: _Carried) -> None:
+    def add_in(self, tally: Tally, source: Flow, parts: _Carried) -> None:
         amount = sum(b - a for a, b in parts)
         if amount:
             tally.in_fen += amount

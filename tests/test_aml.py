@@ -23,25 +23,22 @@ import attrs
 import pytest
 
 import dcep
-from dcep import _sim
-from dcep._aml import (
-    DAY_US,
-    HOUR_US,
+from dcep import (
     Alert,
     DormancyRule,
     FanRule,
     LargeValueRule,
     MuleRule,
     PassThroughRule,
+    RegulatorView,
     Rule,
     StructuringRule,
+    _sim,
     daily_report,
-    day_of,
-    day_start_us,
     default_rules,
     screen,
 )
-from dcep._regulator import RegulatorView
+from dcep._aml import DAY_US, HOUR_US, day_of, day_start_us
 
 SEED = 2026
 DAYS = 240
@@ -539,23 +536,24 @@ def test_daily_report_per_bank(injected: tuple[Economy, list[Case]]) -> None:
     data = json.loads(json.dumps(report.to_json()))
     assert data["day"] == day.isoformat()
     assert len(data["banks"]) == len(report.banks)
+    # No regulator acted in this economy (supervision in reports: tests/test_regulator.py).
+    assert {(bank.freezes_ordered, bank.warrants_answered) for bank in report.banks} == {(0, 0)}
+    assert data["banks"][0]["freezes_ordered"] == data["banks"][0]["warrants_answered"] == 0
+    assert "freezes ordered: 0  warrants answered: 0" in text
 
 
 def test_false_alarm_rates_on_the_demo_scenario(
-    monkeypatch: pytest.MonkeyPatch, record_property: Callable[[str, object], None]
+    record_property: Callable[[str, object], None],
 ) -> None:
     """The demo's two busy days (dcep._sim): a second, denser background."""
     views: list[RegulatorView] = []
 
-    def ledger_with_view(*, policy: dcep.Policy, clock: dcep.ManualClock) -> dcep.Ledger:
-        ledger = dcep.Ledger(policy=policy, clock=clock)
+    def attach(ledger: dcep.Ledger) -> None:
         views.append(RegulatorView.attach(ledger))
-        return ledger
 
-    # run_scenario builds its own ledger; this is the only way to be there from entry 0.
-    monkeypatch.setattr("dcep._sim.Ledger", ledger_with_view)
-    _sim.run_scenario(_sim.Scenario(seed=7, wallets=300, payments=3000))
+    result = _sim.run_scenario(_sim.Scenario(seed=7, wallets=300, payments=3000), subscribe=attach)
     (view,) = views
+    assert view.entry_count == result.ledger.entry_count
     wallets = {w.address for w in view.wallets()}
     active = {a for flow in view.flows() for a in (flow.payer, flow.payee)} & wallets
     for rule in default_rules():

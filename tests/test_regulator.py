@@ -25,12 +25,32 @@ import attrs
 import pytest
 
 import dcep
-from dcep import Kind
-from dcep._aml import daily_report, day_of, screen
-from dcep._regulator import Flow, PartyRole, RegulatorView
-from dcep._tracing import AllocationRule, trace_backward, trace_forward
+from dcep import (
+    AllocationRule,
+    Flow,
+    Kind,
+    PartyRole,
+    RegulatorView,
+    daily_report,
+    screen,
+    trace_backward,
+    trace_forward,
+)
+from dcep._aml import day_of
 
-MODULES = ("dcep._regulator", "dcep._tracing", "dcep._aml")
+#: The regulator side's modules with public names, whose exports must carry no identity.
+#: (``_account_index`` and ``_trace_walk`` export nothing public: the walk below reaches
+#: every object they hold through the view's own slots.)
+MODULES = (
+    "dcep._regulator_records",
+    "dcep._supervision_log",
+    "dcep._regulator",
+    "dcep._flowgraph",
+    "dcep._tracing",
+    "dcep._alerts",
+    "dcep._aml",
+    "dcep._aml_reports",
+)
 #: Parts of attribute names that would mean identity is being held.
 IDENTITY_WORDS = ("phone", "id_number", "kyc", "customer", "account", "memo", "holder", "person")
 
@@ -41,9 +61,13 @@ class City:
 
     ledger: dcep.Ledger
     clock: dcep.ManualClock
+    pboc: dcep.CentralBank
     banks: tuple[dcep.Bank, ...]
-    wallets: list[dcep.Wallet]
-    secrets: list[str]
+    wallets: list[dcep.Wallet] = attrs.Factory(list)
+    secrets: list[str] = attrs.Factory(list)
+    regulators: list[dcep.Regulator] = attrs.Factory(list)
+    #: What the banks disclosed, sealed to the regulator: the view must not keep it.
+    sealed: list[bytes] = attrs.Factory(list)
 
     @classmethod
     def build(cls, ledger: dcep.Ledger, clock: dcep.ManualClock) -> City:
@@ -54,7 +78,7 @@ class City:
         )
         pboc.issue(banks[0], dcep.cny("5000000"))
         pboc.issue(banks[1], dcep.cny("5000"))
-        return cls(ledger, clock, banks, [], [])
+        return cls(ledger, clock, pboc, banks)
 
     def open(self, category: int, bank: int = 0) -> dcep.Wallet:
         index = len(self.wallets)
@@ -91,6 +115,28 @@ class City:
             c.pay(a, dcep.cny("5"))
         b.defund(dcep.cny("100"))
 
+    def supervise(self) -> None:
+        """Two regulators freeze and lift; each asks who holds a wallet; ICBC answers.
+
+        With the first three wallets (two at ICBC, the anonymous one at Hebei), all on
+        the first day when run after :meth:`run`.
+        """
+        a, b, c = self.wallets[:3]
+        police = self.pboc.appoint_regulator("AML bureau")
+        court = self.pboc.appoint_regulator("People's court")
+        self.regulators += [police, court]
+        self.clock.advance(hours=1)
+        police.freeze(a.address, "case 1: layering")
+        self.clock.advance(seconds=600)
+        court.freeze(c.address, "order 7")
+        self.clock.advance(hours=1)
+        court.unfreeze(a.address, "case 1 closed")
+        first = police.issue_warrant(b.address, "case 1")
+        court.issue_warrant(c.address, "order 7")
+        self.clock.advance(hours=1)
+        disclosure = self.banks[0].answer_warrant(police.address, first, b.address)
+        self.sealed.append(disclosure.sealed)
+
 
 def _city(ledger: dcep.Ledger | None = None) -> tuple[City, RegulatorView]:
     clock = dcep.ManualClock()
@@ -98,7 +144,19 @@ def _city(ledger: dcep.Ledger | None = None) -> tuple[City, RegulatorView]:
     view = RegulatorView.attach(ledger)
     city = City.build(ledger, clock)
     city.run()
+    city.supervise()
     return city, view
+
+
+def _supervision(view: RegulatorView) -> tuple[object, ...]:
+    return (
+        view.regulators(),
+        (view.freeze_count, view.unfreeze_count, view.warrant_count, view.disclosure_count),
+        view.freezes(),
+        view.frozen_wallets(),
+        view.warrants(),
+        view.disclosures(),
+    )
 
 
 def _summary(view: RegulatorView) -> tuple[object, ...]:
@@ -109,6 +167,7 @@ def _summary(view: RegulatorView) -> tuple[object, ...]:
         view.wallets(),
         tuple(view.flows()),
         {w.address: view.balance_fen(w.address) for w in view.wallets()},
+        _supervision(view),
     )
 
 
@@ -135,7 +194,9 @@ def test_a_view_catches_up_from_a_store_then_follows_the_ledger() -> None:
     assert journal is not None
     view = RegulatorView.from_store(journal.store)
     unsubscribe = view.follow(ledger)
+    city.supervise()
     city.run()
+    assert view.freeze_count == 2
     assert _summary(view) == _summary(RegulatorView.from_store(journal.store))
     assert view.catch_up(journal.store) == 0  # nothing new, and overlap is harmless
     unsubscribe()
@@ -212,6 +273,131 @@ def test_windows_and_balances_use_the_indexes() -> None:
     assert "RegulatorView" in repr(view)
 
 
+# -- supervision: freezes, warrants, disclosures -------------------------------------
+
+
+def _kinds_in(store: dcep.Store) -> dict[int, dcep.Kind]:
+    """Each stored entry's instruction kind, by entry number."""
+    kinds = {}
+    for number, body, _ in store.read_entries():
+        envelope = dcep.JournalEntry.decode(body, bytes(32)).envelope
+        kinds[number] = dcep.SignedInstruction.from_bytes(envelope).instruction.KIND
+    return kinds
+
+
+def test_freezes_warrants_and_disclosures_are_counted_and_listed() -> None:
+    clock = dcep.ManualClock()
+    ledger = dcep.Ledger.with_journal(clock=clock)
+    live = RegulatorView.attach(ledger)
+    city = City.build(ledger, clock)
+    city.run()
+    city.supervise()
+    a, b, c = (wallet.address for wallet in city.wallets)
+    icbc, hebei = (bank.address for bank in city.banks)
+    police, court = (regulator.address for regulator in city.regulators)
+    assert [profile.address for profile in live.regulators()] == [police, court]
+    assert live.role(court) is PartyRole.REGULATOR
+    counts = (live.freeze_count, live.unfreeze_count, live.warrant_count, live.disclosure_count)
+    assert counts == (2, 1, 2, 1)
+    # Which wallets are frozen now, by whom, since when and why; and what was lifted.
+    lifted, held = live.freezes()
+    assert (lifted.wallet, lifted.operator, lifted.regulator) == (a, icbc, police)
+    assert (lifted.reason, lifted.in_force) == ("case 1: layering", False)
+    assert (lifted.lifted_by, lifted.lift_reason) == (court, "case 1 closed")
+    assert (held.wallet, held.operator, held.regulator, held.reason) == (
+        c,
+        hebei,
+        court,
+        "order 7",
+    )
+    assert held.in_force
+    assert (held.lifted_by, held.lifted_entry, held.lift_reason) == (None, None, None)
+    assert live.frozen_wallets() == (held,)
+    assert [live.is_frozen(w.address) for w in city.wallets] == [False, False, True]
+    assert [ledger.is_frozen(w.address) for w in city.wallets] == [False, False, True]
+    # Every warrant: who asked, about which wallet, why; whether and by which entry answered.
+    asked, pending = live.warrants()
+    assert (asked.regulator, asked.wallet, asked.operator) == (police, b, icbc)
+    assert (asked.reason, asked.answered) == ("case 1", True)
+    assert (pending.regulator, pending.wallet, pending.operator) == (court, c, hebei)
+    assert (pending.answered, pending.answer_entry, pending.answered_at_us) == (False, None, None)
+    assert live.disclosures() == (asked,)
+    assert live.warrant(police, asked.warrant_id) is asked
+    with pytest.raises(dcep.UnknownPartyError) as caught:
+        live.warrant(court, asked.warrant_id)  # ids are per regulator
+    assert caught.value.reason is dcep.Reason.UNKNOWN_WARRANT
+    # Each record names the entries it was read from.
+    assert ledger.journal is not None
+    kinds = _kinds_in(ledger.journal.store)
+    assert [kinds[f.entry_number] for f in (lifted, held)] == [Kind.FREEZE] * 2
+    assert kinds[lifted.lifted_entry or 0] is Kind.UNFREEZE
+    assert [kinds[w.entry_number] for w in (asked, pending)] == [Kind.WARRANT] * 2
+    assert kinds[asked.answer_entry or 0] is Kind.DISCLOSURE
+    assert lifted.time_us < held.time_us < (lifted.lifted_at_us or 0)
+    assert asked.time_us < (asked.answered_at_us or 0)
+    # Hebei answers the next day; windows select by the time of the order or the answer.
+    clock.advance(days=1)
+    city.banks[1].answer_warrant(court, pending.warrant_id, c)
+    answered = live.warrant(court, pending.warrant_id)
+    assert answered.answer_entry == ledger.entry_count - 1
+    assert live.disclosures() == (asked, answered)
+    assert live.disclosures(start_us=(asked.answered_at_us or 0) + 1) == (answered,)
+    assert live.warrants(start_us=(asked.answered_at_us or 0) + 1) == ()
+    assert live.freezes(end_us=held.time_us) == (lifted,)
+    assert live.freezes(start_us=held.time_us) == (live.frozen_wallets()[0],)
+    # Rebuilt from the store, the view counts and lists the same.
+    stored = RegulatorView.from_store(ledger.journal.store)
+    assert _supervision(stored) == _supervision(live)
+    assert stored.disclosure_count == 2
+    assert _summary(stored) == _summary(live)
+
+
+def test_daily_reports_count_freezes_and_answered_warrants() -> None:
+    city, view = _city()
+    city.clock.advance(days=1)
+    city.banks[1].answer_warrant(
+        city.regulators[1].address, view.warrants()[1].warrant_id, city.wallets[2].address
+    )
+    first = day_of(view.freezes()[0].time_us)
+    times = [record.time_us for record in view.freezes()] + [w.time_us for w in view.warrants()]
+    assert {day_of(time_us) for time_us in times} == {first}
+    second = first + dt.timedelta(days=1)
+    supervision: dict[tuple[dt.date, str], tuple[int, int]] = {}
+    for day in (first, second):
+        for bank in daily_report(view, day, rules=()).banks:
+            supervision[day, bank.code] = (bank.freezes_ordered, bank.warrants_answered)
+    icbc, hebei = (str(bank.code) for bank in city.banks)
+    assert supervision == {
+        (first, icbc): (1, 1),
+        (first, hebei): (1, 0),
+        (second, icbc): (0, 0),
+        (second, hebei): (0, 1),
+    }
+    report = daily_report(view, first, rules=())
+    assert "freezes ordered: 1  warrants answered: 1" in report.to_text()
+    data = json.loads(json.dumps(report.to_json()))
+    assert [bank["freezes_ordered"] for bank in data["banks"]] == [1, 1]
+
+
+def test_a_supervision_entry_the_ledger_could_not_have_accepted_is_refused() -> None:
+    city, view = _city()
+    before = view.entry_count
+    wallet = city.wallets[0].address  # its freeze was lifted: it is not frozen
+    for instruction in (
+        dcep.Unfreeze(900, 900, wallet=wallet, reason="again"),
+        dcep.Freeze(901, 901, wallet=city.banks[0].address, reason="a bank, not a wallet"),
+    ):
+        signed = dcep.SignedInstruction.sign(
+            instruction, dcep.SigningKey(bytes(32)), city.ledger.network_id
+        )
+        with pytest.raises(dcep.JournalError) as caught:
+            view._ingest(view.entry_count, city.clock.now_us(), signed, ())
+        assert caught.value.reason is dcep.Reason.JOURNAL_REPLAY_DIVERGED
+        assert caught.value.entry == before
+    assert view.entry_count == before
+    assert (view.freeze_count, view.unfreeze_count) == (2, 1)
+
+
 # -- no identity without a warrant ---------------------------------------------------
 
 
@@ -267,6 +453,8 @@ def _call_every_public_method(view: RegulatorView, city: City) -> Iterator[objec
             yield value()
         elif [p.name for p in required] == ["entry_number"]:
             yield from (value(f.entry_number) for f in view.flows())
+        elif [p.name for p in required] == ["regulator", "warrant_id"]:
+            yield from (value(w.regulator, w.warrant_id) for w in view.warrants())
         else:
             for address in addresses:
                 with contextlib.suppress(dcep.UnknownPartyError):
@@ -302,11 +490,13 @@ def _assert_blind(root: object, city: City) -> None:
     secrets = city.secrets
     for item in _walk(root):
         assert not isinstance(item, dcep.CustomerRecord | dcep.Ledger | dcep.Bank | dcep.Wallet)
-        assert not isinstance(item, dcep.SignedInstruction | dcep.Instruction)
+        assert not isinstance(item, dcep.SignedInstruction | dcep.Instruction | dcep.Regulator)
         if isinstance(item, str):
             assert not [secret for secret in secrets if secret in item], item
         if isinstance(item, bytes):
             assert not [s for s in secrets if s.encode() in item], item
+            # Nor any part of a sealed disclosure (its first 32 bytes are an ephemeral key).
+            assert not [seal for seal in city.sealed if seal[32:64] in item], item
         if attrs.has(type(item)):
             assert [n for n in _public_names(item) if _identity_word(n)] == [], item
 
@@ -314,6 +504,9 @@ def _assert_blind(root: object, city: City) -> None:
 def test_the_view_holds_no_identity() -> None:
     city, view = _city()
     assert city.secrets
+    # Supervision too: a freeze in force, one lifted, a warrant answered, one not.
+    assert (view.freeze_count, view.unfreeze_count, view.disclosure_count) == (2, 1, 1)
+    assert len(city.sealed) == 1
     _assert_blind(view, city)  # everything it holds, private indexes included
     _assert_blind(list(_call_every_public_method(view, city)), city)
     assert not [secret for secret in city.secrets if secret in repr(view)]

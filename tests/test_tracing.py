@@ -20,15 +20,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dcep
-from dcep._regulator import PartyRole, RegulatorView
-from dcep._tracing import (
+from dcep import (
     AllocationRule,
     Direction,
     FlowGraph,
-    apportion,
+    PartyRole,
+    RegulatorView,
     trace_backward,
     trace_forward,
 )
+from dcep._tracing import apportion
 
 RULES = list(AllocationRule)
 
