@@ -50,14 +50,17 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
     for address, bank in state.banks.items():
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
-    accepted_per_signer: dict[Address, int] = {}
+    accepted_per_signer: dict[bytes, int] = {}
     for key in state.accepted:
-        signer = Address(key[:20])
-        accepted_per_signer[signer] = accepted_per_signer.get(signer, 0) + 1
-    for signer, count in accepted_per_signer.items():
+        signer_raw = key[:20]
+        accepted_per_signer[signer_raw] = accepted_per_signer.get(signer_raw, 0) + 1
+    last_by_signer = {bytes(signer): last for signer, last in state.sequences.items()}
+    for signer_raw, count in accepted_per_signer.items():
         # Strictly increasing from 1 means n acceptances leave the last at n or more.
-        if state.sequences.get(signer, 0) < count:
-            problems.append(f"signer {signer}: {count} accepted but last sequence is lower")
+        if last_by_signer.get(signer_raw, 0) < count:
+            problems.append(
+                f"signer {Address(signer_raw)}: {count} accepted but last sequence is lower"
+            )
     if len(state.accepted) != state.entry_count:
         problems.append(
             f"{len(state.accepted)} receipts recorded for {state.entry_count} accepted entries"

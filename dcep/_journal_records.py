@@ -27,7 +27,6 @@ __all__ = [
     "Block",
     "BlockHeader",
     "JournalEntry",
-    "decode_plain_postings",
     "decode_postings",
     "encode_postings",
 ]
@@ -70,21 +69,6 @@ def encode_postings(postings: tuple[Posting, ...]) -> bytes:
 
 def decode_postings(data: bytes, offset: int) -> tuple[tuple[Posting, ...], int]:
     """Read postings written by :func:`encode_postings`; return them and the next offset."""
-    plain, offset = decode_plain_postings(data, offset)
-    return tuple(
-        Posting(AccountKind(kind), Address(owner), delta, account)
-        for kind, owner, delta, account in plain
-    ), offset
-
-
-def decode_plain_postings(
-    data: bytes, offset: int
-) -> tuple[tuple[tuple[str, bytes, int, str], ...], int]:
-    """Postings as plain tuples (kind value, owner bytes, delta, account), no objects.
-
-    For recovery, which restores millions of them straight into the ledger's
-    compact idempotency records.
-    """
     raw, offset = _take(data, offset, 2, "posting count")
     postings = []
     for _ in range(int.from_bytes(raw, "big")):
@@ -92,14 +76,14 @@ def decode_plain_postings(
         kind = _KINDS_BY_CODE.get(raw[0])
         if kind is None:
             raise _malformed(f"no account kind {raw[0]}")
-        owner = raw[1 : 1 + ADDRESS_SIZE]
+        owner = Address(raw[1 : 1 + ADDRESS_SIZE])
         delta = int.from_bytes(raw[1 + ADDRESS_SIZE : 9 + ADDRESS_SIZE], "big", signed=True)
         account_raw, offset = _take(data, offset, raw[-1], "account id")
         try:
             account = account_raw.decode("ascii")
         except UnicodeDecodeError:
             raise _malformed("an account id is ASCII") from None
-        postings.append((kind.value, owner, delta, account))
+        postings.append(Posting(kind, owner, delta, account))
     return tuple(postings), offset
 
 

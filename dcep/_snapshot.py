@@ -15,7 +15,6 @@ import attrs
 from dcep._codes import InstitutionCode
 from dcep._crypto import Address, VerifyKey
 from dcep._instructions import Kind
-from dcep._journal_records import decode_plain_postings, encode_postings
 from dcep._policy import WalletCategory
 from dcep._records import CentralBankInfo
 from dcep._state import (
@@ -23,7 +22,6 @@ from dcep._state import (
     LedgerState,
     WalletAccount,
     accepted_key,
-    receipt_from_record,
 )
 
 __all__ = ["LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
@@ -126,7 +124,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
                 record[1],
                 record[3],
                 record[2],
-                encode_postings(receipt_from_record(key, record).postings),
+                record[4],
             )
             for key, record in state.accepted.items()
         ),
@@ -206,10 +204,9 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         at_us,
         postings,
     ) in snapshot.receipts:
-        # Straight into the compact record: no receipt or posting objects on the way.
-        plain_postings, _ = decode_plain_postings(postings, 0)
+        # Straight into the compact record: the postings stay in their encoding.
         key = accepted_key(Address(signer_raw), instruction_id)
-        state.accepted[key] = (body_digest, number, at_us, int(Kind(kind)), plain_postings)
+        state.accepted[key] = (body_digest, number, at_us, int(Kind(kind)), postings)
     for code, owner in snapshot.codes:
         state.codes.assign(InstitutionCode.parse(code), owner)
     for key_raw, name in snapshot.regulators:

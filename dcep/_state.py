@@ -19,8 +19,9 @@ import attrs
 from dcep._codes import CodeRegistry, InstitutionCode
 from dcep._crypto import Address, VerifyKey
 from dcep._instructions import Kind
+from dcep._journal_records import decode_postings, encode_postings
 from dcep._policy import WalletCategory
-from dcep._records import AccountKind, CentralBankInfo, Posting, Receipt
+from dcep._records import CentralBankInfo, Receipt
 
 __all__ = [
     "AcceptedRecord",
@@ -33,10 +34,10 @@ __all__ = [
 ]
 
 #: What the ledger remembers of each accepted instruction, for idempotent
-#: retries: (digest of its bytes, entry number, time, kind, postings as plain
-#: tuples).  Only ints, strings and bytes, so that the garbage collector need
-#: not walk millions of them.
-AcceptedRecord = tuple[bytes, int, int, int, tuple[tuple[str, bytes, int, str], ...]]
+#: retries: (digest of its bytes, entry number, time, kind, postings in their
+#: journal encoding).  Only ints and bytes: compact, stored and restored as
+#: they are, and nothing the garbage collector has to walk.
+AcceptedRecord = tuple[bytes, int, int, int, bytes]
 
 
 def accepted_key(signer: Address, instruction_id: int) -> bytes:
@@ -51,7 +52,7 @@ def accepted_record(body_digest: bytes, receipt: Receipt) -> AcceptedRecord:
         receipt.entry_number,
         receipt.accepted_at_us,
         int(receipt.kind),
-        tuple((p.kind.value, bytes(p.owner), p.delta_fen, p.account_id) for p in receipt.postings),
+        encode_postings(receipt.postings),
     )
 
 
@@ -64,10 +65,7 @@ def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
         kind=Kind(kind),
         signer=Address(key[:20]),
         accepted_at_us=accepted_at_us,
-        postings=tuple(
-            Posting(AccountKind(k), Address(owner), delta, account)
-            for k, owner, delta, account in postings
-        ),
+        postings=decode_postings(postings, 0)[0],
     )
 
 
