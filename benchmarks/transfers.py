@@ -8,7 +8,10 @@ decoding is timed too.  Each round pre-signs ``M`` new transfers (not timed)
 and submits them to every ledger in batches, taking turns; the verify
 ceiling is re-measured on each round's own envelopes, in the same turn.
 Two variants: payers drawn uniformly, and a hot spot where 20% of the
-wallets make 80% of the payments.
+wallets make 80% of the payments.  Last, uniform transfers go to the
+in-memory and SQLite ledgers with their signatures checked by a
+``SentinelPool`` of all cores, against that pool's own rate on the same
+envelopes (the all-core ceiling).
 """
 
 from __future__ import annotations
@@ -120,12 +123,64 @@ def run(context: Context) -> Result:
     try:
         for variant in ("uniform", "hot-spot"):
             _measure_variant(context, result, population, ledgers, rng, variant)
+        _measure_workers(context, result, population, ledgers, rng)
         if context.profile:
             _profile(context, result, population, ledgers, rng)
     finally:
         for ledger in ledgers.values():
             ledger.close()
     return result
+
+
+def _measure_workers(
+    context: Context,
+    result: Result,
+    population: Population,
+    ledgers: dict[str, dcep.Ledger],
+    rng: random.Random,
+) -> None:
+    """Uniform transfers with signatures checked by a SentinelPool of all cores.
+
+    The baseline is that pool's own rate on the same envelopes: the all-core
+    ceiling a sequencer fed by it could reach.
+    """
+    sizes = context.sizes
+    count = sizes.transfers_per_round
+    kinds = ("memory", "sqlite")
+    seconds: dict[str, list[float]] = {kind: [] for kind in [*kinds, "ceiling"]}
+    network_id = ledgers["memory"].network_id
+    context.say("starting a sentinel pool of all cores")
+    with dcep.SentinelPool(network_id) as pool:
+        pool.check([e.to_bytes() for e in population.transfers(200, rng, hot_spot=False)])
+        for round_number in range(context.repeats):
+            context.say(f"workers: round {round_number + 1}, signing {count:,} transfers")
+            envelopes = list(population.transfers(count, rng, hot_spot=False))
+            wire = [e.to_bytes() for e in envelopes]
+            started = time.perf_counter()
+            pool.check(wire)
+            seconds["ceiling"].append(time.perf_counter() - started)
+            for kind in kinds:
+                started = time.perf_counter()
+                for batch in batches(wire, sizes.batch):
+                    outcome = ledgers[kind].submit_many(batch, sentinels=pool)
+                    if count_refused(outcome):
+                        raise AssertionError(f"{LABELS[kind]} refused a transfer")
+                seconds[kind].append(time.perf_counter() - started)
+        workers = pool.workers
+    timings = {kind: Timing(tuple(values)) for kind, values in seconds.items()}
+    for kind in kinds:
+        result.add(
+            rate_figure(
+                f"workers ({workers}): {LABELS[kind]}",
+                UNIT,
+                timings[kind],
+                count,
+                f"sentinel pool of {workers}, signatures only",
+                "signatures/s",
+                timings["ceiling"],
+                count,
+            )
+        )
 
 
 def _measure_variant(
