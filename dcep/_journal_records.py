@@ -114,6 +114,33 @@ class JournalEntry:
         previous_hash: bytes,
     ) -> JournalEntry:
         """Build an entry and compute its body and hash."""
+        return cls._build(
+            number, accepted_at_us, envelope, postings, encode_postings(postings), previous_hash
+        )
+
+    @classmethod
+    def from_ledger_entry(cls, entry: Entry, previous_hash: bytes) -> JournalEntry:
+        """The journal form of an entry the ledger just accepted (postings encoded once)."""
+        receipt = entry.receipt
+        return cls._build(
+            receipt.entry_number,
+            receipt.accepted_at_us,
+            entry.signed.to_bytes(),
+            receipt.postings,
+            entry.postings_encoded,
+            previous_hash,
+        )
+
+    @classmethod
+    def _build(
+        cls,
+        number: int,
+        accepted_at_us: int,
+        envelope: bytes,
+        postings: tuple[Posting, ...],
+        postings_encoded: bytes,
+        previous_hash: bytes,
+    ) -> JournalEntry:
         body = b"".join(
             (
                 bytes((JOURNAL_VERSION,)),
@@ -121,7 +148,7 @@ class JournalEntry:
                 accepted_at_us.to_bytes(8, "big"),
                 len(envelope).to_bytes(4, "big"),
                 envelope,
-                encode_postings(postings),
+                postings_encoded,
             )
         )
         return cls(
@@ -132,18 +159,6 @@ class JournalEntry:
             previous_hash,
             body,
             chain_hash(previous_hash, body),
-        )
-
-    @classmethod
-    def from_ledger_entry(cls, entry: Entry, previous_hash: bytes) -> JournalEntry:
-        """The journal form of an entry the ledger just accepted."""
-        receipt = entry.receipt
-        return cls.create(
-            receipt.entry_number,
-            receipt.accepted_at_us,
-            entry.signed.to_bytes(),
-            receipt.postings,
-            previous_hash,
         )
 
     @classmethod

@@ -39,6 +39,7 @@ from dcep._journal import (
     Journal,
     RecoveryReport,
 )
+from dcep._journal_records import encode_postings
 from dcep._money import Amount
 from dcep._policy import Policy
 from dcep._records import (
@@ -387,11 +388,12 @@ class Ledger:
             postings=postings,
         )
         state.sequences[signer_address] = instruction.sequence
-        state.accepted[key] = accepted_record(body_digest, receipt)
+        postings_encoded = encode_postings(postings)
+        state.accepted[key] = accepted_record(body_digest, receipt, postings_encoded)
         state.entry_count += 1
         state.last_time_us = now_us
         if self._listeners:
-            entry = Entry(receipt, signed)
+            entry = Entry(receipt, signed, postings_encoded)
             # A copy: a subscriber may unsubscribe itself (or others) as it runs.
             for on_entry, _ in tuple(self._listeners):
                 on_entry(entry)

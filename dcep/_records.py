@@ -84,6 +84,9 @@ class Entry:
 
     receipt: Receipt
     signed: SignedInstruction
+    #: The receipt's postings in their journal encoding, computed once by the
+    #: ledger (which keeps them for idempotency) and reused by the journal.
+    postings_encoded: bytes = attrs.field(repr=False)
 
     @property
     def number(self) -> int:

@@ -19,7 +19,7 @@ import attrs
 from dcep._codes import CodeRegistry, InstitutionCode
 from dcep._crypto import Address, VerifyKey
 from dcep._instructions import Kind
-from dcep._journal_records import decode_postings, encode_postings
+from dcep._journal_records import decode_postings
 from dcep._policy import WalletCategory
 from dcep._records import CentralBankInfo, Receipt
 
@@ -45,14 +45,16 @@ def accepted_key(signer: Address, instruction_id: int) -> bytes:
     return bytes(signer) + instruction_id.to_bytes(16, "big")
 
 
-def accepted_record(body_digest: bytes, receipt: Receipt) -> AcceptedRecord:
+def accepted_record(
+    body_digest: bytes, receipt: Receipt, postings_encoded: bytes
+) -> AcceptedRecord:
     """The compact form of an accepted instruction's receipt."""
     return (
         body_digest,
         receipt.entry_number,
         receipt.accepted_at_us,
         int(receipt.kind),
-        encode_postings(receipt.postings),
+        postings_encoded,
     )
 
 
