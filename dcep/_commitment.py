@@ -1,7 +1,7 @@
 """An incremental commitment to every balance: LtHash over accounts.
 
 Each non-zero balance is a leaf, ``kind ‖ owner ‖ account id ‖ balance``,
-expanded by SHAKE-256 to 1024 lanes of 16 bits; the commitment is the
+expanded to 1024 lanes of 16 bits; the commitment is the
 lane-wise sum of all leaves modulo 2^16 (LtHash16 of Bellare-Micciancio's
 lattice family, as Facebook's "Securing Update Propagation with Homomorphic
 Hashing" uses).  A balance change is one subtraction of the old leaf and one
@@ -10,6 +10,12 @@ accounts it touched, never to the whole ledger.  A plain sum of 256-bit hashes
 would be cheaper and is not safe (Wagner's generalised birthday attack); this
 one is.
 
+The expansion is libsodium's ChaCha20 keystream
+(``randombytes_buf_deterministic``) keyed by a personalised BLAKE2b-256 of
+the leaf: a hash, then a stream cipher as the extendable output, twice as
+fast as SHAKE-256 for 2,048 bytes.  Every touched account costs two
+expansions per block, so this is the journal's largest cost per transfer.
+
 Lane arithmetic works on one 16,384-bit Python integer at a time, with masks
 that stop carries at lane boundaries, so each operation is a few big-integer
 instructions rather than 1024 Python steps.
@@ -17,8 +23,9 @@ instructions rather than 1024 Python steps.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Final, final
+
+from nacl.bindings import randombytes_buf_deterministic
 
 from dcep._crypto import digest
 from dcep._errors import EncodingError, Reason
@@ -49,7 +56,8 @@ def account_leaf(kind: str, owner: bytes, account_id: str, balance_fen: int) -> 
 
 
 def _expand(leaf: bytes) -> int:
-    return int.from_bytes(hashlib.shake_256(_PERSON + leaf).digest(COMMITMENT_SIZE), "big")
+    seed = digest(leaf, person=_PERSON)
+    return int.from_bytes(randombytes_buf_deterministic(COMMITMENT_SIZE, seed), "big")
 
 
 def _add(a: int, b: int) -> int:

@@ -8,7 +8,7 @@ returns, so a receipt handed out after it survives a crash or power loss.
 
 The file is marked as dcep's (``PRAGMA application_id``) and versioned
 (``PRAGMA user_version``); a file that is not dcep's, or is newer than this
-code, is refused before anything is written to it.
+code or from an older format, is refused before anything is written to it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["FORMAT_VERSION", "SqliteStore"]
 
 #: "DCEP" in ASCII: marks the file as ours for `file` and for this code.
 APPLICATION_ID: Final = 0x44434550
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _READ_CHUNK: Final = 4096
 _WAL_HEADER_SIZE: Final = 32
@@ -162,11 +162,13 @@ def _check_file(path: Path) -> bool:
         return False
     if application_id != APPLICATION_ID:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "an SQLite database, but not a dcep ledger")
-    if version > FORMAT_VERSION:
+    if version != FORMAT_VERSION:
+        # Format 1 committed to balances with SHAKE-256 leaves: its blocks
+        # would not verify here, so it is refused like a newer one.
         raise _refuse(
             Reason.STORE_VERSION_UNSUPPORTED,
             path,
-            f"format version {version}; this dcep reads up to {FORMAT_VERSION}",
+            f"format version {version}; this dcep reads format {FORMAT_VERSION} only",
         )
     return True
 

@@ -157,7 +157,7 @@ def test_the_commitment_is_a_multiset_hash(leaves: list[bytes], rng: random.Rand
         backwards.remove(leaf)
     assert backwards == StateCommitment()
     if leaves:
-        # Only additions: reaching zero would take a collision of SHAKE-256 outputs.
+        # Only additions: reaching zero would take a collision of the leaf expansions.
         assert forwards != StateCommitment()
 
 

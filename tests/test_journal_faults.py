@@ -598,6 +598,13 @@ def _newer_dcep(path: Path) -> None:
     _execute(path, f"PRAGMA user_version = {FORMAT_VERSION + 1}")
 
 
+def _older_dcep(path: Path) -> None:
+    ledger = dcep.Ledger.open(path)
+    dcep.CentralBank(ledger, seed=CENTRAL_SEED)
+    ledger.close()
+    _execute(path, f"PRAGMA user_version = {FORMAT_VERSION - 1}")
+
+
 BAD_FILES: Final[dict[str, tuple[Callable[[Path], None], dcep.Reason]]] = {
     "text": (_text_file, dcep.Reason.STORE_NOT_DCEP),
     "random bytes": (_random_bytes, dcep.Reason.STORE_NOT_DCEP),
@@ -608,6 +615,7 @@ BAD_FILES: Final[dict[str, tuple[Callable[[Path], None], dcep.Reason]]] = {
     ),
     "an SQLite header and nothing else": (_sqlite_header_only, dcep.Reason.STORE_CORRUPT),
     "a newer dcep format": (_newer_dcep, dcep.Reason.STORE_VERSION_UNSUPPORTED),
+    "an older dcep format": (_older_dcep, dcep.Reason.STORE_VERSION_UNSUPPORTED),
 }
 
 

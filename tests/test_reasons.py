@@ -808,7 +808,7 @@ def store_version_unsupported(tmp_path: Path) -> Attempt:
     ledger.close()
     # As if a later dcep had written it.
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        connection.execute("PRAGMA user_version = 2")
+        connection.execute("PRAGMA user_version = 99")
         connection.commit()
     # Only the database itself: SQLite's read-only probe may leave empty -wal/-shm files.
     return Attempt(lambda: Ledger.open(path), JournalError, path.read_bytes)
