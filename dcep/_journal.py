@@ -445,24 +445,20 @@ class Journal:
         return count
 
 
-#: Entries whose signatures the sentinels check at a time, ahead of re-execution.
-_VERIFY_CHUNK: Final = 4096
-
-
 def _with_verdicts(
     entries: Iterator[StoredEntry], sentinels: SentinelPool
 ) -> Iterator[tuple[int, bytes, bytes, bool]]:
     # The envelope sits at a fixed place in an entry's body (see JournalEntry);
     # a body too damaged to slice gets a "bad" verdict and is diagnosed in order.
-    while True:
-        chunk = list(itertools.islice(entries, _VERIFY_CHUNK))
-        if not chunk:
-            return
-        envelopes = [body[21 : 21 + int.from_bytes(body[17:21], "big")] for _, body, _ in chunk]
-        for (number, body, stored_hash), good in zip(
-            chunk, sentinels.check(envelopes), strict=True
-        ):
-            yield number, body, stored_hash, good
+    # The sentinels read ahead only as far as the chunks they hold in flight (the
+    # tee keeps those entries until re-execution reaches them), so reading,
+    # verifying and re-executing overlap.
+    entries, ahead = itertools.tee(entries)
+    verdicts = sentinels.verdicts(
+        body[21 : 21 + int.from_bytes(body[17:21], "big")] for _, body, _ in ahead
+    )
+    for (number, body, stored_hash), good in zip(entries, verdicts, strict=True):
+        yield number, body, stored_hash, good
 
 
 def _header_difference(computed: BlockHeader, stored: BlockHeader) -> str:

@@ -8,14 +8,18 @@ once and are reused.  A worker only answers "good" or "not good" for each
 envelope; the ledger still decodes every instruction and, for one a worker
 found bad, verifies it again itself to raise exactly the error it would
 have raised alone: the journal is the same with 0, 1 or N workers.
+:meth:`SentinelPool.verdicts` streams, so a replica re-executes earlier
+entries while the workers check later ones.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Sequence
-from multiprocessing.pool import Pool
+from collections import deque
+from collections.abc import Generator, Iterable, Sequence
+from multiprocessing.pool import AsyncResult, Pool
 from typing import Final, final
 
 import nacl.bindings
@@ -31,6 +35,11 @@ __all__ = ["SentinelPool"]
 _HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
 #: Below this many envelopes a batch is checked in-process: shipping it costs more.
 _MIN_PARALLEL_BATCH: Final = 64
+#: Envelopes shipped to a worker at a time: large enough that shipping is cheap.
+_CHUNK: Final = 512
+#: Chunks queued per worker, so none idles while the caller works, yet the
+#: input is read only this far ahead (a whole database never sits in memory).
+_IN_FLIGHT_PER_WORKER: Final = 3
 
 _worker_network_id = b""
 
@@ -96,18 +105,43 @@ class SentinelPool:
 
     def check(self, envelopes: Sequence[bytes]) -> list[bool]:
         """For each envelope, in order: whether its signature is good."""
+        return list(self.verdicts(envelopes))
+
+    def verdicts(self, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
+        """Stream :meth:`check`'s verdicts, in order, reading the input lazily.
+
+        At most a few chunks per worker are in flight, so a caller that
+        works on each verdict as it comes (a replica re-executing entries)
+        overlaps with the workers checking the ones after, and a stream of
+        any length needs only that much memory.  Closing the generator early
+        leaves the pool usable.  A closed pool is refused here, not later.
+        """
         if self._pool is None:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
             )
-        if len(envelopes) < _MIN_PARALLEL_BATCH:
-            return [_signature_is_good(envelope, self._network_id) for envelope in envelopes]
-        size = -(-len(envelopes) // (self._workers * 4))
-        chunks = [list(envelopes[i : i + size]) for i in range(0, len(envelopes), size)]
-        verdicts: list[bool] = []
-        for chunk_verdicts in self._pool.map(_check_chunk, chunks):
-            verdicts.extend(chunk_verdicts)
-        return verdicts
+        return self._stream(self._pool, envelopes)
+
+    def _stream(self, pool: Pool, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
+        envelopes = iter(envelopes)
+        head = list(itertools.islice(envelopes, self._workers * _CHUNK))
+        if len(head) < _MIN_PARALLEL_BATCH:  # the whole input, and too small to ship
+            for envelope in head:
+                yield _signature_is_good(envelope, self._network_id)
+            return
+        # A short head is the whole input: share it out evenly among the workers.
+        size = -(-len(head) // self._workers)
+        rest = itertools.chain(head, envelopes)
+        chunks = iter(lambda: list(itertools.islice(rest, size)), [])
+        pending: deque[AsyncResult[list[bool]]] = deque()
+        while True:
+            for chunk in itertools.islice(
+                chunks, self._workers * _IN_FLIGHT_PER_WORKER - len(pending)
+            ):
+                pending.append(pool.apply_async(_check_chunk, (chunk,)))
+            if not pending:
+                return
+            yield from pending.popleft().get()
 
     def close(self) -> None:
         """Stop the workers."""

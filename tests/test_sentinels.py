@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dcep
 from dcep import cny
+from dcep._sentinels import (
+    _CHUNK,
+    _IN_FLIGHT_PER_WORKER,
+    _MIN_PARALLEL_BATCH,
+    SentinelPool,
+    _signature_is_good,
+)
 
 
 def _world(wallets: int) -> tuple[dcep.Ledger, list[dcep.Wallet]]:
@@ -103,3 +114,117 @@ def test_a_replica_with_sentinels_verifies_and_faults_exactly_as_alone() -> None
             errors.append((caught.value.reason, caught.value.entry, str(caught.value)))
         assert errors[0] == errors[1]
         assert errors[0][1] == number
+
+
+# Streaming verdicts: workers check later chunks while the caller works on earlier ones.
+
+
+@pytest.fixture(scope="module")
+def stream_world() -> tuple[bytes, list[bytes]]:
+    """Envelopes to stream (good, forged and truncated), signed once per module."""
+    ledger, holders = _world(8)
+    envelopes = _batch(holders, 300, seed=99)
+    good = envelopes[0]
+    envelopes += [good[:40] + bytes([good[40] ^ 1]) + good[41:], good[:10], b""]
+    return ledger.network_id, envelopes
+
+
+@pytest.fixture(scope="module", params=[1, 2])
+def stream_pool(
+    stream_world: tuple[bytes, list[bytes]], request: pytest.FixtureRequest
+) -> Iterator[SentinelPool]:
+    """One pool per worker count for the module: worker pools are slow to start."""
+    with SentinelPool(stream_world[0], request.param) as pool:
+        yield pool
+
+
+def _in_process(network_id: bytes, envelopes: Iterable[bytes]) -> list[bool]:
+    return [_signature_is_good(envelope, network_id) for envelope in envelopes]
+
+
+@pytest.mark.parametrize(
+    "length",
+    [
+        0,
+        1,
+        _MIN_PARALLEL_BATCH - 1,
+        _MIN_PARALLEL_BATCH,
+        300,
+        _CHUNK,
+        2 * _CHUNK,
+        2 * _CHUNK + 1,
+        7 * _CHUNK + 3,
+    ],
+)
+def test_streamed_verdicts_are_the_in_process_ones(
+    stream_world: tuple[bytes, list[bytes]], stream_pool: SentinelPool, length: int
+) -> None:
+    network_id, base = stream_world
+    envelopes = list(itertools.islice(itertools.cycle(base), length))
+    expected = _in_process(network_id, envelopes)
+    assert list(stream_pool.verdicts(iter(envelopes))) == expected
+    assert stream_pool.check(envelopes) == expected
+    if length >= len(base):
+        assert True in expected
+        assert False in expected
+
+
+@settings(max_examples=15, deadline=None)
+@given(picks=st.lists(st.integers(min_value=0), max_size=3 * _CHUNK))
+def test_streamed_verdicts_match_wherever_the_bad_ones_fall(
+    stream_world: tuple[bytes, list[bytes]], stream_pool: SentinelPool, picks: list[int]
+) -> None:
+    network_id, base = stream_world
+    envelopes = [base[pick % len(base)] for pick in picks]
+    assert list(stream_pool.verdicts(iter(envelopes))) == _in_process(network_id, envelopes)
+
+
+def test_the_stream_reads_only_as_far_ahead_as_it_has_in_flight(
+    stream_world: tuple[bytes, list[bytes]], stream_pool: SentinelPool
+) -> None:
+    network_id, base = stream_world
+    bound = stream_pool.workers * _IN_FLIGHT_PER_WORKER * _CHUNK
+    total = bound + 4 * _CHUNK
+    pulled = 0
+
+    def source() -> Iterator[bytes]:
+        nonlocal pulled
+        for envelope in itertools.islice(itertools.cycle(base), total):
+            pulled += 1
+            yield envelope
+
+    verdicts = stream_pool.verdicts(source())
+    assert pulled == 0  # nothing is read before the first verdict is asked for
+    first = next(verdicts)
+    assert first == _signature_is_good(base[0], network_id)
+    assert 0 < pulled <= bound
+    # Taking a chunk's worth more reads at most one more chunk.
+    taken = list(itertools.islice(verdicts, _CHUNK))
+    assert pulled <= bound + _CHUNK
+    rest = list(verdicts)
+    assert pulled == total
+    expected = itertools.cycle(_in_process(network_id, base))
+    assert [first, *taken, *rest] == list(itertools.islice(expected, total))
+
+
+def test_a_stream_closed_early_leaves_the_pool_usable(
+    stream_world: tuple[bytes, list[bytes]], stream_pool: SentinelPool
+) -> None:
+    network_id, base = stream_world
+    envelopes = base * 12
+    verdicts = stream_pool.verdicts(envelopes)
+    assert list(itertools.islice(verdicts, 5)) == _in_process(network_id, envelopes[:5])
+    verdicts.close()
+    abandoned = stream_pool.verdicts(envelopes)
+    next(abandoned)
+    del abandoned
+    assert list(stream_pool.verdicts(envelopes)) == _in_process(network_id, envelopes)
+
+
+def test_a_closed_pool_refuses_to_stream(stream_world: tuple[bytes, list[bytes]]) -> None:
+    pool = SentinelPool(stream_world[0], 1)
+    pool.close()
+    with pytest.raises(dcep.InvalidFieldError, match="closed"):
+        pool.verdicts([])  # refused at once, not on the first verdict
+    with pytest.raises(dcep.InvalidFieldError, match="closed"):
+        pool.check([])
