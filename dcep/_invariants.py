@@ -61,9 +61,11 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             problems.append(
                 f"signer {Address(signer_raw)}: {count} accepted but last sequence is lower"
             )
-    if len(state.accepted) != state.entry_count:
+    remembered = min(state.entry_count, policy.idempotency_window)
+    if len(state.accepted) != remembered or list(state.accepted) != list(state.accepted_order):
         problems.append(
-            f"{len(state.accepted)} receipts recorded for {state.entry_count} accepted entries"
+            f"{len(state.accepted)} receipts recorded, oldest first, for the latest "
+            f"{remembered} of {state.entry_count} accepted entries"
         )
     return problems
 

@@ -389,7 +389,11 @@ class Ledger:
         )
         state.sequences[signer_address] = instruction.sequence
         postings_encoded = encode_postings(postings)
-        state.accepted[key] = accepted_record(body_digest, receipt, postings_encoded)
+        accepted = state.accepted
+        accepted[key] = accepted_record(body_digest, receipt, postings_encoded)
+        state.accepted_order.append(key)
+        if len(accepted) > self._policy.idempotency_window:
+            del accepted[state.accepted_order.popleft()]
         state.entry_count += 1
         state.last_time_us = now_us
         if self._listeners:

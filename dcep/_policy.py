@@ -174,6 +174,19 @@ def _freeze_categories(
     return dict(pairs)
 
 
+def _check_window(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the idempotency window is a whole number of entries, at least 1, not {value!r}",
+            field="idempotency_window",
+        )
+
+
+#: Latest accepted instructions a resubmission gets its first receipt for.
+DEFAULT_IDEMPOTENCY_WINDOW: Final = 100_000
+
+
 @final
 @attrs.frozen
 class Policy:
@@ -191,6 +204,14 @@ class Policy:
     )
     reserve_mode: ReserveMode = ReserveMode.FULL
     utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES
+    #: How many of the latest accepted instructions the ledger remembers by
+    #: (signer, id), so that a resubmission gets its first receipt back.  An
+    #: older one is refused by the signer's sequence number instead
+    #: (``SEQUENCE_REPLAYED``): still never applied twice, and memory stays
+    #: bounded however long the history.
+    idempotency_window: int = attrs.field(
+        default=DEFAULT_IDEMPOTENCY_WINDOW, validator=_check_window
+    )
 
     def limits(self, category: int) -> CategoryLimits:
         """The caps of ``category`` (``1``..``4``)."""
@@ -205,13 +226,14 @@ class Policy:
     def to_text(self) -> str:
         """One line that :meth:`from_text` reads back: how a database records its policy.
 
-        ``policy/1 reserve=full utc=480 1=cap,cap,cap,cap,kyc|kyc ...`` with
-        caps in fen (``-`` for none).
+        ``policy/2 reserve=full utc=480 ids=100000 1=cap,cap,cap,cap,kyc|kyc ...``
+        with caps in fen (``-`` for none).
         """
         parts = [
             f"policy/{_POLICY_TEXT_VERSION}",
             f"reserve={self.reserve_mode.value}",
             f"utc={self.utc_offset_minutes}",
+            f"ids={self.idempotency_window}",
         ]
         for category, limits in self.categories.items():
             caps = (
@@ -229,7 +251,7 @@ class Policy:
     def from_text(cls, text: str) -> Policy:
         """Read what :meth:`to_text` wrote; ``FIELD_INVALID`` for anything else."""
         try:
-            head, reserve, utc, *categories = text.split(" ")
+            head, reserve, utc, window, *categories = text.split(" ")
             if head != f"policy/{_POLICY_TEXT_VERSION}":
                 raise ValueError(head)
             limits: dict[WalletCategory, CategoryLimits] = {}
@@ -246,6 +268,7 @@ class Policy:
                 categories=limits,
                 reserve_mode=ReserveMode(reserve.removeprefix("reserve=")),
                 utc_offset_minutes=int(utc.removeprefix("utc=")),
+                idempotency_window=int(window.removeprefix("ids=")),
             )
         except (ValueError, TypeError) as error:
             raise InvalidFieldError(
@@ -262,7 +285,7 @@ class Policy:
 
 
 _EPOCH_DATE: Final = dt.date(1970, 1, 1)
-_POLICY_TEXT_VERSION: Final = 1
+_POLICY_TEXT_VERSION: Final = 2
 
 
 @functools.lru_cache(maxsize=64)

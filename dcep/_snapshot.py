@@ -195,6 +195,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         )
     for signer, last in snapshot.sequences:
         state.sequences[Address(signer)] = last
+    # Oldest first, whatever order the store returned them in: the window
+    # forgets from the left.
     for (
         signer_raw,
         instruction_id,
@@ -203,10 +205,11 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         kind,
         at_us,
         postings,
-    ) in snapshot.receipts:
+    ) in sorted(snapshot.receipts, key=lambda row: row[3]):
         # Straight into the compact record: the postings stay in their encoding.
         key = accepted_key(Address(signer_raw), instruction_id)
         state.accepted[key] = (body_digest, number, at_us, int(Kind(kind)), postings)
+        state.accepted_order.append(key)
     for code, owner in snapshot.codes:
         state.codes.assign(InstitutionCode.parse(code), owner)
     for key_raw, name in snapshot.regulators:

@@ -12,6 +12,7 @@ the hot path of every transfer.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import final
 
 import attrs
@@ -139,8 +140,11 @@ class LedgerState:
     wallets: dict[Address, WalletAccount] = attrs.field(factory=dict)
     #: The last sequence number accepted from each signer.
     sequences: dict[Address, int] = attrs.field(factory=dict)
-    #: signer ‖ id -> what was accepted, for idempotency (see :data:`AcceptedRecord`).
+    #: signer ‖ id -> what was accepted, for idempotency (see :data:`AcceptedRecord`),
+    #: for the policy's window of latest entries only.
     accepted: dict[bytes, AcceptedRecord] = attrs.field(factory=dict)
+    #: The keys of ``accepted`` oldest first: the next to forget is on the left.
+    accepted_order: deque[bytes] = attrs.field(factory=deque)
     codes: CodeRegistry = attrs.field(factory=CodeRegistry)
     #: Appointed regulators: address -> (key, name).
     regulators: dict[Address, tuple[VerifyKey, str]] = attrs.field(factory=dict)

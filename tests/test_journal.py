@@ -219,15 +219,55 @@ def test_a_database_keeps_the_policy_it_was_written_under(tmp_path: Path) -> Non
         st.integers(1, 4),
         st.tuples(*[st.one_of(st.none(), st.integers(0, 10**12))] * 4),
         min_size=1,
-    )
+    ),
+    st.integers(1, 10**9),
 )
-def test_policy_text_round_trips(changes: dict[int, tuple[int | None, ...]]) -> None:
-    policy = dcep.Policy()
+def test_policy_text_round_trips(changes: dict[int, tuple[int | None, ...]], window: int) -> None:
+    policy = attrs.evolve(dcep.Policy(), idempotency_window=window)
     for category, caps in changes.items():
         balance, single, daily, annual = (None if c is None else dcep.Amount(c) for c in caps)
         limits = dcep.CategoryLimits(balance, single, daily, annual)
         policy = policy.with_limits(category, limits)
     assert dcep.Policy.from_text(policy.to_text()) == policy
+
+
+@pytest.mark.parametrize("window", [0, -1, True, 2.0, "5", None])
+def test_the_idempotency_window_is_a_positive_whole_number(window: object) -> None:
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        attrs.evolve(dcep.Policy(), idempotency_window=window)  # type: ignore[arg-type]
+    assert caught.value.field == "idempotency_window"
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+
+
+@pytest.mark.parametrize("reopen_at", [3, 4, 5])
+def test_a_reopened_ledger_forgets_exactly_what_it_would_have_forgotten(
+    tmp_path: Path, reopen_at: int
+) -> None:
+    """The window is the latest entries, oldest forgotten first, across a snapshot too."""
+    path = tmp_path / "short-memory.db"
+    policy = attrs.evolve(dcep.Policy(), idempotency_window=4)
+    ledger = dcep.Ledger.open(path, policy=policy, block_size=2)
+    pboc = dcep.CentralBank(ledger, seed=9)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("100"))
+    pboc.issue(bank, cny("100"))
+    holder, payee = (bank.open_wallet(category=4, phone=f"{i}") for i in range(2))
+    bank.fund(holder, cny("50"))
+    payments = [holder.sign_payment(payee, dcep.Amount(1 + i)) for i in range(8)]
+    receipts = [ledger.submit(p) for p in payments[:reopen_at]]
+    ledger.close()
+    ledger = dcep.Ledger.open(path)
+    receipts += [ledger.submit(p) for p in payments[reopen_at:]]
+    # The last four entries are the last four payments: resubmitted, their receipts.
+    for payment, receipt in zip(payments[4:], receipts[4:], strict=True):
+        assert ledger.submit(payment) == receipt
+    # Older ones are forgotten; their sequence numbers still refuse them.
+    before = ledger.snapshot()
+    for payment in payments[:4]:
+        with pytest.raises(dcep.SequenceError) as caught:
+            ledger.submit(payment)
+        assert caught.value.reason is dcep.Reason.SEQUENCE_REPLAYED
+    assert ledger.snapshot() == before
+    ledger.check_invariants()
 
 
 def test_snapshots_are_taken_every_few_blocks_whatever_the_batches() -> None:

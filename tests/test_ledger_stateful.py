@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
+import attrs
 from hypothesis import Phase, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -359,6 +360,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.issued = 0
         self.redeemed = 0
         self.entry_count = 0
+        #: How many of the latest entries the ledger answers resubmissions for.
+        self.window = 0
         #: (signer, id) -> (the accepted instruction, its receipt).
         self.accepted: dict[tuple[dcep.Address, int], tuple[dcep.Instruction, dcep.Receipt]] = {}
         #: The last sequence number accepted from each signer.
@@ -414,12 +417,16 @@ class LedgerMachine(RuleBasedStateMachine):
         never reuses an id, which the model asserts.
         """
         prior = self.accepted.get((signer, instruction_id))
-        if prior is not None:
+        if prior is not None and self._remembered(prior[1]):
             assert instruction is not None, "model: this client cannot have reused an id"
             return Duplicate(prior[1]) if prior[0] == instruction else Reason.ID_REUSED
         if sequence <= self.last_seq.get(signer, 0):
             return Reason.SEQUENCE_REPLAYED
         return content()
+
+    def _remembered(self, receipt: dcep.Receipt) -> bool:
+        """Whether the entry is within the idempotency window of latest entries."""
+        return receipt.entry_number >= len(self.entries) - self.window
 
     def _attempt(
         self, outcome: Outcome, act: Callable[[], T], instruction_id: int | None = None
@@ -907,22 +914,31 @@ class LedgerMachine(RuleBasedStateMachine):
     # -- setting up ------------------------------------------------------------------
 
     @initialize(
-        start=start_times, cb_seed=st.integers(0, 2**32), tight=st.booleans(), opening=openings
+        start=start_times,
+        cb_seed=st.integers(0, 2**32),
+        tight=st.booleans(),
+        opening=openings,
+        window=st.sampled_from((None, None, 2, 9)),
     )
     def start_ledger(
-        self, start: dt.datetime, cb_seed: int, tight: bool, opening: Opening
+        self, start: dt.datetime, cb_seed: int, tight: bool, opening: Opening, window: int | None
     ) -> None:
         """A central bank, then (through the same checked paths as the rules) two or
         three banks with reserves, issuance and deposits, and a wallet of each
         category, most of them funded.
 
         The ledger runs under the default policy, whose caps the model takes
-        from the README, or under a tight one built here.
+        from the README, or under a tight one built here; and with the default
+        idempotency window or one so short that resubmissions often fall out of it.
         """
         self.now_us = _micros(start)
         self.clock = dcep.ManualClock.at(start)
         self.caps = TIGHT_CAPS if tight else README_CAPS
-        policy = _tight_policy() if tight else None
+        policy = _tight_policy() if tight else dcep.Policy()
+        self.window = policy.idempotency_window
+        if window is not None:
+            policy = attrs.evolve(policy, idempotency_window=window)
+            self.window = window
         self.ledger = dcep.Ledger(network_id=NETWORK, policy=policy, clock=self.clock)
         self.entries = []
         self.ledger.subscribe(self.entries.append)
@@ -1368,7 +1384,11 @@ class LedgerMachine(RuleBasedStateMachine):
             signed.instruction,
             lambda: None,
         )
-        assert outcome == Duplicate(entry.receipt)
+        if self._remembered(entry.receipt):
+            assert outcome == Duplicate(entry.receipt)
+        else:
+            event("replay after the idempotency window")
+            assert outcome is not None, "model: a forgotten entry replayed must be refused"
         self._attempt(
             outcome, lambda: self.ledger.submit(signed.to_bytes() if as_bytes else signed)
         )
