@@ -98,14 +98,14 @@ class Address:
     Text form is ``dcep1`` followed by 32 lowercase base32 characters.
     """
 
-    __slots__ = ("_bytes", "_hash")
+    # No cached hash: the bytes object caches its own, and a million wallets
+    # are keyed by addresses.
+    __slots__ = ("_bytes",)
 
     _bytes: bytes
-    _hash: int
 
     def __init__(self, raw: bytes) -> None:
         self._bytes = _require_bytes(raw, ADDRESS_SIZE, "address")
-        self._hash = hash(raw)
 
     @classmethod
     def for_key(cls, key: VerifyKey) -> Address:
@@ -134,7 +134,7 @@ class Address:
         return self._bytes
 
     def __hash__(self) -> int:
-        return self._hash
+        return hash(self._bytes)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Address):
@@ -155,15 +155,13 @@ class Address:
 class VerifyKey:
     """An Ed25519 public key: checks signatures, names an address."""
 
-    __slots__ = ("_address", "_bytes", "_hash")
+    __slots__ = ("_address", "_bytes")
 
     _bytes: bytes
-    _hash: int
     _address: Address | None
 
     def __init__(self, raw: bytes) -> None:
         self._bytes = _require_bytes(raw, PUBLIC_KEY_SIZE, "public key")
-        self._hash = hash(raw)
         self._address = None
 
     @property
@@ -203,7 +201,7 @@ class VerifyKey:
         return self._bytes
 
     def __hash__(self) -> int:
-        return self._hash
+        return hash(self._bytes)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, VerifyKey):

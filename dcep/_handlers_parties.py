@@ -127,9 +127,10 @@ def open_wallet(
             field="linked_account",
         )
     state.wallets[address] = WalletAccount(
-        key=instruction.wallet_key,
+        public_key=bytes(instruction.wallet_key),
         category=instruction.category,
-        operator=signer.address,
+        # The bank's own address object, shared by all its wallets.
+        operator=bank.key.address,
         linked_account=instruction.linked_account,
     )
     bank.wallet_count += 1

@@ -574,7 +574,7 @@ def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) 
     # yesterday's spending as today's.
     return WalletInfo(
         address=address,
-        key=account.key,
+        key=VerifyKey(account.public_key),
         category=account.category,
         operator=account.operator,
         linked_account=account.linked_account,

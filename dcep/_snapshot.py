@@ -103,7 +103,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         ),
         wallets=tuple(
             (
-                bytes(wallet.key),
+                wallet.public_key,
                 int(wallet.category),
                 bytes(wallet.operator),
                 wallet.linked_account,
@@ -170,6 +170,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         bank = state.banks[Address(bank_address)]
         bank.deposits[account] = balance_fen
         bank.deposits_total_fen += balance_fen
+    # Wallets share their bank's address object, as they do when opened.
+    operators = {bytes(address): address for address in state.banks}
     for (
         key_raw,
         category,
@@ -181,11 +183,10 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         year,
         this_year,
     ) in snapshot.wallets:
-        wallet_key = VerifyKey(key_raw)
-        state.wallets[wallet_key.address] = WalletAccount(
-            key=wallet_key,
+        state.wallets[VerifyKey(key_raw).address] = WalletAccount(
+            public_key=key_raw,
             category=WalletCategory(category),
-            operator=Address(operator),
+            operator=operators.get(operator) or Address(operator),
             linked_account=linked,
             balance_fen=balance,
             day=day,

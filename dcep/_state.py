@@ -77,13 +77,16 @@ def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
 class WalletAccount:
     """One wallet: its key, category, operator, balance and spending so far.
 
+    The key is kept as its 32 raw bytes and the operator is the bank's own
+    address object: a million wallets must fit in a few hundred megabytes.
+
     ``day`` and ``year`` say which local day and year the ``spent_*``
     counters belong to; a payment on a later day starts them from zero.
     Later kinds of money (reserved, offline, voucher) become fields here and
     :meth:`holdings_fen` adds them up, so the balance cap keeps one meaning.
     """
 
-    key: VerifyKey
+    public_key: bytes
     category: WalletCategory
     operator: Address
     linked_account: str
