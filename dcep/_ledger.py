@@ -63,6 +63,7 @@ from dcep._state import (
     accepted_key,
     accepted_record,
     receipt_from_record,
+    record_matches,
 )
 from dcep._storage import MemoryStore, Store
 
@@ -357,7 +358,7 @@ class Ledger:
         body_digest = digest(signed.body, person=_DIGEST_PERSON)
         prior = state.accepted.get(key)
         if prior is not None:
-            if prior[0] == body_digest:
+            if record_matches(prior, body_digest):
                 return receipt_from_record(key, prior)
             raise DuplicateError(
                 Reason.ID_REUSED,

@@ -22,6 +22,8 @@ from dcep._state import (
     LedgerState,
     WalletAccount,
     accepted_key,
+    pack_record,
+    unpack_record,
 )
 
 __all__ = ["LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
@@ -117,16 +119,10 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         ),
         sequences=tuple((bytes(signer), last) for signer, last in state.sequences.items()),
         receipts=tuple(
-            (
-                key[:20],
-                int.from_bytes(key[20:], "big"),
-                record[0],
-                record[1],
-                record[3],
-                record[2],
-                record[4],
+            (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
+            for key, (digest, number, at_us, kind, postings) in (
+                (key, unpack_record(record)) for key, record in state.accepted.items()
             )
-            for key, record in state.accepted.items()
         ),
         codes=tuple((str(code), owner) for code, owner in state.codes.items()),
         regulators=tuple((bytes(key), name) for key, name in state.regulators.values()),
@@ -209,7 +205,7 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
     ) in sorted(snapshot.receipts, key=lambda row: row[3]):
         # Straight into the compact record: the postings stay in their encoding.
         key = accepted_key(Address(signer_raw), instruction_id)
-        state.accepted[key] = (body_digest, number, at_us, int(Kind(kind)), postings)
+        state.accepted[key] = pack_record(body_digest, number, at_us, int(Kind(kind)), postings)
         state.accepted_order.append(key)
     for code, owner in snapshot.codes:
         state.codes.assign(InstitutionCode.parse(code), owner)

@@ -12,8 +12,9 @@ the hot path of every transfer.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
-from typing import final
+from typing import Final, final
 
 import attrs
 
@@ -25,20 +26,25 @@ from dcep._policy import WalletCategory
 from dcep._records import CentralBankInfo, Receipt
 
 __all__ = [
-    "AcceptedRecord",
     "BankBooks",
     "LedgerState",
     "WalletAccount",
     "accepted_key",
     "accepted_record",
+    "pack_record",
     "receipt_from_record",
+    "record_matches",
+    "unpack_record",
 ]
 
 #: What the ledger remembers of each accepted instruction, for idempotent
-#: retries: (digest of its bytes, entry number, time, kind, postings in their
-#: journal encoding).  Only ints and bytes: compact, stored and restored as
-#: they are, and nothing the garbage collector has to walk.
-AcceptedRecord = tuple[bytes, int, int, int, bytes]
+#: retries, as one bytes object: digest of its bytes (32), entry number (8),
+#: time (8, signed), kind (1), then its postings in their journal encoding.
+#: One object per entry, not six: a window of 100,000 entries costs about
+#: 25 MB instead of 40, and nothing in it is walked by the garbage collector.
+AcceptedRecord = bytes
+
+_RECORD_HEAD: Final = struct.Struct(">32sQqB")
 
 
 def accepted_key(signer: Address, instruction_id: int) -> bytes:
@@ -46,11 +52,29 @@ def accepted_key(signer: Address, instruction_id: int) -> bytes:
     return bytes(signer) + instruction_id.to_bytes(16, "big")
 
 
+def pack_record(
+    body_digest: bytes, entry_number: int, accepted_at_us: int, kind: int, postings: bytes
+) -> AcceptedRecord:
+    """The compact record of one accepted instruction (see :data:`AcceptedRecord`)."""
+    return _RECORD_HEAD.pack(body_digest, entry_number, accepted_at_us, kind) + postings
+
+
+def unpack_record(record: AcceptedRecord) -> tuple[bytes, int, int, int, bytes]:
+    """(body digest, entry number, time, kind, encoded postings) of a record."""
+    body_digest, entry_number, accepted_at_us, kind = _RECORD_HEAD.unpack_from(record)
+    return body_digest, entry_number, accepted_at_us, kind, record[_RECORD_HEAD.size :]
+
+
+def record_matches(record: AcceptedRecord, body_digest: bytes) -> bool:
+    """Whether the record is of an instruction with exactly these bytes."""
+    return record.startswith(body_digest)
+
+
 def accepted_record(
     body_digest: bytes, receipt: Receipt, postings_encoded: bytes
 ) -> AcceptedRecord:
     """The compact form of an accepted instruction's receipt."""
-    return (
+    return pack_record(
         body_digest,
         receipt.entry_number,
         receipt.accepted_at_us,
@@ -61,7 +85,7 @@ def accepted_record(
 
 def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
     """Rebuild the receipt an :data:`AcceptedRecord` stands for."""
-    _, entry_number, accepted_at_us, kind, postings = record
+    _, entry_number, accepted_at_us, kind, postings = unpack_record(record)
     return Receipt(
         entry_number=entry_number,
         instruction_id=int.from_bytes(key[20:], "big"),
