@@ -13,7 +13,7 @@ the ledger knows none of them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable
 from typing import Final, final
 
 from dcep._clock import Clock, ManualClock
@@ -290,8 +290,9 @@ class Ledger:
         stop the ones after it (sequence numbers may skip, so they still fit).
         The whole batch reaches the subscribers' commit point once, at the
         end: with durable storage, one transaction for the batch.  With
-        ``sentinels``, signatures are checked in their worker processes first;
-        the results and the journal are exactly those without.
+        ``sentinels``, signatures are checked in their worker processes a few
+        chunks ahead of applying, so both run at once; the results and the
+        journal are exactly those without.
         """
         if sentinels is not None and sentinels.network_id != self._network_id:
             raise InvalidFieldError(
@@ -300,30 +301,36 @@ class Ledger:
                 field="sentinels",
             )
         items = list(instructions)
-        verdicts: Sequence[bool] | None = None
-        if sentinels is not None:
-            verdicts = sentinels.check(
-                [item if isinstance(item, bytes) else item.to_bytes() for item in items]
+        # Streamed: the workers check later instructions while earlier ones apply.
+        verdicts: Generator[bool, None, None] | None = (
+            None
+            if sentinels is None
+            else sentinels.verdicts(
+                item if isinstance(item, bytes) else item.to_bytes() for item in items
             )
+        )
         results: list[Receipt | Rejection] = []
         try:
-            for index, instruction in enumerate(items):
+            for instruction in items:
                 try:
                     if verdicts is None:
                         results.append(self._submit_one(instruction))
                         continue
+                    good = next(verdicts)
                     signed = (
                         instruction
                         if isinstance(instruction, SignedInstruction)
                         else SignedInstruction.from_bytes(instruction)
                     )
-                    if not verdicts[index]:
+                    if not good:
                         # Raise exactly the error the in-process check raises.
                         signed.verify(self._network_id)
                     results.append(self._apply(signed))
                 except DcepError as error:
                     results.append(Rejection(error.instruction_id, error))
         finally:
+            if verdicts is not None:
+                verdicts.close()
             self._commit()
         return results
 

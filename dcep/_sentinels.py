@@ -129,8 +129,10 @@ class SentinelPool:
             for envelope in head:
                 yield _signature_is_good(envelope, self._network_id)
             return
-        # A short head is the whole input: share it out evenly among the workers.
-        size = -(-len(head) // self._workers)
+        # A short head is the whole input (a batch): share it out in as many
+        # chunks as may be in flight, so the first verdicts come back early and
+        # the caller applies them while the workers check the rest.
+        size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
         rest = itertools.chain(head, envelopes)
         chunks = iter(lambda: list(itertools.islice(rest, size)), [])
         pending: deque[AsyncResult[list[bool]]] = deque()
