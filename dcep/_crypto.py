@@ -13,6 +13,7 @@ or on one ledger, verifies for no other.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from typing import Final, final
@@ -72,6 +73,12 @@ def domain_message(tag: bytes, network_id: bytes, message: bytes) -> bytes:
     The tag names the kind of message and ends in a NUL, and the network id is
     length-prefixed, so no choice of message can make two domains overlap.
     """
+    return _domain_prefix(tag, network_id) + message
+
+
+@functools.lru_cache(maxsize=256)
+def _domain_prefix(tag: bytes, network_id: bytes) -> bytes:
+    # Checked and built once per (kind, network): every signature check asks.
     if b"\x00" in tag:
         raise InvalidFieldError(Reason.FIELD_INVALID, "a domain tag cannot contain NUL")
     if len(network_id) > MAX_NETWORK_ID_SIZE:
@@ -80,7 +87,7 @@ def domain_message(tag: bytes, network_id: bytes, message: bytes) -> bytes:
             f"a network id is at most {MAX_NETWORK_ID_SIZE} bytes",
             field="network_id",
         )
-    return b"".join((tag, b"\x00", bytes((len(network_id),)), network_id, message))
+    return b"".join((tag, b"\x00", bytes((len(network_id),)), network_id))
 
 
 def _require_bytes(value: object, size: int, what: str) -> bytes:

@@ -52,18 +52,20 @@ def _take(data: bytes, offset: int, size: int, what: str) -> tuple[bytes, int]:
     return data[offset:end], end
 
 
+_POSTING_HEAD: Final = struct.Struct(">B20sqB")
+
+
 def encode_postings(postings: tuple[Posting, ...]) -> bytes:
     """Postings as bytes: count, then kind, owner, signed delta, account id each."""
+    # Every accepted instruction comes through here once: one struct call per posting.
+    pack = _POSTING_HEAD.pack
     parts = [len(postings).to_bytes(2, "big")]
     for posting in postings:
         account = posting.account_id.encode("ascii")
         parts.append(
-            bytes((_KIND_CODES[posting.kind],))
-            + bytes(posting.owner)
-            + posting.delta_fen.to_bytes(8, "big", signed=True)
-            + bytes((len(account),))
-            + account
+            pack(_KIND_CODES[posting.kind], bytes(posting.owner), posting.delta_fen, len(account))
         )
+        parts.append(account)
     return b"".join(parts)
 
 
