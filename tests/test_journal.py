@@ -49,6 +49,53 @@ def test_reopening_a_database_recovers_the_same_state(tmp_path: Path) -> None:
     reopened.close()
 
 
+@pytest.mark.parametrize("snapshot_every_blocks", [1, 4, 1000])
+def test_recovery_reaches_the_commitment_of_every_block_it_would_have_sealed(
+    snapshot_every_blocks: int,
+) -> None:
+    """Recovery folds balance changes into the commitment once, at the end of its
+    replay; the blocks sealed after it must be exactly those of a ledger that never
+    stopped, whatever the snapshot it started from and the unsealed tail it found."""
+    store = dcep.MemoryStore()
+    ledger = dcep.Ledger.with_journal(
+        store, block_size=5, snapshot_every_blocks=snapshot_every_blocks
+    )
+    _populate(ledger, wallets=9, payments=37)  # ends mid-block: an unsealed tail
+    assert ledger.journal is not None
+    assert ledger.journal.sealed_entry_count < ledger.entry_count
+    reopened = dcep.Ledger.with_journal(
+        store, block_size=5, snapshot_every_blocks=snapshot_every_blocks
+    )
+    assert reopened.journal is not None
+    assert reopened.journal.recovery is not None
+    replayed = reopened.journal.recovery.replayed
+    assert replayed == ledger.entry_count - reopened.journal.recovery.from_snapshot
+    if snapshot_every_blocks == 1000:
+        assert replayed == ledger.entry_count  # no snapshot: every block replayed
+    assert reopened.journal.commitment == ledger.journal.commitment
+    dcep.CentralBank(reopened, seed=11)  # the same key again: it can seal
+    ours, theirs = reopened.journal.seal(), ledger.journal.seal()
+    assert ours is not None
+    assert theirs is not None
+    assert ours.header == theirs.header
+
+
+def test_recovery_refuses_a_last_block_whose_commitment_is_not_the_state() -> None:
+    store = dcep.MemoryStore()
+    ledger = dcep.Ledger.with_journal(store, block_size=5, snapshot_every_blocks=1000)
+    _populate(ledger, wallets=6, payments=20)
+    blocks = store._blocks
+    height, header_raw, signature = blocks[-1]
+    header = dcep.BlockHeader.decode(header_raw)
+    forged = attrs.evolve(header, state_commitment=bytes(32))
+    blocks[-1] = (height, forged.encode(), signature)
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.with_journal(store, block_size=5)
+    assert caught.value.reason is dcep.Reason.JOURNAL_BLOCK_MISMATCH
+    assert caught.value.block == height
+    assert "state_commitment" in str(caught.value)
+
+
 def test_a_replica_verifies_a_database_and_its_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "city.db"
     ledger = dcep.Ledger.open(path, block_size=8, snapshot_every_blocks=2)
