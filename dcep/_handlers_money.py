@@ -129,6 +129,7 @@ def pay_in(
     require_room(bank.paid_in_fen, amount_fen, "lifetime pay-ins", instruction.id)
     require_room(bank.deposits_total_fen, amount_fen, "the bank's deposits", instruction.id)
     bank.deposits[instruction.account] = current_fen + amount_fen
+    bank.account_names.setdefault(instruction.account, instruction.account)
     bank.deposits_total_fen += amount_fen
     bank.paid_in_fen += amount_fen
     bank.cash_fen += amount_fen

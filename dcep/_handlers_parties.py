@@ -131,7 +131,9 @@ def open_wallet(
         category=instruction.category,
         # The bank's own address object, shared by all its wallets.
         operator=bank.key.address,
-        linked_account=instruction.linked_account,
+        linked_account=bank.account_names.get(
+            instruction.linked_account, instruction.linked_account
+        ),
     )
     bank.wallet_count += 1
     return ()

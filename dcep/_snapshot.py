@@ -165,9 +165,12 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
     for bank_address, account, balance_fen in snapshot.deposits:
         bank = state.banks[Address(bank_address)]
         bank.deposits[account] = balance_fen
+        bank.account_names[account] = account
         bank.deposits_total_fen += balance_fen
-    # Wallets share their bank's address object, as they do when opened.
-    operators = {bytes(address): address for address in state.banks}
+    # Wallets share their bank's address object and account names, as they do
+    # when opened.
+    operators = {bytes(address): (address, bank) for address, bank in state.banks.items()}
+    no_bank: tuple[Address | None, BankBooks | None] = (None, None)
     for (
         key_raw,
         category,
@@ -179,11 +182,16 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         year,
         this_year,
     ) in snapshot.wallets:
+        operator_address, operator_books = operators.get(operator, no_bank)
         state.wallets[VerifyKey(key_raw).address] = WalletAccount(
             public_key=key_raw,
             category=WalletCategory(category),
-            operator=operators.get(operator) or Address(operator),
-            linked_account=linked,
+            operator=operator_address or Address(operator),
+            linked_account=(
+                operator_books.account_names.get(linked, linked)
+                if operator_books is not None
+                else linked
+            ),
             balance_fen=balance,
             day=day,
             spent_today_fen=today,

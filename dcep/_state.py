@@ -97,7 +97,7 @@ def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
 
 
 @final
-@attrs.define(slots=True, eq=False)
+@attrs.define(slots=True, eq=False, weakref_slot=False)
 class WalletAccount:
     """One wallet: its key, category, operator, balance and spending so far.
 
@@ -145,6 +145,9 @@ class BankBooks:
     vault_fen: int = 0
     cash_fen: int = 0
     deposits: dict[str, int] = attrs.field(factory=dict)
+    #: Each deposit account's name, as one shared string object: the wallets
+    #: linked to an account refer to it rather than each keep a copy.
+    account_names: dict[str, str] = attrs.field(factory=dict, repr=False)
     deposits_total_fen: int = 0
     paid_in_fen: int = 0
     funded_from_deposits_fen: int = 0
