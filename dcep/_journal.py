@@ -28,7 +28,7 @@ from dcep._commitment import StateCommitment, account_leaf
 from dcep._crypto import Address, SigningKey
 from dcep._encoding import SignedInstruction
 from dcep._errors import DcepError, InvalidFieldError, JournalError, NotAuthorisedError, Reason
-from dcep._journal_records import GENESIS_HASH, Block, BlockHeader, JournalEntry
+from dcep._journal_records import GENESIS_HASH, Block, BlockHeader, JournalEntry, chain_hash
 from dcep._merkle import merkle_root
 from dcep._records import AccountKind, Entry
 from dcep._sentinels import SentinelPool
@@ -449,34 +449,34 @@ class Journal:
                         entry=number,
                         block=self._height,
                     )
+                previous_hash, height = self._head_hash, self._height
                 try:
-                    journal_entry = JournalEntry.decode(body, self.head_hash)
-                except DcepError as error:
-                    raise JournalError(
-                        Reason.JOURNAL_CHAIN_BROKEN, f"unreadable entry: {error}", entry=number
-                    ) from None
-                if journal_entry.hash != stored_hash or journal_entry.number != number:
-                    raise JournalError(
-                        Reason.JOURNAL_CHAIN_BROKEN,
-                        "the entry does not chain to the one before it",
-                        entry=number,
-                        block=self._height,
-                    )
-                try:
-                    signed = SignedInstruction.from_bytes(journal_entry.envelope)
+                    # Only what re-executing needs: the re-executed entry's hash,
+                    # compared below, covers every byte of the stored one.
+                    envelope = body[21 : 21 + int.from_bytes(body[17:21], "big")]
+                    signed = SignedInstruction.from_bytes(envelope)
                     if verify_signatures and not verdict:
                         signed.verify(network_id)
-                    receipt = ledger.reapply(signed, journal_entry.accepted_at_us)
+                    ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
                 except JournalError:
-                    raise  # a block sealed by this entry disagreed: already named
+                    # A block sealed by this entry disagreed: already named,
+                    # unless the entry itself is what is wrong.
+                    _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                    raise
                 except DcepError as error:
+                    _check_stored_entry(number, body, stored_hash, previous_hash, height)
                     raise JournalError(
                         Reason.JOURNAL_REPLAY_DIVERGED,
                         f"re-executing the entry was refused: {error}",
                         entry=number,
                         block=self._height,
                     ) from None
-                if self.head_hash != stored_hash or receipt.postings != journal_entry.postings:
+                # Re-execution rebuilt this entry; the stored bytes must be the same.
+                if (
+                    self._head_hash != stored_hash
+                    or chain_hash(previous_hash, body) != stored_hash
+                ):
+                    _check_stored_entry(number, body, stored_hash, previous_hash, height)
                     raise JournalError(
                         Reason.JOURNAL_REPLAY_DIVERGED,
                         "re-executing the entry gave another outcome than the one stored",
@@ -504,6 +504,29 @@ class Journal:
             self._verify_blocks = False
             self._expected_blocks = None
         return count
+
+
+def _check_stored_entry(
+    number: int, body: bytes, stored_hash: bytes, previous_hash: bytes, height: int
+) -> None:
+    """Raise ``JOURNAL_CHAIN_BROKEN`` if the stored entry is unreadable or does not chain.
+
+    Replay reads only what it needs to re-execute an entry; when the outcome
+    differs, this says whether the stored entry itself is what is wrong.
+    """
+    try:
+        stored = JournalEntry.decode(body, previous_hash)
+    except DcepError as error:
+        raise JournalError(
+            Reason.JOURNAL_CHAIN_BROKEN, f"unreadable entry: {error}", entry=number
+        ) from None
+    if stored.hash != stored_hash or stored.number != number:
+        raise JournalError(
+            Reason.JOURNAL_CHAIN_BROKEN,
+            "the entry does not chain to the one before it",
+            entry=number,
+            block=height,
+        )
 
 
 def _with_verdicts(
