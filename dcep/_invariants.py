@@ -32,21 +32,23 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         problems.extend(f"bank {bank.name} ({address}): {p}" for p in _bank_violations(bank))
     wallets_per_bank: dict[Address, int] = {}
     for address, wallet in state.wallets.items():
-        where = f"wallet {address}"
+        # Recovery checks every wallet: the text of a problem is built only if there is one.
         if wallet.operator not in state.banks:
-            problems.append(f"{where}: operated by unknown bank {wallet.operator}")
+            problems.append(f"wallet {address}: operated by unknown bank {wallet.operator}")
         wallets_per_bank[wallet.operator] = wallets_per_bank.get(wallet.operator, 0) + 1
         for name in ("balance_fen", "spent_today_fen", "spent_this_year_fen"):
             if getattr(wallet, name) < 0:
-                problems.append(f"{where}: negative {name}")
-        limits = policy.limits(wallet.category)
+                problems.append(f"wallet {address}: negative {name}")
+        limits = policy.categories[wallet.category]
         for cap, value, name in (
             (limits.balance_cap, wallet.holdings_fen(), "balance cap"),
             (limits.daily_cap, wallet.spent_today_fen, "daily cap"),
             (limits.annual_cap, wallet.spent_this_year_fen, "annual cap"),
         ):
             if cap is not None and value > cap.fen:
-                problems.append(f"{where}: {value} fen is over the {name} of {cap.fen} fen")
+                problems.append(
+                    f"wallet {address}: {value} fen is over the {name} of {cap.fen} fen"
+                )
     for address, bank in state.banks.items():
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")

@@ -224,6 +224,19 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         state.frozen[Address(wallet_raw)] = Address(regulator_raw)
     for warrant_key, wallet_raw, answered in snapshot.warrants:
         state.warrants[warrant_key] = (Address(wallet_raw), bool(answered))
+    for table, rows, restored in (
+        ("banks", snapshot.banks, state.banks),
+        ("wallets", snapshot.wallets, state.wallets),
+        ("sequences", snapshot.sequences, state.sequences),
+        ("receipts", snapshot.receipts, state.accepted),
+        ("regulators", snapshot.regulators, state.regulators),
+        ("frozen", snapshot.frozen, state.frozen),
+        ("warrants", snapshot.warrants, state.warrants),
+    ):
+        if len(rows) != len(restored):
+            raise ValueError(f"the snapshot's {table} name the same key twice")
+    if len(snapshot.deposits) != sum(len(bank.deposits) for bank in state.banks.values()):
+        raise ValueError("the snapshot's deposits name the same account twice")
     state.issued_fen = snapshot.issued_fen
     state.redeemed_fen = snapshot.redeemed_fen
     state.entry_count = snapshot.entry_count

@@ -51,37 +51,37 @@ CREATE TABLE snapshot (
     entry_count INTEGER NOT NULL, last_time_us INTEGER NOT NULL
 );
 CREATE TABLE snapshot_banks (
-    key BLOB PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL,
+    key BLOB NOT NULL, name TEXT NOT NULL, code TEXT NOT NULL,
     reserves_pledged_fen INTEGER NOT NULL, outstanding_fen INTEGER NOT NULL,
     vault_fen INTEGER NOT NULL, cash_fen INTEGER NOT NULL, paid_in_fen INTEGER NOT NULL,
     funded_from_deposits_fen INTEGER NOT NULL, defunded_to_deposits_fen INTEGER NOT NULL,
-    wallet_count INTEGER NOT NULL, position INTEGER NOT NULL
+    wallet_count INTEGER NOT NULL, position INTEGER PRIMARY KEY
 );
 CREATE TABLE snapshot_deposits (
     bank BLOB NOT NULL, account TEXT NOT NULL, balance_fen INTEGER NOT NULL,
-    position INTEGER NOT NULL, PRIMARY KEY (bank, account)
+    position INTEGER PRIMARY KEY
 );
 CREATE TABLE snapshot_wallets (
-    key BLOB PRIMARY KEY, category INTEGER NOT NULL, operator BLOB NOT NULL,
+    key BLOB NOT NULL, category INTEGER NOT NULL, operator BLOB NOT NULL,
     linked_account TEXT NOT NULL, balance_fen INTEGER NOT NULL, day INTEGER NOT NULL,
     spent_today_fen INTEGER NOT NULL, year INTEGER NOT NULL,
-    spent_this_year_fen INTEGER NOT NULL, position INTEGER NOT NULL
+    spent_this_year_fen INTEGER NOT NULL, position INTEGER PRIMARY KEY
 );
-CREATE TABLE snapshot_sequences (signer BLOB PRIMARY KEY, last INTEGER NOT NULL,
-    position INTEGER NOT NULL);
+CREATE TABLE snapshot_sequences (signer BLOB NOT NULL, last INTEGER NOT NULL,
+    position INTEGER PRIMARY KEY);
 CREATE TABLE snapshot_receipts (
     signer BLOB NOT NULL, instruction_id TEXT NOT NULL, body_digest BLOB NOT NULL,
-    entry_number INTEGER NOT NULL, kind INTEGER NOT NULL, accepted_at_us INTEGER NOT NULL,
-    postings BLOB NOT NULL, PRIMARY KEY (signer, instruction_id)
+    entry_number INTEGER PRIMARY KEY, kind INTEGER NOT NULL, accepted_at_us INTEGER NOT NULL,
+    postings BLOB NOT NULL
 );
-CREATE TABLE snapshot_codes (code TEXT PRIMARY KEY, owner TEXT NOT NULL,
-    position INTEGER NOT NULL);
-CREATE TABLE snapshot_regulators (key BLOB PRIMARY KEY, name TEXT NOT NULL,
-    position INTEGER NOT NULL);
-CREATE TABLE snapshot_frozen (wallet BLOB PRIMARY KEY, regulator BLOB NOT NULL,
-    position INTEGER NOT NULL);
-CREATE TABLE snapshot_warrants (warrant BLOB PRIMARY KEY, wallet BLOB NOT NULL,
-    answered INTEGER NOT NULL, position INTEGER NOT NULL);
+CREATE TABLE snapshot_codes (code TEXT NOT NULL, owner TEXT NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_regulators (key BLOB NOT NULL, name TEXT NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_frozen (wallet BLOB NOT NULL, regulator BLOB NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_warrants (warrant BLOB NOT NULL, wallet BLOB NOT NULL,
+    answered INTEGER NOT NULL, position INTEGER PRIMARY KEY);
 """
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -284,6 +284,9 @@ class SqliteStore:
         connection.execute("COMMIT")
 
     def _write_snapshot(self, snapshot: Snapshot) -> None:
+        # Rows are keyed by their position (SQLite's rowid), written in order:
+        # appends, not inserts into an index of random keys.  Uniqueness is the
+        # ledger's own, checked again when a snapshot is restored.
         connection = self._connection
         for table in _SNAPSHOT_TABLES:
             connection.execute(f"DELETE FROM {table}")

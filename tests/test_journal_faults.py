@@ -192,6 +192,15 @@ def _execute(path: Path, statement: str, parameters: tuple[object, ...] = ()) ->
         connection.close()
 
 
+def _columns(path: Path, table: str) -> list[str]:
+    """The column names of ``table``, in order."""
+    connection = sqlite3.connect(path)
+    try:
+        return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+    finally:
+        connection.close()
+
+
 def _column(path: Path, table: str, column: str) -> list[tuple[int, object]]:
     """(rowid, value) of every row of ``table``, in rowid order."""
     connection = sqlite3.connect(path)
@@ -437,13 +446,45 @@ def test_reordering_snapshot_rows_is_detected(
     path = _copy(pristine.path, tmp_path)
     rows = _column(path, table, "position")
     assert len(rows) >= 2
-    (first, first_position), (last, last_position) = rows[0], rows[-1]
+    # The position is the row's key (its rowid): swap two through a free one.
+    first_position, last_position = rows[0][0], rows[-1][0]
+    spare = last_position + 1
+    update = f"UPDATE {table} SET position = ? WHERE position = ?"
+    _execute(path, update, (spare, first_position))
+    _execute(path, update, (first_position, last_position))
+    _execute(path, update, (last_position, spare))
+    _assert_detected(path, must_name=False)
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("snapshot_banks", "position"),
+        ("snapshot_deposits", "position"),
+        ("snapshot_wallets", "position"),
+        ("snapshot_sequences", "position"),
+        ("snapshot_receipts", "entry_number"),
+    ],
+)
+def test_a_snapshot_row_written_twice_is_refused(
+    pristine: Pristine, tmp_path: Path, table: str, key: str
+) -> None:
+    """Nothing in the file keeps snapshot keys unique: restoring must notice."""
+    path = _copy(pristine.path, tmp_path)
+    rows = _column(path, table, key)
+    assert rows
+    spare = rows[-1][0] + 1
+    columns = [name for name in _columns(path, table) if name != key]
+    listed = ", ".join(columns)
     _execute(
         path,
-        f"UPDATE {table} SET position = CASE rowid WHEN ? THEN ? ELSE ? END WHERE rowid IN (?, ?)",
-        (first, last_position, first_position, first, last),
+        f"INSERT INTO {table} ({listed}, {key}) SELECT {listed}, ? FROM {table} WHERE rowid = ?",
+        (spare, rows[-1][0]),
     )
     _assert_detected(path, must_name=False)
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.open(path)
+    assert caught.value.reason is dcep.Reason.STORE_CORRUPT
 
 
 # -- tampering: whole rows --------------------------------------------------------------
