@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dcep._crypto import Address
 from dcep._policy import Policy
-from dcep._state import BankBooks, LedgerState
+from dcep._state import BankBooks, LedgerState, unpack_record
 
 __all__ = ["find_violations"]
 
@@ -64,7 +64,16 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
                 f"signer {Address(signer_raw)}: {count} accepted but last sequence is lower"
             )
     remembered = min(state.entry_count, policy.idempotency_window)
-    if len(state.accepted) != remembered or list(state.accepted) != list(state.accepted_order):
+    oldest = state.accepted_order[0] if state.accepted_order else None
+    if (
+        len(state.accepted) != remembered
+        or list(state.accepted) != list(state.accepted_order)
+        # The latest entries, so the oldest remembered is this far back.
+        or (
+            oldest is not None
+            and unpack_record(state.accepted[oldest])[1] != state.entry_count - remembered
+        )
+    ):
         problems.append(
             f"{len(state.accepted)} receipts recorded, oldest first, for the latest "
             f"{remembered} of {state.entry_count} accepted entries"

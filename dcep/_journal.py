@@ -140,7 +140,7 @@ class Journal:
         #: While recovery defers the state commitment: every balance change
         #: since the last block checked, and that block's (height, digest).
         self._deferred: dict[AccountKey, int] | None = None
-        self._settle_at: tuple[int, int, bytes] | None = None
+        self._settle_at: Block | None = None
         self._replaying = False
         self._verify_blocks = False
         self._expected_blocks: Iterator[StoredBlock] | None = None
@@ -359,8 +359,7 @@ class Journal:
         deferring = self._deferred is not None
         computed = self._next_header(stored_header.state_commitment if deferring else None)
         if deferring:
-            end = stored_header.first_entry + stored_header.entry_count - 1
-            self._settle_at = (height, end, stored_header.state_commitment)
+            self._settle_at = Block(stored_header, signature)
         if computed != stored_header:
             raise JournalError(
                 Reason.JOURNAL_BLOCK_MISMATCH,
@@ -389,21 +388,35 @@ class Journal:
     def _settle_deferred(self) -> None:
         # Fold what recovery deferred into the commitment, as of the last
         # block replayed (later entries' changes are still in ``_dirty``).
-        deferred, settle_at = self._deferred, self._settle_at
+        deferred, block = self._deferred, self._settle_at
         self._deferred = None
         self._settle_at = None
-        if not deferred or settle_at is None:
+        if deferred is None or block is None:
             return
         self._fold_into_commitment(deferred, since=self._dirty)
-        height, last_entry, stored_digest = settle_at
-        if self._commitment.digest() != stored_digest:
+        header = block.header
+        where = {"block": header.height, "entry": header.first_entry + header.entry_count - 1}
+        if self._commitment.digest() != header.state_commitment:
             raise JournalError(
                 Reason.JOURNAL_BLOCK_MISMATCH,
                 "the stored header is not what re-executing its entries gives: "
                 "differs in state_commitment",
-                block=height,
-                entry=last_entry,
+                **where,
             )
+        # The headers before it took their commitments from the store; the
+        # central bank's signature on this one covers them all, through the
+        # chain of previous-block hashes.
+        central = self._ledger.central_bank
+        try:
+            if central is None:
+                raise JournalError(Reason.JOURNAL_BLOCK_MISMATCH, "a block before any genesis")
+            block.verify(central.key, self._ledger.network_id)
+        except DcepError:
+            raise JournalError(
+                Reason.JOURNAL_BLOCK_MISMATCH,
+                "the last block replayed is not signed by the central bank's key",
+                **where,
+            ) from None
 
     def replay(
         self,

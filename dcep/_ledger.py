@@ -13,6 +13,7 @@ the ledger knows none of them.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable, Generator, Iterable
 from typing import Final, final
 
@@ -70,6 +71,8 @@ from dcep._storage import MemoryStore, Store
 __all__ = ["Ledger"]
 
 _DIGEST_PERSON: Final = b"dcep.instr"
+#: The latest time a journal or snapshot can hold: 2^63 - 1 microseconds since 1970.
+_LATEST_TIME_US: Final = 2**63 - 1
 
 Listener = Callable[[Entry], None]
 CommitHook = Callable[[], None]
@@ -166,7 +169,7 @@ class Ledger:
             check_snapshot_anchors(store, snapshot)
             try:
                 ledger._state = restore_state(snapshot.ledger)
-            except (DcepError, ValueError, KeyError) as error:
+            except (DcepError, ValueError, KeyError, struct.error) as error:
                 raise JournalError(
                     Reason.STORE_CORRUPT, f"the snapshot does not restore: {error}"
                 ) from None
@@ -304,11 +307,7 @@ class Ledger:
         items = list(instructions)
         # Streamed: the workers check later instructions while earlier ones apply.
         verdicts: Generator[bool, None, None] | None = (
-            None
-            if sentinels is None
-            else sentinels.verdicts(
-                item if isinstance(item, bytes) else item.to_bytes() for item in items
-            )
+            None if sentinels is None else sentinels.verdicts(_envelope(item) for item in items)
         )
         results: list[Receipt | Rejection] = []
         try:
@@ -387,6 +386,15 @@ class Ledger:
             )
         # Entry times never go backwards, whatever the clock does (or after recovery).
         now_us = max(self._clock.now_us() if at_us is None else at_us, state.last_time_us)
+        if not 0 <= now_us <= _LATEST_TIME_US:
+            # Before anything changes: journals and snapshots keep times as
+            # signed 64-bit microseconds since 1970.
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"the ledger's clock reads {now_us} µs, outside 1970 to year 294,000",
+                instruction_id=instruction.id,
+                field="accepted_at_us",
+            )
         postings = HANDLERS[instruction.KIND](state, self._policy, instruction, signer, now_us)
         receipt = Receipt(
             entry_number=state.entry_count,
@@ -576,6 +584,16 @@ class Ledger:
             f"{len(self._state.banks)} banks, {len(self._state.wallets)} wallets, "
             f"{self._state.entry_count} entries>"
         )
+
+
+def _envelope(item: object) -> bytes:
+    # What the sentinels check for one item of a batch; anything that is not an
+    # envelope gets a "bad" verdict and is refused in order, as without them.
+    if isinstance(item, SignedInstruction):
+        return item.to_bytes()
+    if isinstance(item, bytes | bytearray | memoryview):
+        return bytes(item)
+    return b""
 
 
 def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) -> WalletInfo:

@@ -96,6 +96,47 @@ def test_recovery_refuses_a_last_block_whose_commitment_is_not_the_state() -> No
     assert "state_commitment" in str(caught.value)
 
 
+def test_recovery_checks_the_commitment_even_of_blocks_that_moved_no_money() -> None:
+    store = dcep.MemoryStore()
+    ledger = dcep.Ledger.with_journal(store, block_size=1, snapshot_every_blocks=1000)
+    dcep.CentralBank(ledger, seed=3)  # one genesis entry, sealed alone in block 0
+    height, header_raw, signature = store._blocks[0]
+    forged = attrs.evolve(dcep.BlockHeader.decode(header_raw), state_commitment=bytes(32))
+    store._blocks[0] = (height, forged.encode(), signature)
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.with_journal(store, block_size=1)
+    assert caught.value.reason is dcep.Reason.JOURNAL_BLOCK_MISMATCH
+    assert caught.value.block == 0
+
+
+def test_recovery_checks_the_central_banks_signature_on_the_last_block() -> None:
+    """The headers before it took their commitments from the store: its signature
+    covers them through the chain of previous-block hashes."""
+    store = dcep.MemoryStore()
+    ledger = dcep.Ledger.with_journal(store, block_size=5, snapshot_every_blocks=1000)
+    _populate(ledger, wallets=4, payments=10)
+    height, header_raw, signature = store._blocks[-1]
+    store._blocks[-1] = (height, header_raw, bytes([signature[0] ^ 1]) + signature[1:])
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.with_journal(store, block_size=5)
+    assert caught.value.reason is dcep.Reason.JOURNAL_BLOCK_MISMATCH
+    assert caught.value.block == height
+
+
+def test_a_clock_past_what_a_journal_can_hold_is_refused_and_changes_nothing() -> None:
+    clock = dcep.ManualClock()
+    ledger = dcep.Ledger(clock=clock)
+    pboc = dcep.CentralBank(ledger, seed=5)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("10"))
+    before = ledger.snapshot()
+    clock.advance(microseconds=2**63)
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        pboc.issue(bank, cny("1"))
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+    assert caught.value.field == "accepted_at_us"
+    assert ledger.snapshot() == before
+
+
 def test_a_replica_verifies_a_database_and_its_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "city.db"
     ledger = dcep.Ledger.open(path, block_size=8, snapshot_every_blocks=2)

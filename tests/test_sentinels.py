@@ -228,3 +228,34 @@ def test_a_closed_pool_refuses_to_stream(stream_world: tuple[bytes, list[bytes]]
         pool.verdicts([])  # refused at once, not on the first verdict
     with pytest.raises(dcep.InvalidFieldError, match="closed"):
         pool.check([])
+
+
+def test_a_batch_of_bytes_like_and_junk_items_gets_the_same_results_with_workers() -> None:
+    alone, alone_wallets = _world(6)
+    pooled, pooled_wallets = _world(6)
+    items_alone = _batch(alone_wallets, 120, seed=7)
+    items_pooled = _batch(pooled_wallets, 120, seed=7)
+    assert items_alone == items_pooled
+
+    def mixed(envelopes: list[bytes]) -> list[object]:
+        out: list[object] = []
+        for index, envelope in enumerate(envelopes):
+            form = index % 4
+            out.append(
+                bytearray(envelope)
+                if form == 1
+                else memoryview(envelope)
+                if form == 2
+                else envelope
+            )
+        out.insert(5, 12345)  # not an envelope at all
+        out.insert(70, None)
+        return out
+
+    expected = alone.submit_many(mixed(items_alone))  # type: ignore[arg-type]
+    with dcep.SentinelPool(pooled.network_id, 2) as pool:
+        got = pooled.submit_many(mixed(items_pooled), sentinels=pool)  # type: ignore[arg-type]
+    assert _outcome(got) == _outcome(expected)
+    assert isinstance(got[5], dcep.Rejection)
+    assert sum(isinstance(r, dcep.Receipt) for r in got) > 60
+    pooled.check_invariants()
