@@ -293,7 +293,9 @@ class Ledger:
         A refused instruction yields a :class:`~dcep.Rejection` and does not
         stop the ones after it (sequence numbers may skip, so they still fit).
         The whole batch reaches the subscribers' commit point once, at the
-        end: with durable storage, one transaction for the batch.  With
+        end: with durable storage, one transaction for the batch.  The
+        stateless checks (decoding, the signature) of the whole batch run
+        before any of it is applied, which changes no outcome.  With
         ``sentinels``, signatures are checked in their worker processes a few
         chunks ahead of applying, so both run at once; the results and the
         journal are exactly those without.
@@ -309,12 +311,21 @@ class Ledger:
         verdicts: Generator[bool, None, None] | None = (
             None if sentinels is None else sentinels.verdicts(_envelope(item) for item in items)
         )
+        # Without workers, the stateless checks of the whole batch run first, in
+        # one loop: they need no state, and libsodium's verification runs
+        # measurably faster uninterrupted than interleaved with applying.
+        checked = [self._checked(item) for item in items] if verdicts is None else []
         results: list[Receipt | Rejection] = []
         try:
-            for instruction in items:
+            for index, instruction in enumerate(items):
                 try:
                     if verdicts is None:
-                        results.append(self._submit_one(instruction))
+                        outcome = checked[index]
+                        results.append(
+                            Rejection(outcome.instruction_id, outcome)
+                            if isinstance(outcome, DcepError)
+                            else self._apply(outcome)
+                        )
                         continue
                     good = next(verdicts)
                     signed = (
@@ -342,14 +353,24 @@ class Ledger:
         """
         return self._apply(signed, at_us=accepted_at_us)
 
+    def _checked(self, instruction: SignedInstruction | bytes) -> SignedInstruction | DcepError:
+        # Decoded and verified, or the error that refuses it.
+        try:
+            signed = (
+                instruction
+                if isinstance(instruction, SignedInstruction)
+                else SignedInstruction.from_bytes(instruction)
+            )
+            signed.verify(self._network_id)
+        except DcepError as error:
+            return error
+        return signed
+
     def _submit_one(self, instruction: SignedInstruction | bytes) -> Receipt:
-        signed = (
-            instruction
-            if isinstance(instruction, SignedInstruction)
-            else SignedInstruction.from_bytes(instruction)
-        )
-        signed.verify(self._network_id)
-        return self._apply(signed)
+        checked = self._checked(instruction)
+        if isinstance(checked, DcepError):
+            raise checked
+        return self._apply(checked)
 
     def _commit(self) -> None:
         for _, on_commit in tuple(self._listeners):
