@@ -369,21 +369,26 @@ class Journal:
                 entry=stored_header.first_entry + stored_header.entry_count - 1,
             )
         block = Block(stored_header, signature)
-        central = self._ledger.central_bank
         if self._verify_blocks:
-            if central is None:
-                raise JournalError(
-                    Reason.JOURNAL_BLOCK_MISMATCH, "a block before any genesis", block=height
-                )
-            try:
-                block.verify(central.key, self._ledger.network_id)
-            except DcepError:
-                raise JournalError(
-                    Reason.JOURNAL_BLOCK_MISMATCH,
-                    "the block is not signed by the central bank's key",
-                    block=height,
-                ) from None
+            self._require_central_signature(block)
         self._adopt(block)
+
+    def _require_central_signature(self, block: Block, entry: int | None = None) -> None:
+        central = self._ledger.central_bank
+        height = block.header.height
+        if central is None:
+            raise JournalError(
+                Reason.JOURNAL_BLOCK_MISMATCH, "a block before any genesis", block=height
+            )
+        try:
+            block.verify(central.key, self._ledger.network_id)
+        except DcepError:
+            raise JournalError(
+                Reason.JOURNAL_BLOCK_MISMATCH,
+                "the block is not signed by the central bank's key",
+                block=height,
+                entry=entry,
+            ) from None
 
     def _settle_deferred(self) -> None:
         # Fold what recovery deferred into the commitment, as of the last
@@ -395,28 +400,19 @@ class Journal:
             return
         self._fold_into_commitment(deferred, since=self._dirty)
         header = block.header
-        where = {"block": header.height, "entry": header.first_entry + header.entry_count - 1}
+        last_entry = header.first_entry + header.entry_count - 1
         if self._commitment.digest() != header.state_commitment:
             raise JournalError(
                 Reason.JOURNAL_BLOCK_MISMATCH,
                 "the stored header is not what re-executing its entries gives: "
                 "differs in state_commitment",
-                **where,
+                block=header.height,
+                entry=last_entry,
             )
         # The headers before it took their commitments from the store; the
         # central bank's signature on this one covers them all, through the
         # chain of previous-block hashes.
-        central = self._ledger.central_bank
-        try:
-            if central is None:
-                raise JournalError(Reason.JOURNAL_BLOCK_MISMATCH, "a block before any genesis")
-            block.verify(central.key, self._ledger.network_id)
-        except DcepError:
-            raise JournalError(
-                Reason.JOURNAL_BLOCK_MISMATCH,
-                "the last block replayed is not signed by the central bank's key",
-                **where,
-            ) from None
+        self._require_central_signature(block, last_entry)
 
     def replay(
         self,

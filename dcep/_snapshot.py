@@ -167,10 +167,6 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         bank.deposits[account] = balance_fen
         bank.account_names[account] = account
         bank.deposits_total_fen += balance_fen
-    # Wallets share their bank's address object and account names, as they do
-    # when opened.
-    operators = {bytes(address): (address, bank) for address, bank in state.banks.items()}
-    no_bank: tuple[Address | None, BankBooks | None] = (None, None)
     for (
         key_raw,
         category,
@@ -182,15 +178,15 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         year,
         this_year,
     ) in snapshot.wallets:
-        operator_address, operator_books = operators.get(operator, no_bank)
+        # Wallets share their bank's address object and account names, as they
+        # do when opened.
+        books = state.banks.get(Address(operator))
         state.wallets[VerifyKey(key_raw).address] = WalletAccount(
             public_key=key_raw,
             category=WalletCategory(category),
-            operator=operator_address or Address(operator),
+            operator=books.key.address if books is not None else Address(operator),
             linked_account=(
-                operator_books.account_names.get(linked, linked)
-                if operator_books is not None
-                else linked
+                books.account_names.get(linked, linked) if books is not None else linked
             ),
             balance_fen=balance,
             day=day,
