@@ -10,6 +10,10 @@ found bad, verifies it again itself to raise exactly the error it would
 have raised alone: the journal is the same with 0, 1 or N workers.
 :meth:`SentinelPool.verdicts` streams, so a replica re-executes earlier
 entries while the workers check later ones.
+
+A worker that dies (killed, out of memory) costs time, never an answer or a
+hang: the chunks it and its siblings held are checked in-process, and a
+fresh set of workers takes the rest of the stream.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import itertools
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Generator, Iterable, Sequence
-from multiprocessing.pool import AsyncResult, Pool
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Final, final
 
 import nacl.bindings
@@ -70,15 +75,21 @@ def _check_chunk(envelopes: list[bytes]) -> list[bool]:
     return [_signature_is_good(envelope, network_id) for envelope in envelopes]
 
 
+def _worker_pid() -> int:
+    return os.getpid()
+
+
 @final
 class SentinelPool:
     """Worker processes that check signatures for one network id.
 
-    ``workers`` defaults to the machine's core count.  Close it (or use it
-    as a context manager) to stop the workers.
+    ``workers`` defaults to the machine's core count.  They start here, once,
+    and are reused; a set with a dead worker is replaced (see
+    :attr:`restarts`).  Close the pool (or use it as a context manager) to
+    stop them.
     """
 
-    __slots__ = ("_network_id", "_pool", "_workers")
+    __slots__ = ("_executor", "_network_id", "_restarts", "_workers")
 
     def __init__(self, network_id: bytes, workers: int | None = None) -> None:
         self._workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -87,11 +98,22 @@ class SentinelPool:
                 Reason.FIELD_INVALID, "a sentinel pool needs at least one worker", field="workers"
             )
         self._network_id = network_id
-        # "spawn" is safe whatever threads the parent runs; workers start only once.
-        context = multiprocessing.get_context("spawn")
-        self._pool: Pool | None = context.Pool(
-            self._workers, initializer=_init_worker, initargs=(network_id,)
+        self._restarts = 0
+        self._executor: ProcessPoolExecutor | None = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # "spawn" is safe whatever threads the parent runs.  The executor
+        # starts workers on demand; asking each for its pid starts them all
+        # now, so the first batch does not pay for it (and a failure shows here).
+        executor = ProcessPoolExecutor(
+            self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._network_id,),
         )
+        for started in [executor.submit(_worker_pid) for _ in range(self._workers)]:
+            started.result()
+        return executor
 
     @property
     def workers(self) -> int:
@@ -102,6 +124,11 @@ class SentinelPool:
     def network_id(self) -> bytes:
         """The network the workers verify signatures for."""
         return self._network_id
+
+    @property
+    def restarts(self) -> int:
+        """How many times a dead worker made the pool start a fresh set of workers."""
+        return self._restarts
 
     def check(self, envelopes: Sequence[bytes]) -> list[bool]:
         """For each envelope, in order: whether its signature is good."""
@@ -116,18 +143,35 @@ class SentinelPool:
         any length needs only that much memory.  Closing the generator early
         leaves the pool usable.  A closed pool is refused here, not later.
         """
-        if self._pool is None:
+        if self._executor is None:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
             )
-        return self._stream(self._pool, envelopes)
+        return self._stream(envelopes)
 
-    def _stream(self, pool: Pool, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
+    def _in_process(self, envelopes: Iterable[bytes]) -> Iterator[bool]:
+        network_id = self._network_id
+        return (_signature_is_good(envelope, network_id) for envelope in envelopes)
+
+    def _submit(self, chunk: list[bytes]) -> Future[list[bool]]:
+        assert self._executor is not None
+        try:
+            return self._executor.submit(_check_chunk, chunk)
+        except BrokenProcessPool:  # broke while idle, since the last stream
+            self._restart()
+            return self._executor.submit(_check_chunk, chunk)
+
+    def _restart(self) -> None:
+        assert self._executor is not None
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._restarts += 1
+        self._executor = self._start()
+
+    def _stream(self, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
         envelopes = iter(envelopes)
         head = list(itertools.islice(envelopes, self._workers * _CHUNK))
         if len(head) < _MIN_PARALLEL_BATCH:  # the whole input, and too small to ship
-            for envelope in head:
-                yield _signature_is_good(envelope, self._network_id)
+            yield from self._in_process(head)
             return
         # A short head is the whole input (a batch): share it out in as many
         # chunks as may be in flight, so the first verdicts come back early and
@@ -135,22 +179,34 @@ class SentinelPool:
         size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
         rest = itertools.chain(head, envelopes)
         chunks = iter(lambda: list(itertools.islice(rest, size)), [])
-        pending: deque[AsyncResult[list[bool]]] = deque()
+        pending: deque[tuple[Future[list[bool]], list[bytes]]] = deque()
         while True:
             for chunk in itertools.islice(
                 chunks, self._workers * _IN_FLIGHT_PER_WORKER - len(pending)
             ):
-                pending.append(pool.apply_async(_check_chunk, (chunk,)))
+                pending.append((self._submit(chunk), chunk))
             if not pending:
                 return
-            yield from pending.popleft().get()
+            future, chunk = pending.popleft()
+            try:
+                verdicts = future.result()
+            except BrokenProcessPool:
+                # A worker died, and with it every chunk in flight: check those
+                # here (so a chunk that kills workers cannot loop), then carry
+                # on with fresh workers.
+                lost = [chunk, *(held for _, held in pending)]
+                pending.clear()
+                self._restart()
+                for held in lost:
+                    yield from self._in_process(held)
+                continue
+            yield from verdicts
 
     def close(self) -> None:
         """Stop the workers."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool.join()
-            self._pool = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
 
     def __enter__(self) -> SentinelPool:
         return self

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 import random
+import signal
 from collections.abc import Iterable, Iterator
 
 import pytest
@@ -259,3 +262,80 @@ def test_a_batch_of_bytes_like_and_junk_items_gets_the_same_results_with_workers
     assert isinstance(got[5], dcep.Rejection)
     assert sum(isinstance(r, dcep.Receipt) for r in got) > 60
     pooled.check_invariants()
+
+
+# A dead worker costs time, never an answer or a hang.
+
+
+def _start_pool(network_id: bytes, workers: int) -> tuple[SentinelPool, list[int]]:
+    """A new pool and the pids of its workers (and of no other pool's)."""
+    before = {child.pid for child in multiprocessing.active_children()}
+    pool = SentinelPool(network_id, workers)
+    pids = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
+    assert len(pids) == workers
+    return pool, [pid for pid in pids if pid is not None]
+
+
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_a_worker_killed_while_idle_is_replaced_and_the_verdicts_are_right(
+    stream_world: tuple[bytes, list[bytes]],
+) -> None:
+    network_id, base = stream_world
+    envelopes = base * 4
+    expected = _in_process(network_id, envelopes)
+    pool, pids = _start_pool(network_id, 2)
+    with pool:
+        _kill(pids[0])
+        assert pool.check(envelopes) == expected
+        assert pool.restarts == 1
+        # The fresh workers carry on, and the killed one is gone for good.
+        assert pool.check(envelopes) == expected
+        assert pool.restarts == 1
+        assert pids[0] not in {child.pid for child in multiprocessing.active_children()}
+
+
+@pytest.mark.parametrize("taken_before_the_kill", [1, 150, 700])
+def test_workers_killed_mid_stream_leave_the_stream_whole(
+    stream_world: tuple[bytes, list[bytes]], taken_before_the_kill: int
+) -> None:
+    network_id, base = stream_world
+    envelopes = base * 5
+    expected = _in_process(network_id, envelopes)
+    pool, pids = _start_pool(network_id, 2)
+    with pool:
+        verdicts = pool.verdicts(envelopes)
+        got = list(itertools.islice(verdicts, taken_before_the_kill))
+        for pid in pids:
+            _kill(pid)
+        got += verdicts
+        assert got == expected
+        assert pool.restarts >= 1
+
+
+def test_a_worker_killed_mid_batch_changes_no_result() -> None:
+    alone, alone_wallets = _world(10)
+    pooled, pooled_wallets = _world(10)
+    items_alone = _batch(alone_wallets, 500, seed=11)
+    items_pooled = _batch(pooled_wallets, 500, seed=11)
+    assert items_alone == items_pooled
+    expected = alone.submit_many(items_alone)
+    pool, pids = _start_pool(pooled.network_id, 2)
+    killed: list[int] = []
+
+    def kill_once(_entry: dcep.Entry) -> None:
+        if not killed:  # after the first entry is applied, while later chunks are out
+            killed.append(pids[1])
+            _kill(pids[1])
+
+    pooled.subscribe(kill_once)
+    with pool:
+        got = pooled.submit_many(items_pooled, sentinels=pool)
+        assert pool.restarts == 1
+    assert killed
+    assert _outcome(got) == _outcome(expected)
+    assert alone.journal is not None
+    assert pooled.journal is not None
+    assert alone.journal.head_hash == pooled.journal.head_hash
