@@ -195,8 +195,8 @@ def submit_all(
     return refused
 
 
-def count_refused(results: Sequence[dcep.Receipt | dcep.Rejection]) -> int:
-    """How many of a batch's results are rejections."""
+def count_refused(results: Iterable[dcep.Receipt | dcep.Rejection]) -> int:
+    """How many of a batch's (or a stream's) results are rejections."""
     return sum(1 for result in results if isinstance(result, dcep.Rejection))
 
 

@@ -10,8 +10,9 @@ ceiling is re-measured on each round's own envelopes, in the same turn.
 Two variants: payers drawn uniformly, and a hot spot where 20% of the
 wallets make 80% of the payments.  Last, uniform transfers go to the
 in-memory and SQLite ledgers with their signatures checked by a
-``SentinelPool`` of all cores, against that pool's own rate on the same
-envelopes (the all-core ceiling).
+``SentinelPool`` of all cores, in batches through ``submit_many`` and as one
+stream through ``submit_stream`` (committing every batch), against that
+pool's own rate on the same envelopes (the all-core ceiling).
 """
 
 from __future__ import annotations
@@ -157,37 +158,51 @@ def _measure_workers(
     sizes = context.sizes
     count = sizes.transfers_per_round
     kinds = ("memory", "sqlite")
-    seconds: dict[str, list[float]] = {kind: [] for kind in [*kinds, "ceiling"]}
+    modes = ("submit_many", "submit_stream")
+    runs = [(kind, mode) for kind in kinds for mode in modes]
+    seconds: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
+    ceiling: list[float] = []
     network_id = ledgers["memory"].network_id
     context.say("starting a sentinel pool of all cores")
     with dcep.SentinelPool(network_id) as pool:
         pool.check([e.to_bytes() for e in population.transfers(200, rng, hot_spot=False)])
         for round_number in range(context.repeats):
-            context.say(f"workers: round {round_number + 1}, signing {count:,} transfers")
-            envelopes = list(population.transfers(count, rng, hot_spot=False))
-            wire = [e.to_bytes() for e in envelopes]
+            context.say(f"workers: round {round_number + 1}, signing {2 * count:,} transfers")
+            # One set for each mode: every ledger applies the first, then the second.
+            wire = {
+                mode: [e.to_bytes() for e in population.transfers(count, rng, hot_spot=False)]
+                for mode in modes
+            }
             started = time.perf_counter()
-            pool.check(wire)
-            seconds["ceiling"].append(time.perf_counter() - started)
-            for kind in kinds:
+            pool.check(wire["submit_many"])
+            ceiling.append(time.perf_counter() - started)
+            for kind, mode in runs:
+                ledger = ledgers[kind]
                 started = time.perf_counter()
-                for batch in batches(wire, sizes.batch):
-                    outcome = ledgers[kind].submit_many(batch, sentinels=pool)
-                    if count_refused(outcome):
-                        raise AssertionError(f"{LABELS[kind]} refused a transfer")
-                seconds[kind].append(time.perf_counter() - started)
+                if mode == "submit_many":
+                    refused = 0
+                    for batch in batches(wire[mode], sizes.batch):
+                        refused += count_refused(ledger.submit_many(batch, sentinels=pool))
+                else:
+                    refused = count_refused(
+                        ledger.submit_stream(wire[mode], sentinels=pool, commit_every=sizes.batch)
+                    )
+                seconds[kind, mode].append(time.perf_counter() - started)
+                if refused:
+                    raise AssertionError(f"{LABELS[kind]} refused a transfer")
         workers = pool.workers
-    timings = {kind: Timing(tuple(values)) for kind, values in seconds.items()}
-    for kind in kinds:
+        if pool.restarts:
+            result.note(f"the sentinel pool restarted {pool.restarts} times: a worker died")
+    for kind, mode in runs:
         result.add(
             rate_figure(
-                f"workers ({workers}): {LABELS[kind]}",
+                f"workers ({workers}), {mode}: {LABELS[kind]}",
                 UNIT,
-                timings[kind],
+                Timing(tuple(seconds[kind, mode])),
                 count,
                 f"sentinel pool of {workers}, signatures only",
                 "signatures/s",
-                timings["ceiling"],
+                Timing(tuple(ceiling)),
                 count,
             )
         )

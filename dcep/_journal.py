@@ -18,7 +18,6 @@ the same, naming it.
 from __future__ import annotations
 
 import enum
-import itertools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, final
 
@@ -448,12 +447,12 @@ class Journal:
         self._deferred = None if check_every_commitment else {}
         count = 0
         try:
-            checked = (
+            checked: Iterator[tuple[StoredEntry, bool | None]] = (
                 _with_verdicts(entries, sentinels)
                 if sentinels is not None and verify_signatures
-                else ((number, body, stored_hash, None) for number, body, stored_hash in entries)
+                else ((stored, None) for stored in entries)
             )
-            for number, body, stored_hash, verdict in checked:
+            for (number, body, stored_hash), verdict in checked:
                 expected_number = ledger.entry_count
                 if number != expected_number:
                     raise JournalError(
@@ -544,18 +543,14 @@ def _check_stored_entry(
 
 def _with_verdicts(
     entries: Iterator[StoredEntry], sentinels: SentinelPool
-) -> Iterator[tuple[int, bytes, bytes, bool]]:
+) -> Iterator[tuple[StoredEntry, bool]]:
     # The envelope sits at a fixed place in an entry's body (see JournalEntry);
     # a body too damaged to slice gets a "bad" verdict and is diagnosed in order.
-    # The sentinels read ahead only as far as the chunks they hold in flight (the
-    # tee keeps those entries until re-execution reaches them), so reading,
-    # verifying and re-executing overlap.
-    entries, ahead = itertools.tee(entries)
-    verdicts = sentinels.verdicts(
-        body[21 : 21 + int.from_bytes(body[17:21], "big")] for _, body, _ in ahead
+    # The sentinels read ahead only as far as the chunks they hold in flight, so
+    # reading, verifying and re-executing overlap.
+    return sentinels.paired(
+        entries, lambda stored: stored[1][21 : 21 + int.from_bytes(stored[1][17:21], "big")]
     )
-    for (number, body, stored_hash), good in zip(entries, verdicts, strict=True):
-        yield number, body, stored_hash, good
 
 
 def _header_difference(computed: BlockHeader, stored: BlockHeader) -> str:

@@ -12,6 +12,7 @@ the ledger knows none of them.
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from collections.abc import Callable, Generator, Iterable
@@ -73,6 +74,8 @@ __all__ = ["Ledger"]
 _DIGEST_PERSON: Final = b"dcep.instr"
 #: The latest time a journal or snapshot can hold: 2^63 - 1 microseconds since 1970.
 _LATEST_TIME_US: Final = 2**63 - 1
+#: Instructions per commit point in :meth:`Ledger.submit_stream`, by default.
+DEFAULT_COMMIT_EVERY: Final = 1000
 
 Listener = Callable[[Entry], None]
 CommitHook = Callable[[], None]
@@ -300,50 +303,112 @@ class Ledger:
         chunks ahead of applying, so both run at once; the results and the
         journal are exactly those without.
         """
+        self._require_network_of(sentinels)
+        try:
+            return list(self._outcomes(list(instructions), sentinels))
+        finally:
+            self._commit()
+
+    def submit_stream(
+        self,
+        instructions: Iterable[SignedInstruction | bytes],
+        *,
+        sentinels: SentinelPool | None = None,
+        commit_every: int = DEFAULT_COMMIT_EVERY,
+    ) -> Generator[Receipt | Rejection, None, None]:
+        """Submit a stream of instructions, committing every ``commit_every``; lazily.
+
+        The results and the journal are those of :meth:`submit_many` on
+        consecutive groups of ``commit_every``, and each group's results are
+        yielded only after its commit point (so, with durable storage, after
+        it is durable).  The difference is the sentinels': they check ahead
+        across group boundaries, so the workers never wait while the
+        sequencer commits a group or the caller handles its results.  The
+        input is read lazily, a few chunks ahead at most.  Stopping early
+        (closing the generator) commits what was applied; the results not yet
+        yielded are lost to the caller, and resubmitting those instructions
+        is safe (ids are idempotent).
+        """
+        self._require_network_of(sentinels)
+        if type(commit_every) is not int or commit_every < 1:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"commit_every must be a whole number of at least 1, not {commit_every!r}",
+                field="commit_every",
+            )
+        return self._stream(instructions, sentinels, commit_every)
+
+    def _stream(
+        self,
+        instructions: Iterable[SignedInstruction | bytes],
+        sentinels: SentinelPool | None,
+        commit_every: int,
+    ) -> Generator[Receipt | Rejection, None, None]:
+        if sentinels is None:  # group by group: each group's checks run first
+            items = iter(instructions)
+            while batch := list(itertools.islice(items, commit_every)):
+                yield from self.submit_many(batch)
+            return
+        outcomes = self._outcomes(instructions, sentinels)
+        group: list[Receipt | Rejection] = []
+        committed_at = self._state.entry_count
+        try:
+            for outcome in outcomes:
+                group.append(outcome)
+                if len(group) == commit_every:
+                    self._commit()
+                    committed_at = self._state.entry_count
+                    done, group = group, []
+                    yield from done
+        finally:
+            outcomes.close()
+            if self._state.entry_count != committed_at or group:
+                self._commit()
+        yield from group
+
+    def _outcomes(
+        self, items: Iterable[SignedInstruction | bytes], sentinels: SentinelPool | None
+    ) -> Generator[Receipt | Rejection, None, None]:
+        # Apply each item in order, without a commit point.
+        if sentinels is None:
+            # The stateless checks of the whole (listed) batch first, in one
+            # loop: they need no state, and libsodium's verification runs
+            # measurably faster uninterrupted than interleaved with applying.
+            for checked in [self._checked(item) for item in items]:
+                if isinstance(checked, DcepError):
+                    yield Rejection(checked.instruction_id, checked)
+                    continue
+                try:
+                    receipt = self._apply(checked)
+                except DcepError as error:
+                    yield Rejection(error.instruction_id, error)
+                    continue
+                yield receipt
+            return
+        # Workers check later items while earlier ones apply.
+        for item, good in sentinels.paired(items, _envelope):
+            try:
+                signed = (
+                    item
+                    if isinstance(item, SignedInstruction)
+                    else SignedInstruction.from_bytes(item)
+                )
+                if not good:
+                    # Raise exactly the error the in-process check raises.
+                    signed.verify(self._network_id)
+                receipt = self._apply(signed)
+            except DcepError as error:
+                yield Rejection(error.instruction_id, error)
+                continue
+            yield receipt
+
+    def _require_network_of(self, sentinels: SentinelPool | None) -> None:
         if sentinels is not None and sentinels.network_id != self._network_id:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID,
                 "the sentinel pool checks signatures for another network",
                 field="sentinels",
             )
-        items = list(instructions)
-        # Streamed: the workers check later instructions while earlier ones apply.
-        verdicts: Generator[bool, None, None] | None = (
-            None if sentinels is None else sentinels.verdicts(_envelope(item) for item in items)
-        )
-        # Without workers, the stateless checks of the whole batch run first, in
-        # one loop: they need no state, and libsodium's verification runs
-        # measurably faster uninterrupted than interleaved with applying.
-        checked = [self._checked(item) for item in items] if verdicts is None else []
-        results: list[Receipt | Rejection] = []
-        try:
-            for index, instruction in enumerate(items):
-                try:
-                    if verdicts is None:
-                        outcome = checked[index]
-                        results.append(
-                            Rejection(outcome.instruction_id, outcome)
-                            if isinstance(outcome, DcepError)
-                            else self._apply(outcome)
-                        )
-                        continue
-                    good = next(verdicts)
-                    signed = (
-                        instruction
-                        if isinstance(instruction, SignedInstruction)
-                        else SignedInstruction.from_bytes(instruction)
-                    )
-                    if not good:
-                        # Raise exactly the error the in-process check raises.
-                        signed.verify(self._network_id)
-                    results.append(self._apply(signed))
-                except DcepError as error:
-                    results.append(Rejection(error.instruction_id, error))
-        finally:
-            if verdicts is not None:
-                verdicts.close()
-            self._commit()
-        return results
 
     def reapply(self, signed: SignedInstruction, accepted_at_us: int) -> Receipt:
         """Apply an instruction a journal says was accepted at ``accepted_at_us``.

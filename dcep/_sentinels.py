@@ -22,10 +22,10 @@ import itertools
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Final, final
+from typing import Final, TypeVar, final
 
 import nacl.bindings
 import nacl.exceptions
@@ -47,6 +47,8 @@ _CHUNK: Final = 512
 _IN_FLIGHT_PER_WORKER: Final = 3
 
 _worker_network_id = b""
+
+T = TypeVar("T")
 
 
 def _init_worker(network_id: bytes) -> None:
@@ -148,6 +150,17 @@ class SentinelPool:
                 Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
             )
         return self._stream(envelopes)
+
+    def paired(
+        self, items: Iterable[T], envelope_of: Callable[[T], bytes]
+    ) -> Iterator[tuple[T, bool]]:
+        """Each item with its envelope's verdict, in order, streamed as :meth:`verdicts`.
+
+        Items the workers are checking are held here until the caller
+        reaches them, so the look-ahead stays bounded.
+        """
+        items, ahead = itertools.tee(items)
+        return zip(items, self.verdicts(map(envelope_of, ahead)), strict=True)
 
     def _in_process(self, envelopes: Iterable[bytes]) -> Iterator[bool]:
         network_id = self._network_id

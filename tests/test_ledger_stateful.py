@@ -1158,9 +1158,16 @@ class LedgerMachine(RuleBasedStateMachine):
             )
 
     @precondition(lambda self: bool(self.pending))
-    @rule(count=st.integers(1, 4), forge=st.one_of(st.none(), st.integers(0, 3)))
-    def submit_a_batch(self, count: int, forge: int | None) -> None:
-        """``submit_many``: one result per instruction, refusals do not stop the batch."""
+    @rule(
+        count=st.integers(1, 4),
+        forge=st.one_of(st.none(), st.integers(0, 3)),
+        commit_every=st.one_of(st.none(), st.integers(1, 3)),
+    )
+    def submit_a_batch(self, count: int, forge: int | None, commit_every: int | None) -> None:
+        """``submit_many`` (or ``submit_stream`` in groups of ``commit_every``).
+
+        One result per instruction, in order; refusals do not stop the batch.
+        """
         batch = self.pending[:count]
         del self.pending[:count]
         forged_at = None if forge is None else forge % len(batch)
@@ -1172,7 +1179,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 signed = dcep.SignedInstruction(signed.signer, signature, signed.body)
             envelopes.append(signed)
         published = len(self.entries)
-        results = self.ledger.submit_many(envelopes)
+        results = (
+            self.ledger.submit_many(envelopes)
+            if commit_every is None
+            else list(self.ledger.submit_stream(envelopes, commit_every=commit_every))
+        )
         assert len(results) == len(batch)
         for position, (item, result) in enumerate(zip(batch, results, strict=True)):
             instruction = item.signed.instruction

@@ -339,3 +339,89 @@ def test_a_worker_killed_mid_batch_changes_no_result() -> None:
     assert alone.journal is not None
     assert pooled.journal is not None
     assert alone.journal.head_hash == pooled.journal.head_hash
+
+
+# submit_stream: the results of submit_many, committed in groups, workers checking ahead.
+
+
+def _committed_counts(ledger: dcep.Ledger) -> list[int]:
+    """The ledger's entry count at each of its commit points from now on."""
+    counts: list[int] = []
+    ledger.subscribe(lambda _entry: None, lambda: counts.append(ledger.entry_count))
+    return counts
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("commit_every", [1, 7, 150, 1000])
+def test_a_stream_gives_the_batch_results_each_group_committed_before_it_is_seen(
+    workers: int, commit_every: int
+) -> None:
+    alone, alone_wallets = _world(10)
+    streamed, streamed_wallets = _world(10)
+    items_alone = _batch(alone_wallets, 400, seed=commit_every)
+    items_streamed = _batch(streamed_wallets, 400, seed=commit_every)
+    assert items_alone == items_streamed
+    expected = alone.submit_many(items_alone)
+    commits = _committed_counts(streamed)
+    got: list[dcep.Receipt | dcep.Rejection] = []
+    pool = dcep.SentinelPool(streamed.network_id, workers) if workers else None
+    try:
+        for result in streamed.submit_stream(
+            iter(items_streamed), sentinels=pool, commit_every=commit_every
+        ):
+            if isinstance(result, dcep.Receipt):
+                assert commits, "a receipt arrived before any commit point"
+                assert result.entry_number < commits[-1]
+            got.append(result)
+    finally:
+        if pool is not None:
+            pool.close()
+    assert _outcome(got) == _outcome(expected)
+    assert len(commits) == -(-len(items_streamed) // commit_every)
+    assert alone.journal is not None
+    assert streamed.journal is not None
+    assert streamed.journal.head_hash == alone.journal.head_hash
+    streamed.check_invariants()
+
+
+def test_a_stream_is_lazy_and_stopping_it_commits_what_was_applied() -> None:
+    ledger, holders = _world(8)
+    items = _batch(holders, 2500, seed=5)
+    before = ledger.entry_count
+    pulled = 0
+
+    def source() -> Iterator[bytes]:
+        nonlocal pulled
+        for item in items:
+            pulled += 1
+            yield item
+
+    with dcep.SentinelPool(ledger.network_id, 2) as pool:
+        stream = ledger.submit_stream(source(), sentinels=pool, commit_every=50)
+        assert pulled == 0
+        assert ledger.entry_count == before
+        first = list(itertools.islice(stream, 60))
+        assert pulled < len(items)
+        stream.close()
+    applied = ledger.entry_count - before
+    assert applied >= sum(isinstance(r, dcep.Receipt) for r in first)
+    assert ledger.journal is not None
+    store = ledger.journal.store
+    assert isinstance(store, dcep.MemoryStore)
+    # Everything applied reached the store: nothing sits uncommitted.
+    assert len(list(store.read_entries())) == ledger.entry_count
+
+
+@pytest.mark.parametrize("commit_every", [0, -1, True, 1.5, "10"])
+def test_a_stream_refuses_a_bad_group_size_before_reading_anything(commit_every: object) -> None:
+    ledger, _ = _world(2)
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        ledger.submit_stream([], commit_every=commit_every)  # type: ignore[arg-type]
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+    assert caught.value.field == "commit_every"
+
+
+def test_a_stream_refuses_a_pool_for_another_network_at_once() -> None:
+    ledger, _ = _world(2)
+    with dcep.SentinelPool(b"elsewhere", 1) as pool, pytest.raises(dcep.InvalidFieldError):
+        ledger.submit_stream([], sentinels=pool)
