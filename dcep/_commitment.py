@@ -23,6 +23,7 @@ instructions rather than 1024 Python steps.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, final
 
 from nacl.bindings import randombytes_buf_deterministic
@@ -30,7 +31,7 @@ from nacl.bindings import randombytes_buf_deterministic
 from dcep._crypto import digest
 from dcep._errors import EncodingError, Reason
 
-__all__ = ["COMMITMENT_SIZE", "StateCommitment", "account_leaf"]
+__all__ = ["COMMITMENT_SIZE", "StateCommitment", "account_leaf", "commitment_change"]
 
 _LANES: Final = 1024
 COMMITMENT_SIZE: Final = _LANES * 2
@@ -99,6 +100,10 @@ class StateCommitment:
         """Take one leaf out (that was put in)."""
         self._value = _sub(self._value, _expand(leaf))
 
+    def merge(self, change: bytes) -> None:
+        """Fold in a change computed by :func:`commitment_change` (in any process)."""
+        self._value = _add(self._value, StateCommitment.from_bytes(change)._value)
+
     def to_bytes(self) -> bytes:
         """The full 2,048-byte state, for snapshots."""
         return self._value.to_bytes(COMMITMENT_SIZE, "big")
@@ -121,3 +126,19 @@ class StateCommitment:
 
     def __repr__(self) -> str:
         return f"StateCommitment({self.digest().hex()[:16]}...)"
+
+
+def commitment_change(removed: Iterable[bytes], added: Iterable[bytes]) -> bytes:
+    """What taking ``removed`` leaves out and putting ``added`` ones in does, as bytes.
+
+    A pure function of its arguments, so that a worker process can expand a
+    block's leaves while the sequencer goes on; :meth:`StateCommitment.merge`
+    folds the result in.  Lanes wrap, so the change of a block that only
+    removes is as well defined as any other.
+    """
+    change = StateCommitment()
+    for leaf in removed:
+        change.remove(leaf)
+    for leaf in added:
+        change.add(leaf)
+    return change.to_bytes()

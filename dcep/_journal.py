@@ -18,6 +18,7 @@ the same, naming it.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, final
 
@@ -30,7 +31,7 @@ from dcep._errors import DcepError, InvalidFieldError, JournalError, NotAuthoris
 from dcep._journal_records import GENESIS_HASH, Block, BlockHeader, JournalEntry, chain_hash
 from dcep._merkle import merkle_root
 from dcep._records import AccountKind, Entry
-from dcep._sentinels import SentinelPool
+from dcep._sentinels import PendingChange, SentinelPool
 from dcep._snapshot import Snapshot
 from dcep._storage import Store, StoredBlock, StoredEntry
 
@@ -47,6 +48,8 @@ DEFAULT_BLOCK_SIZE: Final = 1024
 DEFAULT_SNAPSHOT_EVERY_BLOCKS: Final = 128
 #: Replay reports progress in steps this large (the argument is entries just done).
 _PROGRESS_STEP: Final = 1024
+#: Blocks whose commitment a replica leaves with the workers before waiting.
+_MAX_OFFLOADED: Final = 4
 
 AccountKey = tuple[AccountKind, Address, str]
 
@@ -96,6 +99,8 @@ class Journal:
         "_height",
         "_last_block_hash",
         "_ledger",
+        "_offload",
+        "_offloaded",
         "_peeked",
         "_pending_blocks",
         "_pending_entries",
@@ -140,6 +145,10 @@ class Journal:
         #: since the last block checked, and that block's (height, digest).
         self._deferred: dict[AccountKey, int] | None = None
         self._settle_at: Block | None = None
+        #: While a replica replays with sentinels: the pool that expands each
+        #: block's leaves, and the blocks whose commitment it is still expanding.
+        self._offload: SentinelPool | None = None
+        self._offloaded: deque[tuple[PendingChange, BlockHeader]] = deque()
         self._replaying = False
         self._verify_blocks = False
         self._expected_blocks: Iterator[StoredBlock] | None = None
@@ -270,10 +279,21 @@ class Journal:
     def _fold_into_commitment(
         self, changes: dict[AccountKey, int], since: dict[AccountKey, int] | None = None
     ) -> None:
+        removed, added = self._leaf_changes(changes, since)
+        commitment = self._commitment
+        for leaf in removed:
+            commitment.remove(leaf)
+        for leaf in added:
+            commitment.add(leaf)
+
+    def _leaf_changes(
+        self, changes: dict[AccountKey, int], since: dict[AccountKey, int] | None = None
+    ) -> tuple[list[bytes], list[bytes]]:
         # Each changed account: its old leaf out, its new leaf in.  ``since``
         # holds changes made after the moment being committed to.
         ledger = self._ledger
-        commitment = self._commitment
+        removed: list[bytes] = []
+        added: list[bytes] = []
         for key, delta_fen in changes.items():
             kind, owner, account_id = key
             new_fen = ledger.account_balance_fen(kind, owner, account_id)
@@ -284,9 +304,10 @@ class Journal:
                 continue
             raw_owner = bytes(owner)
             if old_fen:
-                commitment.remove(account_leaf(kind.value, raw_owner, account_id, old_fen))
+                removed.append(account_leaf(kind.value, raw_owner, account_id, old_fen))
             if new_fen:
-                commitment.add(account_leaf(kind.value, raw_owner, account_id, new_fen))
+                added.append(account_leaf(kind.value, raw_owner, account_id, new_fen))
+        return removed, added
 
     def _next_header(self, deferred_commitment: bytes | None = None) -> BlockHeader:
         ledger = self._ledger
@@ -294,12 +315,14 @@ class Journal:
             self._fold_into_commitment(self._dirty)
             state_commitment = self._commitment.digest()
         else:
-            # Recovery: the stored digest stands in until the end of the replay,
-            # when every account changed since is folded in at once.
+            # The stored digest stands in while the commitment is checked
+            # later: in recovery at the end of the replay, when every account
+            # changed since is folded in at once; in a replica with sentinels
+            # when a worker has expanded the block's leaves.
             deferred = self._deferred
-            assert deferred is not None
-            for key, delta_fen in self._dirty.items():
-                deferred[key] = deferred.get(key, 0) + delta_fen
+            if deferred is not None:
+                for key, delta_fen in self._dirty.items():
+                    deferred[key] = deferred.get(key, 0) + delta_fen
             state_commitment = deferred_commitment
         issued_fen, redeemed_fen = ledger.lifetime_totals_fen()
         return BlockHeader(
@@ -356,10 +379,19 @@ class Journal:
             return
         self._peeked = None
         deferring = self._deferred is not None
-        computed = self._next_header(stored_header.state_commitment if deferring else None)
+        change = None
+        if self._offload is not None:
+            change = self._offload.commitment_change(*self._leaf_changes(self._dirty))
+        later = deferring or change is not None
+        computed = self._next_header(stored_header.state_commitment if later else None)
         if deferring:
             self._settle_at = Block(stored_header, signature)
         if computed != stored_header:
+            if change is not None:
+                # Name every differing field, as a replica without workers does.
+                self._check_offloaded(wait=True)
+                self._commitment.merge(change.result())
+                computed = attrs.evolve(computed, state_commitment=self._commitment.digest())
             raise JournalError(
                 Reason.JOURNAL_BLOCK_MISMATCH,
                 "the stored header is not what re-executing its entries gives: "
@@ -367,10 +399,32 @@ class Journal:
                 block=height,
                 entry=stored_header.first_entry + stored_header.entry_count - 1,
             )
+        if change is not None:
+            # Queued before the signature check: should that fail, replay
+            # settles this commitment first, the check a lone replica makes first.
+            self._offloaded.append((change, stored_header))
         block = Block(stored_header, signature)
         if self._verify_blocks:
             self._require_central_signature(block)
         self._adopt(block)
+        self._check_offloaded(wait=False)
+
+    def _check_offloaded(self, *, wait: bool) -> None:
+        # Fold the workers' changes in block order, comparing each digest;
+        # without ``wait``, only those already done (and the oldest, past a few).
+        pending = self._offloaded
+        while pending and (wait or pending[0][0].done() or len(pending) > _MAX_OFFLOADED):
+            change, header = pending.popleft()
+            self._commitment.merge(change.result())
+            if self._commitment.digest() != header.state_commitment:
+                pending.clear()  # the first fault is the one reported
+                raise JournalError(
+                    Reason.JOURNAL_BLOCK_MISMATCH,
+                    "the stored header is not what re-executing its entries gives: "
+                    "differs in state_commitment",
+                    block=header.height,
+                    entry=header.first_entry + header.entry_count - 1,
+                )
 
     def _require_central_signature(self, block: Block, entry: int | None = None) -> None:
         central = self._ledger.central_bank
@@ -433,73 +487,26 @@ class Journal:
         chunk of entries ahead of re-execution; any they find bad is checked
         again here so that the error is the one a lone replica raises.
 
+        With ``sentinels`` and every commitment checked (a replica), a worker
+        also expands each block's leaves while the next block re-executes;
+        the digests are compared in block order, and before any later fault
+        is reported, so the first fault named is the same as without.
+
         ``check_every_commitment=False`` (recovery, reading its own store)
         checks every other field of every block header but folds the balance
         changes into the state commitment once, at the end, and checks it
         against the last block replayed: a touched account costs two leaf
         expansions per replay instead of two per block.
         """
-        ledger = self._ledger
-        network_id = ledger.network_id
         self._replaying = True
         self._verify_blocks = verify_signatures
         self._expected_blocks = blocks
         self._deferred = None if check_every_commitment else {}
+        self._offload = sentinels if check_every_commitment else None
         count = 0
         try:
-            checked: Iterator[tuple[StoredEntry, bool | None]] = (
-                _with_verdicts(entries, sentinels)
-                if sentinels is not None and verify_signatures
-                else ((stored, None) for stored in entries)
-            )
-            for (number, body, stored_hash), verdict in checked:
-                expected_number = ledger.entry_count
-                if number != expected_number:
-                    raise JournalError(
-                        Reason.JOURNAL_CHAIN_BROKEN,
-                        f"expected entry {expected_number} next, found {number}",
-                        entry=number,
-                        block=self._height,
-                    )
-                previous_hash, height = self._head_hash, self._height
-                try:
-                    # Only what re-executing needs: the re-executed entry's hash,
-                    # compared below, covers every byte of the stored one.
-                    envelope = body[21 : 21 + int.from_bytes(body[17:21], "big")]
-                    signed = SignedInstruction.from_bytes(envelope)
-                    if verify_signatures and not verdict:
-                        signed.verify(network_id)
-                    ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
-                except JournalError:
-                    # A block sealed by this entry disagreed: already named,
-                    # unless the entry itself is what is wrong.
-                    _check_stored_entry(number, body, stored_hash, previous_hash, height)
-                    raise
-                except DcepError as error:
-                    _check_stored_entry(number, body, stored_hash, previous_hash, height)
-                    raise JournalError(
-                        Reason.JOURNAL_REPLAY_DIVERGED,
-                        f"re-executing the entry was refused: {error}",
-                        entry=number,
-                        block=self._height,
-                    ) from None
-                # Re-execution rebuilt this entry; the stored bytes must be the same.
-                if (
-                    self._head_hash != stored_hash
-                    or chain_hash(previous_hash, body) != stored_hash
-                ):
-                    _check_stored_entry(number, body, stored_hash, previous_hash, height)
-                    raise JournalError(
-                        Reason.JOURNAL_REPLAY_DIVERGED,
-                        "re-executing the entry gave another outcome than the one stored",
-                        entry=number,
-                        block=self._height,
-                    )
-                count += 1
-                if progress is not None and count % _PROGRESS_STEP == 0:
-                    progress(_PROGRESS_STEP)
-            if progress is not None and count % _PROGRESS_STEP:
-                progress(count % _PROGRESS_STEP)
+            count = self._replay_entries(entries, verify_signatures, progress, sentinels)
+            self._check_offloaded(wait=True)
             self._settle_deferred()
             leftover = self._peek_stored_block() if final else None
             if leftover is not None:
@@ -508,13 +515,82 @@ class Journal:
                     "a stored block covers entries that are not stored",
                     block=leftover[0],
                 )
+        except DcepError:
+            # A block before the fault may still have its commitment out with
+            # a worker: if that is wrong, it is the first fault.
+            self._check_offloaded(wait=True)
+            raise
         finally:
             self._deferred = None
             self._settle_at = None
+            self._offload = None
+            self._offloaded.clear()
             self._peeked = None
             self._replaying = False
             self._verify_blocks = False
             self._expected_blocks = None
+        return count
+
+    def _replay_entries(
+        self,
+        entries: Iterator[StoredEntry],
+        verify_signatures: bool,
+        progress: Callable[[int], None] | None,
+        sentinels: SentinelPool | None,
+    ) -> int:
+        ledger = self._ledger
+        network_id = ledger.network_id
+        count = 0
+        checked: Iterator[tuple[StoredEntry, bool | None]] = (
+            _with_verdicts(entries, sentinels)
+            if sentinels is not None and verify_signatures
+            else ((stored, None) for stored in entries)
+        )
+        for (number, body, stored_hash), verdict in checked:
+            expected_number = ledger.entry_count
+            if number != expected_number:
+                raise JournalError(
+                    Reason.JOURNAL_CHAIN_BROKEN,
+                    f"expected entry {expected_number} next, found {number}",
+                    entry=number,
+                    block=self._height,
+                )
+            previous_hash, height = self._head_hash, self._height
+            try:
+                # Only what re-executing needs: the re-executed entry's hash,
+                # compared below, covers every byte of the stored one.
+                envelope = body[21 : 21 + int.from_bytes(body[17:21], "big")]
+                signed = SignedInstruction.from_bytes(envelope)
+                if verify_signatures and not verdict:
+                    signed.verify(network_id)
+                ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
+            except JournalError:
+                # A block sealed by this entry disagreed: already named,
+                # unless the entry itself is what is wrong.
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                raise
+            except DcepError as error:
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                raise JournalError(
+                    Reason.JOURNAL_REPLAY_DIVERGED,
+                    f"re-executing the entry was refused: {error}",
+                    entry=number,
+                    block=self._height,
+                ) from None
+            # Re-execution rebuilt this entry; the stored bytes must be the same.
+            if self._head_hash != stored_hash or chain_hash(previous_hash, body) != stored_hash:
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                raise JournalError(
+                    Reason.JOURNAL_REPLAY_DIVERGED,
+                    "re-executing the entry gave another outcome than the one stored",
+                    entry=number,
+                    block=self._height,
+                )
+            count += 1
+            if progress is not None and count % _PROGRESS_STEP == 0:
+                progress(_PROGRESS_STEP)
+        if progress is not None and count % _PROGRESS_STEP:
+            progress(count % _PROGRESS_STEP)
         return count
 
 

@@ -23,19 +23,20 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Final, TypeVar, final
 
 import nacl.bindings
 import nacl.exceptions
 
+from dcep._commitment import commitment_change
 from dcep._crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, domain_message
 from dcep._encoding import domain_tag
 from dcep._errors import InvalidFieldError, Reason
 from dcep._instructions import Kind
 
-__all__ = ["SentinelPool"]
+__all__ = ["PendingChange", "SentinelPool"]
 
 _HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
 #: Below this many envelopes a batch is checked in-process: shipping it costs more.
@@ -49,6 +50,7 @@ _IN_FLIGHT_PER_WORKER: Final = 3
 _worker_network_id = b""
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _init_worker(network_id: bytes) -> None:
@@ -166,17 +168,30 @@ class SentinelPool:
         network_id = self._network_id
         return (_signature_is_good(envelope, network_id) for envelope in envelopes)
 
-    def _submit(self, chunk: list[bytes]) -> Future[list[bool]]:
-        assert self._executor is not None
+    def commitment_change(self, removed: list[bytes], added: list[bytes]) -> PendingChange:
+        """Start :func:`~dcep._commitment.commitment_change` for a block's leaves in a worker.
+
+        The sequencer folds the result in when it is ready, and meanwhile
+        goes on re-executing the next block.
+        """
+        return PendingChange(self._submit(commitment_change, removed, added), removed, added)
+
+    def _submit(self, task: Callable[..., R], *args: object) -> Future[R] | None:
+        # None once the pool is closed: the caller does the work in-process.
+        if self._executor is None:
+            return None
         try:
-            return self._executor.submit(_check_chunk, chunk)
-        except BrokenProcessPool:  # broke while idle, since the last stream
+            return self._executor.submit(task, *args)
+        except BrokenProcessPool:  # broke while idle, since the last submission
             self._restart()
-            return self._executor.submit(_check_chunk, chunk)
+            return self._executor.submit(task, *args)
 
     def _restart(self) -> None:
-        assert self._executor is not None
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # No cancelling: a broken executor fails every future it held, and
+        # waiting for that keeps each failure a BrokenProcessPool.
+        if self._executor is None:
+            return
+        self._executor.shutdown(wait=True)
         self._restarts += 1
         self._executor = self._start()
 
@@ -192,18 +207,20 @@ class SentinelPool:
         size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
         rest = itertools.chain(head, envelopes)
         chunks = iter(lambda: list(itertools.islice(rest, size)), [])
-        pending: deque[tuple[Future[list[bool]], list[bytes]]] = deque()
+        pending: deque[tuple[Future[list[bool]] | None, list[bytes]]] = deque()
         while True:
             for chunk in itertools.islice(
                 chunks, self._workers * _IN_FLIGHT_PER_WORKER - len(pending)
             ):
-                pending.append((self._submit(chunk), chunk))
+                pending.append((self._submit(_check_chunk, chunk), chunk))
             if not pending:
                 return
             future, chunk = pending.popleft()
             try:
+                if future is None:  # the pool was closed under the stream
+                    raise CancelledError
                 verdicts = future.result()
-            except BrokenProcessPool:
+            except (BrokenProcessPool, CancelledError):
                 # A worker died, and with it every chunk in flight: check those
                 # here (so a chunk that kills workers cannot loop), then carry
                 # on with fresh workers.
@@ -216,13 +233,44 @@ class SentinelPool:
             yield from verdicts
 
     def close(self) -> None:
-        """Stop the workers."""
+        """Stop the workers (work still queued for them is dropped)."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> SentinelPool:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@final
+class PendingChange:
+    """A block's commitment change being computed by a sentinel worker.
+
+    :meth:`result` never fails for want of a worker: if the worker died or
+    the pool was closed, the change is computed here instead.
+    """
+
+    __slots__ = ("_added", "_future", "_removed")
+
+    def __init__(
+        self, future: Future[bytes] | None, removed: list[bytes], added: list[bytes]
+    ) -> None:
+        self._future = future
+        self._removed = removed
+        self._added = added
+
+    def done(self) -> bool:
+        """Whether :meth:`result` would return without waiting for a worker."""
+        return self._future is None or self._future.done()
+
+    def result(self) -> bytes:
+        """The change, waiting for the worker if need be."""
+        if self._future is not None:
+            try:
+                return self._future.result()
+            except (BrokenProcessPool, CancelledError):
+                pass
+        return commitment_change(self._removed, self._added)

@@ -1,0 +1,215 @@
+"""A replica with sentinels checks block commitments in workers, and faults exactly as alone.
+
+With a :class:`~dcep.SentinelPool`, a replica hands each block's leaves to a
+worker and re-executes the next block meanwhile.  The commitment is then
+compared later, but the first fault it names must be the one a replica
+without workers names: the same reason, block, entry and message.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import attrs
+import pytest
+
+import dcep
+from dcep import cny
+from dcep._commitment import StateCommitment, account_leaf, commitment_change
+from dcep._journal import Journal
+from dcep._sentinels import PendingChange
+
+BLOCK_SIZE = 16
+
+
+def _writer(corrupt: dict[int, dict[str, object]]) -> dcep.MemoryStore:
+    """A journal of a couple of hundred entries whose listed headers were written wrong.
+
+    ``corrupt`` maps a block height to header fields to overwrite before the
+    central bank signs it: a validly signed block that re-execution disagrees with.
+    """
+    original = Journal._next_header
+
+    def wrong_header(journal: Journal, *args: object, **kwargs: object) -> dcep.BlockHeader:
+        header = original(journal, *args, **kwargs)  # type: ignore[arg-type]
+        fields = corrupt.get(header.height)
+        return header if fields is None else attrs.evolve(header, **fields)  # type: ignore[arg-type]
+
+    ledger = dcep.Ledger.with_journal(block_size=BLOCK_SIZE)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Journal, "_next_header", wrong_header)
+        pboc = dcep.CentralBank(ledger, seed=3)
+        bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("100000"))
+        pboc.issue(bank, cny("100000"))
+        holders = [bank.open_wallet(category=4, phone=f"{i}", seed=i) for i in range(12)]
+        for holder in holders:
+            bank.fund(holder, cny("50"))
+        rng = random.Random(8)
+        for _ in range(200):
+            payer, payee = rng.sample(holders, 2)
+            payer.pay(payee, dcep.Amount(rng.randint(1, 300)))
+        assert ledger.journal is not None
+        ledger.journal.seal()
+        ledger.journal.flush()
+    store = ledger.journal.store
+    assert isinstance(store, dcep.MemoryStore)
+    return store
+
+
+def _rebuilt(
+    store: dcep.MemoryStore,
+    *,
+    forge_entry: int | None = None,
+    forge_block_signature: int | None = None,
+) -> dcep.MemoryStore:
+    """A copy of ``store``, with one entry's signature or one block's signature forged."""
+    entries = []
+    previous = bytes(32)
+    for number, body, _ in store.read_entries():
+        if number == forge_entry:  # a byte of the envelope's signature
+            body = body[:80] + bytes([body[80] ^ 1]) + body[81:]
+        entry = dcep.JournalEntry.decode(body, previous)
+        entries.append(entry)
+        previous = entry.hash
+    blocks = []
+    for height, header_raw, signature in store.read_blocks():
+        if height == forge_block_signature:
+            signature = bytes([signature[0] ^ 1]) + signature[1:]
+        blocks.append(dcep.Block(dcep.BlockHeader.decode(header_raw), signature))
+    copy = dcep.MemoryStore()
+    copy.write(entries, blocks)
+    return copy
+
+
+def _fault(store: dcep.MemoryStore, pool: dcep.SentinelPool | None) -> tuple[object, ...]:
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Replica(store).catch_up(sentinels=pool)
+    error = caught.value
+    return error.reason, error.block, error.entry, str(error)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[dcep.SentinelPool]:
+    with dcep.SentinelPool(dcep.Ledger().network_id, 2) as sentinels:
+        yield sentinels
+
+
+@pytest.fixture(scope="module")
+def sound() -> dcep.MemoryStore:
+    return _writer({})
+
+
+def test_a_sound_journal_verifies_the_same_with_workers(
+    sound: dcep.MemoryStore, pool: dcep.SentinelPool
+) -> None:
+    alone_replica = dcep.Replica(sound)
+    alone = alone_replica.catch_up()
+    pooled_replica = dcep.Replica(sound)
+    pooled = pooled_replica.catch_up(sentinels=pool)
+    assert pooled == alone
+    assert pooled.blocks_verified > 2 * 4  # more blocks than the workers may hold
+    assert pooled_replica.ledger.snapshot() == alone_replica.ledger.snapshot()
+
+
+@pytest.mark.parametrize("height", [0, 1, 5, 9, -1])
+def test_a_wrong_commitment_is_named_at_its_block_as_without_workers(
+    pool: dcep.SentinelPool, height: int
+) -> None:
+    blocks = len(list(_writer({}).read_blocks()))
+    height = height % blocks
+    store = _writer({height: {"state_commitment": bytes(32)}})
+    alone = _fault(store, None)
+    assert alone[0] is dcep.Reason.JOURNAL_BLOCK_MISMATCH
+    assert alone[1] == height
+    assert "state_commitment" in str(alone[3])
+    assert _fault(store, pool) == alone
+
+
+def test_a_wrong_commitment_comes_before_a_later_forged_entry(
+    pool: dcep.SentinelPool, sound: dcep.MemoryStore
+) -> None:
+    store = _writer({3: {"state_commitment": bytes(32)}})
+    first_after = (3 + 1) * BLOCK_SIZE + 2  # an entry in block 4
+    forged = _rebuilt(store, forge_entry=first_after)
+    alone = _fault(forged, None)
+    assert alone[1] == 3
+    assert _fault(forged, pool) == alone
+    # Without the wrong commitment, the forged entry is the fault, in both.
+    only_entry = _rebuilt(sound, forge_entry=first_after)
+    alone_entry = _fault(only_entry, None)
+    assert alone_entry[2] == first_after
+    assert _fault(only_entry, pool) == alone_entry
+
+
+def test_a_wrong_commitment_comes_before_its_own_bad_signature(
+    pool: dcep.SentinelPool,
+) -> None:
+    store = _rebuilt(_writer({4: {"state_commitment": bytes(32)}}), forge_block_signature=4)
+    alone = _fault(store, None)
+    assert alone[1] == 4
+    assert "state_commitment" in str(alone[3])
+    assert _fault(store, pool) == alone
+
+
+def test_every_wrong_field_is_named_as_without_workers(pool: dcep.SentinelPool) -> None:
+    store = _writer({2: {"state_commitment": bytes(32), "issued_fen": 1}})
+    alone = _fault(store, None)
+    assert "issued_fen" in str(alone[3])
+    assert "state_commitment" in str(alone[3])
+    assert _fault(store, pool) == alone
+    # A header that is wrong only outside the commitment names only that field.
+    other = _writer({2: {"issued_fen": 1}})
+    alone_other = _fault(other, None)
+    assert "state_commitment" not in str(alone_other[3])
+    assert _fault(other, pool) == alone_other
+
+
+def test_workers_killed_mid_replay_leave_the_verification_whole(sound: dcep.MemoryStore) -> None:
+    alone = dcep.Replica(sound).catch_up()
+    before = {child.pid for child in multiprocessing.active_children()}
+    with dcep.SentinelPool(dcep.Ledger().network_id, 2) as own:
+        victims = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
+        assert len(victims) == 2
+        replica = dcep.Replica(sound)
+
+        def kill_at_entry_60(entry: dcep.Entry) -> None:
+            if entry.receipt.entry_number == 60:  # blocks 0-2 sealed, 3 under way
+                for pid in victims:
+                    if pid is not None:
+                        os.kill(pid, signal.SIGKILL)
+
+        replica.ledger.subscribe(kill_at_entry_60)
+        assert replica.catch_up(sentinels=own) == alone
+        assert own.restarts >= 1
+
+
+def test_a_pending_change_never_fails_for_want_of_a_worker(pool: dcep.SentinelPool) -> None:
+    removed = [account_leaf("wallet", bytes(20), "", fen) for fen in (5, 6)]
+    added = [account_leaf("wallet", bytes(20), "", fen) for fen in (7, 8, 9)]
+    expected = commitment_change(removed, added)
+    assert pool.commitment_change(removed, added).result() == expected
+    lost: Future[bytes] = Future()
+    lost.set_exception(BrokenProcessPool("a worker died"))
+    assert PendingChange(lost, removed, added).result() == expected
+    cancelled: Future[bytes] = Future()
+    cancelled.cancel()
+    assert PendingChange(cancelled, removed, added).result() == expected
+    assert PendingChange(None, removed, added).done()
+    assert PendingChange(None, removed, added).result() == expected
+    # What the change does: the same as adding and removing one by one.
+    direct = StateCommitment()
+    for leaf in removed:
+        direct.add(leaf)
+    merged = direct.copy()
+    merged.merge(expected)
+    for leaf in removed:
+        direct.remove(leaf)
+    for leaf in added:
+        direct.add(leaf)
+    assert merged == direct
