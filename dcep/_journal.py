@@ -409,11 +409,26 @@ class Journal:
         self._adopt(block)
         self._check_offloaded(wait=False)
 
-    def _check_offloaded(self, *, wait: bool) -> None:
+    def _yield_to_earlier_faults(
+        self, number: int, body: bytes, stored_hash: bytes, previous_hash: bytes, height: int
+    ) -> None:
+        # A fault found at this entry is reported only if nothing a replica
+        # without workers checks first is wrong: the blocks before this
+        # entry's block, the stored entry itself, then the block it sealed.
+        self._check_offloaded(wait=True, below=height)
+        _check_stored_entry(number, body, stored_hash, previous_hash, height)
+        self._check_offloaded(wait=True)
+
+    def _check_offloaded(self, *, wait: bool, below: int | None = None) -> None:
         # Fold the workers' changes in block order, comparing each digest;
-        # without ``wait``, only those already done (and the oldest, past a few).
+        # without ``wait``, only those already done (and the oldest, past a
+        # few); with ``below``, only the blocks under that height.
         pending = self._offloaded
-        while pending and (wait or pending[0][0].done() or len(pending) > _MAX_OFFLOADED):
+        while (
+            pending
+            and (below is None or pending[0][1].height < below)
+            and (wait or pending[0][0].done() or len(pending) > _MAX_OFFLOADED)
+        ):
             change, header = pending.popleft()
             self._commitment.merge(change.result())
             if self._commitment.digest() != header.state_commitment:
@@ -515,9 +530,10 @@ class Journal:
                     "a stored block covers entries that are not stored",
                     block=leftover[0],
                 )
-        except DcepError:
-            # A block before the fault may still have its commitment out with
-            # a worker: if that is wrong, it is the first fault.
+        except BaseException:
+            # A block before the fault (or the interruption) may still have its
+            # commitment out with a worker: if that is wrong, it is the first
+            # fault; and a block adopted is never left unchecked.
             self._check_offloaded(wait=True)
             raise
         finally:
@@ -564,13 +580,15 @@ class Journal:
                 if verify_signatures and not verdict:
                     signed.verify(network_id)
                 ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
-            except JournalError:
+            except JournalError as error:
+                if error.block is not None and error.block < height:
+                    raise  # a worker's verdict on an earlier block: the first fault
                 # A block sealed by this entry disagreed: already named,
                 # unless the entry itself is what is wrong.
-                _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
                 raise
             except DcepError as error:
-                _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
                 raise JournalError(
                     Reason.JOURNAL_REPLAY_DIVERGED,
                     f"re-executing the entry was refused: {error}",
@@ -579,7 +597,7 @@ class Journal:
                 ) from None
             # Re-execution rebuilt this entry; the stored bytes must be the same.
             if self._head_hash != stored_hash or chain_hash(previous_hash, body) != stored_hash:
-                _check_stored_entry(number, body, stored_hash, previous_hash, height)
+                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
                 raise JournalError(
                     Reason.JOURNAL_REPLAY_DIVERGED,
                     "re-executing the entry gave another outcome than the one stored",

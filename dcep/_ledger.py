@@ -303,7 +303,7 @@ class Ledger:
         chunks ahead of applying, so both run at once; the results and the
         journal are exactly those without.
         """
-        self._require_network_of(sentinels)
+        self._require_usable(sentinels)
         try:
             return list(self._outcomes(list(instructions), sentinels))
         finally:
@@ -329,7 +329,7 @@ class Ledger:
         yielded are lost to the caller, and resubmitting those instructions
         is safe (ids are idempotent).
         """
-        self._require_network_of(sentinels)
+        self._require_usable(sentinels)
         if type(commit_every) is not int or commit_every < 1:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID,
@@ -344,14 +344,25 @@ class Ledger:
         sentinels: SentinelPool | None,
         commit_every: int,
     ) -> Generator[Receipt | Rejection, None, None]:
+        # If reading the input fails, every instruction read before is applied
+        # and its result yielded, then the error is raised: the same with any
+        # number of workers.
         if sentinels is None:  # group by group: each group's checks run first
             items = iter(instructions)
-            while batch := list(itertools.islice(items, commit_every)):
+            while True:
+                batch: list[SignedInstruction | bytes] = []
+                try:
+                    batch.extend(itertools.islice(items, commit_every))
+                except Exception:
+                    yield from self.submit_many(batch)
+                    raise
+                if not batch:
+                    return
                 yield from self.submit_many(batch)
-            return
         outcomes = self._outcomes(instructions, sentinels)
         group: list[Receipt | Rejection] = []
         committed_at = self._state.entry_count
+        failure: Exception | None = None
         try:
             for outcome in outcomes:
                 group.append(outcome)
@@ -360,11 +371,15 @@ class Ledger:
                     committed_at = self._state.entry_count
                     done, group = group, []
                     yield from done
+        except Exception as error:
+            failure = error
         finally:
             outcomes.close()
             if self._state.entry_count != committed_at or group:
                 self._commit()
         yield from group
+        if failure is not None:
+            raise failure
 
     def _outcomes(
         self, items: Iterable[SignedInstruction | bytes], sentinels: SentinelPool | None
@@ -402,8 +417,14 @@ class Ledger:
                 continue
             yield receipt
 
-    def _require_network_of(self, sentinels: SentinelPool | None) -> None:
-        if sentinels is not None and sentinels.network_id != self._network_id:
+    def _require_usable(self, sentinels: SentinelPool | None) -> None:
+        if sentinels is None:
+            return
+        if sentinels.closed:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
+            )
+        if sentinels.network_id != self._network_id:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID,
                 "the sentinel pool checks signatures for another network",

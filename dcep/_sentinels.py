@@ -115,8 +115,12 @@ class SentinelPool:
             initializer=_init_worker,
             initargs=(self._network_id,),
         )
-        for started in [executor.submit(_worker_pid) for _ in range(self._workers)]:
-            started.result()
+        try:
+            for started in [executor.submit(_worker_pid) for _ in range(self._workers)]:
+                started.result()
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
         return executor
 
     @property
@@ -128,6 +132,11 @@ class SentinelPool:
     def network_id(self) -> bytes:
         """The network the workers verify signatures for."""
         return self._network_id
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` stopped the workers."""
+        return self._executor is None
 
     @property
     def restarts(self) -> int:
@@ -159,10 +168,22 @@ class SentinelPool:
         """Each item with its envelope's verdict, in order, streamed as :meth:`verdicts`.
 
         Items the workers are checking are held here until the caller
-        reaches them, so the look-ahead stays bounded.
+        reaches them, so the look-ahead stays bounded.  If reading ``items``
+        raises, the caller gets every item read before, then the error: the
+        look-ahead never moves it earlier.
         """
-        items, ahead = itertools.tee(items)
-        return zip(items, self.verdicts(map(envelope_of, ahead)), strict=True)
+        failure: list[Exception] = []
+
+        def read() -> Iterator[T]:
+            try:
+                yield from items
+            except Exception as error:
+                failure.append(error)
+
+        now, ahead = itertools.tee(read())
+        yield from zip(now, self.verdicts(map(envelope_of, ahead)), strict=True)
+        if failure:
+            raise failure[0]
 
     def _in_process(self, envelopes: Iterable[bytes]) -> Iterator[bool]:
         network_id = self._network_id
@@ -174,26 +195,32 @@ class SentinelPool:
         The sequencer folds the result in when it is ready, and meanwhile
         goes on re-executing the next block.
         """
-        return PendingChange(self._submit(commitment_change, removed, added), removed, added)
+        return PendingChange(self._submit(commitment_change, removed, added)[0], removed, added)
 
-    def _submit(self, task: Callable[..., R], *args: object) -> Future[R] | None:
-        # None once the pool is closed: the caller does the work in-process.
-        if self._executor is None:
-            return None
+    def _submit(
+        self, task: Callable[..., R], *args: object
+    ) -> tuple[Future[R] | None, ProcessPoolExecutor | None]:
+        # The future and the executor it went to; no future once the pool is
+        # closed, and the caller does the work in-process.
+        executor = self._executor
+        if executor is None:
+            return None, None
         try:
-            return self._executor.submit(task, *args)
+            return executor.submit(task, *args), executor
         except BrokenProcessPool:  # broke while idle, since the last submission
-            self._restart()
-            return self._executor.submit(task, *args)
+            self._restart(executor)
+            return self._submit(task, *args)
 
-    def _restart(self) -> None:
+    def _restart(self, broken: ProcessPoolExecutor | None) -> None:
+        # Once per broken executor, however many of its futures report it.
         # No cancelling: a broken executor fails every future it held, and
         # waiting for that keeps each failure a BrokenProcessPool.
-        if self._executor is None:
+        if broken is None or broken is not self._executor:
             return
-        self._executor.shutdown(wait=True)
+        self._executor = None
+        broken.shutdown(wait=True)
+        self._executor = self._start()  # if this fails, the pool stays closed
         self._restarts += 1
-        self._executor = self._start()
 
     def _stream(self, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
         envelopes = iter(envelopes)
@@ -207,15 +234,17 @@ class SentinelPool:
         size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
         rest = itertools.chain(head, envelopes)
         chunks = iter(lambda: list(itertools.islice(rest, size)), [])
-        pending: deque[tuple[Future[list[bool]] | None, list[bytes]]] = deque()
+        pending: deque[
+            tuple[Future[list[bool]] | None, ProcessPoolExecutor | None, list[bytes]]
+        ] = deque()
         while True:
             for chunk in itertools.islice(
                 chunks, self._workers * _IN_FLIGHT_PER_WORKER - len(pending)
             ):
-                pending.append((self._submit(_check_chunk, chunk), chunk))
+                pending.append((*self._submit(_check_chunk, chunk), chunk))
             if not pending:
                 return
-            future, chunk = pending.popleft()
+            future, executor, chunk = pending.popleft()
             try:
                 if future is None:  # the pool was closed under the stream
                     raise CancelledError
@@ -224,9 +253,9 @@ class SentinelPool:
                 # A worker died, and with it every chunk in flight: check those
                 # here (so a chunk that kills workers cannot loop), then carry
                 # on with fresh workers.
-                lost = [chunk, *(held for _, held in pending)]
+                lost = [chunk, *(held for _, _, held in pending)]
                 pending.clear()
-                self._restart()
+                self._restart(executor)
                 for held in lost:
                     yield from self._in_process(held)
                 continue
