@@ -416,7 +416,11 @@ class Journal:
         # without workers checks first is wrong: the blocks before this
         # entry's block, the stored entry itself, then the block it sealed.
         self._check_offloaded(wait=True, below=height)
-        _check_stored_entry(number, body, stored_hash, previous_hash, height)
+        try:
+            _check_stored_entry(number, body, stored_hash, previous_hash, height)
+        except JournalError:
+            self._offloaded.clear()  # only the block this entry sealed: it comes after
+            raise
         self._check_offloaded(wait=True)
 
     def _check_offloaded(self, *, wait: bool, below: int | None = None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import struct
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Final, final
 
 from dcep._clock import Clock, ManualClock
@@ -55,7 +55,7 @@ from dcep._records import (
     WalletInfo,
 )
 from dcep._recovery import check_snapshot_anchors
-from dcep._sentinels import SentinelPool
+from dcep._sentinels import SentinelPool, read_until_failure
 from dcep._snapshot import LedgerSnapshot, capture_state, restore_state
 from dcep._sqlite_store import SqliteStore
 from dcep._state import (
@@ -346,40 +346,40 @@ class Ledger:
     ) -> Generator[Receipt | Rejection, None, None]:
         # If reading the input fails, every instruction read before is applied
         # and its result yielded, then the error is raised: the same with any
-        # number of workers.
+        # number of workers, whose look-ahead must not move the error earlier.
+        failure: list[Exception] = []
+        items = read_until_failure(instructions, failure)
         if sentinels is None:  # group by group: each group's checks run first
-            items = iter(instructions)
-            while True:
-                batch: list[SignedInstruction | bytes] = []
-                try:
-                    batch.extend(itertools.islice(items, commit_every))
-                except Exception:
-                    yield from self.submit_many(batch)
-                    raise
-                if not batch:
-                    return
+            while batch := list(itertools.islice(items, commit_every)):
                 yield from self.submit_many(batch)
-        outcomes = self._outcomes(instructions, sentinels)
+        else:
+            yield from self._stream_checked_ahead(items, sentinels, commit_every)
+        if failure:
+            raise failure[0]
+
+    def _stream_checked_ahead(
+        self,
+        items: Iterator[SignedInstruction | bytes],
+        sentinels: SentinelPool,
+        commit_every: int,
+    ) -> Generator[Receipt | Rejection, None, None]:
+        outcomes = self._outcomes(items, sentinels)
         group: list[Receipt | Rejection] = []
         committed_at = self._state.entry_count
-        failure: Exception | None = None
         try:
             for outcome in outcomes:
                 group.append(outcome)
                 if len(group) == commit_every:
-                    self._commit()
-                    committed_at = self._state.entry_count
+                    # Marked before committing: a commit that fails is not retried.
                     done, group = group, []
+                    committed_at = self._state.entry_count
+                    self._commit()
                     yield from done
-        except Exception as error:
-            failure = error
         finally:
             outcomes.close()
             if self._state.entry_count != committed_at or group:
                 self._commit()
         yield from group
-        if failure is not None:
-            raise failure
 
     def _outcomes(
         self, items: Iterable[SignedInstruction | bytes], sentinels: SentinelPool | None

@@ -36,7 +36,7 @@ from dcep._encoding import domain_tag
 from dcep._errors import InvalidFieldError, Reason
 from dcep._instructions import Kind
 
-__all__ = ["PendingChange", "SentinelPool"]
+__all__ = ["PendingChange", "SentinelPool", "read_until_failure"]
 
 _HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
 #: Below this many envelopes a batch is checked in-process: shipping it costs more.
@@ -81,6 +81,26 @@ def _check_chunk(envelopes: list[bytes]) -> list[bool]:
 
 def _worker_pid() -> int:
     return os.getpid()
+
+
+def read_until_failure(items: Iterable[T], failure: list[Exception]) -> Iterator[T]:
+    """``items`` until reading one raises; the error goes into ``failure``, not up.
+
+    So that a reader ahead (sentinels, a tee) cannot move an input's error
+    before the items read ahead of it: the consumer raises it when it gets
+    there.  An interruption (``KeyboardInterrupt``) still stops at once, and
+    closing this iterator leaves ``items`` open.
+    """
+    iterator = iter(items)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:
+            failure.append(error)
+            return
+        yield item
 
 
 @final
@@ -173,14 +193,7 @@ class SentinelPool:
         look-ahead never moves it earlier.
         """
         failure: list[Exception] = []
-
-        def read() -> Iterator[T]:
-            try:
-                yield from items
-            except Exception as error:
-                failure.append(error)
-
-        now, ahead = itertools.tee(read())
+        now, ahead = itertools.tee(read_until_failure(items, failure))
         yield from zip(now, self.verdicts(map(envelope_of, ahead)), strict=True)
         if failure:
             raise failure[0]

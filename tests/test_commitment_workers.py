@@ -210,6 +210,24 @@ def test_a_wrong_commitment_found_while_a_damaged_entry_seals_a_later_block(
     assert (error.reason, error.block, error.entry, str(error)) == expected
 
 
+@pytest.mark.parametrize("bad_signature_too", [False, True])
+def test_a_damaged_entry_that_seals_a_block_comes_before_that_blocks_commitment(
+    pool: dcep.SentinelPool, bad_signature_too: bool
+) -> None:
+    # Entry 31 seals block 1; a lone replica checks the stored entry before
+    # the block it sealed, so the entry is the fault named, with workers too.
+    store = _rebuilt(
+        _writer({1: {"state_commitment": bytes(32)}}),
+        damage_hash=2 * BLOCK_SIZE - 1,
+        forge_block_signature=1 if bad_signature_too else None,
+    )
+    alone = _fault(store, None)
+    assert alone[0] is dcep.Reason.JOURNAL_CHAIN_BROKEN
+    assert alone[2] == 2 * BLOCK_SIZE - 1
+    for _ in range(3):
+        assert _fault(store, pool) == alone
+
+
 def test_a_wrong_commitment_comes_before_its_own_bad_signature(
     pool: dcep.SentinelPool,
 ) -> None:

@@ -468,3 +468,43 @@ def test_a_closed_pool_is_refused_before_anything_is_read() -> None:
         ledger.submit_stream([], sentinels=pool)
     with pytest.raises(dcep.InvalidFieldError, match="closed"):
         ledger.submit_many([], sentinels=pool)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_stream_whose_commit_fails_reports_only_what_was_committed(workers: int) -> None:
+    ledger, holders = _world(10)
+    items = _batch(holders, 1000, seed=6)
+    calls: list[int] = []
+
+    def fail_second_commit() -> None:
+        calls.append(ledger.entry_count)
+        if len(calls) == 2:
+            raise OSError("the replication link is down")
+
+    ledger.subscribe(lambda _entry: None, fail_second_commit)
+    pool = dcep.SentinelPool(ledger.network_id, workers) if workers else None
+    seen: list[dcep.Receipt | dcep.Rejection] = []
+    stream = ledger.submit_stream(iter(items), sentinels=pool, commit_every=333)
+    try:
+        with pytest.raises(OSError, match="replication"):
+            seen.extend(stream)
+    finally:
+        if pool is not None:
+            pool.close()
+    assert len(seen) == 333  # the first group only: the second's commit failed
+    assert len(calls) == 2  # and a failed commit is not retried behind the caller's back
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_stopping_a_stream_leaves_the_callers_source_open(workers: int) -> None:
+    ledger, holders = _world(8)
+    source = iter(_batch(holders, 1500, seed=9))
+    pool = dcep.SentinelPool(ledger.network_id, workers) if workers else None
+    try:
+        stream = ledger.submit_stream(source, sentinels=pool, commit_every=100)
+        assert len(list(itertools.islice(stream, 100))) == 100
+        stream.close()
+    finally:
+        if pool is not None:
+            pool.close()
+    assert next(source, None) is not None  # still readable: the stream did not close it
