@@ -50,26 +50,35 @@ def _batch(holders: list[dcep.Wallet], size: int, seed: int) -> list[bytes]:
     return batch
 
 
+def _twins(wallets: int, size: int, seed: int) -> tuple[dcep.Ledger, dcep.Ledger, list[bytes]]:
+    """Two identical worlds and one batch that is valid in both (same keys, same bytes)."""
+    alone, alone_wallets = _world(wallets)
+    other, other_wallets = _world(wallets)
+    batch = _batch(alone_wallets, size, seed)
+    assert batch == _batch(other_wallets, size, seed)
+    return alone, other, batch
+
+
+def _assert_same_journal(alone: dcep.Ledger, other: dcep.Ledger) -> None:
+    assert alone.journal is not None
+    assert other.journal is not None
+    assert other.journal.head_hash == alone.journal.head_hash
+    other.check_invariants()
+
+
 def _outcome(results: list[dcep.Receipt | dcep.Rejection]) -> list[object]:
     return [r if isinstance(r, dcep.Receipt) else (r.reason, str(r.error)) for r in results]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_journal_is_the_same_with_and_without_workers(workers: int) -> None:
-    alone, alone_wallets = _world(12)
-    pooled, pooled_wallets = _world(12)
-    batch_alone = _batch(alone_wallets, 400, seed=workers)
-    batch_pooled = _batch(pooled_wallets, 400, seed=workers)
-    assert batch_alone == batch_pooled
-    expected = alone.submit_many(batch_alone)
+    alone, pooled, batch = _twins(12, 400, seed=workers)
+    expected = alone.submit_many(batch)
     with dcep.SentinelPool(pooled.network_id, workers) as pool:
-        got = pooled.submit_many(batch_pooled, sentinels=pool)
+        got = pooled.submit_many(batch, sentinels=pool)
     assert _outcome(got) == _outcome(expected)
     assert any(isinstance(r, dcep.Rejection) for r in got)
-    assert alone.journal is not None
-    assert pooled.journal is not None
-    assert alone.journal.head_hash == pooled.journal.head_hash
-    pooled.check_invariants()
+    _assert_same_journal(alone, pooled)
 
 
 def test_a_pool_for_another_network_is_refused() -> None:
@@ -234,11 +243,7 @@ def test_a_closed_pool_refuses_to_stream(stream_world: tuple[bytes, list[bytes]]
 
 
 def test_a_batch_of_bytes_like_and_junk_items_gets_the_same_results_with_workers() -> None:
-    alone, alone_wallets = _world(6)
-    pooled, pooled_wallets = _world(6)
-    items_alone = _batch(alone_wallets, 120, seed=7)
-    items_pooled = _batch(pooled_wallets, 120, seed=7)
-    assert items_alone == items_pooled
+    alone, pooled, items = _twins(6, 120, seed=7)
 
     def mixed(envelopes: list[bytes]) -> list[object]:
         out: list[object] = []
@@ -255,9 +260,9 @@ def test_a_batch_of_bytes_like_and_junk_items_gets_the_same_results_with_workers
         out.insert(70, None)
         return out
 
-    expected = alone.submit_many(mixed(items_alone))  # type: ignore[arg-type]
+    expected = alone.submit_many(mixed(items))  # type: ignore[arg-type]
     with dcep.SentinelPool(pooled.network_id, 2) as pool:
-        got = pooled.submit_many(mixed(items_pooled), sentinels=pool)  # type: ignore[arg-type]
+        got = pooled.submit_many(mixed(items), sentinels=pool)  # type: ignore[arg-type]
     assert _outcome(got) == _outcome(expected)
     assert isinstance(got[5], dcep.Rejection)
     assert sum(isinstance(r, dcep.Receipt) for r in got) > 60
@@ -316,12 +321,8 @@ def test_workers_killed_mid_stream_leave_the_stream_whole(
 
 
 def test_a_worker_killed_mid_batch_changes_no_result() -> None:
-    alone, alone_wallets = _world(10)
-    pooled, pooled_wallets = _world(10)
-    items_alone = _batch(alone_wallets, 500, seed=11)
-    items_pooled = _batch(pooled_wallets, 500, seed=11)
-    assert items_alone == items_pooled
-    expected = alone.submit_many(items_alone)
+    alone, pooled, items = _twins(10, 500, seed=11)
+    expected = alone.submit_many(items)
     pool, pids = _start_pool(pooled.network_id, 2)
     killed: list[int] = []
 
@@ -332,13 +333,11 @@ def test_a_worker_killed_mid_batch_changes_no_result() -> None:
 
     pooled.subscribe(kill_once)
     with pool:
-        got = pooled.submit_many(items_pooled, sentinels=pool)
+        got = pooled.submit_many(items, sentinels=pool)
         assert pool.restarts == 1
     assert killed
     assert _outcome(got) == _outcome(expected)
-    assert alone.journal is not None
-    assert pooled.journal is not None
-    assert alone.journal.head_hash == pooled.journal.head_hash
+    _assert_same_journal(alone, pooled)
 
 
 # submit_stream: the results of submit_many, committed in groups, workers checking ahead.
@@ -356,18 +355,14 @@ def _committed_counts(ledger: dcep.Ledger) -> list[int]:
 def test_a_stream_gives_the_batch_results_each_group_committed_before_it_is_seen(
     workers: int, commit_every: int
 ) -> None:
-    alone, alone_wallets = _world(10)
-    streamed, streamed_wallets = _world(10)
-    items_alone = _batch(alone_wallets, 400, seed=commit_every)
-    items_streamed = _batch(streamed_wallets, 400, seed=commit_every)
-    assert items_alone == items_streamed
-    expected = alone.submit_many(items_alone)
+    alone, streamed, items = _twins(10, 400, seed=commit_every)
+    expected = alone.submit_many(items)
     commits = _committed_counts(streamed)
     got: list[dcep.Receipt | dcep.Rejection] = []
     pool = dcep.SentinelPool(streamed.network_id, workers) if workers else None
     try:
         for result in streamed.submit_stream(
-            iter(items_streamed), sentinels=pool, commit_every=commit_every
+            iter(items), sentinels=pool, commit_every=commit_every
         ):
             if isinstance(result, dcep.Receipt):
                 assert commits, "a receipt arrived before any commit point"
@@ -377,11 +372,8 @@ def test_a_stream_gives_the_batch_results_each_group_committed_before_it_is_seen
         if pool is not None:
             pool.close()
     assert _outcome(got) == _outcome(expected)
-    assert len(commits) == -(-len(items_streamed) // commit_every)
-    assert alone.journal is not None
-    assert streamed.journal is not None
-    assert streamed.journal.head_hash == alone.journal.head_hash
-    streamed.check_invariants()
+    assert len(commits) == -(-len(items) // commit_every)
+    _assert_same_journal(alone, streamed)
 
 
 def test_a_stream_is_lazy_and_stopping_it_commits_what_was_applied() -> None:
