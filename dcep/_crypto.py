@@ -99,20 +99,23 @@ def _require_bytes(value: object, size: int, what: str) -> bytes:
 
 
 @final
-class Address:
+class Address(bytes):
     """Where e-CNY can be held: 20 bytes of BLAKE2b over a public key.
 
     Text form is ``dcep1`` followed by 32 lowercase base32 characters.
+
+    An address *is* its 20 bytes: a ``bytes`` subclass that hashes, compares
+    and orders as them (so it also equals the plain ``bytes`` of the same
+    value).  Every payment looks up two or three wallets by address, and
+    ``bytes``'s own hash and equality, done in C and cached, keep those
+    lookups cheap; a million wallets are keyed by addresses.
     """
 
-    # No cached hash: the bytes object caches its own, and a million wallets
-    # are keyed by addresses.
-    __slots__ = ("_bytes",)
+    __slots__ = ()
 
-    _bytes: bytes
-
-    def __init__(self, raw: bytes) -> None:
-        self._bytes = _require_bytes(raw, ADDRESS_SIZE, "address")
+    def __new__(cls, raw: bytes) -> Address:
+        """The address with these 20 raw bytes."""
+        return super().__new__(cls, _require_bytes(raw, ADDRESS_SIZE, "address"))
 
     @classmethod
     def for_key(cls, key: VerifyKey) -> Address:
@@ -137,22 +140,8 @@ class Address:
             ) from None
         return cls(raw)
 
-    def __bytes__(self) -> bytes:
-        return self._bytes
-
-    def __hash__(self) -> int:
-        return hash(self._bytes)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Address):
-            return NotImplemented
-        return self._bytes == other._bytes
-
-    def __lt__(self, other: Address) -> bool:
-        return self._bytes < other._bytes
-
     def __str__(self) -> str:
-        return _ADDRESS_PREFIX + base64.b32encode(self._bytes).decode("ascii").lower()
+        return _ADDRESS_PREFIX + base64.b32encode(self).decode("ascii").lower()
 
     def __repr__(self) -> str:
         return f"Address({str(self)!r})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import pickle
 from pathlib import Path
 from typing import NamedTuple
 
@@ -331,6 +332,35 @@ def test_address_text_round_trip(raw: bytes) -> None:
     assert bytes(parsed) == raw
     assert hash(parsed) == hash(address)
     assert repr(address) == f"Address({text!r})"
+
+
+@given(
+    raw=st.binary(min_size=ADDRESS_SIZE, max_size=ADDRESS_SIZE),
+    other=st.binary(min_size=ADDRESS_SIZE, max_size=ADDRESS_SIZE),
+)
+def test_address_is_its_bytes(raw: bytes, other: bytes) -> None:
+    # Hashes, compares and orders as its 20 bytes, so dict lookups stay in C.
+    address = Address(raw)
+    assert isinstance(address, bytes)
+    assert address == raw
+    assert hash(address) == hash(raw)
+    assert (address == Address(other)) is (raw == other)
+    assert (address < Address(other)) is (raw < other)
+    assert type(bytes(address)) is bytes
+    assert bytes(address) == raw
+    assert Address(address) == address
+    assert {address: 1}.get(Address(raw)) == 1
+    copied = pickle.loads(pickle.dumps(address))
+    assert type(copied) is Address
+    assert copied == address
+    assert str(copied) == str(address)
+    assert f"{address}" == str(address)
+
+
+def test_address_has_no_instance_dict() -> None:
+    # A million wallets are keyed by addresses: no per-address __dict__.
+    with pytest.raises(AttributeError):
+        Address(bytes(20)).note = 1  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
