@@ -273,6 +273,80 @@ def transfer(
     state: LedgerState, policy: Policy, instruction: Transfer, signer: VerifyKey, now_us: int
 ) -> tuple[Posting, ...]:
     """Pay from one wallet to another, within both wallets' category caps."""
+    amount_fen = instruction.amount.fen
+    day = policy.calendar_day(now_us)
+    year = year_of_day(day)
+    payer_address = instruction.payer
+    payer = state.wallets.get(payer_address)
+    payee = state.wallets.get(instruction.payee)
+    # Nearly every payment passes every check: one cheap test for that case,
+    # and the named checks below (which also pick the error) only otherwise.
+    if (
+        payer is None
+        or payee is None
+        or state.central_bank is None
+        or signer.address != payer_address
+        or state.frozen
+        or amount_fen > payer.balance_fen
+        or not _within_caps(payer, payee, amount_fen, policy, day, year)
+    ):
+        payer, payee = _checked_transfer(state, policy, instruction, signer, day, year)
+    if payer.day != day:
+        payer.day = day
+        payer.spent_today_fen = 0
+    if payer.year != year:
+        payer.year = year
+        payer.spent_this_year_fen = 0
+    # Saturating: without a cap the counters only inform, and every cap is below the maximum.
+    payer.spent_today_fen = min(payer.spent_today_fen + amount_fen, MAX_AMOUNT_FEN)
+    payer.spent_this_year_fen = min(payer.spent_this_year_fen + amount_fen, MAX_AMOUNT_FEN)
+    payer.balance_fen -= amount_fen
+    payee.balance_fen += amount_fen
+    return (
+        Posting(AccountKind.WALLET, payer_address, -amount_fen),
+        Posting(AccountKind.WALLET, instruction.payee, amount_fen),
+    )
+
+
+def _within_caps(
+    payer: WalletAccount,
+    payee: WalletAccount,
+    amount_fen: int,
+    policy: Policy,
+    day: int,
+    year: int,
+) -> bool:
+    # True only if the payer's payment caps and the payee's balance cap and
+    # room all allow the payment (False may also mean "let the checks decide").
+    limits = policy.categories[payer.category]
+    single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
+    balance_cap = policy.categories[payee.category].balance_cap
+    after_fen = payee.holdings_fen() + amount_fen
+    return (
+        (single is None or amount_fen <= single.fen)
+        and (
+            daily is None
+            or (payer.spent_today_fen if payer.day == day else 0) + amount_fen <= daily.fen
+        )
+        and (
+            annual is None
+            or (payer.spent_this_year_fen if payer.year == year else 0) + amount_fen <= annual.fen
+        )
+        and (balance_cap is None or after_fen <= balance_cap.fen)
+        and after_fen <= MAX_AMOUNT_FEN
+    )
+
+
+def _checked_transfer(
+    state: LedgerState,
+    policy: Policy,
+    instruction: Transfer,
+    signer: VerifyKey,
+    day: int,
+    year: int,
+) -> tuple[WalletAccount, WalletAccount]:
+    # Every check of a payment, in order: raise the first that fails, else
+    # return the payer's and payee's accounts.
     central_bank_of(state, instruction.id)
     payer = wallet_of(state, instruction.payer, instruction.id, "payer")
     require_signer_is(signer, instruction.payer, instruction.id, "wallet")
@@ -288,22 +362,6 @@ def transfer(
         party=instruction.payer,
         field="amount",
     )
-    day = policy.calendar_day(now_us)
-    year = year_of_day(day)
     _check_payment_caps(payer, instruction.payer, amount_fen, policy, day, year, instruction.id)
     require_under_cap(payee, instruction.payee, amount_fen, policy, instruction.id)
-    if payer.day != day:
-        payer.day = day
-        payer.spent_today_fen = 0
-    if payer.year != year:
-        payer.year = year
-        payer.spent_this_year_fen = 0
-    # Saturating: without a cap the counters only inform, and every cap is below the maximum.
-    payer.spent_today_fen = min(payer.spent_today_fen + amount_fen, MAX_AMOUNT_FEN)
-    payer.spent_this_year_fen = min(payer.spent_this_year_fen + amount_fen, MAX_AMOUNT_FEN)
-    payer.balance_fen -= amount_fen
-    payee.balance_fen += amount_fen
-    return (
-        Posting(AccountKind.WALLET, instruction.payer, -amount_fen),
-        Posting(AccountKind.WALLET, instruction.payee, amount_fen),
-    )
+    return payer, payee

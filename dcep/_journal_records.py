@@ -53,18 +53,34 @@ def _take(data: bytes, offset: int, size: int, what: str) -> tuple[bytes, int]:
 
 
 _POSTING_HEAD: Final = struct.Struct(">B20sqB")
+#: Two postings on accounts without an id (a payment's): count and both heads.
+_TWO_PLAIN_POSTINGS: Final = struct.Struct(">HB20sqBB20sqB")
 
 
 def encode_postings(postings: tuple[Posting, ...]) -> bytes:
     """Postings as bytes: count, then kind, owner, signed delta, account id each."""
-    # Every accepted instruction comes through here once: one struct call per posting.
+    # Every accepted instruction comes through here once: a payment's two
+    # postings in one struct call, others one call per posting.
+    codes = _KIND_CODES
+    if len(postings) == 2:
+        first, second = postings
+        if not first.account_id and not second.account_id:
+            return _TWO_PLAIN_POSTINGS.pack(
+                2,
+                codes[first.kind],
+                first.owner,
+                first.delta_fen,
+                0,
+                codes[second.kind],
+                second.owner,
+                second.delta_fen,
+                0,
+            )
     pack = _POSTING_HEAD.pack
     parts = [len(postings).to_bytes(2, "big")]
     for posting in postings:
         account = posting.account_id.encode("ascii")
-        parts.append(
-            pack(_KIND_CODES[posting.kind], bytes(posting.owner), posting.delta_fen, len(account))
-        )
+        parts.append(pack(codes[posting.kind], posting.owner, posting.delta_fen, len(account)))
         parts.append(account)
     return b"".join(parts)
 

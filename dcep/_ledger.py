@@ -63,7 +63,7 @@ from dcep._state import (
     LedgerState,
     WalletAccount,
     accepted_key,
-    accepted_record,
+    pack_record,
     receipt_from_record,
     record_matches,
 )
@@ -502,23 +502,19 @@ class Ledger:
                 instruction_id=instruction.id,
                 field="accepted_at_us",
             )
-        postings = HANDLERS[instruction.KIND](state, self._policy, instruction, signer, now_us)
-        receipt = Receipt(
-            entry_number=state.entry_count,
-            instruction_id=instruction.id,
-            kind=instruction.KIND,
-            signer=signer_address,
-            accepted_at_us=now_us,
-            postings=postings,
-        )
+        kind = instruction.KIND
+        postings = HANDLERS[kind](state, self._policy, instruction, signer, now_us)
+        entry_number = state.entry_count
+        # Positional: this runs once per accepted instruction, and keywords cost more.
+        receipt = Receipt(entry_number, instruction.id, kind, signer_address, now_us, postings)
         state.sequences[signer_address] = instruction.sequence
         postings_encoded = encode_postings(postings)
         accepted = state.accepted
-        accepted[key] = accepted_record(body_digest, receipt, postings_encoded)
+        accepted[key] = pack_record(body_digest, entry_number, now_us, kind, postings_encoded)
         state.accepted_order.append(key)
         if len(accepted) > self._policy.idempotency_window:
             del accepted[state.accepted_order.popleft()]
-        state.entry_count += 1
+        state.entry_count = entry_number + 1
         state.last_time_us = now_us
         if self._listeners:
             entry = Entry(receipt, signed, postings_encoded)

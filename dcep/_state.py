@@ -30,7 +30,6 @@ __all__ = [
     "LedgerState",
     "WalletAccount",
     "accepted_key",
-    "accepted_record",
     "pack_record",
     "receipt_from_record",
     "record_matches",
@@ -49,7 +48,7 @@ _RECORD_HEAD: Final = struct.Struct(">32sQqB")
 
 def accepted_key(signer: Address, instruction_id: int) -> bytes:
     """The idempotency key: signer address and client-chosen id, as one bytes."""
-    return bytes(signer) + instruction_id.to_bytes(16, "big")
+    return signer + instruction_id.to_bytes(16, "big")
 
 
 def pack_record(
@@ -68,19 +67,6 @@ def unpack_record(record: AcceptedRecord) -> tuple[bytes, int, int, int, bytes]:
 def record_matches(record: AcceptedRecord, body_digest: bytes) -> bool:
     """Whether the record is of an instruction with exactly these bytes."""
     return record.startswith(body_digest)
-
-
-def accepted_record(
-    body_digest: bytes, receipt: Receipt, postings_encoded: bytes
-) -> AcceptedRecord:
-    """The compact form of an accepted instruction's receipt."""
-    return pack_record(
-        body_digest,
-        receipt.entry_number,
-        receipt.accepted_at_us,
-        int(receipt.kind),
-        postings_encoded,
-    )
 
 
 def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:

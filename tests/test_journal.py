@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import dcep
 from dcep import cny
 from dcep._commitment import StateCommitment
+from dcep._journal_records import decode_postings, encode_postings
 from dcep._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
 
@@ -247,6 +248,46 @@ def test_the_commitment_is_a_multiset_hash(leaves: list[bytes], rng: random.Rand
     if leaves:
         # Only additions: reaching zero would take a collision of the leaf expansions.
         assert forwards != StateCommitment()
+
+
+postings_strategy = st.lists(
+    st.builds(
+        dcep.Posting,
+        st.sampled_from(dcep.AccountKind),
+        st.binary(min_size=20, max_size=20).map(dcep.Address),
+        st.integers(-(2**63), 2**63 - 1),
+        st.text("abcXYZ019-_.", max_size=20),
+    ),
+    max_size=5,
+).map(tuple)
+
+
+@given(postings_strategy)
+def test_postings_encoding_round_trips(postings: tuple[dcep.Posting, ...]) -> None:
+    # Two postings without account ids (every payment) take a shorter path.
+    encoded = encode_postings(postings)
+    assert len(encoded) == 2 + sum(30 + len(p.account_id) for p in postings)
+    assert decode_postings(b"prefix" + encoded, 6) == (postings, 6 + len(encoded))
+
+
+def test_a_payments_postings_in_the_documented_layout() -> None:
+    # count (2 bytes), then per posting: kind code (wallet is the 3rd kind),
+    # owner (20), signed 64-bit delta, account id length, account id.
+    payer, payee = dcep.Address(b"\x01" * 20), dcep.Address(b"\x02" * 20)
+    payment = (
+        dcep.Posting(dcep.AccountKind.WALLET, payer, -5),
+        dcep.Posting(dcep.AccountKind.WALLET, payee, 5),
+    )
+    expected = (
+        b"\x00\x02"
+        + b"\x03" + b"\x01" * 20 + b"\xff" * 7 + b"\xfb" + b"\x00"
+        + b"\x03" + b"\x02" * 20 + b"\x00" * 7 + b"\x05" + b"\x00"
+    )  # fmt: skip
+    assert encode_postings(payment) == expected
+    with_account = (payment[0], dcep.Posting(dcep.AccountKind.DEPOSIT, payee, 5, "a1"))
+    assert encode_postings(with_account) == (
+        expected[:32] + b"\x04" + b"\x02" * 20 + b"\x00" * 7 + b"\x05" + b"\x02a1"
+    )
 
 
 def test_deferred_durability_writes_at_block_boundaries_only() -> None:

@@ -1,0 +1,71 @@
+"""A payment's one-test fast path agrees with its named checks.
+
+``transfer`` first asks one cheap question, "does every check pass?", and
+runs the named checks (which pick the error) only when the answer is no.
+The fast answer must never say yes when a named check would refuse; and it
+should say yes whenever they all pass, or the fast path is not taken.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dcep import Address, Amount, CategoryLimits, DcepError, Policy
+from dcep._checks import require_under_cap
+from dcep._handlers_money import _check_payment_caps, _within_caps
+from dcep._money import MAX_AMOUNT_FEN
+from dcep._policy import WalletCategory
+from dcep._state import WalletAccount
+
+# Small numbers, so that caps, balances and amounts often meet at the edges.
+fens = st.integers(0, 6) | st.sampled_from([MAX_AMOUNT_FEN - 1, MAX_AMOUNT_FEN])
+caps = st.none() | st.integers(1, 6).map(Amount)
+limits = st.builds(CategoryLimits, caps, caps, caps, caps)
+categories = st.sampled_from(WalletCategory)
+days = st.integers(19_000, 19_002)
+
+
+@st.composite
+def wallets(draw: st.DrawFn) -> WalletAccount:
+    return WalletAccount(
+        public_key=bytes(32),
+        category=draw(categories),
+        operator=Address(bytes(20)),
+        linked_account="",
+        balance_fen=draw(fens),
+        day=draw(days),
+        spent_today_fen=draw(fens),
+        year=draw(st.integers(2022, 2023)),
+        spent_this_year_fen=draw(fens),
+    )
+
+
+@settings(max_examples=1000)
+@given(
+    payer=wallets(),
+    payee=wallets(),
+    amount_fen=st.integers(1, 7),
+    table=st.dictionaries(categories, limits),
+    day=days,
+    year=st.integers(2022, 2023),
+)
+def test_the_fast_test_of_caps_is_exactly_the_named_checks(
+    payer: WalletAccount,
+    payee: WalletAccount,
+    amount_fen: int,
+    table: dict[WalletCategory, CategoryLimits],
+    day: int,
+    year: int,
+) -> None:
+    policy = Policy()
+    for category, category_limits in table.items():
+        policy = policy.with_limits(category, category_limits)
+    try:
+        _check_payment_caps(payer, Address(bytes(20)), amount_fen, policy, day, year, 1)
+        require_under_cap(payee, Address(bytes(20)), amount_fen, policy, 1)
+    except DcepError:
+        refused = True
+    else:
+        refused = False
+    assert _within_caps(payer, payee, amount_fen, policy, day, year) is not refused
