@@ -302,11 +302,11 @@ class Journal:
             old_fen = new_fen - delta_fen
             if old_fen == new_fen:
                 continue
-            raw_owner = bytes(owner)
+            # The kind is a StrEnum: it encodes as its value, without the enum's property.
             if old_fen:
-                removed.append(account_leaf(kind.value, raw_owner, account_id, old_fen))
+                removed.append(account_leaf(kind, owner, account_id, old_fen))
             if new_fen:
-                added.append(account_leaf(kind.value, raw_owner, account_id, new_fen))
+                added.append(account_leaf(kind, owner, account_id, new_fen))
         return removed, added
 
     def _next_header(self, deferred_commitment: bytes | None = None) -> BlockHeader:

@@ -20,6 +20,7 @@ from dcep._crypto import (
     SigningKey,
     VerifyKey,
     derive_seed,
+    digest,
     domain_message,
 )
 from dcep._errors import DcepError, InvalidFieldError, Reason, SignatureError
@@ -298,6 +299,23 @@ def test_derive_seed_separates_parents(parent_a: bytes, parent_b: bytes, label: 
 def test_derived_seed_is_not_the_parent() -> None:
     parent = bytes(32)
     assert derive_seed(parent, "") != parent
+
+
+@given(
+    first=st.binary(max_size=300),
+    second=st.binary(max_size=300),
+    person=st.binary(max_size=16),
+)
+def test_digest_is_personalised_blake2b_256(first: bytes, second: bytes, person: bytes) -> None:
+    # The ledger copies one hasher per personalisation: copies must not leak
+    # into each other or into the next call.
+    def reference(data: bytes) -> bytes:
+        return hashlib.blake2b(data, digest_size=32, person=person).digest()
+
+    assert digest(first, person=person) == reference(first)
+    assert digest(second, person=person) == reference(second)
+    assert digest(first, person=person) == reference(first)
+    assert digest(first) == hashlib.blake2b(first, digest_size=32).digest()
 
 
 # --- Addresses --------------------------------------------------------------
