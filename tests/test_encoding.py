@@ -344,6 +344,13 @@ def test_round_trip(kind: Kind, data: st.DataObject) -> None:
     decoded = decode_instruction(encoded)
     assert decoded == instruction
     assert type(decoded) is type(instruction)
+    # Field by field, the same types too: an Address also equals plain bytes.
+    for field in attrs.fields(type(instruction)):
+        assert type(getattr(decoded, field.name)) is type(getattr(instruction, field.name))
+    # The careful path (bytearray) builds the same values as the fast one (bytes).
+    careful = decode_instruction(bytearray(encoded))
+    for field in attrs.fields(type(instruction)):
+        assert type(getattr(careful, field.name)) is type(getattr(decoded, field.name))
     assert encode_instruction(decoded) == encoded
     # The fixed header, from the documented layout.
     assert encoded[0] == 1
