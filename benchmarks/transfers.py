@@ -13,8 +13,8 @@ in-memory and SQLite ledgers with their signatures checked by a
 ``SentinelPool`` of all cores, in batches through ``submit_many`` and as one
 stream through ``submit_stream`` (committing every batch), against that
 pool's own rate on the same envelopes (the all-core ceiling).  Before each ledger's turn the
-harness runs a full collection, untimed, so that no ledger's figure includes
-the collector walking the other ledgers' objects.
+harness runs a full collection and freezes what is left, untimed, so that no
+ledger's figure includes the collector walking the other ledgers' objects.
 """
 
 from __future__ import annotations
@@ -70,6 +70,19 @@ class GcClock:
             self.longest = max(self.longest, pause)
 
 
+def settle_collector() -> None:
+    """Untimed, before a turn: collect, then freeze whatever is left.
+
+    The turn's own collections then walk only the objects made during the
+    turn, not what the other ledgers and the harness in this process hold
+    (each ledger would have a process of its own in a deployment, with its
+    loaded state frozen as docs/ledger.md advises).  ``run`` unfreezes at the
+    end.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def timed_submit(
     ledger: dcep.Ledger, work: list[Batch]
 ) -> tuple[float, list[float], int, GcClock]:
@@ -82,10 +95,7 @@ def timed_submit(
     perf = time.perf_counter
     latencies: list[float] = []
     refused = 0
-    # Untimed: start the turn with the collector's counters at zero, so that
-    # a ledger does not pay for walking what the other ledgers in this process
-    # left behind (each would have a process of its own in a deployment).
-    gc.collect()
+    settle_collector()
     collector = GcClock()
     gc.callbacks.append(collector)
     try:
@@ -134,7 +144,10 @@ def run(context: Context) -> Result:
     # docs/ledger.md): the collector stops walking the loaded state every time.
     gc.collect()
     gc.freeze()
-    result.note("gc.freeze() after setup, as docs/ledger.md advises for a loaded ledger")
+    result.note(
+        "gc.freeze() after setup, as docs/ledger.md advises for a loaded ledger, "
+        "and gc.collect(); gc.freeze() before each ledger's turn"
+    )
     rng = random.Random(3)
     try:
         for variant in ("uniform", "hot-spot"):
@@ -184,7 +197,7 @@ def _measure_workers(
             ceiling.append(time.perf_counter() - started)
             for kind, mode in runs:
                 ledger = ledgers[kind]
-                gc.collect()  # untimed, as in timed_submit
+                settle_collector()
                 started = time.perf_counter()
                 if mode == "submit_many":
                     refused = 0
