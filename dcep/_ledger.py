@@ -20,7 +20,14 @@ from typing import Final, final
 
 from dcep._clock import Clock, ManualClock
 from dcep._codes import InstitutionCode
-from dcep._crypto import DEFAULT_NETWORK_ID, MAX_NETWORK_ID_SIZE, Address, VerifyKey, digest
+from dcep._crypto import (
+    ADDRESS_SIZE,
+    DEFAULT_NETWORK_ID,
+    MAX_NETWORK_ID_SIZE,
+    Address,
+    VerifyKey,
+    digest,
+)
 from dcep._encoding import SignedInstruction
 from dcep._errors import (
     DcepError,
@@ -609,7 +616,9 @@ class Ledger:
 
     def wallet(self, address: Address) -> WalletInfo:
         """A snapshot of one wallet; spending counts only the current day and year."""
-        return _wallet_info(address, self._wallet(address), *self._today())
+        account = self._wallet(address)
+        # An address's 20 raw bytes find it too; the snapshot names it as an Address.
+        return _wallet_info(_as_address(address), account, *self._today())
 
     def wallets(self) -> list[WalletInfo]:
         """Snapshots of every wallet, in the order they were opened."""
@@ -625,12 +634,19 @@ class Ledger:
 
     def bank(self, which: Address | InstitutionCode | str) -> BankInfo:
         """A snapshot of one bank's books, by address, institution code or name."""
-        for address, books in self._state.banks.items():
-            if which in (address, books.code, books.name, str(books.code)):
-                return _bank_info(address, books)
-        raise UnknownPartyError(
-            Reason.UNKNOWN_BANK, f"no authorised bank {which}", party=str(which)
-        )
+        banks = self._state.banks
+        if isinstance(which, bytes):
+            # An Address (or its raw bytes): never compared with a name, which
+            # would be a bytes-with-str comparison (a BytesWarning under -b).
+            books = banks.get(which)
+            if books is not None:
+                return _bank_info(_as_address(which), books)
+        else:
+            for address, books in banks.items():
+                if which in (books.code, books.name, str(books.code)):
+                    return _bank_info(address, books)
+        shown = _party_text(which)
+        raise UnknownPartyError(Reason.UNKNOWN_BANK, f"no authorised bank {shown}", party=shown)
 
     def banks(self) -> list[BankInfo]:
         """Snapshots of every bank, in the order they were authorised."""
@@ -676,9 +692,8 @@ class Ledger:
     def _wallet(self, address: Address) -> WalletAccount:
         account = self._state.wallets.get(address)
         if account is None:
-            raise UnknownPartyError(
-                Reason.UNKNOWN_WALLET, f"no wallet {address}", party=str(address)
-            )
+            shown = _party_text(address)
+            raise UnknownPartyError(Reason.UNKNOWN_WALLET, f"no wallet {shown}", party=shown)
         return account
 
     def __repr__(self) -> str:
@@ -697,6 +712,18 @@ def _envelope(item: object) -> bytes:
     if isinstance(item, bytes | bytearray | memoryview):
         return bytes(item)
     return b""
+
+
+def _as_address(address: bytes) -> Address:
+    return address if type(address) is Address else Address(address)
+
+
+def _party_text(value: object) -> str:
+    # Raw bytes in an error message: as an address if they could be one, and
+    # never through str(bytes), which is a BytesWarning under -b.
+    if isinstance(value, bytes):
+        return str(_as_address(value)) if len(value) == ADDRESS_SIZE else value.hex()
+    return str(value)
 
 
 def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) -> WalletInfo:

@@ -309,7 +309,7 @@ def _tamper_cases(
     rows = [
         (rowid, value)
         for rowid, value in _column(pristine, table, column)
-        if value is not None and value not in (b"", "")
+        if value is not None and not (isinstance(value, bytes | str) and len(value) == 0)
     ]
     assert rows, f"{table}.{column} holds nothing to tamper with"
     problems: list[str] = []

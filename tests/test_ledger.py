@@ -9,6 +9,8 @@ raw instructions with keys it holds (:class:`Party`).
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import TypedDict
 
@@ -1069,3 +1071,52 @@ def test_the_ledger_never_sees_who_holds_a_wallet() -> None:
     # The account number is the ledger's business; the identity is only committed to.
     assert b"6222-0001" in envelope
     assert len(opened.instruction.kyc_digest) == 32
+
+
+_LOOKUPS_UNDER_BB = """
+import dcep
+from dcep import cny
+
+ledger = dcep.Ledger()
+pboc = dcep.CentralBank(ledger, seed=1)
+icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("1000000"))
+ccb = pboc.authorise_bank("CCB", code="MA.156.1100.02", reserves=cny("1000000"))
+pboc.issue(ccb, cny("1000"))
+holder = ccb.open_wallet(category=4, phone="13800000000")
+ccb.fund(holder, cny("9"))
+for which in ("CCB", "MA.156.1100.02", ccb.code, ccb.address, bytes(ccb.address)):
+    info = ledger.bank(which)
+    assert info.name == "CCB" and type(info.address) is dcep.Address, which
+for which in (holder.address, bytes(holder.address)):
+    info = ledger.wallet(which)
+    assert type(info.address) is dcep.Address and str(info.address).startswith("dcep1")
+    assert ledger.balance(which) == cny("9")
+for which in ("BOC", dcep.Address(bytes(20)), bytes(20), 7):
+    try:
+        ledger.bank(which)
+    except dcep.UnknownPartyError as error:
+        assert error.reason is dcep.Reason.UNKNOWN_BANK
+    else:
+        raise AssertionError(which)
+for which in (dcep.Address(bytes(20)), bytes(20), b"short"):
+    try:
+        ledger.wallet(which)
+    except dcep.UnknownPartyError as error:
+        assert error.reason is dcep.Reason.UNKNOWN_WALLET
+    else:
+        raise AssertionError(which)
+print("ok")
+"""
+
+
+def test_lookups_by_address_code_name_or_raw_bytes_under_bytes_warnings() -> None:
+    # An Address is bytes: comparing one with a bank's name would be a
+    # bytes-with-str comparison, an error under -bb.  Run where it is one.
+    completed = subprocess.run(
+        [sys.executable, "-bb", "-c", _LOOKUPS_UNDER_BB],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "ok"
