@@ -241,13 +241,8 @@ def _check_payment_caps(
     limits = policy.categories[wallet.category]
     spent_today_fen = wallet.spent_today_fen if wallet.day == day else 0
     spent_this_year_fen = wallet.spent_this_year_fen if wallet.year == year else 0
-    single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
-    if (
-        (single is None or amount_fen <= single.fen)
-        and (daily is None or spent_today_fen + amount_fen <= daily.fen)
-        and (annual is None or spent_this_year_fen + amount_fen <= annual.fen)
-    ):
-        return  # the usual case, decided without building the table below
+    # Only reached when transfer's one-test fast path said no: the usual
+    # case is decided there (_within_caps), so this one just names the cap.
     for cap, used_fen, field, reason in (
         (limits.single_payment_cap, 0, "single_payment_cap", Reason.SINGLE_PAYMENT_CAP_EXCEEDED),
         (limits.daily_cap, spent_today_fen, "daily_cap", Reason.DAILY_CAP_EXCEEDED),

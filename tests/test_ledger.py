@@ -1091,18 +1091,15 @@ for which in (holder.address, bytes(holder.address)):
     info = ledger.wallet(which)
     assert type(info.address) is dcep.Address and str(info.address).startswith("dcep1")
     assert ledger.balance(which) == cny("9")
-for which in ("BOC", dcep.Address(bytes(20)), bytes(20), 7):
+stranger = dcep.Address(bytes(20))
+bank, wallet = (ledger.bank, dcep.Reason.UNKNOWN_BANK), (ledger.wallet, dcep.Reason.UNKNOWN_WALLET)
+unknown = [(*bank, w) for w in ("BOC", stranger, bytes(20), 7)]
+unknown += [(*wallet, w) for w in (stranger, bytes(20), b"short")]
+for look, reason, which in unknown:
     try:
-        ledger.bank(which)
+        look(which)
     except dcep.UnknownPartyError as error:
-        assert error.reason is dcep.Reason.UNKNOWN_BANK
-    else:
-        raise AssertionError(which)
-for which in (dcep.Address(bytes(20)), bytes(20), b"short"):
-    try:
-        ledger.wallet(which)
-    except dcep.UnknownPartyError as error:
-        assert error.reason is dcep.Reason.UNKNOWN_WALLET
+        assert error.reason is reason
     else:
         raise AssertionError(which)
 print("ok")
