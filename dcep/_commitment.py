@@ -23,6 +23,7 @@ instructions rather than 1024 Python steps.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Final, final
 
@@ -42,18 +43,17 @@ _PERSON: Final = b"dcep.lthash"
 
 def account_leaf(kind: str, owner: bytes, account_id: str, balance_fen: int) -> bytes:
     """The canonical bytes of one account's balance, as a commitment leaf."""
+    head, middle = _leaf_frame(kind, account_id)
+    return head + owner + middle + balance_fen.to_bytes(8, "big")
+
+
+@functools.lru_cache(maxsize=256)
+def _leaf_frame(kind: str, account_id: str) -> tuple[bytes, bytes]:
+    # Length-prefixed kind, and length-prefixed account id: the same few
+    # pairs for every leaf (a wallet's id is empty), so built once each.
     kind_raw = kind.encode("ascii")
     account_raw = account_id.encode("ascii")
-    return b"".join(
-        (
-            bytes((len(kind_raw),)),
-            kind_raw,
-            owner,
-            bytes((len(account_raw),)),
-            account_raw,
-            balance_fen.to_bytes(8, "big"),
-        )
-    )
+    return bytes((len(kind_raw),)) + kind_raw, bytes((len(account_raw),)) + account_raw
 
 
 def _expand(leaf: bytes) -> int:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import dcep
 from dcep import cny
-from dcep._commitment import StateCommitment
+from dcep._commitment import StateCommitment, account_leaf
 from dcep._journal_records import decode_postings, encode_postings
 from dcep._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
@@ -48,6 +48,40 @@ def test_reopening_a_database_recovers_the_same_state(tmp_path: Path) -> None:
     assert reopened.journal.head_hash == head
     reopened.check_invariants()
     reopened.close()
+
+
+def test_a_commitment_leaf_is_kind_owner_account_and_balance_length_prefixed() -> None:
+    owner = bytes(range(20))
+    assert account_leaf(dcep.AccountKind.DEPOSIT, owner, "acct-7", 0x0102) == (
+        b"\x07deposit" + owner + b"\x06acct-7" + b"\x00\x00\x00\x00\x00\x00\x01\x02"
+    )
+    # A wallet's account id is empty: a zero length and nothing after it.
+    assert account_leaf(dcep.AccountKind.WALLET, owner, "", 5) == (
+        b"\x06wallet" + owner + b"\x00" + (5).to_bytes(8, "big")
+    )
+
+
+@given(
+    kind=st.sampled_from(list(dcep.AccountKind)),
+    owner=st.binary(min_size=20, max_size=20),
+    account_id=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=40),
+    balance_fen=st.integers(min_value=0, max_value=dcep.MAX_AMOUNT_FEN),
+)
+def test_every_commitment_leaf_is_built_field_by_field(
+    kind: dcep.AccountKind, owner: bytes, account_id: str, balance_fen: int
+) -> None:
+    """Built from cached parts, the leaf is still exactly its fields, each in order."""
+    kind_raw, account_raw = kind.value.encode(), account_id.encode()
+    assert account_leaf(kind, owner, account_id, balance_fen) == b"".join(
+        (
+            len(kind_raw).to_bytes(1, "big"),
+            kind_raw,
+            owner,
+            len(account_raw).to_bytes(1, "big"),
+            account_raw,
+            balance_fen.to_bytes(8, "big"),
+        )
+    )
 
 
 @pytest.mark.parametrize("snapshot_every_blocks", [1, 4, 1000])
