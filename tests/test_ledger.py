@@ -16,6 +16,8 @@ from typing import TypedDict
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dcep import (
     AccountKind,
@@ -172,8 +174,8 @@ def _open_anonymous(key: VerifyKey) -> Build:
     )
 
 
-def _raw_world() -> RawWorld:
-    ledger = Ledger()
+def _raw_world(policy: Policy | None = None) -> RawWorld:
+    ledger = Ledger(policy=policy)
     central, bank, alice, bob = (
         Party(ledger, SigningKey.derive(_SEED, label))
         for label in ("central", "bank", "alice", "bob")
@@ -379,6 +381,64 @@ def test_a_retry_is_recognised_after_later_instructions() -> None:
     assert ledger.submit(world.transfer(1, 1, "1")) == first
     assert ledger.balance(world.alice.address) == cny("797")
     assert ledger.last_sequence(world.alice.address) == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.lists(st.tuples(st.integers(1, 5), st.integers(0, 2), st.integers(1, 3)), max_size=30),
+)
+def test_retries_get_their_receipt_for_exactly_the_window_of_latest_entries(
+    window: int, steps: list[tuple[int, int, int]]
+) -> None:
+    """Ids come from a small pool, so they are retried and reused in and out of the window.
+
+    The model: the latest ``window`` entries are remembered by (signer, id);
+    a retry of one gets its receipt, other bytes under its id are
+    ``ID_REUSED``; anything else needs a sequence above the signer's last.
+    An id forgotten may be used again.  Snapshots hold the window exactly.
+    """
+    world = _raw_world(attrs.evolve(Policy(), idempotency_window=window))
+    ledger = world.ledger
+    alice = world.alice.address
+    latest: list[tuple[int, SignedInstruction, Receipt]] = []  # Alice's entries, in order
+    last = 0
+    for instruction_id, bump, fen in steps:
+        sequence = max(1, last + bump)
+        signed = world.transfer(instruction_id, sequence, f"0.0{fen}")
+        oldest = ledger.entry_count - window
+        remembered = {
+            i: (prior, receipt) for i, prior, receipt in latest if receipt.entry_number >= oldest
+        }
+        before = _state_of(ledger)
+        if instruction_id in remembered:
+            prior, receipt = remembered[instruction_id]
+            if prior.to_bytes() == signed.to_bytes():
+                assert ledger.submit(signed) == receipt
+            else:
+                with pytest.raises(DuplicateError) as refused:
+                    ledger.submit(signed)
+                assert refused.value.reason is Reason.ID_REUSED
+            assert _state_of(ledger) == before
+        elif sequence <= last:
+            with pytest.raises(SequenceError) as replayed:
+                ledger.submit(signed)
+            assert replayed.value.reason is Reason.SEQUENCE_REPLAYED
+            assert _state_of(ledger) == before
+        else:
+            receipt = ledger.submit(signed)
+            assert receipt.entry_number == before[-1]
+            latest.append((instruction_id, signed, receipt))
+            last = sequence
+        ledger.check_invariants()
+        rows = ledger.snapshot().receipts
+        count = ledger.entry_count
+        assert sorted(row[3] for row in rows) == list(range(count - min(window, count), count))
+        assert sorted((row[3], row[1]) for row in rows if row[0] == bytes(alice)) == [
+            (receipt.entry_number, i)
+            for i, _, receipt in latest
+            if receipt.entry_number >= count - window
+        ]
 
 
 def test_sequence_numbers_may_skip_but_never_go_back() -> None:
