@@ -9,6 +9,7 @@ raw instructions with keys it holds (:class:`Party`).
 from __future__ import annotations
 
 import datetime as dt
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -497,6 +498,54 @@ def test_payments_signed_in_one_order_cannot_be_applied_in_another() -> None:
 
 
 # --- Batches and subscribers ------------------------------------------------------------
+
+
+_FLAWS = ("none", "forged", "garbage", "overdraft", "replay")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    # The length drawn first, so that long batches are as likely as short ones.
+    st.integers(0, 90).flatmap(
+        lambda n: st.lists(st.sampled_from(_FLAWS), min_size=n, max_size=n)
+    ),
+    st.integers(0, 2**32),
+)
+def test_a_batch_gives_what_submitting_one_by_one_gives(flaws: list[str], seed: int) -> None:
+    """Whatever the batch's length (across the ledger's check-ahead chunks) and refusals."""
+    rng = random.Random(seed)
+    batch: list[SignedInstruction | bytes] = []
+    world = _raw_world()
+    sequence = 0
+    for number, flaw in enumerate(flaws, start=1):
+        if flaw == "garbage":
+            batch.append(rng.randbytes(rng.randrange(200)))
+            continue
+        if flaw != "replay":
+            sequence += 1
+        amount = "900" if flaw == "overdraft" else f"0.0{rng.randrange(1, 10)}"
+        signed = world.transfer(number, max(sequence, 1), amount)
+        if flaw == "forged":
+            signed = SignedInstruction(signed.signer, bytes(64), signed.body)
+        batch.append(signed)
+    together, one_by_one = world.ledger, _raw_world().ledger
+    seen: list[Entry] = []
+    one_by_one.subscribe(seen.append)
+
+    def alone(item: SignedInstruction | bytes) -> Receipt | tuple[int | None, Reason]:
+        try:
+            return one_by_one.submit(item)
+        except DcepError as error:
+            return error.instruction_id, error.reason
+
+    expected = [alone(item) for item in batch]
+    got = [
+        (result.instruction_id, result.reason) if isinstance(result, Rejection) else result
+        for result in together.submit_many(batch)
+    ]
+    assert got == expected
+    assert _state_of(together) == _state_of(one_by_one)
+    assert [e.receipt for e in seen] == [r for r in got if isinstance(r, Receipt)]
 
 
 def test_a_rejection_in_a_batch_does_not_stop_the_rest() -> None:
