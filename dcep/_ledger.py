@@ -87,7 +87,8 @@ DEFAULT_COMMIT_EVERY: Final = 1000
 #: without workers: 1 interleaves libsodium with applying, which slows both;
 #: a whole batch of 1,000 leaves its first envelopes out of cache by the time
 #: they are applied.  Measured on 100,000 wallets: 8 to 32 took 0.4 to 0.8 µs
-#: a transfer less than 1,000 (see docs/performance.md).
+#: a transfer less than 1,000 in an A/B run, a gain the full benchmark's noise
+#: hides (see docs/performance.md).
 _CHECKED_TOGETHER: Final = 32
 
 Listener = Callable[[Entry], None]

@@ -411,7 +411,7 @@ def test_retries_get_their_receipt_for_exactly_the_window_of_latest_entries(
         remembered = {
             i: (prior, receipt) for i, prior, receipt in latest if receipt.entry_number >= oldest
         }
-        before = _state_of(ledger)
+        before, next_entry = _state_of(ledger), ledger.entry_count
         if instruction_id in remembered:
             prior, receipt = remembered[instruction_id]
             if prior.to_bytes() == signed.to_bytes():
@@ -428,7 +428,7 @@ def test_retries_get_their_receipt_for_exactly_the_window_of_latest_entries(
             assert _state_of(ledger) == before
         else:
             receipt = ledger.submit(signed)
-            assert receipt.entry_number == before[-1]
+            assert receipt.entry_number == next_entry
             latest.append((instruction_id, signed, receipt))
             last = sequence
         ledger.check_invariants()
