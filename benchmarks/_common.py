@@ -119,6 +119,52 @@ def time_call(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds used so far by this process and by its live child processes.
+
+    ``children`` is ``None`` where ``/proc`` cannot tell (not Linux); the
+    standard library only counts children once they have exited, and
+    sentinel workers live as long as their pool.
+    """
+
+    own: float
+    children: float | None
+
+    @classmethod
+    def now(cls) -> CpuReading:
+        """Read both clocks."""
+        return cls(time.process_time(), _live_children_cpu())
+
+    def since(self, earlier: CpuReading) -> CpuReading:
+        """CPU seconds used between ``earlier`` and this reading."""
+        children = (
+            None
+            if self.children is None or earlier.children is None
+            else self.children - earlier.children
+        )
+        return CpuReading(self.own - earlier.own, children)
+
+
+def _live_children_cpu() -> float | None:
+    # utime + stime of every process whose parent is this one, from /proc/<pid>/stat.
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    me = os.getpid()
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it exited while we looked
+            continue
+        if int(fields[1]) == me:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def repeat(action: Callable[[], object], repeats: int) -> Timing:
     """Time ``action`` ``repeats`` times."""
     return Timing(tuple(time_call(action) for _ in range(repeats)))
@@ -298,3 +344,36 @@ def rate_figure(
         baseline_samples=baseline.rates(baseline_count),
         note=note,
     )
+
+
+def cpu_split(
+    readings: Sequence[CpuReading], timing: Timing, count: int, cores: int, *, workers: bool = True
+) -> dict[str, float | None]:
+    """Median CPU µs an item, in this process and in its workers; cores kept busy.
+
+    ``cores_busy`` is the share of all cores' time over the median run that
+    the two used: below 1, the cores waited on something (a pipeline stall,
+    the disk, other load), not only on work.  The workers' clock counts in
+    ticks (10 ms on Linux), so short runs read it coarsely.  Without
+    ``workers`` (or without ``/proc``) only this process's figure is given.
+    """
+    own = statistics.median(reading.own for reading in readings) / count * 1e6
+    children = [reading.children for reading in readings]
+    if not workers or any(value is None for value in children):
+        return {"sequencer_us": own, "workers_us": None, "cores_busy": None}
+    workers_us = statistics.median(value for value in children if value is not None) / count * 1e6
+    per_second = count / timing.median
+    return {
+        "sequencer_us": own,
+        "workers_us": workers_us,
+        "cores_busy": (own + workers_us) * 1e-6 * per_second / cores,
+    }
+
+
+def cpu_note(split: dict[str, float | None], per: str) -> str:
+    """The printed form of :func:`cpu_split`, ``per`` naming the item ("a transfer")."""
+    text = f"CPU {per}: sequencer {split['sequencer_us']:.1f} µs"
+    workers, busy = split["workers_us"], split["cores_busy"]
+    if workers is not None and busy is not None:
+        text += f", workers {workers:.1f} µs; cores {busy:.0%} busy"
+    return text

@@ -23,6 +23,7 @@ from __future__ import annotations
 import cProfile
 import gc
 import io
+import os
 import pstats
 import random
 import statistics
@@ -32,7 +33,16 @@ from typing import Final
 
 import dcep
 from benchmarks._ceiling import verify_messages
-from benchmarks._common import Context, Figure, Result, Timing, rate_figure
+from benchmarks._common import (
+    Context,
+    CpuReading,
+    Figure,
+    Result,
+    Timing,
+    cpu_note,
+    cpu_split,
+    rate_figure,
+)
 from benchmarks._fixtures import (
     Population,
     batches,
@@ -186,6 +196,9 @@ def _measure_workers(
         *(("memory", mode, "objects") for mode in modes),
     ]
     seconds: dict[tuple[str, str, str], list[float]] = {run: [] for run in runs}
+    # CPU time of this process (the sequencer and the pool's helper threads)
+    # and of the workers, to show whether the cores were busy and on what.
+    cpu: dict[tuple[str, str, str], list[CpuReading]] = {run: [] for run in runs}
     ceiling: list[float] = []
     network_id = ledgers["memory"].network_id
     context.say("starting a sentinel pool of all cores")
@@ -214,6 +227,7 @@ def _measure_workers(
                 ledger = ledgers[kind]
                 envelopes = inputs[mode, feed]
                 settle_collector()
+                cpu_started = CpuReading.now()
                 started = time.perf_counter()
                 if mode == "submit_many":
                     refused = 0
@@ -224,25 +238,33 @@ def _measure_workers(
                         ledger.submit_stream(envelopes, sentinels=pool, commit_every=sizes.batch)
                     )
                 seconds[kind, mode, feed].append(time.perf_counter() - started)
+                cpu[kind, mode, feed].append(CpuReading.now().since(cpu_started))
                 if refused:
                     raise AssertionError(f"{LABELS[kind]} refused a transfer")
         workers = pool.workers
         if pool.restarts:
             result.note(f"the sentinel pool restarted {pool.restarts} times: a worker died")
+    cores = os.cpu_count() or workers
+    split: dict[str, dict[str, float | None]] = {}
     for kind, mode, feed in runs:
         label = LABELS[kind] + (", from bytes" if feed == "bytes" else "")
+        timing = Timing(tuple(seconds[kind, mode, feed]))
+        busy = cpu_split(cpu[kind, mode, feed], timing, count, cores)
+        split["/".join((kind, mode, feed))] = busy
         result.add(
             rate_figure(
                 f"workers ({workers}), {mode}: {label}",
                 UNIT,
-                Timing(tuple(seconds[kind, mode, feed])),
+                timing,
                 count,
                 f"sentinel pool of {workers}, signatures only",
                 "signatures/s",
                 Timing(tuple(ceiling)),
                 count,
+                note=cpu_note(busy, "a transfer"),
             )
         )
+    result.details["workers_cpu_median"] = split
 
 
 def _measure_variant(

@@ -9,9 +9,19 @@ core and across a pool of all cores, both measured in the same run.
 
 from __future__ import annotations
 
+import os
+
 import dcep
 from benchmarks._ceiling import VerifyPool, verify_messages
-from benchmarks._common import Context, Result, interleaved, rate_figure
+from benchmarks._common import (
+    Context,
+    CpuReading,
+    Result,
+    cpu_note,
+    cpu_split,
+    interleaved,
+    rate_figure,
+)
 from benchmarks._fixtures import NETWORK_ID, database, database_messages
 
 NAME = "verify_db"
@@ -33,13 +43,19 @@ def run(context: Context) -> Result:
         },
     )
 
+    # CPU time per catch-up, of this process (re-executing) and of the workers.
+    cpu: dict[str, list[CpuReading]] = {"replica": [], "replica_sentinels": []}
+
     def catch_up(sentinels: dcep.SentinelPool | None = None) -> None:
+        cpu_started = CpuReading.now()
         store = dcep.SqliteStore(db.path, network_id=NETWORK_ID)
         try:
             replica = dcep.Replica(store, network_id=NETWORK_ID)
             report = replica.catch_up(sentinels=sentinels)
         finally:
             store.close()
+        used = CpuReading.now().since(cpu_started)
+        cpu["replica" if sentinels is None else "replica_sentinels"].append(used)
         if report.entry_count != db.entries or report.block_height != db.blocks:
             raise AssertionError(f"the replica verified {report}")
 
@@ -60,6 +76,13 @@ def run(context: Context) -> Result:
             context.repeats,
         )
     replica = timings["replica"]
+    cores = os.cpu_count() or pool.processes
+    busy = {
+        name: cpu_split(
+            readings, timings[name], db.entries, cores, workers=name == "replica_sentinels"
+        )
+        for name, readings in cpu.items()
+    }
     label = "Replica.catch_up(): entries verified"
     result.add(
         rate_figure(
@@ -71,7 +94,8 @@ def run(context: Context) -> Result:
             "signatures/s",
             timings["one_core"],
             sample,
-            note=f"{replica.best:.2f} s for {db.entries:,} entries",
+            note=f"{replica.best:.2f} s for {db.entries:,} entries; "
+            + cpu_note(busy["replica"], "an entry"),
         )
     )
     result.add(
@@ -97,8 +121,10 @@ def run(context: Context) -> Result:
             "signatures/s",
             timings["all_cores"],
             sample,
-            note=f"{with_sentinels.best:.2f} s; what `dcep verify` does by default",
+            note=f"{with_sentinels.best:.2f} s, what `dcep verify` does by default; "
+            + cpu_note(busy["replica_sentinels"], "an entry"),
         )
     )
     result.details["seconds"] = {name: list(t.seconds) for name, t in timings.items()}
+    result.details["cpu_median"] = busy
     return result
