@@ -41,7 +41,8 @@ __all__ = ["PendingChange", "SentinelPool", "read_until_failure"]
 _HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
 #: Below this many envelopes a batch is checked in-process: shipping it costs more.
 _MIN_PARALLEL_BATCH: Final = 64
-#: Envelopes shipped to a worker at a time: large enough that shipping is cheap.
+#: Envelopes shipped to a worker at a time, once a stream is under way: large
+#: enough that shipping is cheap (the first, a batch's, are smaller; see ``_stream``).
 _CHUNK: Final = 512
 #: Chunks queued per worker, so none idles while the caller works, yet the
 #: input is read only this far ahead (a whole database never sits in memory).
@@ -241,12 +242,15 @@ class SentinelPool:
         if len(head) < _MIN_PARALLEL_BATCH:  # the whole input, and too small to ship
             yield from self._in_process(head)
             return
-        # A short head is the whole input (a batch): share it out in as many
-        # chunks as may be in flight, so the first verdicts come back early and
-        # the caller applies them while the workers check the rest.
+        # The head (all of a batch) is shared out in as many chunks as may be
+        # in flight, so the first verdicts come back early and the caller
+        # applies them while the workers check the rest; the rest of a long
+        # stream goes in full chunks, which cost the sequencer least to ship.
         size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
-        rest = itertools.chain(head, envelopes)
-        chunks = iter(lambda: list(itertools.islice(rest, size)), [])
+        chunks = itertools.chain(
+            (head[start : start + size] for start in range(0, len(head), size)),
+            iter(lambda: list(itertools.islice(envelopes, _CHUNK)), []),
+        )
         pending: deque[
             tuple[Future[list[bool]] | None, ProcessPoolExecutor | None, list[bytes]]
         ] = deque()
