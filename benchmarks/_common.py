@@ -170,12 +170,25 @@ def repeat(action: Callable[[], object], repeats: int) -> Timing:
     return Timing(tuple(time_call(action) for _ in range(repeats)))
 
 
-def interleaved(actions: dict[str, Callable[[], object]], repeats: int) -> dict[str, Timing]:
-    """Time each action ``repeats`` times, taking turns, so that drift hits all alike."""
+def interleaved(
+    actions: dict[str, Callable[[], object]],
+    repeats: int,
+    cpu: dict[str, list[CpuReading]] | None = None,
+) -> dict[str, Timing]:
+    """Time each action ``repeats`` times, taking turns, so that drift hits all alike.
+
+    With ``cpu``, the CPU each call of an action named there used is appended
+    to its list, read outside the timed call.
+    """
     seconds: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeats):
         for name, action in actions.items():
+            if cpu is None or name not in cpu:
+                seconds[name].append(time_call(action))
+                continue
+            started = CpuReading.now()
             seconds[name].append(time_call(action))
+            cpu[name].append(CpuReading.now().since(started))
     return {name: Timing(tuple(values)) for name, values in seconds.items()}
 
 

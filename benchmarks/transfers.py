@@ -245,12 +245,12 @@ def _measure_workers(
         if pool.restarts:
             result.note(f"the sentinel pool restarted {pool.restarts} times: a worker died")
     cores = os.cpu_count() or workers
-    split: dict[str, dict[str, float | None]] = {}
+    cpu_used: dict[str, dict[str, float | None]] = {}
     for kind, mode, feed in runs:
         label = LABELS[kind] + (", from bytes" if feed == "bytes" else "")
         timing = Timing(tuple(seconds[kind, mode, feed]))
-        busy = cpu_split(cpu[kind, mode, feed], timing, count, cores)
-        split["/".join((kind, mode, feed))] = busy
+        used = cpu_split(cpu[kind, mode, feed], timing, count, cores)
+        cpu_used["/".join((kind, mode, feed))] = used
         result.add(
             rate_figure(
                 f"workers ({workers}), {mode}: {label}",
@@ -261,10 +261,10 @@ def _measure_workers(
                 "signatures/s",
                 Timing(tuple(ceiling)),
                 count,
-                note=cpu_note(busy, "a transfer"),
+                note=cpu_note(used, "a transfer"),
             )
         )
-    result.details["workers_cpu_median"] = split
+    result.details["workers_cpu_median"] = cpu_used
 
 
 def _measure_variant(

@@ -43,22 +43,18 @@ def run(context: Context) -> Result:
         },
     )
 
-    # CPU time per catch-up, of this process (re-executing) and of the workers.
-    cpu: dict[str, list[CpuReading]] = {"replica": [], "replica_sentinels": []}
-
     def catch_up(sentinels: dcep.SentinelPool | None = None) -> None:
-        cpu_started = CpuReading.now()
         store = dcep.SqliteStore(db.path, network_id=NETWORK_ID)
         try:
             replica = dcep.Replica(store, network_id=NETWORK_ID)
             report = replica.catch_up(sentinels=sentinels)
         finally:
             store.close()
-        used = CpuReading.now().since(cpu_started)
-        cpu["replica" if sentinels is None else "replica_sentinels"].append(used)
         if report.entry_count != db.entries or report.block_height != db.blocks:
             raise AssertionError(f"the replica verified {report}")
 
+    # CPU time per catch-up, of this process (re-executing) and of the workers.
+    cpu: dict[str, list[CpuReading]] = {"replica": [], "replica_sentinels": []}
     context.say("starting the verify pool")
     with (
         VerifyPool(messages) as pool,
@@ -74,10 +70,11 @@ def run(context: Context) -> Result:
                 "all_cores": pool.run,
             },
             context.repeats,
+            cpu,
         )
     replica = timings["replica"]
     cores = os.cpu_count() or pool.processes
-    busy = {
+    cpu_used = {
         name: cpu_split(
             readings, timings[name], db.entries, cores, workers=name == "replica_sentinels"
         )
@@ -95,7 +92,7 @@ def run(context: Context) -> Result:
             timings["one_core"],
             sample,
             note=f"{replica.best:.2f} s for {db.entries:,} entries; "
-            + cpu_note(busy["replica"], "an entry"),
+            + cpu_note(cpu_used["replica"], "an entry"),
         )
     )
     result.add(
@@ -122,9 +119,9 @@ def run(context: Context) -> Result:
             timings["all_cores"],
             sample,
             note=f"{with_sentinels.best:.2f} s, what `dcep verify` does by default; "
-            + cpu_note(busy["replica_sentinels"], "an entry"),
+            + cpu_note(cpu_used["replica_sentinels"], "an entry"),
         )
     )
     result.details["seconds"] = {name: list(t.seconds) for name, t in timings.items()}
-    result.details["cpu_median"] = busy
+    result.details["cpu_median"] = cpu_used
     return result
