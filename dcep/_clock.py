@@ -75,6 +75,19 @@ class ManualClock:
         self, *, days: int = 0, hours: int = 0, seconds: int = 0, microseconds: int = 0
     ) -> None:
         """Move forward; a clock that went backwards would reopen closed days."""
+        for name, value in (
+            ("days", days),
+            ("hours", hours),
+            ("seconds", seconds),
+            ("microseconds", microseconds),
+        ):
+            if type(value) is not int:
+                # Time is whole microseconds, as money is whole fen.
+                raise InvalidFieldError(
+                    Reason.FIELD_INVALID,
+                    f"{name} must be a whole number (an int), not {value!r}",
+                    field=name,
+                )
         step = (((days * 24 + hours) * 3600 + seconds) * MICROSECONDS_PER_SECOND) + microseconds
         if step < 0:
             raise InvalidFieldError(

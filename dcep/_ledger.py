@@ -510,13 +510,15 @@ class Ledger:
                 field="sequence",
             )
         # Entry times never go backwards, whatever the clock does (or after recovery).
-        now_us = max(self._clock.now_us() if at_us is None else at_us, state.last_time_us)
-        if not 0 <= now_us <= _LATEST_TIME_US:
+        read_us = self._clock.now_us() if at_us is None else at_us
+        now_us = max(read_us, state.last_time_us)
+        if type(read_us) is not int or not 0 <= now_us <= _LATEST_TIME_US:
             # Before anything changes: journals and snapshots keep times as
             # signed 64-bit microseconds since 1970.
             raise InvalidFieldError(
                 Reason.FIELD_INVALID,
-                f"the ledger's clock reads {now_us} µs, outside 1970 to year 294,000",
+                f"the ledger's clock reads {read_us!r}: not whole microseconds "
+                "from 1970 to year 294,000",
                 instruction_id=instruction.id,
                 field="accepted_at_us",
             )

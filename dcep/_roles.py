@@ -136,11 +136,16 @@ class CentralBank(_Signer):
         super().__init__(ledger, SigningKey.derive(self._seed, "central-bank"))
         self._name = name
         self._code = code if isinstance(code, InstitutionCode) else InstitutionCode.parse(code)
+        existing = ledger.central_bank
+        if existing is not None and existing.key != self.verify_key:
+            # Another central bank's ledger: the ledger refuses the genesis, and
+            # its journal keeps its signer.
+            self._submit(lambda id_, seq: Genesis(id_, seq, name=name, code=self._code))
+            return
         if ledger.journal is not None:
             # The registration centre is the central bank's: it signs the blocks.
             ledger.journal.attach_signer(self._key)
-        existing = ledger.central_bank
-        if existing is None or existing.key != self.verify_key:
+        if existing is None:
             self._submit(lambda id_, seq: Genesis(id_, seq, name=name, code=self._code))
 
     @property

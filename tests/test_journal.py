@@ -172,6 +172,67 @@ def test_a_clock_past_what_a_journal_can_hold_is_refused_and_changes_nothing() -
     assert ledger.snapshot() == before
 
 
+class _SwitchableClock:
+    """A caller's clock that can be told to read a fraction of a microsecond."""
+
+    def __init__(self) -> None:
+        self.manual = dcep.ManualClock()
+        self.fractional = False
+
+    def now_us(self) -> int:
+        now_us = self.manual.now_us()
+        return now_us + 0.5 if self.fractional else now_us  # type: ignore[return-value]
+
+
+def test_a_clock_that_reads_a_fraction_is_refused_and_changes_nothing() -> None:
+    clock = _SwitchableClock()
+    ledger = dcep.Ledger.with_journal(clock=clock, block_size=2)
+    pboc = dcep.CentralBank(ledger, seed=5)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("10"))
+    before = ledger.snapshot()
+    clock.fractional = True
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        pboc.issue(bank, cny("1"))
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+    assert caught.value.field == "accepted_at_us"
+    assert ledger.snapshot() == before
+    # And the ledger goes on as if it had never been asked.
+    clock.fractional = False
+    pboc.issue(bank, cny("1"))
+    assert ledger.supply().issued == cny("1")
+
+
+@pytest.mark.parametrize("unit", ["days", "hours", "seconds", "microseconds"])
+@pytest.mark.parametrize("step", [0.5, 1.0, True, "1", None])
+def test_a_manual_clock_moves_by_whole_units_only(unit: str, step: object) -> None:
+    clock = dcep.ManualClock()
+    start = clock.now_us()
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        clock.advance(**{unit: step})  # type: ignore[arg-type]
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+    assert caught.value.field == unit
+    assert isinstance(caught.value, ValueError)
+    assert clock.now_us() == start
+
+
+def test_a_refused_second_central_bank_leaves_the_journal_signed_by_the_first(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = dcep.Ledger.open(path, block_size=2)
+    pboc = dcep.CentralBank(ledger, seed=1)
+    bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("100"))
+    with pytest.raises(dcep.DuplicateError) as caught:
+        dcep.CentralBank(ledger, seed=666)
+    assert caught.value.reason is dcep.Reason.LEDGER_ALREADY_INITIALISED
+    for _ in range(3):
+        pboc.issue(bank, cny("1"))
+    ledger.close()
+    report = dcep.Replica(dcep.SqliteStore(path, create=False)).catch_up()
+    assert report.entries_verified == 5
+    assert report.blocks_verified == 3  # two full, and the last sealed at close
+
+
 def test_a_replica_verifies_a_database_and_its_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "city.db"
     ledger = dcep.Ledger.open(path, block_size=8, snapshot_every_blocks=2)
