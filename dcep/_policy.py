@@ -9,7 +9,6 @@ wallet categories; 100% reserves, as in the 2021 design).
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import functools
 from collections.abc import Iterable, Mapping
@@ -170,7 +169,16 @@ def _freeze_categories(
 ) -> Mapping[WalletCategory, CategoryLimits]:
     # A mappingproxy would not hash; a sorted tuple-backed dict copy keeps the
     # policy immutable in practice and deterministic in iteration order.
-    pairs = sorted((WalletCategory.of(key), limits) for key, limits in value.items())
+    if not isinstance(value, Mapping):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the categories are a mapping of category to limits, not {value!r}",
+            field="categories",
+        )
+    pairs = sorted(
+        ((WalletCategory.of(key), limits) for key, limits in value.items()),
+        key=lambda pair: pair[0],
+    )
     return dict(pairs)
 
 
@@ -182,6 +190,40 @@ def _check_window(_instance: object, _attribute: object, value: int) -> None:
             field="idempotency_window",
         )
 
+
+def _check_utc_offset(_instance: object, _attribute: object, value: int) -> None:
+    # Every zone in use is within a day of UTC; a wider offset would move
+    # payments' days out of the calendar.
+    if type(value) is not int or not -_MINUTES_PER_DAY < value < _MINUTES_PER_DAY:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the UTC offset is a whole number of minutes within a day, not {value!r}",
+            field="utc_offset_minutes",
+        )
+
+
+def _check_reserve_mode(_instance: object, _attribute: object, value: ReserveMode) -> None:
+    if not isinstance(value, ReserveMode):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the reserve mode is a ReserveMode, not {value!r}",
+            field="reserve_mode",
+        )
+
+
+def _check_limits(
+    _instance: object, _attribute: object, value: Mapping[WalletCategory, object]
+) -> None:
+    for limits in value.values():
+        if not isinstance(limits, CategoryLimits):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a category's limits are CategoryLimits, not {limits!r}",
+                field="categories",
+            )
+
+
+_MINUTES_PER_DAY: Final = 24 * 60
 
 #: Latest accepted instructions a resubmission gets its first receipt for.
 DEFAULT_IDEMPOTENCY_WINDOW: Final = 100_000
@@ -199,11 +241,15 @@ class Policy:
     categories: Mapping[WalletCategory, CategoryLimits] = attrs.field(
         factory=lambda: dict(_CCB_2020),
         converter=_freeze_categories,
-        validator=_check_categories,
+        validator=[_check_limits, _check_categories],
         hash=False,
     )
-    reserve_mode: ReserveMode = ReserveMode.FULL
-    utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES
+    reserve_mode: ReserveMode = attrs.field(
+        default=ReserveMode.FULL, validator=_check_reserve_mode
+    )
+    utc_offset_minutes: int = attrs.field(
+        default=BEIJING_UTC_OFFSET_MINUTES, validator=_check_utc_offset
+    )
     #: How many of the latest accepted instructions the ledger remembers by
     #: (signer, id), so that a resubmission gets its first receipt back.  An
     #: older one is refused by the signer's sequence number instead
@@ -250,6 +296,10 @@ class Policy:
     @classmethod
     def from_text(cls, text: str) -> Policy:
         """Read what :meth:`to_text` wrote; ``FIELD_INVALID`` for anything else."""
+        if not isinstance(text, str):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, f"a policy line is text, not {text!r}", field="policy"
+            )
         try:
             head, reserve, utc, window, *categories = text.split(" ")
             if head != f"policy/{_POLICY_TEXT_VERSION}":
@@ -284,7 +334,9 @@ class Policy:
         return year_of_day(day)
 
 
-_EPOCH_DATE: Final = dt.date(1970, 1, 1)
+#: Days from 0000-03-01 to 1970-01-01, and days in 400 Gregorian years.
+_DAYS_FROM_0000_03_01: Final = 719_468
+_DAYS_PER_ERA: Final = 146_097
 _POLICY_TEXT_VERSION: Final = 2
 
 
@@ -295,4 +347,16 @@ def year_of_day(day: int) -> int:
     It does not depend on the time zone: the zone only decides which day
     number a moment falls on.  Cached, because every payment asks.
     """
-    return (_EPOCH_DATE + dt.timedelta(days=day)).year
+    # The proleptic Gregorian calendar in whole numbers (``datetime`` stops at
+    # year 9999; the journal's times go to year 294,000).  Counted from
+    # 1 March 0000, so that a leap day ends its year: 146,097 days a 400-year
+    # era, then the year of the era, then the month, as in Hinnant's
+    # ``civil_from_days``.
+    era, day_of_era = divmod(day + _DAYS_FROM_0000_03_01, _DAYS_PER_ERA)
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    # Months from March: 10 and 11 are January and February of the next year.
+    month_from_march = (5 * day_of_year + 2) // 153
+    return era * 400 + year_of_era + (1 if month_from_march >= 10 else 0)

@@ -61,6 +61,7 @@ from dcep import (
     WalletCategory,
     cny,
 )
+from dcep._policy import year_of_day
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 _SEED = b"dcep tests: ledger"
@@ -740,6 +741,66 @@ def test_a_wallet_snapshot_counts_only_todays_spending() -> None:
     assert snapshot.spent_today == Amount(0)
     assert snapshot.spent_this_year == Amount(0)
     assert [w.spent_today for w in economy.ledger.wallets()] == [Amount(0), Amount(0)]
+
+
+_FIRST_DATETIME_DAY = (dt.date.min - dt.date(1970, 1, 1)).days
+_LAST_DATETIME_DAY = (dt.date.max - dt.date(1970, 1, 1)).days
+
+
+@given(st.integers(_FIRST_DATETIME_DAY, _LAST_DATETIME_DAY))
+def test_the_calendar_year_is_datetimes_where_datetime_reaches(day: int) -> None:
+    assert year_of_day(day) == (dt.date(1970, 1, 1) + dt.timedelta(days=day)).year
+
+
+@given(st.integers(-(10**9), 10**9))
+def test_the_calendar_year_goes_on_past_datetime(day: int) -> None:
+    # The Gregorian calendar repeats every 400 years (146,097 days), and a
+    # year changes by one at most from one day to the next.
+    assert year_of_day(day + 146_097) == year_of_day(day) + 400
+    assert year_of_day(day + 1) - year_of_day(day) in (0, 1)
+
+
+def test_payments_keep_their_caps_after_the_year_9999() -> None:
+    # Journals hold times to year 294,000; the calendar must too.
+    clock = ManualClock.at(dt.datetime(9999, 12, 31, 12, 0, tzinfo=dt.UTC))
+    economy = _economy(clock=clock)
+    payer = _anonymous(economy.icbc)
+    payee = _anonymous(economy.icbc, phone="13900000000")
+    economy.icbc.fund(payer, cny("300"))
+    clock.advance(days=1)  # the year 10000 in Beijing and in UTC
+    payer.pay(payee, cny("120"))
+    snapshot = economy.ledger.wallet(payer.address)
+    assert snapshot.spent_today == cny("120")
+    assert snapshot.spent_this_year == cny("120")
+    clock.advance(days=366)  # 10000 is a leap year: this is 10001
+    assert economy.ledger.wallet(payer.address).spent_this_year == Amount(0)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"utc_offset_minutes": 0.5},
+        {"utc_offset_minutes": True},
+        {"utc_offset_minutes": 24 * 60},
+        {"utc_offset_minutes": -(10**12)},
+        {"reserve_mode": "full"},
+        {"categories": [1]},
+        {"categories": {1: "nonsense", 2: None, 3: None, 4: None}},
+    ],
+)
+def test_a_policy_refuses_what_it_cannot_hold(fields: dict[str, object]) -> None:
+    with pytest.raises(InvalidFieldError) as caught:
+        Policy(**fields)  # type: ignore[arg-type]
+    assert caught.value.reason is Reason.FIELD_INVALID
+    assert isinstance(caught.value, ValueError)
+
+
+def test_a_policy_refuses_limits_that_are_not_limits() -> None:
+    with pytest.raises(InvalidFieldError) as caught:
+        Policy().with_limits(4, "nonsense")  # type: ignore[arg-type]
+    assert caught.value.field == "categories"
+    with pytest.raises(InvalidFieldError):
+        Policy.from_text(None)  # type: ignore[arg-type]
 
 
 def test_the_payee_balance_cap() -> None:
