@@ -87,6 +87,20 @@ def format_report(result: ScenarioResult, elapsed_s: float) -> str:
     return "\n".join(lines)
 
 
+def _at_least(smallest: int) -> Callable[[str], int]:
+    # An argparse type: a bad count is a usage error, not a traceback.
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < smallest:
+            raise argparse.ArgumentTypeError(f"must be at least {smallest}, not {value}")
+        return value
+
+    return whole_number
+
+
 def _demo(args: argparse.Namespace) -> int:
     scenario = Scenario(seed=args.seed, wallets=args.wallets, payments=args.payments)
     started = time.perf_counter()
@@ -199,9 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run a seeded two-tier scenario and report on it")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    demo.add_argument("--wallets", type=int, default=300, help="wallets to open (default 300)")
     demo.add_argument(
-        "--payments", type=int, default=3000, help="payments to attempt (default 3000)"
+        "--wallets", type=_at_least(2), default=300, help="wallets to open (default 300)"
+    )
+    demo.add_argument(
+        "--payments", type=_at_least(0), default=3000, help="payments to attempt (default 3000)"
     )
     demo.set_defaults(handler=_demo)
     verify = commands.add_parser(
@@ -212,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("path", help="the SQLite database")
     verify.add_argument(
         "--workers",
-        type=int,
+        type=_at_least(1),
         default=None,
         help="processes checking signatures (default: one per core; 1: none)",
     )

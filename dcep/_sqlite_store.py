@@ -134,10 +134,15 @@ def _check_not_cut_short(path: Path) -> None:
 
 def _check_file(path: Path) -> bool:
     """Whether ``path`` is an existing dcep database we can use; raise if it is not ours."""
+    if path.is_dir():
+        raise _refuse(Reason.STORE_NOT_DCEP, path, "a directory, not a database file")
     if not path.exists() or path.stat().st_size == 0:
         return False
-    with path.open("rb") as handle:
-        magic = handle.read(len(_SQLITE_MAGIC))
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(len(_SQLITE_MAGIC))
+    except OSError as error:
+        raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
     if magic != _SQLITE_MAGIC:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "not an SQLite database, so not dcep's")
     _check_not_cut_short(path)
@@ -154,7 +159,8 @@ def _check_file(path: Path) -> bool:
             tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         finally:
             probe.close()
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+        # A corrupted schema can fail as text before SQLite reports it.
         raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
     if application_id == 0 and version == 0 and tables == 0:
         # Nothing in it: a database whose creation a crash cut short (switching

@@ -217,6 +217,34 @@ def test_verify_a_file_that_is_not_a_ledger_exits_1(
     assert path.read_text(encoding="utf-8") == "not a ledger\n"
 
 
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_a_directory_is_not_a_ledger_exits_1(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, str(tmp_path)]) == 1
+    assert "[store_not_dcep]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        (["demo", "--wallets", "1"], "--wallets: must be at least 2, not 1"),
+        (["demo", "--payments", "-1"], "--payments: must be at least 0, not -1"),
+        (["demo", "--wallets", "many"], "--wallets: not a whole number: 'many'"),
+        (["verify", "x.db", "--workers", "0"], "--workers: must be at least 1, not 0"),
+    ],
+)
+def test_a_bad_count_is_a_usage_error(
+    arguments: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: dcep ")
+    assert complaint in err
+
+
 # -- inspect ----------------------------------------------------------------------------
 
 

@@ -646,6 +646,17 @@ def _older_dcep(path: Path) -> None:
     _execute(path, f"PRAGMA user_version = {FORMAT_VERSION - 1}")
 
 
+def _schema_not_utf8(path: Path) -> None:
+    # One byte of the schema's text, as a bad sector or a bad copy might leave it.
+    ledger = dcep.Ledger.open(path)
+    dcep.CentralBank(ledger, seed=CENTRAL_SEED)
+    ledger.close()
+    raw = bytearray(path.read_bytes())
+    key = b"CREATE TABLE meta (key TEXT PRIMARY KEY"
+    raw[raw.index(key) + len(key) - 2] = 0xF8  # the E of KEY
+    path.write_bytes(bytes(raw))
+
+
 BAD_FILES: Final[dict[str, tuple[Callable[[Path], None], dcep.Reason]]] = {
     "text": (_text_file, dcep.Reason.STORE_NOT_DCEP),
     "random bytes": (_random_bytes, dcep.Reason.STORE_NOT_DCEP),
@@ -657,6 +668,7 @@ BAD_FILES: Final[dict[str, tuple[Callable[[Path], None], dcep.Reason]]] = {
     "an SQLite header and nothing else": (_sqlite_header_only, dcep.Reason.STORE_CORRUPT),
     "a newer dcep format": (_newer_dcep, dcep.Reason.STORE_VERSION_UNSUPPORTED),
     "an older dcep format": (_older_dcep, dcep.Reason.STORE_VERSION_UNSUPPORTED),
+    "a dcep file whose schema is not UTF-8": (_schema_not_utf8, dcep.Reason.STORE_CORRUPT),
 }
 
 
@@ -682,6 +694,15 @@ def test_a_file_that_is_not_a_usable_dcep_ledger_is_refused_untouched(
     assert again.value.reason is reason
     assert path.read_bytes() == content
     assert _listing(tmp_path) == listing
+
+
+def test_a_directory_is_refused_as_a_ledger(tmp_path: Path) -> None:
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.open(tmp_path)
+    assert caught.value.reason is dcep.Reason.STORE_NOT_DCEP
+    with pytest.raises(dcep.JournalError):
+        dcep.SqliteStore(tmp_path, create=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_ledger_of_another_network_is_refused_untouched(tmp_path: Path) -> None:
