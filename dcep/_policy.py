@@ -47,6 +47,9 @@ class WalletCategory(enum.IntEnum):
     def of(cls, value: int) -> WalletCategory:
         """Accept ``1``..``4`` or a member; refuse anything else by name."""
         try:
+            if type(value) is not int and not isinstance(value, WalletCategory):
+                # Not 1.0 or True, which the enum would take for 1.
+                raise ValueError(value)
             return cls(value)
         except ValueError:
             raise InvalidFieldError(

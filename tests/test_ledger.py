@@ -1212,12 +1212,14 @@ def test_a_linked_account_must_exist_at_the_bank() -> None:
     assert _state_of(economy.ledger) == before
 
 
-@pytest.mark.parametrize("category", [0, 5, -1])
+@pytest.mark.parametrize("category", [0, 5, -1, 4.0, True, "4"])
 def test_there_are_four_categories(category: int) -> None:
     economy = _economy()
+    before = _state_of(economy.ledger)
     with pytest.raises(InvalidFieldError) as info:
         economy.icbc.open_wallet(category=category, **PHONE)
     assert info.value.field == "category"
+    assert _state_of(economy.ledger) == before
 
 
 def test_the_ledger_never_sees_who_holds_a_wallet() -> None:
