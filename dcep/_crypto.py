@@ -46,6 +46,8 @@ ADDRESS_SIZE: Final = 20
 _ADDRESS_PREFIX: Final = "dcep1"
 _ADDRESS_PERSON: Final = b"dcep.address"
 _SEED_PERSON: Final = b"dcep.seed"
+#: BLAKE2b's longest key.
+_MAX_PARENT_SEED_SIZE: Final = 64
 MAX_NETWORK_ID_SIZE: Final = 64
 #: The network id of a ledger created without one.
 DEFAULT_NETWORK_ID: Final = "dcep-sim"
@@ -72,6 +74,12 @@ def derive_seed(parent: bytes, label: str) -> bytes:
     Simulations get every key from one seed, so a run repeats byte for byte;
     distinct labels give independent keys.
     """
+    if len(parent) > _MAX_PARENT_SEED_SIZE:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"a parent seed is at most {_MAX_PARENT_SEED_SIZE} bytes, not {parent!r:.40}",
+            field="seed",
+        )
     return hashlib.blake2b(
         label.encode("utf-8"), digest_size=SEED_SIZE, key=parent, person=_SEED_PERSON
     ).digest()

@@ -96,7 +96,10 @@ CommitHook = Callable[[], None]
 
 
 def _network_id_bytes(network_id: str) -> bytes:
-    raw = network_id.encode("utf-8") if isinstance(network_id, str) else b""  # type: ignore[redundant-expr]
+    try:
+        raw = network_id.encode("utf-8") if isinstance(network_id, str) else b""  # type: ignore[redundant-expr]
+    except UnicodeEncodeError:
+        raw = b""  # a lone surrogate: no UTF-8 for it
     if not raw or len(raw) > MAX_NETWORK_ID_SIZE:
         raise InvalidFieldError(
             Reason.FIELD_INVALID,

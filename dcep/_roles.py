@@ -18,7 +18,7 @@ from dcep._codes import CodeRegistry, InstitutionCode
 from dcep._crypto import Address, SigningKey, VerifyKey, derive_seed, digest
 from dcep._disclosure import CustomerRecord, kyc_digest, open_identity, seal_identity
 from dcep._encoding import SignedInstruction
-from dcep._errors import NotAuthorisedError, Reason, UnknownPartyError
+from dcep._errors import InvalidFieldError, NotAuthorisedError, Reason, UnknownPartyError
 from dcep._instructions import (
     AppointRegulator,
     AuthoriseBank,
@@ -60,8 +60,14 @@ def _master_seed(seed: Seed) -> bytes:
         raw = b"int:" + seed.to_bytes((seed.bit_length() + 8) // 8, "big", signed=True)
     elif isinstance(seed, str):
         raw = b"str:" + seed.encode("utf-8")
-    else:
+    elif isinstance(seed, (bytes, bytearray, memoryview)):
         raw = b"bytes:" + bytes(seed)
+    else:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"a seed is an int, str or bytes (or None), not {seed!r}",
+            field="seed",
+        )
     return digest(raw, person=b"dcep.master")
 
 

@@ -273,6 +273,14 @@ def test_signing_key_derive_matches_derive_seed() -> None:
 # --- derive_seed --------------------------------------------------------------
 
 
+def test_derive_seed_takes_parents_up_to_blake2bs_longest_key() -> None:
+    assert len(derive_seed(bytes(64), "wallet:1")) == 32
+    with pytest.raises(InvalidFieldError) as info:
+        SigningKey.derive(bytes(65), "wallet:1")
+    assert info.value.reason is Reason.FIELD_INVALID
+    assert isinstance(info.value, ValueError)
+
+
 @given(parent=seeds, label=st.text())
 def test_derive_seed_is_deterministic_and_32_bytes(parent: bytes, label: str) -> None:
     seed = derive_seed(parent, label)

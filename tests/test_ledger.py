@@ -327,6 +327,15 @@ def test_central_bank_installs_once() -> None:
     assert ledger.entry_count == count
 
 
+@pytest.mark.parametrize("seed", [1.5, [1], object()])
+def test_a_seed_is_an_int_a_str_or_bytes(seed: object) -> None:
+    ledger = Ledger()
+    with pytest.raises(InvalidFieldError) as info:
+        CentralBank(ledger, seed=seed)  # type: ignore[arg-type]
+    assert info.value.field == "seed"
+    assert ledger.entry_count == 0
+
+
 # --- Idempotency and ordering -----------------------------------------------------------
 
 
@@ -1052,7 +1061,7 @@ def test_network_ids_up_to_64_bytes(network_id: str) -> None:
     assert Ledger(network_id=network_id).network_id == network_id.encode("utf-8")
 
 
-@pytest.mark.parametrize("network_id", ["", "x" * 65, "数" * 22])
+@pytest.mark.parametrize("network_id", ["", "x" * 65, "数" * 22, "\ud800"])
 def test_network_ids_are_1_to_64_bytes_of_utf8(network_id: str) -> None:
     with pytest.raises(InvalidFieldError) as info:
         Ledger(network_id=network_id)
