@@ -178,10 +178,14 @@ def _freeze_categories(
             f"the categories are a mapping of category to limits, not {value!r}",
             field="categories",
         )
-    pairs = sorted(
-        ((WalletCategory.of(key), limits) for key, limits in value.items()),
-        key=lambda pair: pair[0],
-    )
+    pairs = sorted((WalletCategory.of(key), limits) for key, limits in value.items())
+    for _, limits in pairs:
+        if not isinstance(limits, CategoryLimits):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a category's limits are CategoryLimits, not {limits!r}",
+                field="categories",
+            )
     return dict(pairs)
 
 
@@ -192,6 +196,9 @@ def _check_window(_instance: object, _attribute: object, value: int) -> None:
             f"the idempotency window is a whole number of entries, at least 1, not {value!r}",
             field="idempotency_window",
         )
+
+
+_MINUTES_PER_DAY: Final = 24 * 60
 
 
 def _check_utc_offset(_instance: object, _attribute: object, value: int) -> None:
@@ -214,20 +221,6 @@ def _check_reserve_mode(_instance: object, _attribute: object, value: ReserveMod
         )
 
 
-def _check_limits(
-    _instance: object, _attribute: object, value: Mapping[WalletCategory, object]
-) -> None:
-    for limits in value.values():
-        if not isinstance(limits, CategoryLimits):
-            raise InvalidFieldError(
-                Reason.FIELD_INVALID,
-                f"a category's limits are CategoryLimits, not {limits!r}",
-                field="categories",
-            )
-
-
-_MINUTES_PER_DAY: Final = 24 * 60
-
 #: Latest accepted instructions a resubmission gets its first receipt for.
 DEFAULT_IDEMPOTENCY_WINDOW: Final = 100_000
 
@@ -244,7 +237,7 @@ class Policy:
     categories: Mapping[WalletCategory, CategoryLimits] = attrs.field(
         factory=lambda: dict(_CCB_2020),
         converter=_freeze_categories,
-        validator=[_check_limits, _check_categories],
+        validator=_check_categories,
         hash=False,
     )
     reserve_mode: ReserveMode = attrs.field(
