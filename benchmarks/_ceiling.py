@@ -2,7 +2,7 @@
 
 Nothing that checks every signature can go faster than this, so the other
 benchmarks report their rates as a share of it.  One process calls
-``nacl.bindings.crypto_sign_open`` (what :class:`dcep.VerifyKey` calls) on
+``nacl.bindings.crypto_sign_open`` (what :class:`dcep.values.VerifyKey` calls) on
 pre-built ``signature ‖ message`` strings; the pool does the same in
 ``os.cpu_count()`` worker processes that were started, and given the
 messages, once, before any timing.

@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Final
 
 import dcep
+import dcep.core
+import dcep.instructions
+import dcep.journal
+import dcep.values
 from benchmarks._common import Context, chunked, time_call
-from dcep._crypto import derive_seed, digest, domain_message
-from dcep._encoding import domain_tag
+from dcep.instructions._encoding import domain_tag
+from dcep.values._crypto import derive_seed, digest, domain_message
 
 NETWORK_ID: Final = "dcep-sim"
 NETWORK: Final = NETWORK_ID.encode("ascii")
@@ -36,7 +40,7 @@ HOT_PAYMENTS: Final = 0.8
 #: the arguments of ``nacl.bindings.crypto_sign_open``.
 SignedMessage = tuple[bytes, bytes]
 #: Builds an instruction from its id and sequence number.
-Build = Callable[[int, int], dcep.Instruction]
+Build = Callable[[int, int], dcep.instructions.Instruction]
 CENTRAL_CODE: Final = "MA.156.1100.00"
 BANK_CODE: Final = "MA.156.1100.01"
 
@@ -45,7 +49,7 @@ BANK_CODE: Final = "MA.156.1100.01"
 class Payer:
     """A wallet's key and the last sequence number it signed."""
 
-    key: dcep.SigningKey
+    key: dcep.values.SigningKey
     address: dcep.Address
     sequence: int = 0
 
@@ -57,13 +61,13 @@ class Population:
         if wallets < 2:
             raise ValueError("a population needs two wallets to pay each other")
         master = digest(seed.to_bytes(8, "big"), person=b"bench.master")
-        self.central = dcep.SigningKey(derive_seed(master, "central-bank"))
-        self.bank = dcep.SigningKey(derive_seed(master, "bank"))
+        self.central = dcep.values.SigningKey(derive_seed(master, "central-bank"))
+        self.bank = dcep.values.SigningKey(derive_seed(master, "bank"))
         self._master = master
         self.payers = [self._wallet_key(index) for index in range(wallets)]
 
     def _wallet_key(self, index: int) -> Payer:
-        key = dcep.SigningKey(derive_seed(self._master, f"wallet:{index}"))
+        key = dcep.values.SigningKey(derive_seed(self._master, f"wallet:{index}"))
         return Payer(key, key.address)
 
     @property
@@ -71,7 +75,7 @@ class Population:
         """How many wallets."""
         return len(self.payers)
 
-    def setup_envelopes(self) -> Iterator[dcep.SignedInstruction]:
+    def setup_envelopes(self) -> Iterator[dcep.instructions.SignedInstruction]:
         """Genesis, the bank, issuance, a deposit account, then open and fund each wallet.
 
         Lazy, and the same envelopes every time it is called.
@@ -79,28 +83,28 @@ class Population:
         central_sequence = 0
         bank_sequence = 0
 
-        def by_central(build: Build) -> dcep.SignedInstruction:
+        def by_central(build: Build) -> dcep.instructions.SignedInstruction:
             nonlocal central_sequence
             central_sequence += 1
             instruction = build(central_sequence, central_sequence)
-            return dcep.SignedInstruction.sign(instruction, self.central, NETWORK)
+            return dcep.instructions.SignedInstruction.sign(instruction, self.central, NETWORK)
 
-        def by_bank(build: Build) -> dcep.SignedInstruction:
+        def by_bank(build: Build) -> dcep.instructions.SignedInstruction:
             nonlocal bank_sequence
             bank_sequence += 1
             instruction = build(bank_sequence, bank_sequence)
-            return dcep.SignedInstruction.sign(instruction, self.bank, NETWORK)
+            return dcep.instructions.SignedInstruction.sign(instruction, self.bank, NETWORK)
 
         needed = dcep.Amount(FUNDING.fen * self.size)
         bank_key = self.bank.verify_key
         bank = self.bank.address
         yield by_central(
-            lambda i, s: dcep.Genesis(
+            lambda i, s: dcep.instructions.Genesis(
                 i, s, name="People's Bank of China", code=dcep.InstitutionCode.parse(CENTRAL_CODE)
             )
         )
         yield by_central(
-            lambda i, s: dcep.AuthoriseBank(
+            lambda i, s: dcep.instructions.AuthoriseBank(
                 i,
                 s,
                 bank_key=bank_key,
@@ -109,13 +113,17 @@ class Population:
                 reserves=needed,
             )
         )
-        yield by_central(lambda i, s: dcep.Issue(i, s, bank=bank, amount=needed))
-        yield by_bank(lambda i, s: dcep.PayIn(i, s, account=LINKED_ACCOUNT, amount=dcep.cny("1")))
+        yield by_central(lambda i, s: dcep.instructions.Issue(i, s, bank=bank, amount=needed))
+        yield by_bank(
+            lambda i, s: dcep.instructions.PayIn(
+                i, s, account=LINKED_ACCOUNT, amount=dcep.cny("1")
+            )
+        )
         for index, payer in enumerate(self.payers):
             wallet_key = payer.key.verify_key
             kyc = digest(f"kyc:{index}".encode(), person=b"bench.kyc")
             yield by_bank(
-                lambda i, s: dcep.OpenWallet(
+                lambda i, s: dcep.instructions.OpenWallet(
                     i,
                     s,
                     wallet_key=wallet_key,  # noqa: B023 - called at once
@@ -126,7 +134,7 @@ class Population:
             )
             address = payer.address
             yield by_bank(
-                lambda i, s: dcep.Fund(
+                lambda i, s: dcep.instructions.Fund(
                     i,
                     s,
                     wallet=address,  # noqa: B023 - called at once
@@ -142,7 +150,7 @@ class Population:
 
     def transfers(
         self, count: int, rng: random.Random, *, hot_spot: bool = False
-    ) -> Iterator[dcep.SignedInstruction]:
+    ) -> Iterator[dcep.instructions.SignedInstruction]:
         """Sign ``count`` payments of 1 to 100 fen; payers uniform, or 20% of them making 80%.
 
         Each payer's sequence numbers continue from the last call, so batches
@@ -163,28 +171,30 @@ class Population:
                 payee_index += 1
             payer = payers[payer_index]
             payer.sequence += 1
-            transfer = dcep.Transfer(
+            transfer = dcep.instructions.Transfer(
                 payer.sequence,
                 payer.sequence,
                 payer=payer.address,
                 payee=payers[payee_index].address,
                 amount=dcep.Amount(rng.randint(1, 100)),
             )
-            yield dcep.SignedInstruction.sign(transfer, payer.key, NETWORK)
+            yield dcep.instructions.SignedInstruction.sign(transfer, payer.key, NETWORK)
 
 
-def signed_message(envelope: dcep.SignedInstruction) -> SignedMessage:
+def signed_message(envelope: dcep.instructions.SignedInstruction) -> SignedMessage:
     """Rebuild exactly what the envelope's signature covers, as ``crypto_sign_open`` takes it."""
     message = domain_message(domain_tag(envelope.instruction.KIND), NETWORK, envelope.body)
     return envelope.signature + message, bytes(envelope.signer)
 
 
 def submit_all(
-    ledger: dcep.Ledger, envelopes: Iterable[dcep.SignedInstruction | bytes], batch: int
+    ledger: dcep.Ledger,
+    envelopes: Iterable[dcep.instructions.SignedInstruction | bytes],
+    batch: int,
 ) -> int:
     """Submit everything in ``submit_many`` batches; return how many were refused."""
     refused = 0
-    pending: list[dcep.SignedInstruction | bytes] = []
+    pending: list[dcep.instructions.SignedInstruction | bytes] = []
     for envelope in envelopes:
         pending.append(envelope)
         if len(pending) >= batch:
@@ -195,13 +205,16 @@ def submit_all(
     return refused
 
 
-def count_refused(results: Iterable[dcep.Receipt | dcep.Rejection]) -> int:
+def count_refused(results: Iterable[dcep.Receipt | dcep.core.Rejection]) -> int:
     """How many of a batch's (or a stream's) results are rejections."""
-    return sum(1 for result in results if isinstance(result, dcep.Rejection))
+    return sum(1 for result in results if isinstance(result, dcep.core.Rejection))
 
 
 def funded_ledger(
-    kind: str, population: Population, setup: Sequence[dcep.SignedInstruction], path: Path
+    kind: str,
+    population: Population,
+    setup: Sequence[dcep.instructions.SignedInstruction],
+    path: Path,
 ) -> dcep.Ledger:
     """A ledger of ``kind`` (``memory``, ``journal``, ``sqlite``) with ``setup`` applied.
 
@@ -313,13 +326,15 @@ def database_messages(path: Path, limit: int) -> list[SignedMessage]:
         connection.close()
     messages = []
     for (body,) in rows:
-        entry = dcep.JournalEntry.decode(body, bytes(32))
-        messages.append(signed_message(dcep.SignedInstruction.from_bytes(entry.envelope)))
+        entry = dcep.journal.JournalEntry.decode(body, bytes(32))
+        messages.append(
+            signed_message(dcep.instructions.SignedInstruction.from_bytes(entry.envelope))
+        )
     return messages
 
 
 def batches(
-    envelopes: Sequence[dcep.SignedInstruction | bytes], size: int
-) -> list[Sequence[dcep.SignedInstruction | bytes]]:
+    envelopes: Sequence[dcep.instructions.SignedInstruction | bytes], size: int
+) -> list[Sequence[dcep.instructions.SignedInstruction | bytes]]:
     """``envelopes`` cut into ``submit_many`` batches."""
     return chunked(envelopes, size)

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dcep
+import dcep.journal
 from benchmarks._ceiling import verify_messages
 from benchmarks._common import Context, Figure, Result, interleaved, rate_figure
 from benchmarks._fixtures import NETWORK_ID, database, database_messages
-from dcep._journal import DEFAULT_BLOCK_SIZE, DEFAULT_SNAPSHOT_EVERY_BLOCKS
+from dcep.journal._journal import DEFAULT_BLOCK_SIZE, DEFAULT_SNAPSHOT_EVERY_BLOCKS
 
 NAME = "recover"
 
@@ -118,7 +119,7 @@ def run(context: Context) -> Result:
     result.details["table_bytes"] = table_bytes(db.path)
 
     def load_snapshot() -> None:
-        store = dcep.SqliteStore(db.path, network_id=NETWORK_ID)
+        store = dcep.journal.SqliteStore(db.path, network_id=NETWORK_ID)
         try:
             store.latest_snapshot()
         finally:

@@ -49,6 +49,10 @@ from pathlib import Path
 from typing import Final
 
 import dcep
+import dcep.core
+import dcep.instructions
+import dcep.journal
+import dcep.regulator
 
 NAME: Final = "regulator"
 RESULTS: Final = Path(__file__).resolve().parent / "results" / f"{NAME}.json"
@@ -93,14 +97,14 @@ def say(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
-def submit(ledger: dcep.Ledger, batch: list[dcep.SignedInstruction]) -> None:
+def submit(ledger: dcep.Ledger, batch: list[dcep.instructions.SignedInstruction]) -> None:
     """Submit a batch; any refusal is a bug in the benchmark."""
-    refused = [r for r in ledger.submit_many(batch) if isinstance(r, dcep.Rejection)]
+    refused = [r for r in ledger.submit_many(batch) if isinstance(r, dcep.core.Rejection)]
     if refused:
         raise AssertionError(f"{len(refused)} of a batch refused: {refused[0]}")
 
 
-def build_journal(size: Size) -> dcep.Store:
+def build_journal(size: Size) -> dcep.journal.Store:
     """The journal of ``size.entries`` entries (see the module docstring); its store."""
     ledger = dcep.Ledger.with_journal(clock=TickingClock(), block_size=1024)
     pboc = dcep.CentralBank(ledger, seed=2026)
@@ -125,7 +129,7 @@ def build_journal(size: Size) -> dcep.Store:
     say(f"{size.wallets:,} wallets funded; signing and submitting {transfers:,} transfers")
     rng = random.Random(7)
     balances_fen = [FUNDING.fen] * size.wallets
-    batch: list[dcep.SignedInstruction] = []
+    batch: list[dcep.instructions.SignedInstruction] = []
     for _ in range(transfers):
         payer = rng.randrange(size.wallets)
         while not balances_fen[payer]:  # bounded: the wallets hold all the money issued
@@ -145,28 +149,30 @@ def build_journal(size: Size) -> dcep.Store:
     return ledger.journal.store
 
 
-def decoded(store: dcep.Store) -> Iterator[tuple[dcep.JournalEntry, dcep.Instruction]]:
+def decoded(
+    store: dcep.journal.Store,
+) -> Iterator[tuple[dcep.journal.JournalEntry, dcep.instructions.Instruction]]:
     """Every stored entry read and decoded as the view must: hash chain, envelope, body."""
     previous = bytes(32)
     for _, body, stored_hash in store.read_entries():
-        entry = dcep.JournalEntry.decode(body, previous)
-        signed = dcep.SignedInstruction.from_bytes(entry.envelope)
+        entry = dcep.journal.JournalEntry.decode(body, previous)
+        signed = dcep.instructions.SignedInstruction.from_bytes(entry.envelope)
         yield entry, signed.instruction
         previous = stored_hash
 
 
-def read_and_decode(store: dcep.Store) -> int:
+def read_and_decode(store: dcep.journal.Store) -> int:
     """The build baseline: read and decode every entry, keep nothing; how many."""
     return sum(1 for _ in decoded(store))
 
 
 def plain_flows(
-    store: dcep.Store,
+    store: dcep.journal.Store,
 ) -> tuple[list[tuple[int, int, int, int, int]], dict[bytes, int]]:
     """The memory baseline: each e-CNY movement as a tuple, addresses numbered by a dict."""
     ids: dict[bytes, int] = {}
     flows: list[tuple[int, int, int, int, int]] = []
-    held = (dcep.AccountKind.VAULT, dcep.AccountKind.WALLET)
+    held = (dcep.core.AccountKind.VAULT, dcep.core.AccountKind.WALLET)
     for entry, _ in decoded(store):
         moves = [p for p in entry.postings if p.kind in held]
         if not moves:
@@ -213,7 +219,7 @@ def line(label: str, value: str, baseline: str, ratio: float) -> None:
     print(f"  {label:<44}{value:>16}  {ratio:>8.2f}x of {baseline}", flush=True)
 
 
-def measure_build(store: dcep.Store, size: Size, figures: dict[str, float]) -> None:
+def measure_build(store: dcep.journal.Store, size: Size, figures: dict[str, float]) -> None:
     """Build the view from the store, interleaved with the read-and-decode baseline."""
     view_s: list[float] = []
     base_s: list[float] = []
@@ -238,12 +244,16 @@ def measure_build(store: dcep.Store, size: Size, figures: dict[str, float]) -> N
 
 def measure_traces(view: dcep.RegulatorView, size: Size, figures: dict[str, float]) -> None:
     """Trace from the same sampled transfers in each direction, rule and hop limit."""
-    transfers = [f.entry_number for f in view.flows() if f.kind is dcep.Kind.TRANSFER]
+    transfers = [
+        f.entry_number
+        for f in view.flows()
+        if f.kind is dcep.instructions.InstructionKind.TRANSFER
+    ]
     origins = random.Random(11).sample(transfers, size.origins)
     entry_us = figures["read_decode_us_per_entry"]
     tracers = {"forward": dcep.trace_forward, "backward": dcep.trace_backward}
     for direction, trace in tracers.items():
-        for rule in dcep.AllocationRule:
+        for rule in dcep.regulator.AllocationRule:
             for hops in HOPS:
                 latencies_ms: list[float] = []
                 edges: list[int] = []
@@ -267,7 +277,7 @@ def measure_traces(view: dcep.RegulatorView, size: Size, figures: dict[str, floa
                 )
 
 
-def measure_memory(store: dcep.Store, size: Size, figures: dict[str, float]) -> None:
+def measure_memory(store: dcep.journal.Store, size: Size, figures: dict[str, float]) -> None:
     """Bytes per entry of the view, and of the plainest list of the same flows."""
     say("memory: the view, under tracemalloc")
     view_bytes = traced_bytes(lambda: dcep.RegulatorView.from_store(store))

@@ -1,7 +1,7 @@
 """``transfers``: end-to-end signed wallet-to-wallet payments through ``submit_many``.
 
 Three ledgers start from the same funded wallets: plain in memory,
-journalled to a :class:`dcep.MemoryStore`, and journalled to SQLite
+journalled to a :class:`dcep.journal.MemoryStore`, and journalled to SQLite
 (``Ledger.open``, default ``SYNC`` durability: one transaction per batch).
 A fourth, in memory, is fed the same transfers as wire bytes, so that
 decoding is timed too.  Each round pre-signs ``M`` new transfers (not timed)
@@ -32,6 +32,9 @@ from collections.abc import Sequence
 from typing import Final
 
 import dcep
+import dcep.core
+import dcep.instructions
+import dcep.journal
 from benchmarks._ceiling import verify_messages
 from benchmarks._common import (
     Context,
@@ -61,7 +64,7 @@ LABELS: Final = {
 CEILING: Final = "1-process verify ceiling"
 UNIT: Final = "transfers/s"
 
-Batch = Sequence[dcep.SignedInstruction | bytes]
+Batch = Sequence[dcep.instructions.SignedInstruction | bytes]
 
 
 class GcClock:
@@ -202,7 +205,7 @@ def _measure_workers(
     ceiling: list[float] = []
     network_id = ledgers["memory"].network_id
     context.say("starting a sentinel pool of all cores")
-    with dcep.SentinelPool(network_id) as pool:
+    with dcep.core.SentinelPool(network_id) as pool:
         pool.check([e.to_bytes() for e in population.transfers(200, rng, hot_spot=False)])
         for round_number in range(context.repeats):
             context.say(f"workers: round {round_number + 1}, signing {4 * count:,} transfers")

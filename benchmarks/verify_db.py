@@ -1,6 +1,6 @@
 """``verify_db``: a replica re-verifying a whole database from its bytes.
 
-``dcep.Replica(dcep.SqliteStore(path)).catch_up()`` checks every signature,
+``dcep.Replica(dcep.journal.SqliteStore(path)).catch_up()`` checks every signature,
 re-executes every entry, recomputes every block header and checks the
 central bank's signature on it, and compares the stored snapshot.  Its rate
 is set against the verify ceiling over the database's own envelopes, on one
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 
 import dcep
+import dcep.core
+import dcep.journal
 from benchmarks._ceiling import VerifyPool, verify_messages
 from benchmarks._common import (
     Context,
@@ -43,8 +45,8 @@ def run(context: Context) -> Result:
         },
     )
 
-    def catch_up(sentinels: dcep.SentinelPool | None = None) -> None:
-        store = dcep.SqliteStore(db.path, network_id=NETWORK_ID)
+    def catch_up(sentinels: dcep.core.SentinelPool | None = None) -> None:
+        store = dcep.journal.SqliteStore(db.path, network_id=NETWORK_ID)
         try:
             replica = dcep.Replica(store, network_id=NETWORK_ID)
             report = replica.catch_up(sentinels=sentinels)
@@ -58,7 +60,7 @@ def run(context: Context) -> Result:
     context.say("starting the verify pool")
     with (
         VerifyPool(messages) as pool,
-        dcep.SentinelPool(NETWORK_ID.encode(), pool.processes) as sentinels,
+        dcep.core.SentinelPool(NETWORK_ID.encode(), pool.processes) as sentinels,
     ):
         result.parameters["processes"] = pool.processes
         context.say(f"verifying {db.entries:,} entries, {context.repeats} times")

@@ -2,6 +2,6 @@
 
 import sys
 
-from dcep._cli import main
+from dcep.cli import main
 
 sys.exit(main())

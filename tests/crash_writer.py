@@ -34,6 +34,10 @@ from collections.abc import Sequence
 from typing import Final
 
 import dcep
+import dcep.core
+import dcep.instructions
+import dcep.journal
+import dcep.values
 
 BLOCK_SIZE: Final = 16
 SNAPSHOT_EVERY_BLOCKS: Final = 2
@@ -49,9 +53,9 @@ MAX_BATCH: Final = 24
 SETUP_ENTRIES: Final = 3 + 3 * WALLETS
 
 
-def key(label: str) -> dcep.SigningKey:
+def key(label: str) -> dcep.values.SigningKey:
     """The key of one party, the same in every run."""
-    return dcep.SigningKey(hashlib.sha256(f"dcep crash test {label}".encode()).digest())
+    return dcep.values.SigningKey(hashlib.sha256(f"dcep crash test {label}".encode()).digest())
 
 
 CENTRAL_KEY: Final = key("central bank")
@@ -64,13 +68,13 @@ def account(index: int) -> str:
     return f"ACCT-{index}"
 
 
-def setup_instructions(network_id: bytes) -> list[dcep.SignedInstruction]:
+def setup_instructions(network_id: bytes) -> list[dcep.instructions.SignedInstruction]:
     """Everything before the first payment, signed deterministically (Ed25519 is)."""
-    central: list[dcep.Instruction] = [
-        dcep.Genesis(
+    central: list[dcep.instructions.Instruction] = [
+        dcep.instructions.Genesis(
             1, 1, name="People's Bank of China", code=dcep.InstitutionCode.parse(CENTRAL_CODE)
         ),
-        dcep.AuthoriseBank(
+        dcep.instructions.AuthoriseBank(
             2,
             2,
             bank_key=BANK_KEY.verify_key,
@@ -78,14 +82,14 @@ def setup_instructions(network_id: bytes) -> list[dcep.SignedInstruction]:
             code=dcep.InstitutionCode.parse(BANK_CODE),
             reserves=dcep.cny("10000000"),
         ),
-        dcep.Issue(3, 3, bank=BANK_KEY.address, amount=dcep.cny("1000000")),
+        dcep.instructions.Issue(3, 3, bank=BANK_KEY.address, amount=dcep.cny("1000000")),
     ]
-    bank: list[dcep.Instruction] = []
+    bank: list[dcep.instructions.Instruction] = []
     for index, wallet in enumerate(WALLET_KEYS):
         step = 3 * index
         bank += [
-            dcep.PayIn(step + 1, step + 1, account=account(index), amount=FUNDING),
-            dcep.OpenWallet(
+            dcep.instructions.PayIn(step + 1, step + 1, account=account(index), amount=FUNDING),
+            dcep.instructions.OpenWallet(
                 step + 2,
                 step + 2,
                 wallet_key=wallet.verify_key,
@@ -93,7 +97,7 @@ def setup_instructions(network_id: bytes) -> list[dcep.SignedInstruction]:
                 linked_account=account(index),
                 kyc_digest=hashlib.sha256(f"kyc {index}".encode()).digest(),
             ),
-            dcep.Fund(
+            dcep.instructions.Fund(
                 step + 3,
                 step + 3,
                 wallet=wallet.address,
@@ -101,13 +105,14 @@ def setup_instructions(network_id: bytes) -> list[dcep.SignedInstruction]:
                 from_account=account(index),
             ),
         ]
-    return [dcep.SignedInstruction.sign(i, CENTRAL_KEY, network_id) for i in central] + [
-        dcep.SignedInstruction.sign(i, BANK_KEY, network_id) for i in bank
-    ]
+    return [
+        dcep.instructions.SignedInstruction.sign(i, CENTRAL_KEY, network_id) for i in central
+    ] + [dcep.instructions.SignedInstruction.sign(i, BANK_KEY, network_id) for i in bank]
 
 
 def ack_lines(
-    signed: Sequence[dcep.SignedInstruction], results: Sequence[dcep.Receipt | dcep.Rejection]
+    signed: Sequence[dcep.instructions.SignedInstruction],
+    results: Sequence[dcep.Receipt | dcep.core.Rejection],
 ) -> list[str]:
     """One ``ACK`` line per accepted instruction."""
     return [
@@ -132,13 +137,13 @@ class Payer:
         self._rng = rng
         self._next = [ledger.last_sequence(k.address) + 1 for k in WALLET_KEYS]
 
-    def payment(self) -> dcep.SignedInstruction:
+    def payment(self) -> dcep.instructions.SignedInstruction:
         """A random payment between two different wallets; its id is its sequence."""
         payer, payee = self._rng.sample(range(WALLETS), 2)
         sequence = self._next[payer]
         self._next[payer] += 1  # a refused one is skipped: sequences may skip
         memo = "" if self._rng.random() < 0.5 else f"crash {self._rng.randrange(10**6)}"
-        transfer = dcep.Transfer(
+        transfer = dcep.instructions.Transfer(
             sequence,
             sequence,
             payer=WALLET_KEYS[payer].address,
@@ -146,10 +151,12 @@ class Payer:
             amount=dcep.Amount(self._rng.randint(1, MAX_PAYMENT_FEN)),
             memo=memo,
         )
-        return dcep.SignedInstruction.sign(transfer, WALLET_KEYS[payer], self._ledger.network_id)
+        return dcep.instructions.SignedInstruction.sign(
+            transfer, WALLET_KEYS[payer], self._ledger.network_id
+        )
 
 
-def run(path: str, seed: int, durability: dcep.Durability) -> None:
+def run(path: str, seed: int, durability: dcep.journal.Durability) -> None:
     """Open, finish the setup, then pay forever."""
     ledger = dcep.Ledger.open(
         path,
@@ -164,7 +171,7 @@ def run(path: str, seed: int, durability: dcep.Durability) -> None:
     setup = setup_instructions(ledger.network_id)
     assert len(setup) == SETUP_ENTRIES
     results = ledger.submit_many(setup)
-    rejected = [r for r in results if isinstance(r, dcep.Rejection)]
+    rejected = [r for r in results if isinstance(r, dcep.core.Rejection)]
     if rejected:
         raise SystemExit(f"setup refused: {rejected}")
     emit([*ack_lines(setup, results), f"DURABLE {ledger.entry_count}\n"])
@@ -176,9 +183,9 @@ def run(path: str, seed: int, durability: dcep.Durability) -> None:
         batch = [payer.payment() for _ in range(rng.choice((1, 1, 1, rng.randint(2, MAX_BATCH))))]
         if len(batch) == 1:
             try:
-                outcome: list[dcep.Receipt | dcep.Rejection] = [ledger.submit(batch[0])]
+                outcome: list[dcep.Receipt | dcep.core.Rejection] = [ledger.submit(batch[0])]
             except dcep.DcepError as error:
-                outcome = [dcep.Rejection(error.instruction_id, error)]
+                outcome = [dcep.core.Rejection(error.instruction_id, error)]
         else:
             outcome = ledger.submit_many(batch)
         lines = ack_lines(batch, outcome)
@@ -190,10 +197,10 @@ def run(path: str, seed: int, durability: dcep.Durability) -> None:
 def die_creating(path: str) -> None:
     """Open a new file and be killed as the store starts creating its schema."""
 
-    def killed(_store: dcep.SqliteStore, _network_id: str) -> None:
+    def killed(_store: dcep.journal.SqliteStore, _network_id: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    dcep.SqliteStore._create = killed  # type: ignore[method-assign,assignment]
+    dcep.journal.SqliteStore._create = killed  # type: ignore[method-assign,assignment]
     dcep.Ledger.open(path)
     raise SystemExit("the store did not create a new file")
 
@@ -204,7 +211,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("path")
     parser.add_argument("seed", type=int)
     parser.add_argument(
-        "--durability", type=dcep.Durability, default=dcep.Durability.SYNC, choices=dcep.Durability
+        "--durability",
+        type=dcep.journal.Durability,
+        default=dcep.journal.Durability.SYNC,
+        choices=dcep.journal.Durability,
     )
     parser.add_argument("--die-creating", action="store_true")
     args = parser.parse_args(argv)

@@ -23,22 +23,23 @@ import attrs
 import pytest
 
 import dcep
-from dcep import (
+import dcep.instructions
+import dcep.regulator
+import dcep.sim
+from dcep import RegulatorView, screen
+from dcep.regulator import (
     Alert,
+    AmlRule,
     DormancyRule,
     FanRule,
     LargeValueRule,
     MuleRule,
     PassThroughRule,
-    RegulatorView,
-    Rule,
     StructuringRule,
-    _sim,
     daily_report,
     default_rules,
-    screen,
 )
-from dcep._aml import DAY_US, HOUR_US, day_of, day_start_us
+from dcep.regulator._aml import DAY_US, HOUR_US, day_of, day_start_us
 
 SEED = 2026
 DAYS = 240
@@ -397,7 +398,7 @@ def injected() -> tuple[Economy, list[Case]]:
     return _build(inject=True)
 
 
-def _rule(rule_id: str) -> Rule:
+def _rule(rule_id: str) -> AmlRule:
     return next(rule for rule in default_rules() if rule.rule_id == rule_id)
 
 
@@ -430,7 +431,9 @@ def test_false_alarm_rate_on_background(
     alerts = list(_rule(rule_id).evaluate(view, 0, 2**63))
     flagged = {alert.subject for alert in alerts}
     rate = len(flagged) / len(active)
-    transfers = sum(1 for flow in view.flows() if flow.kind is dcep.Kind.TRANSFER)
+    transfers = sum(
+        1 for flow in view.flows() if flow.kind is dcep.instructions.InstructionKind.TRANSFER
+    )
     print(
         f"{rule_id}: {len(alerts)} alerts on {len(flagged)} of {len(active)} active wallets "
         f"({rate:.2%}), {1000 * len(alerts) / transfers:.2f} per 1,000 transfers"
@@ -444,8 +447,8 @@ def test_the_background_is_ordinary_traffic(background: Economy) -> None:
     view = background.view
     view._check()
     kinds = collections.Counter(flow.kind for flow in view.flows())
-    assert kinds[dcep.Kind.TRANSFER] > BACKGROUND_PAYMENTS * 3 // 4
-    assert kinds[dcep.Kind.DEFUND] > 50  # the shops bank their takings
+    assert kinds[dcep.instructions.InstructionKind.TRANSFER] > BACKGROUND_PAYMENTS * 3 // 4
+    assert kinds[dcep.instructions.InstructionKind.DEFUND] > 50  # the shops bank their takings
     assert {w.category for w in view.wallets()} == set(dcep.WalletCategory)
     for wallet in view.wallets():
         assert view.balance_fen(wallet.address) == background.ledger.balance(wallet.address).fen
@@ -474,7 +477,10 @@ class RoundSums:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         for flow in view.flows(start_us, end_us):
-            if flow.kind is dcep.Kind.TRANSFER and flow.amount_fen % 1_000_000 == 0:
+            if (
+                flow.kind is dcep.instructions.InstructionKind.TRANSFER
+                and flow.amount_fen % 1_000_000 == 0
+            ):
                 yield Alert(
                     self.rule_id,
                     flow.payer,
@@ -487,7 +493,7 @@ class RoundSums:
 
 def test_users_can_add_rules_and_tune_thresholds(injected: tuple[Economy, list[Case]]) -> None:
     economy, cases = injected
-    rules: tuple[Rule, ...] = (*default_rules(), RoundSums())
+    rules: tuple[AmlRule, ...] = (*default_rules(), RoundSums())
     alerts = screen(economy.view, rules)
     assert any(alert.rule == "round-sums" for alert in alerts)
     large = [case for case in cases if case.rule == "large-value"]
@@ -521,9 +527,11 @@ def test_daily_report_per_bank(injected: tuple[Economy, list[Case]]) -> None:
     assert [bank.code for bank in report.banks] == [str(b.code) for b in view.banks()]
     start = day_start_us(day)
     day_flows = list(view.flows(start, start + DAY_US))
-    funded = sum(f.amount_fen for f in day_flows if f.kind is dcep.Kind.FUND)
+    funded = sum(
+        f.amount_fen for f in day_flows if f.kind is dcep.instructions.InstructionKind.FUND
+    )
     assert sum(dict(bank.volumes_fen)["funded"] for bank in report.banks) == funded
-    transfers = [f for f in day_flows if f.kind is dcep.Kind.TRANSFER]
+    transfers = [f for f in day_flows if f.kind is dcep.instructions.InstructionKind.TRANSFER]
     assert sum(dict(bank.counts)["transfers out"] for bank in report.banks) == len(transfers)
     reported = [alert for bank in report.banks for alert in bank.large_value]
     assert any(alert.subject == large.subject for alert in reported)
@@ -545,13 +553,15 @@ def test_daily_report_per_bank(injected: tuple[Economy, list[Case]]) -> None:
 def test_false_alarm_rates_on_the_demo_scenario(
     record_property: Callable[[str, object], None],
 ) -> None:
-    """The demo's two busy days (dcep._sim): a second, denser background."""
+    """The demo's two busy days (dcep.sim._scenario): a second, denser background."""
     views: list[RegulatorView] = []
 
     def attach(ledger: dcep.Ledger) -> None:
         views.append(RegulatorView.attach(ledger))
 
-    result = _sim.run_scenario(_sim.Scenario(seed=7, wallets=300, payments=3000), subscribe=attach)
+    result = dcep.sim.run_scenario(
+        dcep.sim.Scenario(seed=7, wallets=300, payments=3000), subscribe=attach
+    )
     (view,) = views
     assert view.entry_count == result.ledger.entry_count
     wallets = {w.address for w in view.wallets()}

@@ -1,6 +1,6 @@
 """The command line: ``dcep demo``, ``dcep verify PATH``, ``dcep inspect PATH``.
 
-The commands run in-process through :func:`dcep._cli.main` (output captured
+The commands run in-process through :func:`dcep.cli._main.main` (output captured
 with ``capsys``), and once as ``python -m dcep`` in a subprocess.  The
 figures ``inspect`` must print are worked out by hand from the instructions
 the test submits, not read back from the ledger.
@@ -19,8 +19,11 @@ from typing import Final, NamedTuple
 import pytest
 
 import dcep
+import dcep.cli
+import dcep.journal
+import dcep.values
 from dcep import cny
-from dcep._cli import main
+from dcep.cli._main import main
 
 REPO: Final = Path(__file__).resolve().parents[1]
 BLOCK_SIZE: Final = 5
@@ -187,8 +190,8 @@ def test_verify_a_block_signed_by_another_key_exits_1_naming_it(
         (header,) = connection.execute("SELECT header FROM blocks WHERE height = 2").fetchone()
     finally:
         connection.close()
-    forged = dcep.Block.sign(
-        dcep.BlockHeader.decode(header), dcep.SigningKey(bytes(32)), b"dcep-sim"
+    forged = dcep.journal.SealedBlock.sign(
+        dcep.journal.BlockHeader.decode(header), dcep.values.SigningKey(bytes(32)), b"dcep-sim"
     )
     _execute(path, "UPDATE blocks SET signature = ? WHERE height = 2", (forged.signature,))
     assert main(["verify", str(path)]) == 1

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dcep._codes import CodeRegistry, InstitutionCode
-from dcep._errors import CodeError, DcepError, Reason
+from dcep.errors import CodeError, DcepError, Reason
+from dcep.values._codes import CodeRegistry, InstitutionCode
 
 UPPER = string.ascii_uppercase
 DIGITS = string.digits

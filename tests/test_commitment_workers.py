@@ -1,6 +1,6 @@
 """Block commitments expanded by sentinel workers: the same blocks, the same faults.
 
-With a :class:`~dcep.SentinelPool`, a replica hands each block's leaves to a
+With a :class:`~dcep.core.SentinelPool`, a replica hands each block's leaves to a
 worker and re-executes the next block meanwhile.  The commitment is then
 compared later, but the first fault it names must be the one a replica
 without workers names: the same reason, block, entry and message.
@@ -21,15 +21,18 @@ import attrs
 import pytest
 
 import dcep
+import dcep.core
+import dcep.journal
+import dcep.values
 from dcep import cny
-from dcep._commitment import StateCommitment, account_leaf, commitment_change
-from dcep._journal import Journal
-from dcep._sentinels import PendingChange
+from dcep.core._sentinels import PendingChange
+from dcep.journal._journal import Journal
+from dcep.values._commitment import StateCommitment, account_leaf, commitment_change
 
 BLOCK_SIZE = 16
 
 
-def _writer(corrupt: dict[int, dict[str, object]]) -> dcep.MemoryStore:
+def _writer(corrupt: dict[int, dict[str, object]]) -> dcep.journal.MemoryStore:
     """A journal of a couple of hundred entries whose listed headers were written wrong.
 
     ``corrupt`` maps a block height to header fields to overwrite before the
@@ -37,7 +40,9 @@ def _writer(corrupt: dict[int, dict[str, object]]) -> dcep.MemoryStore:
     """
     original = Journal._next_header
 
-    def wrong_header(journal: Journal, *args: object, **kwargs: object) -> dcep.BlockHeader:
+    def wrong_header(
+        journal: Journal, *args: object, **kwargs: object
+    ) -> dcep.journal.BlockHeader:
         header = original(journal, *args, **kwargs)  # type: ignore[arg-type]
         fields = corrupt.get(header.height)
         return header if fields is None else attrs.evolve(header, **fields)  # type: ignore[arg-type]
@@ -59,24 +64,24 @@ def _writer(corrupt: dict[int, dict[str, object]]) -> dcep.MemoryStore:
         ledger.journal.seal()
         ledger.journal.flush()
     store = ledger.journal.store
-    assert isinstance(store, dcep.MemoryStore)
+    assert isinstance(store, dcep.journal.MemoryStore)
     return store
 
 
 def _rebuilt(
-    store: dcep.MemoryStore,
+    store: dcep.journal.MemoryStore,
     *,
     forge_entry: int | None = None,
     forge_block_signature: int | None = None,
     damage_hash: int | None = None,
-) -> dcep.MemoryStore:
+) -> dcep.journal.MemoryStore:
     """A copy of ``store``: one entry's or block's signature forged, one stored hash damaged."""
     entries = []
     previous = bytes(32)
     for number, body, _ in store.read_entries():
         if number == forge_entry:  # a byte of the envelope's signature
             body = body[:80] + bytes([body[80] ^ 1]) + body[81:]
-        entry = dcep.JournalEntry.decode(body, previous)
+        entry = dcep.journal.JournalEntry.decode(body, previous)
         previous = entry.hash
         if number == damage_hash:  # the chain after it still links to the true hash
             entry = attrs.evolve(entry, hash=bytes(32))
@@ -85,13 +90,17 @@ def _rebuilt(
     for height, header_raw, signature in store.read_blocks():
         if height == forge_block_signature:
             signature = bytes([signature[0] ^ 1]) + signature[1:]
-        blocks.append(dcep.Block(dcep.BlockHeader.decode(header_raw), signature))
-    copy = dcep.MemoryStore()
+        blocks.append(
+            dcep.journal.SealedBlock(dcep.journal.BlockHeader.decode(header_raw), signature)
+        )
+    copy = dcep.journal.MemoryStore()
     copy.write(entries, blocks)
     return copy
 
 
-def _fault(store: dcep.MemoryStore, pool: dcep.SentinelPool | None) -> tuple[object, ...]:
+def _fault(
+    store: dcep.journal.MemoryStore, pool: dcep.core.SentinelPool | None
+) -> tuple[object, ...]:
     with pytest.raises(dcep.JournalError) as caught:
         dcep.Replica(store).catch_up(sentinels=pool)
     error = caught.value
@@ -99,18 +108,18 @@ def _fault(store: dcep.MemoryStore, pool: dcep.SentinelPool | None) -> tuple[obj
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[dcep.SentinelPool]:
-    with dcep.SentinelPool(dcep.Ledger().network_id, 2) as sentinels:
+def pool() -> Iterator[dcep.core.SentinelPool]:
+    with dcep.core.SentinelPool(dcep.Ledger().network_id, 2) as sentinels:
         yield sentinels
 
 
 @pytest.fixture(scope="module")
-def sound() -> dcep.MemoryStore:
+def sound() -> dcep.journal.MemoryStore:
     return _writer({})
 
 
 def test_a_sound_journal_verifies_the_same_with_workers(
-    sound: dcep.MemoryStore, pool: dcep.SentinelPool
+    sound: dcep.journal.MemoryStore, pool: dcep.core.SentinelPool
 ) -> None:
     alone_replica = dcep.Replica(sound)
     alone = alone_replica.catch_up()
@@ -123,7 +132,7 @@ def test_a_sound_journal_verifies_the_same_with_workers(
 
 @pytest.mark.parametrize("height", [0, 1, 5, 9, -1])
 def test_a_wrong_commitment_is_named_at_its_block_as_without_workers(
-    pool: dcep.SentinelPool, height: int
+    pool: dcep.core.SentinelPool, height: int
 ) -> None:
     blocks = len(list(_writer({}).read_blocks()))
     height = height % blocks
@@ -136,7 +145,7 @@ def test_a_wrong_commitment_is_named_at_its_block_as_without_workers(
 
 
 def test_a_wrong_commitment_comes_before_a_later_forged_entry(
-    pool: dcep.SentinelPool, sound: dcep.MemoryStore
+    pool: dcep.core.SentinelPool, sound: dcep.journal.MemoryStore
 ) -> None:
     store = _writer({3: {"state_commitment": bytes(32)}})
     first_after = (3 + 1) * BLOCK_SIZE + 2  # an entry in block 4
@@ -154,7 +163,7 @@ def test_a_wrong_commitment_comes_before_a_later_forged_entry(
 @pytest.mark.parametrize("slow", [False, True])
 @pytest.mark.parametrize("seed", range(8))
 def test_any_mix_of_faults_is_named_as_without_workers(
-    pool: dcep.SentinelPool, seed: int, slow: bool
+    pool: dcep.core.SentinelPool, seed: int, slow: bool
 ) -> None:
     rng = random.Random(seed)
     blocks = len(list(_writer({}).read_blocks()))
@@ -177,7 +186,7 @@ def test_any_mix_of_faults_is_named_as_without_workers(
     )
     pause_at = rng.randrange(entries)
 
-    def outcome(sentinels: dcep.SentinelPool | None) -> object:
+    def outcome(sentinels: dcep.core.SentinelPool | None) -> object:
         replica = dcep.Replica(store)
         if slow:  # a busy moment: the workers' results are back before the next block
             replica.ledger.subscribe(
@@ -192,7 +201,7 @@ def test_any_mix_of_faults_is_named_as_without_workers(
 
 
 def test_a_wrong_commitment_found_while_a_damaged_entry_seals_a_later_block(
-    pool: dcep.SentinelPool,
+    pool: dcep.core.SentinelPool,
 ) -> None:
     # Block 3's change is back (the pause) by the time the last entry of
     # block 4, whose stored hash is damaged, seals it: block 3 is still first.
@@ -212,7 +221,7 @@ def test_a_wrong_commitment_found_while_a_damaged_entry_seals_a_later_block(
 
 @pytest.mark.parametrize("bad_signature_too", [False, True])
 def test_a_damaged_entry_that_seals_a_block_comes_before_that_blocks_commitment(
-    pool: dcep.SentinelPool, bad_signature_too: bool
+    pool: dcep.core.SentinelPool, bad_signature_too: bool
 ) -> None:
     # Entry 31 seals block 1; a lone replica checks the stored entry before
     # the block it sealed, so the entry is the fault named, with workers too.
@@ -229,7 +238,7 @@ def test_a_damaged_entry_that_seals_a_block_comes_before_that_blocks_commitment(
 
 
 def test_a_wrong_commitment_comes_before_its_own_bad_signature(
-    pool: dcep.SentinelPool,
+    pool: dcep.core.SentinelPool,
 ) -> None:
     store = _rebuilt(_writer({4: {"state_commitment": bytes(32)}}), forge_block_signature=4)
     alone = _fault(store, None)
@@ -238,7 +247,7 @@ def test_a_wrong_commitment_comes_before_its_own_bad_signature(
     assert _fault(store, pool) == alone
 
 
-def test_every_wrong_field_is_named_as_without_workers(pool: dcep.SentinelPool) -> None:
+def test_every_wrong_field_is_named_as_without_workers(pool: dcep.core.SentinelPool) -> None:
     store = _writer({2: {"state_commitment": bytes(32), "issued_fen": 1}})
     alone = _fault(store, None)
     assert "issued_fen" in str(alone[3])
@@ -251,15 +260,17 @@ def test_every_wrong_field_is_named_as_without_workers(pool: dcep.SentinelPool) 
     assert _fault(other, pool) == alone_other
 
 
-def test_workers_killed_mid_replay_leave_the_verification_whole(sound: dcep.MemoryStore) -> None:
+def test_workers_killed_mid_replay_leave_the_verification_whole(
+    sound: dcep.journal.MemoryStore,
+) -> None:
     alone = dcep.Replica(sound).catch_up()
     before = {child.pid for child in multiprocessing.active_children()}
-    with dcep.SentinelPool(dcep.Ledger().network_id, 2) as own:
+    with dcep.core.SentinelPool(dcep.Ledger().network_id, 2) as own:
         victims = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
         assert len(victims) == 2
         replica = dcep.Replica(sound)
 
-        def kill_at_entry_60(entry: dcep.Entry) -> None:
+        def kill_at_entry_60(entry: dcep.core.LedgerEntry) -> None:
             if entry.receipt.entry_number == 60:  # blocks 0-2 sealed, 3 under way
                 for pid in victims:
                     if pid is not None:
@@ -270,7 +281,7 @@ def test_workers_killed_mid_replay_leave_the_verification_whole(sound: dcep.Memo
         assert own.restarts == 1
 
 
-def test_a_pending_change_never_fails_for_want_of_a_worker(pool: dcep.SentinelPool) -> None:
+def test_a_pending_change_never_fails_for_want_of_a_worker(pool: dcep.core.SentinelPool) -> None:
     removed = [account_leaf("wallet", bytes(20), "", fen) for fen in (5, 6)]
     added = [account_leaf("wallet", bytes(20), "", fen) for fen in (7, 8, 9)]
     expected = commitment_change(removed, added)

@@ -39,6 +39,8 @@ from typing import Final
 import pytest
 
 import dcep
+import dcep.journal
+import dcep.ledger
 
 from .crash_writer import BLOCK_SIZE, SETUP_ENTRIES, SNAPSHOT_EVERY_BLOCKS
 
@@ -102,8 +104,8 @@ class History:
     """What the test knows about one database file across its crashes."""
 
     path: Path
-    durability: dcep.Durability
-    replica_store: dcep.SqliteStore | None = None
+    durability: dcep.journal.Durability
+    replica_store: dcep.journal.SqliteStore | None = None
     replica: dcep.Replica | None = None
     #: The hash of every entry stored at the last check, by number.
     hashes: list[bytes] = field(default_factory=list)
@@ -189,7 +191,7 @@ def _run_and_kill(
 
 def _check_recovery(history: History, printed: WriterOutput) -> None:
     """Reopen the file after a crash and check everything the module docstring promises."""
-    sync = history.durability is dcep.Durability.SYNC
+    sync = history.durability is dcep.journal.Durability.SYNC
     if printed.ready_at is not None and len(history.hashes) >= SETUP_ENTRIES:
         # The writer reopened to exactly what the last check found.
         assert printed.ready_at == len(history.hashes)
@@ -214,7 +216,7 @@ def _check_recovery(history: History, printed: WriterOutput) -> None:
             if ack.number >= len(stored):
                 return False
             previous = hashes[ack.number - 1] if ack.number else GENESIS_HASH
-            entry = dcep.JournalEntry.decode(stored[ack.number][1], previous)
+            entry = dcep.journal.JournalEntry.decode(stored[ack.number][1], previous)
             assert entry.hash == hashes[ack.number]
             return (entry.envelope, entry.accepted_at_us) == (ack.envelope, ack.accepted_at_us)
 
@@ -240,7 +242,7 @@ def _check_recovery(history: History, printed: WriterOutput) -> None:
         ledger.check_invariants()
         # A replica following the file verifies everything new since the last crash.
         if history.replica is None:
-            history.replica_store = dcep.SqliteStore(history.path)
+            history.replica_store = dcep.journal.SqliteStore(history.path)
             history.replica = dcep.Replica(history.replica_store)
         report = history.replica.catch_up()
         assert report.entry_count == ledger.entry_count
@@ -251,9 +253,9 @@ def _check_recovery(history: History, printed: WriterOutput) -> None:
         ledger.close()
 
 
-def _verify_from_scratch(history: History) -> dcep.VerificationReport:
+def _verify_from_scratch(history: History) -> dcep.ledger.VerificationReport:
     """A fresh replica re-verifies the whole file, then the file is still usable."""
-    store = dcep.SqliteStore(history.path)
+    store = dcep.journal.SqliteStore(history.path)
     try:
         replica = dcep.Replica(store)
         report = replica.catch_up()
@@ -271,7 +273,7 @@ def _verify_from_scratch(history: History) -> dcep.VerificationReport:
 
 def _crash_repeatedly(
     history: History, rounds: int, rng: random.Random, workdir: Path
-) -> dcep.VerificationReport:
+) -> dcep.ledger.VerificationReport:
     for round_ in range(rounds):
         # The first run creates the file; a kill while it does is another test's.
         early = round_ > 0 and rng.random() < EARLY_KILL_SHARE
@@ -285,7 +287,7 @@ def test_sync_crashes_lose_no_acknowledged_instruction(
     file_index: int, tmp_path: Path, histories: list[History]
 ) -> None:
     seed = SEED + file_index
-    history = History(tmp_path / "ledger.db", dcep.Durability.SYNC)
+    history = History(tmp_path / "ledger.db", dcep.journal.Durability.SYNC)
     histories.append(history)
     report = _crash_repeatedly(history, SYNC_KILLS_PER_FILE, random.Random(seed), tmp_path)
     assert history.kills == SYNC_KILLS_PER_FILE
@@ -311,7 +313,7 @@ def test_deferred_crashes_keep_a_verifiable_prefix(
     of the history that verifies, and the writer carries on from it.
     """
     seed = SEED - 1
-    history = History(tmp_path / "deferred.db", dcep.Durability.DEFERRED)
+    history = History(tmp_path / "deferred.db", dcep.journal.Durability.DEFERRED)
     histories.append(history)
     report = _crash_repeatedly(history, DEFERRED_KILLS, random.Random(seed), tmp_path)
     assert history.kills == DEFERRED_KILLS

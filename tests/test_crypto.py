@@ -1,4 +1,4 @@
-"""Tests of dcep._crypto: RFC 8032 vectors, key value semantics, addresses, domains."""
+"""Tests of dcep.values._crypto: RFC 8032 vectors, key value semantics, addresses, domains."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dcep._crypto import (
+from dcep.errors import DcepError, InvalidFieldError, Reason, SignatureError
+from dcep.values._crypto import (
     ADDRESS_SIZE,
     MAX_NETWORK_ID_SIZE,
     Address,
@@ -23,7 +24,6 @@ from dcep._crypto import (
     digest,
     domain_message,
 )
-from dcep._errors import DcepError, InvalidFieldError, Reason, SignatureError
 
 DATA_FILE = Path(__file__).parent / "data" / "rfc8032_ed25519.json"
 

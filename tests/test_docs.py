@@ -21,6 +21,7 @@ import attrs
 import pytest
 
 import dcep
+import dcep.errors
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 DOCS: Final = ROOT / "docs"
@@ -35,7 +36,7 @@ _CLOSE: Final = re.compile(r"[ \t]*```[ \t]*")
 
 
 @attrs.frozen
-class Block:
+class SealedBlock:
     """One fenced block: its label, its text and the line its text starts on (from 1)."""
 
     label: str
@@ -43,12 +44,12 @@ class Block:
     first_line: int
 
 
-def fenced_blocks(text: str, source: str) -> list[Block]:
+def fenced_blocks(text: str, source: str) -> list[SealedBlock]:
     """Every fenced block of ``text``, in order, dedented by its fence's indent.
 
     Raises ``ValueError`` naming ``source`` and the line of an unclosed fence.
     """
-    blocks: list[Block] = []
+    blocks: list[SealedBlock] = []
     lines = text.splitlines()
     index = 0
     while index < len(lines):
@@ -63,7 +64,7 @@ def fenced_blocks(text: str, source: str) -> list[Block]:
         if index == len(lines):
             raise ValueError(f"{source}:{start}: fence is never closed")
         body = [line[indent:] if line[:indent].isspace() else line for line in lines[start:index]]
-        blocks.append(Block(opening["label"], "\n".join(body) + "\n", start + 1))
+        blocks.append(SealedBlock(opening["label"], "\n".join(body) + "\n", start + 1))
         index += 1
     return blocks
 
@@ -104,8 +105,8 @@ def test_the_guides_have_runnable_examples() -> None:
 def test_fenced_blocks_reads_labels_indents_and_lines() -> None:
     text = "intro\n```python\nx = 1\n```\n* item\n\n  ```text\n  $ raw\n  ```\n"
     assert fenced_blocks(text, "sample") == [
-        Block("python", "x = 1\n", 3),
-        Block("text", "$ raw\n", 8),
+        SealedBlock("python", "x = 1\n", 3),
+        SealedBlock("text", "$ raw\n", 8),
     ]
 
 
@@ -144,7 +145,7 @@ def test_reason_table_lists_every_reason_once() -> None:
 
 def test_reason_table_names_real_error_classes() -> None:
     for row in reason_table():
-        error_class: object = getattr(dcep, _unquote(row[1]))
+        error_class: object = getattr(dcep.errors, _unquote(row[1]))
         builtin: object = getattr(builtins, _unquote(row[2]))
         assert isinstance(error_class, type), row
         assert isinstance(builtin, type), row

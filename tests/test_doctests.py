@@ -8,10 +8,13 @@ import pytest
 
 import dcep
 
+# Public packages and private modules both: a public package claims the
+# objects it re-exports (their ``__module__``), and doctest only collects an
+# object's examples from the module it claims to live in.
 MODULES = sorted(
-    name
-    for info in pkgutil.iter_modules(dcep.__path__)
-    if (name := f"dcep.{info.name}") != "dcep.__main__"
+    info.name
+    for info in pkgutil.walk_packages(dcep.__path__, prefix="dcep.")
+    if not info.name.endswith("__main__")
 )
 
 

@@ -19,29 +19,31 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import dcep
+import dcep.instructions
+import dcep.values
 from dcep import (
-    MAX_AMOUNT_FEN,
     Address,
     Amount,
     AmountError,
     DcepError,
-    EncodingError,
     InstitutionCode,
-    Instruction,
     InvalidFieldError,
-    Kind,
     Reason,
     SignatureError,
-    SignedInstruction,
-    SigningKey,
-    VerifyKey,
     WalletCategory,
+)
+from dcep.errors import EncodingError
+from dcep.instructions import (
+    Instruction,
+    InstructionKind,
+    SignedInstruction,
     decode_instruction,
     encode_instruction,
 )
-from dcep._crypto import domain_message
-from dcep._encoding import domain_tag
-from dcep._instructions import KIND_RECORDS
+from dcep.instructions._encoding import domain_tag
+from dcep.instructions._kinds import KIND_RECORDS
+from dcep.values import MAX_AMOUNT_FEN, SigningKey, VerifyKey
+from dcep.values._crypto import domain_message
 
 HEADER_SIZE = 1 + 1 + 16 + 8  # version, kind, id, sequence
 ENVELOPE_HEADER_SIZE = 32 + 64  # signer public key, signature
@@ -88,9 +90,9 @@ def institution_codes(draw: st.DrawFn) -> InstitutionCode:
 
 
 @st.composite
-def transfers(draw: st.DrawFn) -> dcep.Transfer:
+def transfers(draw: st.DrawFn) -> dcep.instructions.Transfer:
     payer, payee = draw(st.lists(addresses, min_size=2, max_size=2, unique=True))
-    return dcep.Transfer(
+    return dcep.instructions.Transfer(
         draw(ids),
         draw(sequences),
         payer=payer,
@@ -100,12 +102,12 @@ def transfers(draw: st.DrawFn) -> dcep.Transfer:
     )
 
 
-KIND_STRATEGIES: dict[Kind, st.SearchStrategy[Instruction]] = {
-    Kind.GENESIS: st.builds(
-        dcep.Genesis, id=ids, sequence=sequences, name=names, code=institution_codes()
+KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
+    InstructionKind.GENESIS: st.builds(
+        dcep.instructions.Genesis, id=ids, sequence=sequences, name=names, code=institution_codes()
     ),
-    Kind.AUTHORISE_BANK: st.builds(
-        dcep.AuthoriseBank,
+    InstructionKind.AUTHORISE_BANK: st.builds(
+        dcep.instructions.AuthoriseBank,
         id=ids,
         sequence=sequences,
         bank_key=verify_keys,
@@ -113,13 +115,17 @@ KIND_STRATEGIES: dict[Kind, st.SearchStrategy[Instruction]] = {
         code=institution_codes(),
         reserves=amounts,
     ),
-    Kind.ISSUE: st.builds(dcep.Issue, id=ids, sequence=sequences, bank=addresses, amount=amounts),
-    Kind.REDEEM: st.builds(dcep.Redeem, id=ids, sequence=sequences, amount=amounts),
-    Kind.PAY_IN: st.builds(
-        dcep.PayIn, id=ids, sequence=sequences, account=accounts, amount=amounts
+    InstructionKind.ISSUE: st.builds(
+        dcep.instructions.Issue, id=ids, sequence=sequences, bank=addresses, amount=amounts
     ),
-    Kind.OPEN_WALLET: st.builds(
-        dcep.OpenWallet,
+    InstructionKind.REDEEM: st.builds(
+        dcep.instructions.Redeem, id=ids, sequence=sequences, amount=amounts
+    ),
+    InstructionKind.PAY_IN: st.builds(
+        dcep.instructions.PayIn, id=ids, sequence=sequences, account=accounts, amount=amounts
+    ),
+    InstructionKind.OPEN_WALLET: st.builds(
+        dcep.instructions.OpenWallet,
         id=ids,
         sequence=sequences,
         wallet_key=verify_keys,
@@ -127,37 +133,41 @@ KIND_STRATEGIES: dict[Kind, st.SearchStrategy[Instruction]] = {
         linked_account=accounts,
         kyc_digest=digests,
     ),
-    Kind.FUND: st.builds(
-        dcep.Fund,
+    InstructionKind.FUND: st.builds(
+        dcep.instructions.Fund,
         id=ids,
         sequence=sequences,
         wallet=addresses,
         amount=amounts,
         from_account=accounts,
     ),
-    Kind.DEFUND: st.builds(
-        dcep.Defund,
+    InstructionKind.DEFUND: st.builds(
+        dcep.instructions.Defund,
         id=ids,
         sequence=sequences,
         wallet=addresses,
         amount=amounts,
         to_account=accounts,
     ),
-    Kind.TRANSFER: transfers(),
-    Kind.APPOINT_REGULATOR: st.builds(
-        dcep.AppointRegulator, id=ids, sequence=sequences, regulator_key=verify_keys, name=names
+    InstructionKind.TRANSFER: transfers(),
+    InstructionKind.APPOINT_REGULATOR: st.builds(
+        dcep.instructions.AppointRegulator,
+        id=ids,
+        sequence=sequences,
+        regulator_key=verify_keys,
+        name=names,
     ),
-    Kind.FREEZE: st.builds(
-        dcep.Freeze, id=ids, sequence=sequences, wallet=addresses, reason=names
+    InstructionKind.FREEZE: st.builds(
+        dcep.instructions.Freeze, id=ids, sequence=sequences, wallet=addresses, reason=names
     ),
-    Kind.UNFREEZE: st.builds(
-        dcep.Unfreeze, id=ids, sequence=sequences, wallet=addresses, reason=names
+    InstructionKind.UNFREEZE: st.builds(
+        dcep.instructions.Unfreeze, id=ids, sequence=sequences, wallet=addresses, reason=names
     ),
-    Kind.WARRANT: st.builds(
-        dcep.Warrant, id=ids, sequence=sequences, wallet=addresses, reason=names
+    InstructionKind.WARRANT: st.builds(
+        dcep.instructions.Warrant, id=ids, sequence=sequences, wallet=addresses, reason=names
     ),
-    Kind.DISCLOSURE: st.builds(
-        dcep.Disclosure,
+    InstructionKind.DISCLOSURE: st.builds(
+        dcep.instructions.Disclosure,
         id=ids,
         sequence=sequences,
         regulator=addresses,
@@ -246,11 +256,11 @@ def transfer_bytes(
 
 
 #: One hand-built instruction of every kind, for the cases that need a fixed value.
-EXAMPLES: dict[Kind, Instruction] = {
-    Kind.GENESIS: dcep.Genesis(
+EXAMPLES: dict[InstructionKind, Instruction] = {
+    InstructionKind.GENESIS: dcep.instructions.Genesis(
         1, 1, name="People's Bank of China", code=InstitutionCode.parse("MA.156.1100.00")
     ),
-    Kind.AUTHORISE_BANK: dcep.AuthoriseBank(
+    InstructionKind.AUTHORISE_BANK: dcep.instructions.AuthoriseBank(
         2,
         2,
         bank_key=VerifyKey(bytes(range(32))),
@@ -258,10 +268,14 @@ EXAMPLES: dict[Kind, Instruction] = {
         code=InstitutionCode.parse("MA.156.1100.01"),
         reserves=dcep.cny("1000000"),
     ),
-    Kind.ISSUE: dcep.Issue(3, 3, bank=Address(b"\x33" * 20), amount=dcep.cny("500000")),
-    Kind.REDEEM: dcep.Redeem(4, 4, amount=dcep.cny("100")),
-    Kind.PAY_IN: dcep.PayIn(5, 5, account="6222-0001", amount=dcep.cny("8000")),
-    Kind.OPEN_WALLET: dcep.OpenWallet(
+    InstructionKind.ISSUE: dcep.instructions.Issue(
+        3, 3, bank=Address(b"\x33" * 20), amount=dcep.cny("500000")
+    ),
+    InstructionKind.REDEEM: dcep.instructions.Redeem(4, 4, amount=dcep.cny("100")),
+    InstructionKind.PAY_IN: dcep.instructions.PayIn(
+        5, 5, account="6222-0001", amount=dcep.cny("8000")
+    ),
+    InstructionKind.OPEN_WALLET: dcep.instructions.OpenWallet(
         6,
         6,
         wallet_key=VerifyKey(bytes(range(32, 64))),
@@ -269,18 +283,22 @@ EXAMPLES: dict[Kind, Instruction] = {
         linked_account="6222-0001",
         kyc_digest=b"\xab" * 32,
     ),
-    Kind.FUND: dcep.Fund(7, 7, wallet=PAYER, amount=dcep.cny("200"), from_account=""),
-    Kind.DEFUND: dcep.Defund(8, 8, wallet=PAYER, amount=dcep.cny("50"), to_account="6222-0001"),
-    Kind.TRANSFER: dcep.Transfer(
+    InstructionKind.FUND: dcep.instructions.Fund(
+        7, 7, wallet=PAYER, amount=dcep.cny("200"), from_account=""
+    ),
+    InstructionKind.DEFUND: dcep.instructions.Defund(
+        8, 8, wallet=PAYER, amount=dcep.cny("50"), to_account="6222-0001"
+    ),
+    InstructionKind.TRANSFER: dcep.instructions.Transfer(
         9, 9, payer=PAYER, payee=PAYEE, amount=dcep.cny("12.50"), memo="面条"
     ),
-    Kind.APPOINT_REGULATOR: dcep.AppointRegulator(
-        10, 10, regulator_key=dcep.SigningKey(b"\x07" * 32).verify_key, name="AML bureau"
+    InstructionKind.APPOINT_REGULATOR: dcep.instructions.AppointRegulator(
+        10, 10, regulator_key=dcep.values.SigningKey(b"\x07" * 32).verify_key, name="AML bureau"
     ),
-    Kind.FREEZE: dcep.Freeze(11, 11, wallet=PAYER, reason="case 1"),
-    Kind.UNFREEZE: dcep.Unfreeze(12, 12, wallet=PAYER, reason="cleared"),
-    Kind.WARRANT: dcep.Warrant(13, 13, wallet=PAYER, reason="case 2"),
-    Kind.DISCLOSURE: dcep.Disclosure(
+    InstructionKind.FREEZE: dcep.instructions.Freeze(11, 11, wallet=PAYER, reason="case 1"),
+    InstructionKind.UNFREEZE: dcep.instructions.Unfreeze(12, 12, wallet=PAYER, reason="cleared"),
+    InstructionKind.WARRANT: dcep.instructions.Warrant(13, 13, wallet=PAYER, reason="case 2"),
+    InstructionKind.DISCLOSURE: dcep.instructions.Disclosure(
         14, 14, regulator=PAYEE, warrant_id=13, wallet=PAYER, sealed=b"\x01\x02"
     ),
 }
@@ -318,16 +336,16 @@ def envelope_or_none(data: bytes) -> SignedInstruction | None:
 
 
 def test_every_kind_has_a_strategy_and_an_example() -> None:
-    assert set(KIND_RECORDS) == set(Kind)
+    assert set(KIND_RECORDS) == set(InstructionKind)
     assert set(KIND_STRATEGIES) == set(KIND_RECORDS)
     assert set(EXAMPLES) == set(KIND_RECORDS)
     for kind, instruction in EXAMPLES.items():
         assert type(instruction) is KIND_RECORDS[kind]
 
 
-@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("kind", list(InstructionKind))
 @given(data=st.data())
-def test_strategy_draws_its_own_kind(kind: Kind, data: st.DataObject) -> None:
+def test_strategy_draws_its_own_kind(kind: InstructionKind, data: st.DataObject) -> None:
     instruction = data.draw(KIND_STRATEGIES[kind])
     assert type(instruction) is KIND_RECORDS[kind]
     assert instruction.KIND is kind
@@ -336,9 +354,9 @@ def test_strategy_draws_its_own_kind(kind: Kind, data: st.DataObject) -> None:
 # --- Round trips ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("kind", list(InstructionKind))
 @given(data=st.data())
-def test_round_trip(kind: Kind, data: st.DataObject) -> None:
+def test_round_trip(kind: InstructionKind, data: st.DataObject) -> None:
     instruction = data.draw(KIND_STRATEGIES[kind])
     encoded = encode_instruction(instruction)
     decoded = decode_instruction(encoded)
@@ -465,8 +483,8 @@ def test_non_bytes_are_refused(value: object) -> None:
 
 
 @pytest.mark.parametrize("version", [0, 2, 3, 0x7F, 0xFF])
-@pytest.mark.parametrize("kind", list(Kind))
-def test_unsupported_version(version: int, kind: Kind) -> None:
+@pytest.mark.parametrize("kind", list(InstructionKind))
+def test_unsupported_version(version: int, kind: InstructionKind) -> None:
     encoded = encode_instruction(EXAMPLES[kind])
     error = refusal(bytes((version,)) + encoded[1:])
     assert isinstance(error, EncodingError)
@@ -475,9 +493,11 @@ def test_unsupported_version(version: int, kind: Kind) -> None:
     assert f"version {version}" in str(error)
 
 
-@pytest.mark.parametrize("kind_byte", [0, max(Kind) + 1, max(Kind) + 2, 0x80, 0xFF])
+@pytest.mark.parametrize(
+    "kind_byte", [0, max(InstructionKind) + 1, max(InstructionKind) + 2, 0x80, 0xFF]
+)
 def test_unknown_kind(kind_byte: int) -> None:
-    encoded = encode_instruction(EXAMPLES[Kind.TRANSFER])
+    encoded = encode_instruction(EXAMPLES[InstructionKind.TRANSFER])
     error = refusal(encoded[:1] + bytes((kind_byte,)) + encoded[2:])
     assert isinstance(error, EncodingError)
     assert error.reason is Reason.ENCODING_UNKNOWN_KIND
@@ -485,8 +505,8 @@ def test_unknown_kind(kind_byte: int) -> None:
     assert f"kind {kind_byte}" in str(error)
 
 
-@pytest.mark.parametrize("kind", list(Kind))
-def test_every_truncation_is_malformed(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", list(InstructionKind))
+def test_every_truncation_is_malformed(kind: InstructionKind) -> None:
     encoded = encode_instruction(EXAMPLES[kind])
     for size in range(len(encoded)):
         error = refusal(encoded[:size])
@@ -494,9 +514,9 @@ def test_every_truncation_is_malformed(kind: Kind) -> None:
         assert error.reason is Reason.ENCODING_MALFORMED, size
 
 
-@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("kind", list(InstructionKind))
 @pytest.mark.parametrize("extra", [b"\x00", b"\x01", b"\xff" * 3, bytes(64)])
-def test_trailing_bytes_are_malformed(kind: Kind, extra: bytes) -> None:
+def test_trailing_bytes_are_malformed(kind: InstructionKind, extra: bytes) -> None:
     instruction = EXAMPLES[kind]
     error = refusal(encode_instruction(instruction) + extra)
     assert isinstance(error, EncodingError)
@@ -521,7 +541,7 @@ BAD_UTF8 = [
 def test_bad_utf8_in_a_memo_is_malformed(raw: bytes) -> None:
     # The same bytes with a good memo decode, so the memo alone is to blame.
     good = decode_instruction(transfer_bytes(memo=text(b"ok")))
-    assert isinstance(good, dcep.Transfer)
+    assert isinstance(good, dcep.instructions.Transfer)
     assert good.memo == "ok"
     error = refusal(transfer_bytes(memo=text(b"good " + raw)))
     assert isinstance(error, EncodingError)
@@ -542,7 +562,7 @@ def test_bad_utf8_in_a_name_is_malformed(raw: bytes) -> None:
 def test_bad_category_byte_is_malformed(category: int) -> None:
     good = header(6) + bytes(range(32)) + bytes((1,)) + text(b"") + b"\xab" * 32
     decoded = decode_instruction(good)
-    assert isinstance(decoded, dcep.OpenWallet)
+    assert isinstance(decoded, dcep.instructions.OpenWallet)
     assert decoded.category is WalletCategory.IN_PERSON
     bad = header(6) + bytes(range(32)) + bytes((category,)) + text(b"") + b"\xab" * 32
     error = refusal(bad)
@@ -570,7 +590,7 @@ def test_zero_amount_is_not_positive(data: bytes) -> None:
 
 @pytest.mark.parametrize("fen", [MAX_AMOUNT_FEN + 1, 2**64 - 1])
 def test_amount_above_the_maximum_is_malformed(fen: int) -> None:
-    assert decode_instruction(header(4) + u64(MAX_AMOUNT_FEN)) == dcep.Redeem(
+    assert decode_instruction(header(4) + u64(MAX_AMOUNT_FEN)) == dcep.instructions.Redeem(
         7, 9, amount=Amount(MAX_AMOUNT_FEN)
     )
     error = refusal(header(4) + u64(fen))
@@ -628,7 +648,7 @@ def test_short_envelopes_are_malformed() -> None:
 
 
 def test_known_transfer_bytes() -> None:
-    instruction = dcep.Transfer(
+    instruction = dcep.instructions.Transfer(
         1, 2, payer=PAYER, payee=PAYEE, amount=dcep.cny("12.50"), memo="noodles"
     )
     expected = bytes.fromhex(
@@ -659,19 +679,21 @@ def test_known_transfer_with_a_chinese_memo() -> None:
         "00000000000004e2"
         "06e99da2e69da1"
     )
-    assert encode_instruction(EXAMPLES[Kind.TRANSFER]) == expected
-    assert decode_instruction(expected) == EXAMPLES[Kind.TRANSFER]
+    assert encode_instruction(EXAMPLES[InstructionKind.TRANSFER]) == expected
+    assert decode_instruction(expected) == EXAMPLES[InstructionKind.TRANSFER]
 
 
 def test_known_redeem_bytes_at_the_extremes() -> None:
-    instruction = dcep.Redeem(2**128 - 1, 2**64 - 1, amount=Amount(MAX_AMOUNT_FEN))
+    instruction = dcep.instructions.Redeem(2**128 - 1, 2**64 - 1, amount=Amount(MAX_AMOUNT_FEN))
     expected = bytes.fromhex("0104" + "ff" * 16 + "ff" * 8 + "7fffffffffffffff")
     assert encode_instruction(instruction) == expected
     assert decode_instruction(expected) == instruction
 
 
 def test_known_genesis_bytes() -> None:
-    instruction = dcep.Genesis(1, 1, name="PBOC", code=InstitutionCode.parse("MA.156.1100.00"))
+    instruction = dcep.instructions.Genesis(
+        1, 1, name="PBOC", code=InstitutionCode.parse("MA.156.1100.00")
+    )
     expected = bytes.fromhex(
         "0101"
         "00000000000000000000000000000001"
@@ -694,13 +716,13 @@ def test_known_open_wallet_bytes() -> None:
         + "363232322d30303031"  # "6222-0001"
         + "ab" * 32  # KYC digest
     )
-    assert encode_instruction(EXAMPLES[Kind.OPEN_WALLET]) == expected
-    assert decode_instruction(expected) == EXAMPLES[Kind.OPEN_WALLET]
+    assert encode_instruction(EXAMPLES[InstructionKind.OPEN_WALLET]) == expected
+    assert decode_instruction(expected) == EXAMPLES[InstructionKind.OPEN_WALLET]
 
 
 def test_known_envelope_layout() -> None:
     key = SigningKey(bytes(range(1, 33)))
-    instruction = EXAMPLES[Kind.REDEEM]
+    instruction = EXAMPLES[InstructionKind.REDEEM]
     signed = SignedInstruction.sign(instruction, key, b"net")
     body = header(4, 4, 4) + u64(10000)
     message = b"dcep/v1/redeem\x00\x03net" + body
@@ -713,11 +735,11 @@ def test_known_envelope_layout() -> None:
 
 
 def test_domain_tags_are_distinct_and_documented() -> None:
-    tags = {kind: domain_tag(kind) for kind in Kind}
-    assert len(set(tags.values())) == len(Kind)
-    assert tags[Kind.TRANSFER] == b"dcep/v1/transfer"
-    assert tags[Kind.AUTHORISE_BANK] == b"dcep/v1/authorise_bank"
-    assert tags[Kind.PAY_IN] == b"dcep/v1/pay_in"
+    tags = {kind: domain_tag(kind) for kind in InstructionKind}
+    assert len(set(tags.values())) == len(InstructionKind)
+    assert tags[InstructionKind.TRANSFER] == b"dcep/v1/transfer"
+    assert tags[InstructionKind.AUTHORISE_BANK] == b"dcep/v1/authorise_bank"
+    assert tags[InstructionKind.PAY_IN] == b"dcep/v1/pay_in"
 
 
 def _signed_under(
@@ -729,9 +751,11 @@ def _signed_under(
 
 @pytest.mark.parametrize(
     ("signed_as", "kind"),
-    list(itertools.permutations(Kind, 2)),
+    list(itertools.permutations(InstructionKind, 2)),
 )
-def test_a_signature_for_one_kind_does_not_verify_for_another(signed_as: Kind, kind: Kind) -> None:
+def test_a_signature_for_one_kind_does_not_verify_for_another(
+    signed_as: InstructionKind, kind: InstructionKind
+) -> None:
     key = SigningKey(b"\x42" * 32)
     instruction = EXAMPLES[kind]
     # Signed under its own kind's tag it verifies, so the refusal below is the tag's doing.
@@ -750,12 +774,14 @@ def test_a_signature_for_one_kind_does_not_verify_for_another(signed_as: Kind, k
     networks=st.lists(network_ids, min_size=2, max_size=2, unique=True),
 )
 @example(
-    instruction=EXAMPLES[Kind.TRANSFER],
+    instruction=EXAMPLES[InstructionKind.TRANSFER],
     key=SigningKey(b"\x01" * 32),
     networks=[b"dcep", b"dcep-sim"],
 )
 @example(
-    instruction=EXAMPLES[Kind.TRANSFER], key=SigningKey(b"\x01" * 32), networks=[b"a", b"a\x00"]
+    instruction=EXAMPLES[InstructionKind.TRANSFER],
+    key=SigningKey(b"\x01" * 32),
+    networks=[b"a", b"a\x00"],
 )
 def test_a_signature_for_one_network_does_not_verify_on_another(
     instruction: Instruction, key: SigningKey, networks: list[bytes]
@@ -784,7 +810,7 @@ def test_a_signature_by_one_key_does_not_verify_for_another(
 
 @pytest.mark.parametrize("size", [0, 63, 65, 128])
 def test_a_signature_of_the_wrong_length_does_not_verify(size: int) -> None:
-    instruction = EXAMPLES[Kind.FUND]
+    instruction = EXAMPLES[InstructionKind.FUND]
     signed = SignedInstruction(
         SigningKey(b"\x07" * 32).verify_key, b"\x00" * size, encode_instruction(instruction)
     )
@@ -796,7 +822,9 @@ def test_a_signature_of_the_wrong_length_does_not_verify(size: int) -> None:
 
 
 def test_body_and_instruction_cannot_disagree() -> None:
-    signed = SignedInstruction.sign(EXAMPLES[Kind.ISSUE], SigningKey(b"\x09" * 32), NETWORK_ID)
+    signed = SignedInstruction.sign(
+        EXAMPLES[InstructionKind.ISSUE], SigningKey(b"\x09" * 32), NETWORK_ID
+    )
     assert signed.instruction == decode_instruction(signed.body)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         signed.body = b""  # type: ignore[misc]

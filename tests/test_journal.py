@@ -12,10 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dcep
+import dcep.core
+import dcep.journal
+import dcep.values
 from dcep import cny
-from dcep._commitment import StateCommitment, account_leaf
-from dcep._journal_records import decode_postings, encode_postings
-from dcep._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
+from dcep.core._posting_codec import decode_postings, encode_postings
+from dcep.values._commitment import StateCommitment, account_leaf
+from dcep.values._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
 
 def _populate(ledger: dcep.Ledger, wallets: int = 12, payments: int = 60) -> dcep.CentralBank:
@@ -52,23 +55,23 @@ def test_reopening_a_database_recovers_the_same_state(tmp_path: Path) -> None:
 
 def test_a_commitment_leaf_is_kind_owner_account_and_balance_length_prefixed() -> None:
     owner = bytes(range(20))
-    assert account_leaf(dcep.AccountKind.DEPOSIT, owner, "acct-7", 0x0102) == (
+    assert account_leaf(dcep.core.AccountKind.DEPOSIT, owner, "acct-7", 0x0102) == (
         b"\x07deposit" + owner + b"\x06acct-7" + b"\x00\x00\x00\x00\x00\x00\x01\x02"
     )
     # A wallet's account id is empty: a zero length and nothing after it.
-    assert account_leaf(dcep.AccountKind.WALLET, owner, "", 5) == (
+    assert account_leaf(dcep.core.AccountKind.WALLET, owner, "", 5) == (
         b"\x06wallet" + owner + b"\x00" + (5).to_bytes(8, "big")
     )
 
 
 @given(
-    kind=st.sampled_from(list(dcep.AccountKind)),
+    kind=st.sampled_from(list(dcep.core.AccountKind)),
     owner=st.binary(min_size=20, max_size=20),
     account_id=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=40),
-    balance_fen=st.integers(min_value=0, max_value=dcep.MAX_AMOUNT_FEN),
+    balance_fen=st.integers(min_value=0, max_value=dcep.values.MAX_AMOUNT_FEN),
 )
 def test_every_commitment_leaf_is_built_field_by_field(
-    kind: dcep.AccountKind, owner: bytes, account_id: str, balance_fen: int
+    kind: dcep.core.AccountKind, owner: bytes, account_id: str, balance_fen: int
 ) -> None:
     """Built from cached parts, the leaf is still exactly its fields, each in order."""
     kind_raw, account_raw = kind.value.encode(), account_id.encode()
@@ -91,7 +94,7 @@ def test_recovery_reaches_the_commitment_of_every_block_it_would_have_sealed(
     """Recovery folds balance changes into the commitment once, at the end of its
     replay; the blocks sealed after it must be exactly those of a ledger that never
     stopped, whatever the snapshot it started from and the unsealed tail it found."""
-    store = dcep.MemoryStore()
+    store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(
         store, block_size=5, snapshot_every_blocks=snapshot_every_blocks
     )
@@ -116,12 +119,12 @@ def test_recovery_reaches_the_commitment_of_every_block_it_would_have_sealed(
 
 
 def test_recovery_refuses_a_last_block_whose_commitment_is_not_the_state() -> None:
-    store = dcep.MemoryStore()
+    store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(store, block_size=5, snapshot_every_blocks=1000)
     _populate(ledger, wallets=6, payments=20)
     blocks = store._blocks
     height, header_raw, signature = blocks[-1]
-    header = dcep.BlockHeader.decode(header_raw)
+    header = dcep.journal.BlockHeader.decode(header_raw)
     forged = attrs.evolve(header, state_commitment=bytes(32))
     blocks[-1] = (height, forged.encode(), signature)
     with pytest.raises(dcep.JournalError) as caught:
@@ -132,11 +135,11 @@ def test_recovery_refuses_a_last_block_whose_commitment_is_not_the_state() -> No
 
 
 def test_recovery_checks_the_commitment_even_of_blocks_that_moved_no_money() -> None:
-    store = dcep.MemoryStore()
+    store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(store, block_size=1, snapshot_every_blocks=1000)
     dcep.CentralBank(ledger, seed=3)  # one genesis entry, sealed alone in block 0
     height, header_raw, signature = store._blocks[0]
-    forged = attrs.evolve(dcep.BlockHeader.decode(header_raw), state_commitment=bytes(32))
+    forged = attrs.evolve(dcep.journal.BlockHeader.decode(header_raw), state_commitment=bytes(32))
     store._blocks[0] = (height, forged.encode(), signature)
     with pytest.raises(dcep.JournalError) as caught:
         dcep.Ledger.with_journal(store, block_size=1)
@@ -147,7 +150,7 @@ def test_recovery_checks_the_commitment_even_of_blocks_that_moved_no_money() -> 
 def test_recovery_checks_the_central_banks_signature_on_the_last_block() -> None:
     """The headers before it took their commitments from the store: its signature
     covers them through the chain of previous-block hashes."""
-    store = dcep.MemoryStore()
+    store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(store, block_size=5, snapshot_every_blocks=1000)
     _populate(ledger, wallets=4, payments=10)
     height, header_raw, signature = store._blocks[-1]
@@ -228,7 +231,7 @@ def test_a_refused_second_central_bank_leaves_the_journal_signed_by_the_first(
     for _ in range(3):
         pboc.issue(bank, cny("1"))
     ledger.close()
-    report = dcep.Replica(dcep.SqliteStore(path, create=False)).catch_up()
+    report = dcep.Replica(dcep.journal.SqliteStore(path, create=False)).catch_up()
     assert report.entries_verified == 5
     assert report.blocks_verified == 3  # two full, and the last sealed at close
 
@@ -241,7 +244,7 @@ def test_a_replica_verifies_a_database_and_its_snapshot(tmp_path: Path) -> None:
     ledger.journal.snapshot()
     expected = _state(ledger)
     ledger.close()
-    store = dcep.SqliteStore(path)
+    store = dcep.journal.SqliteStore(path)
     report = dcep.Replica(store).catch_up()
     store.close()
     assert report.snapshot_checked
@@ -265,14 +268,14 @@ def test_a_block_signed_by_another_key_is_rejected() -> None:
     ledger = dcep.Ledger.with_journal(block_size=4)
     assert ledger.journal is not None
     _populate(ledger, wallets=3, payments=3)
-    forger = dcep.SigningKey(bytes(range(32)))
+    forger = dcep.values.SigningKey(bytes(range(32)))
     store = ledger.journal.store
-    assert isinstance(store, dcep.MemoryStore)
-    forged = dcep.MemoryStore()
+    assert isinstance(store, dcep.journal.MemoryStore)
+    forged = dcep.journal.MemoryStore()
     entries = list(store.read_entries())
     blocks = list(store.read_blocks())
-    header = dcep.BlockHeader.decode(blocks[0][1])
-    resigned = dcep.Block.sign(header, forger, ledger.network_id)
+    header = dcep.journal.BlockHeader.decode(blocks[0][1])
+    resigned = dcep.journal.SealedBlock.sign(header, forger, ledger.network_id)
     forged_blocks = [(blocks[0][0], blocks[0][1], resigned.signature), *blocks[1:]]
     forged._entries.extend(entries)
     forged._blocks.extend(forged_blocks)
@@ -290,17 +293,17 @@ def test_entry_proofs_verify_and_tampered_ones_do_not() -> None:
     ledger.journal.flush()
     store = ledger.journal.store
     for number in range(ledger.entry_count):
-        proof = dcep.prove_entry(store, number)
+        proof = dcep.journal.prove_entry(store, number)
         assert proof.entry.number == number
-        assert dcep.verify_entry_proof(proof, pboc.verify_key, ledger.network_id)
+        assert dcep.journal.verify_entry_proof(proof, pboc.verify_key, ledger.network_id)
     flipped = bytearray(proof.body)
     flipped[-1] ^= 1
-    assert not dcep.verify_entry_proof(
+    assert not dcep.journal.verify_entry_proof(
         attrs.evolve(proof, body=bytes(flipped)), pboc.verify_key, ledger.network_id
     )
-    assert not dcep.verify_entry_proof(proof, pboc.verify_key, b"another-network")
-    outsider = dcep.SigningKey(bytes(32)).verify_key
-    assert not dcep.verify_entry_proof(proof, outsider, ledger.network_id)
+    assert not dcep.journal.verify_entry_proof(proof, pboc.verify_key, b"another-network")
+    outsider = dcep.values.SigningKey(bytes(32)).verify_key
+    assert not dcep.journal.verify_entry_proof(proof, outsider, ledger.network_id)
 
 
 def _reference_root(hashes: list[bytes]) -> bytes:
@@ -347,8 +350,8 @@ def test_the_commitment_is_a_multiset_hash(leaves: list[bytes], rng: random.Rand
 
 postings_strategy = st.lists(
     st.builds(
-        dcep.Posting,
-        st.sampled_from(dcep.AccountKind),
+        dcep.core.Posting,
+        st.sampled_from(dcep.core.AccountKind),
         st.binary(min_size=20, max_size=20).map(dcep.Address),
         st.integers(-(2**63), 2**63 - 1),
         st.text("abcXYZ019-_.", max_size=20),
@@ -358,7 +361,7 @@ postings_strategy = st.lists(
 
 
 @given(postings_strategy)
-def test_postings_encoding_round_trips(postings: tuple[dcep.Posting, ...]) -> None:
+def test_postings_encoding_round_trips(postings: tuple[dcep.core.Posting, ...]) -> None:
     # Two postings without account ids (every payment) take a shorter path.
     encoded = encode_postings(postings)
     assert len(encoded) == 2 + sum(30 + len(p.account_id) for p in postings)
@@ -370,8 +373,8 @@ def test_a_payments_postings_in_the_documented_layout() -> None:
     # owner (20), signed 64-bit delta, account id length, account id.
     payer, payee = dcep.Address(b"\x01" * 20), dcep.Address(b"\x02" * 20)
     payment = (
-        dcep.Posting(dcep.AccountKind.WALLET, payer, -5),
-        dcep.Posting(dcep.AccountKind.WALLET, payee, 5),
+        dcep.core.Posting(dcep.core.AccountKind.WALLET, payer, -5),
+        dcep.core.Posting(dcep.core.AccountKind.WALLET, payee, 5),
     )
     expected = (
         b"\x00\x02"
@@ -379,14 +382,14 @@ def test_a_payments_postings_in_the_documented_layout() -> None:
         + b"\x03" + b"\x02" * 20 + b"\x00" * 7 + b"\x05" + b"\x00"
     )  # fmt: skip
     assert encode_postings(payment) == expected
-    with_account = (payment[0], dcep.Posting(dcep.AccountKind.DEPOSIT, payee, 5, "a1"))
+    with_account = (payment[0], dcep.core.Posting(dcep.core.AccountKind.DEPOSIT, payee, 5, "a1"))
     assert encode_postings(with_account) == (
         expected[:32] + b"\x04" + b"\x02" * 20 + b"\x00" * 7 + b"\x05" + b"\x02a1"
     )
 
 
 def test_deferred_durability_writes_at_block_boundaries_only() -> None:
-    ledger = dcep.Ledger.with_journal(block_size=1000, durability=dcep.Durability.DEFERRED)
+    ledger = dcep.Ledger.with_journal(block_size=1000, durability=dcep.journal.Durability.DEFERRED)
     assert ledger.journal is not None
     _populate(ledger, wallets=3, payments=2)
     assert ledger.journal.store.entry_count() == 0
@@ -409,7 +412,9 @@ def test_blocks_chain_and_cover_every_entry_once() -> None:
     ledger = dcep.Ledger.with_journal(block_size=6)
     assert ledger.journal is not None
     _populate(ledger, wallets=4, payments=10)
-    headers = [dcep.BlockHeader.decode(raw) for _, raw, _ in ledger.journal.store.read_blocks()]
+    headers = [
+        dcep.journal.BlockHeader.decode(raw) for _, raw, _ in ledger.journal.store.read_blocks()
+    ]
     assert [h.height for h in headers] == list(range(len(headers)))
     for previous, current in itertools.pairwise(headers):
         assert current.previous_block_hash == previous.hash
@@ -420,7 +425,7 @@ def test_blocks_chain_and_cover_every_entry_once() -> None:
 def test_a_database_keeps_the_policy_it_was_written_under(tmp_path: Path) -> None:
     path = tmp_path / "city.db"
     generous = dcep.Policy().with_limits(
-        4, dcep.CategoryLimits(cny("5000"), cny("5000"), None, None, [dcep.KycField.PHONE])
+        4, dcep.CategoryLimits(cny("5000"), cny("5000"), None, None, [dcep.values.KycField.PHONE])
     )
     ledger = dcep.Ledger.open(path, policy=generous, block_size=4)
     pboc = dcep.CentralBank(ledger, seed=8)

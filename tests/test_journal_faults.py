@@ -29,8 +29,10 @@ from typing import Final, NamedTuple
 import pytest
 
 import dcep
+import dcep.journal
+import dcep.values
 from dcep import cny
-from dcep._sqlite_store import FORMAT_VERSION
+from dcep.journal._sqlite_store import FORMAT_VERSION
 
 REPO: Final = Path(__file__).resolve().parents[1]
 BLOCK_SIZE: Final = 8
@@ -149,7 +151,7 @@ def _populate(ledger: dcep.Ledger) -> None:
 
 
 def _read_store(path: Path) -> tuple[list[Row], list[Row]]:
-    store = dcep.SqliteStore(path)
+    store = dcep.journal.SqliteStore(path)
     try:
         return list(store.read_entries()), list(store.read_blocks())
     finally:
@@ -230,7 +232,7 @@ def _flip_integer(value: int, bit: int) -> int:
 def _verdict(path: Path) -> Exception | None:
     """What a replica verifying ``path`` raised, or None if it found nothing."""
     try:
-        store = dcep.SqliteStore(path)
+        store = dcep.journal.SqliteStore(path)
         try:
             dcep.Replica(store, network_id=store.network_id).catch_up()
         finally:
@@ -560,8 +562,8 @@ def test_a_well_formed_extra_entry_replaying_an_instruction_is_detected(
     # correctly and repeats an instruction the ledger accepted earlier.
     count = len(pristine.entries)
     number, body, _ = pristine.entries[count // 2]
-    earlier = dcep.JournalEntry.decode(body, pristine.entries[number - 1][2])
-    forged = dcep.JournalEntry.create(
+    earlier = dcep.journal.JournalEntry.decode(body, pristine.entries[number - 1][2])
+    forged = dcep.journal.JournalEntry.create(
         count,
         earlier.accepted_at_us + 10**9,
         earlier.envelope,
@@ -590,10 +592,12 @@ def test_a_deleted_block_is_detected_and_named(
 def test_a_block_signed_by_another_key_is_detected_and_named(
     pristine: Pristine, tmp_path: Path
 ) -> None:
-    forger = dcep.SigningKey(bytes(range(32)))
+    forger = dcep.values.SigningKey(bytes(range(32)))
     for height, header_raw, _ in pristine.blocks:
-        header = dcep.BlockHeader.decode(header_raw)
-        forged = dcep.Block.sign(header, forger, b"dcep-sim")  # the pristine file's network
+        header = dcep.journal.BlockHeader.decode(header_raw)
+        forged = dcep.journal.SealedBlock.sign(
+            header, forger, b"dcep-sim"
+        )  # the pristine file's network
         path = _copy(pristine.path, tmp_path, f"resigned{height}.db")
         _execute(
             path, "UPDATE blocks SET signature = ? WHERE height = ?", (forged.signature, height)
@@ -690,7 +694,7 @@ def test_a_file_that_is_not_a_usable_dcep_ledger_is_refused_untouched(
     assert caught.value.reason is reason
     assert str(path) in str(caught.value)
     with pytest.raises(dcep.JournalError) as again:
-        dcep.SqliteStore(path)
+        dcep.journal.SqliteStore(path)
     assert again.value.reason is reason
     assert path.read_bytes() == content
     assert _listing(tmp_path) == listing
@@ -701,7 +705,7 @@ def test_a_directory_is_refused_as_a_ledger(tmp_path: Path) -> None:
         dcep.Ledger.open(tmp_path)
     assert caught.value.reason is dcep.Reason.STORE_NOT_DCEP
     with pytest.raises(dcep.JournalError):
-        dcep.SqliteStore(tmp_path, create=False)
+        dcep.journal.SqliteStore(tmp_path, create=False)
     assert list(tmp_path.iterdir()) == []
 
 

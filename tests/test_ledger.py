@@ -21,47 +21,44 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dcep import (
-    AccountKind,
     Address,
     Amount,
-    AuthoriseBank,
     Bank,
     CategoryLimits,
     CentralBank,
     DcepError,
     DuplicateError,
-    Entry,
-    Fund,
-    Genesis,
     InstitutionCode,
-    Instruction,
     InsufficientFundsError,
     InvalidFieldError,
-    Issue,
-    Kind,
-    KycField,
     Ledger,
     LimitExceededError,
     ManualClock,
     NotAuthorisedError,
-    OpenWallet,
     Policy,
-    Posting,
     Reason,
     Receipt,
-    Rejection,
     SequenceError,
     SignatureError,
-    SignedInstruction,
-    SigningKey,
-    Transfer,
     UnknownPartyError,
-    VerifyKey,
     Wallet,
     WalletCategory,
     cny,
 )
-from dcep._policy import year_of_day
+from dcep.core import AccountKind, LedgerEntry, Posting, Rejection
+from dcep.instructions import (
+    AuthoriseBank,
+    Fund,
+    Genesis,
+    Instruction,
+    InstructionKind,
+    Issue,
+    OpenWallet,
+    SignedInstruction,
+    Transfer,
+)
+from dcep.values import KycField, SigningKey, VerifyKey
+from dcep.values._policy import year_of_day
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 _SEED = b"dcep tests: ledger"
@@ -255,7 +252,7 @@ def test_walkthrough() -> None:
     w2.defund(cny("1000"))  # back into 6222-0002: 5,000 -> 6,000
     w1.defund(cny("600"))  # back into 6222-0001: 5,000 -> 5,600
     redeemed = icbc.redeem(cny("100000"))
-    assert redeemed.kind is Kind.REDEEM
+    assert redeemed.kind is InstructionKind.REDEEM
     assert redeemed.postings == (
         Posting(AccountKind.VAULT, icbc.address, -fen("100000")),
         Posting(AccountKind.RESERVES, icbc.address, fen("100000")),
@@ -345,7 +342,7 @@ def test_the_same_instruction_twice_gives_the_same_receipt() -> None:
     alice = _anonymous(economy.icbc)
     bob = _anonymous(economy.icbc, phone="13900000000")
     economy.icbc.fund(alice, cny("500"))
-    seen: list[Entry] = []
+    seen: list[LedgerEntry] = []
     ledger.subscribe(seen.append)
     count = ledger.entry_count
 
@@ -539,7 +536,7 @@ def test_a_batch_gives_what_submitting_one_by_one_gives(flaws: list[str], seed: 
             signed = SignedInstruction(signed.signer, bytes(64), signed.body)
         batch.append(signed)
     together, one_by_one = world.ledger, _raw_world().ledger
-    seen: list[Entry] = []
+    seen: list[LedgerEntry] = []
     one_by_one.subscribe(seen.append)
 
     def alone(item: SignedInstruction | bytes) -> Receipt | tuple[int | None, Reason]:
@@ -609,7 +606,7 @@ def test_subscribers_see_accepted_entries_in_order() -> None:
     alice = _anonymous(economy.icbc)
     bob = _anonymous(economy.icbc, phone="13900000000")
     economy.icbc.fund(alice, cny("300"))
-    seen: list[Entry] = []
+    seen: list[LedgerEntry] = []
     also_seen: list[int] = []
     unsubscribe = ledger.subscribe(seen.append)
     ledger.subscribe(lambda entry: also_seen.append(entry.number))
@@ -1233,7 +1230,7 @@ def test_there_are_four_categories(category: int) -> None:
 
 def test_the_ledger_never_sees_who_holds_a_wallet() -> None:
     economy = _economy()
-    seen: list[Entry] = []
+    seen: list[LedgerEntry] = []
     economy.ledger.subscribe(seen.append)
     economy.icbc.pay_in("6222-0001", cny("1"))
     economy.icbc.open_wallet(
@@ -1256,6 +1253,7 @@ def test_the_ledger_never_sees_who_holds_a_wallet() -> None:
 
 _LOOKUPS_UNDER_BB = """
 import dcep
+import dcep.values
 from dcep import cny
 
 ledger = dcep.Ledger()

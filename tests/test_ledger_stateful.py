@@ -39,10 +39,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import dcep
+import dcep.core
+import dcep.instructions
+import dcep.values
 
 T = TypeVar("T")
 Reason = dcep.Reason
-AccountKind = dcep.AccountKind
+AccountKind = dcep.core.AccountKind
 
 # --- The rules, written out independently of the library ---------------------------
 
@@ -117,7 +120,7 @@ def _tight_policy() -> dcep.Policy:
             cap(caps.single),
             cap(caps.daily),
             cap(caps.annual),
-            [dcep.KycField(name) for name in caps.kyc],
+            [dcep.values.KycField(name) for name in caps.kyc],
         )
         policy = policy.with_limits(category, limits)
     return policy
@@ -142,11 +145,11 @@ BAD_BANK_CODES: Final = (CB_CODE, "MA.156.1100", "MB.156.1100.01", "MA.344.1100.
 BODY_HEADER: Final = 1 + 1 + 16 + 8
 #: Where the amount sits in the body of the kinds whose fields before it are fixed-size.
 AMOUNT_OFFSETS: Final = {
-    dcep.Kind.ISSUE: BODY_HEADER + 20,
-    dcep.Kind.REDEEM: BODY_HEADER,
-    dcep.Kind.FUND: BODY_HEADER + 20,
-    dcep.Kind.DEFUND: BODY_HEADER + 20,
-    dcep.Kind.TRANSFER: BODY_HEADER + 20 + 20,
+    dcep.instructions.InstructionKind.ISSUE: BODY_HEADER + 20,
+    dcep.instructions.InstructionKind.REDEEM: BODY_HEADER,
+    dcep.instructions.InstructionKind.FUND: BODY_HEADER + 20,
+    dcep.instructions.InstructionKind.DEFUND: BODY_HEADER + 20,
+    dcep.instructions.InstructionKind.TRANSFER: BODY_HEADER + 20 + 20,
 }
 #: Reasons a ledger may give for bytes that are not a well-formed instruction.
 STATELESS_REASONS: Final = frozenset(
@@ -307,7 +310,7 @@ class WalletModel:
 class Pending:
     """A payment its wallet signed but nobody has submitted yet."""
 
-    signed: dcep.SignedInstruction
+    signed: dcep.instructions.SignedInstruction
     payer: WalletModel
     payee: WalletModel
     amount: int
@@ -321,7 +324,7 @@ class Duplicate:
 
 
 Outcome = Reason | Duplicate | None
-Posting = dcep.Posting  # short for the expected postings below
+Posting = dcep.core.Posting  # short for the expected postings below
 
 
 def _refusal(act: Callable[[], object]) -> dcep.DcepError | None:
@@ -334,9 +337,9 @@ def _refusal(act: Callable[[], object]) -> dcep.DcepError | None:
 
 
 def _posting(
-    kind: dcep.AccountKind, owner: dcep.Address, delta: int, account: str = ""
+    kind: dcep.core.AccountKind, owner: dcep.Address, delta: int, account: str = ""
 ) -> Posting:
-    return dcep.Posting(kind, owner, delta, account)
+    return dcep.core.Posting(kind, owner, delta, account)
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -345,7 +348,7 @@ class LedgerMachine(RuleBasedStateMachine):
     ledger: dcep.Ledger
     cb: dcep.CentralBank
     cb_seed: int
-    entries: list[dcep.Entry]
+    entries: list[dcep.core.LedgerEntry]
     now_us: int
     caps: dict[int, Caps]
 
@@ -363,7 +366,9 @@ class LedgerMachine(RuleBasedStateMachine):
         #: How many of the latest entries the ledger answers resubmissions for.
         self.window = 0
         #: (signer, id) -> (the accepted instruction, its receipt).
-        self.accepted: dict[tuple[dcep.Address, int], tuple[dcep.Instruction, dcep.Receipt]] = {}
+        self.accepted: dict[
+            tuple[dcep.Address, int], tuple[dcep.instructions.Instruction, dcep.Receipt]
+        ] = {}
         #: The last sequence number accepted from each signer.
         self.last_seq: dict[dcep.Address, int] = {}
         #: How many instructions each role client has signed (its next id and sequence - 1).
@@ -407,7 +412,7 @@ class LedgerMachine(RuleBasedStateMachine):
         signer: dcep.Address,
         instruction_id: int,
         sequence: int,
-        instruction: dcep.Instruction | None,
+        instruction: dcep.instructions.Instruction | None,
         content: Callable[[], Reason | None],
     ) -> Outcome:
         """Idempotency and ordering first, then what the instruction itself asks.
@@ -469,10 +474,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _book(
         self,
-        entry: dcep.Entry,
+        entry: dcep.core.LedgerEntry,
         signer: dcep.Address,
         number: int,
-        kind: dcep.Kind,
+        kind: dcep.instructions.InstructionKind,
         postings: Sequence[Posting],
     ) -> None:
         """Check the receipt of a newly accepted instruction and remember it."""
@@ -606,7 +611,12 @@ class LedgerMachine(RuleBasedStateMachine):
         ]
 
     def _apply_payment(
-        self, entry: dcep.Entry, payer: WalletModel, payee: WalletModel, amount: int, number: int
+        self,
+        entry: dcep.core.LedgerEntry,
+        payer: WalletModel,
+        payee: WalletModel,
+        amount: int,
+        number: int,
     ) -> None:
         day, year = _day_and_year(self.now_us)
         if payer.day != day:
@@ -625,7 +635,7 @@ class LedgerMachine(RuleBasedStateMachine):
             entry,
             payer.address,
             number,
-            dcep.Kind.TRANSFER,
+            dcep.instructions.InstructionKind.TRANSFER,
             [
                 _posting(AccountKind.WALLET, payer.address, -amount),
                 _posting(AccountKind.WALLET, payee.address, amount),
@@ -665,7 +675,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries[-1],
             self.cb.address,
             number,
-            dcep.Kind.AUTHORISE_BANK,
+            dcep.instructions.InstructionKind.AUTHORISE_BANK,
             [_posting(AccountKind.RESERVES, bank.address, reserves)],
         )
         self.codes.add(code)
@@ -675,7 +685,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def _issue_with(
         self, client: dcep.CentralBank, bank: BankModel, number: int, amount: int
     ) -> None:
-        expected = dcep.Issue(number, number, bank=bank.address, amount=_amount(amount))
+        expected = dcep.instructions.Issue(
+            number, number, bank=bank.address, amount=_amount(amount)
+        )
         outcome = self._envelope(
             self.cb.address,
             number,
@@ -695,7 +707,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries[-1],
             self.cb.address,
             number,
-            dcep.Kind.ISSUE,
+            dcep.instructions.InstructionKind.ISSUE,
             [
                 _posting(AccountKind.RESERVES, bank.address, -amount),
                 _posting(AccountKind.VAULT, bank.address, amount),
@@ -704,7 +716,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _redeem(self, bank: BankModel, amount: int) -> None:
         number = self._next_number(bank.address)
-        expected = dcep.Redeem(number, number, amount=_amount(amount))
+        expected = dcep.instructions.Redeem(number, number, amount=_amount(amount))
         outcome = self._envelope(
             bank.address, number, number, expected, lambda: self._predict_redeem(bank, amount)
         )
@@ -717,7 +729,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries[-1],
             bank.address,
             number,
-            dcep.Kind.REDEEM,
+            dcep.instructions.InstructionKind.REDEEM,
             [
                 _posting(AccountKind.VAULT, bank.address, -amount),
                 _posting(AccountKind.RESERVES, bank.address, amount),
@@ -726,7 +738,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _pay_in(self, bank: BankModel, account: str, amount: int) -> None:
         number = self._next_number(bank.address)
-        expected = dcep.PayIn(number, number, account=account, amount=_amount(amount))
+        expected = dcep.instructions.PayIn(number, number, account=account, amount=_amount(amount))
         outcome = self._envelope(
             bank.address,
             number,
@@ -746,7 +758,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries[-1],
             bank.address,
             number,
-            dcep.Kind.PAY_IN,
+            dcep.instructions.InstructionKind.PAY_IN,
             [
                 _posting(AccountKind.DEPOSIT, bank.address, amount, account),
                 _posting(AccountKind.CASH, bank.address, amount),
@@ -796,7 +808,13 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet = WalletModel(
             f"wallet{len(self.wallet_list)}", seed, category, bank, account or "", made
         )
-        self._book(self.entries[-1], bank.address, number, dcep.Kind.OPEN_WALLET, [])
+        self._book(
+            self.entries[-1],
+            bank.address,
+            number,
+            dcep.instructions.InstructionKind.OPEN_WALLET,
+            [],
+        )
         bank.wallet_count += 1
         self.wallet_list.append(wallet)
         self.wallet_by_address[wallet.address] = wallet
@@ -814,7 +832,7 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self._fund_account(bank, wallet, source)
         from_account = None if source == "default" else account
         number = self._next_number(bank.address)
-        expected = dcep.Fund(
+        expected = dcep.instructions.Fund(
             number, number, wallet=wallet.address, amount=_amount(amount), from_account=account
         )
         outcome = self._envelope(
@@ -844,7 +862,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries[-1],
             bank.address,
             number,
-            dcep.Kind.FUND,
+            dcep.instructions.InstructionKind.FUND,
             [
                 source_posting,
                 _posting(AccountKind.VAULT, bank.address, -amount),
@@ -856,7 +874,7 @@ class LedgerMachine(RuleBasedStateMachine):
         bank = wallet.operator
         account = to or wallet.linked
         number = self._next_number(wallet.address)
-        expected = dcep.Defund(
+        expected = dcep.instructions.Defund(
             number, number, wallet=wallet.address, amount=_amount(amount), to_account=to or ""
         )
         outcome = self._envelope(
@@ -879,7 +897,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries[-1],
             wallet.address,
             number,
-            dcep.Kind.DEFUND,
+            dcep.instructions.InstructionKind.DEFUND,
             [
                 _posting(AccountKind.WALLET, wallet.address, -amount),
                 _posting(AccountKind.VAULT, bank.address, amount),
@@ -890,7 +908,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def _pay(self, payer: WalletModel, payee: WalletModel, amount: int, memo: str) -> None:
         assert payer is not payee, "model: the opening makes four wallets"
         number = self._next_number(payer.address)
-        expected = dcep.Transfer(
+        expected = dcep.instructions.Transfer(
             number,
             number,
             payer=payer.address,
@@ -946,7 +964,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.cb = dcep.CentralBank(self.ledger, name=CB_NAME, code=CB_CODE, seed=cb_seed)
         assert len(self.entries) == 1, "creating the central bank submits its genesis"
         number = self._next_number(self.cb.address)
-        self._book(self.entries[0], self.cb.address, number, dcep.Kind.GENESIS, [])
+        self._book(
+            self.entries[0], self.cb.address, number, dcep.instructions.InstructionKind.GENESIS, []
+        )
         reserves, wallets = opening
         for position, pledged in enumerate(reserves):
             bank = self._authorise(f"MA.156.1100.{position + 1:02d}", pledged)
@@ -1118,7 +1138,7 @@ class LedgerMachine(RuleBasedStateMachine):
         signed = paying.role.sign_payment(paid.role, _amount(amount), memo=memo)
         assert len(self.entries) == before, "signing a payment must not submit it"
         assert signed.signer == paying.role.verify_key
-        assert signed.instruction == dcep.Transfer(
+        assert signed.instruction == dcep.instructions.Transfer(
             number,
             number,
             payer=paying.address,
@@ -1171,12 +1191,12 @@ class LedgerMachine(RuleBasedStateMachine):
         batch = self.pending[:count]
         del self.pending[:count]
         forged_at = None if forge is None else forge % len(batch)
-        envelopes: list[dcep.SignedInstruction] = []
+        envelopes: list[dcep.instructions.SignedInstruction] = []
         for position, item in enumerate(batch):
             signed = item.signed
             if position == forged_at:
                 signature = bytes([signed.signature[0] ^ 1]) + signed.signature[1:]
-                signed = dcep.SignedInstruction(signed.signer, signature, signed.body)
+                signed = dcep.instructions.SignedInstruction(signed.signer, signature, signed.body)
             envelopes.append(signed)
         published = len(self.entries)
         results = (
@@ -1193,7 +1213,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 else self._submit_pending_outcome(item)
             )
             if isinstance(outcome, Reason):
-                assert isinstance(result, dcep.Rejection), f"expected {outcome.value}: {result}"
+                assert isinstance(result, dcep.core.Rejection), (
+                    f"expected {outcome.value}: {result}"
+                )
                 assert result.reason is outcome, f"expected {outcome.value}: {result.error}"
                 assert result.instruction_id == instruction.id
             elif isinstance(outcome, Duplicate):
@@ -1244,7 +1266,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if which.startswith("same_id") and own_ids:
             number = own_ids[pick % len(own_ids)]
             prior = self.accepted[(address, number)][0]
-            if isinstance(prior, dcep.Transfer):
+            if isinstance(prior, dcep.instructions.Transfer):
                 if which == "same_id_same_content":
                     to, amount, memo = prior.payee, prior.amount.fen, prior.memo
                 else:
@@ -1275,7 +1297,7 @@ class LedgerMachine(RuleBasedStateMachine):
             signed = twin.sign_payment(to, _amount(amount), memo=memo)
             if signed.instruction.id == number:
                 break
-        expected = dcep.Transfer(
+        expected = dcep.instructions.Transfer(
             number, number, payer=address, payee=to, amount=_amount(amount), memo=memo
         )
         assert signed.instruction == expected
@@ -1348,21 +1370,23 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         elif kind == "issue_to_a_wallet":
             number = self._next_number(self.cb.address)
-            issue = dcep.Issue(number, number, bank=wallet.address, amount=amount)
+            issue = dcep.instructions.Issue(number, number, bank=wallet.address, amount=amount)
             outcome = self._envelope(
                 self.cb.address, number, number, issue, lambda: Reason.UNKNOWN_BANK
             )
             self._attempt(outcome, lambda: self.cb.issue(wallet.address, amount), number)
         elif kind == "fund_a_bank":
             number = self._next_number(bank.address)
-            fund = dcep.Fund(number, number, wallet=other.address, amount=amount, from_account="")
+            fund = dcep.instructions.Fund(
+                number, number, wallet=other.address, amount=amount, from_account=""
+            )
             outcome = self._envelope(
                 bank.address, number, number, fund, lambda: Reason.UNKNOWN_WALLET
             )
             self._attempt(outcome, lambda: bank.role.fund(other.address, amount), number)
         elif kind == "pay_a_bank":
             number = self._next_number(wallet.address)
-            pay = dcep.Transfer(
+            pay = dcep.instructions.Transfer(
                 number, number, payer=wallet.address, payee=bank.address, amount=amount
             )
             outcome = self._envelope(
@@ -1435,7 +1459,9 @@ class LedgerMachine(RuleBasedStateMachine):
             flipped = bytearray(body)
             flipped[position % len(flipped)] ^= mask
             body = bytes(flipped)
-        undecodable = _refusal(lambda: dcep.SignedInstruction(signer, signature, body))
+        undecodable = _refusal(
+            lambda: dcep.instructions.SignedInstruction(signer, signature, body)
+        )
         if undecodable is not None:
             # The tampered bytes do not even decode: the ledger must refuse them too.
             assert undecodable.reason in STATELESS_REASONS, undecodable
@@ -1446,7 +1472,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert refusal.reason in STATELESS_REASONS, refusal
             assert self._observe() == before
             return
-        forged = dcep.SignedInstruction(signer, signature, body)
+        forged = dcep.instructions.SignedInstruction(signer, signature, body)
         self._attempt(
             Reason.SIGNATURE_INVALID,
             lambda: self.ledger.submit(forged.to_bytes() if as_bytes else forged),
@@ -1465,7 +1491,12 @@ class LedgerMachine(RuleBasedStateMachine):
         signed = candidates[index % len(candidates)].signed
         instruction = signed.instruction
         assert isinstance(
-            instruction, dcep.Issue | dcep.Redeem | dcep.Fund | dcep.Defund | dcep.Transfer
+            instruction,
+            dcep.instructions.Issue
+            | dcep.instructions.Redeem
+            | dcep.instructions.Fund
+            | dcep.instructions.Defund
+            | dcep.instructions.Transfer,
         )
         offset = AMOUNT_OFFSETS[instruction.KIND]
         body = signed.body
@@ -1528,30 +1559,30 @@ class LedgerMachine(RuleBasedStateMachine):
         there is no such wallet.  Signed for another network, all of it is
         refused before anything else is looked at.
         """
-        key = dcep.SigningKey(seed)
+        key = dcep.values.SigningKey(seed)
         self.outsiders.add(key.address)
         victim, bank = self._wallet(pick), self._bank(pick)
         payee = self._other_wallet(victim, pick).address
         amount = dcep.Amount(pick % 1000 + 1)
         code = dcep.InstitutionCode.parse("MA.156.9999.01")
         ids = (instruction_id, sequence)
-        instruction: dcep.Instruction
+        instruction: dcep.instructions.Instruction
         expected = Reason.SIGNER_NOT_AUTHORISED
         if kind == "issue":
-            instruction = dcep.Issue(*ids, bank=bank.address, amount=amount)
+            instruction = dcep.instructions.Issue(*ids, bank=bank.address, amount=amount)
         elif kind == "authorise":
-            instruction = dcep.AuthoriseBank(
+            instruction = dcep.instructions.AuthoriseBank(
                 *ids, bank_key=key.verify_key, name="Rogue", code=code, reserves=amount
             )
         elif kind == "genesis":
-            instruction = dcep.Genesis(*ids, name="Rogue", code=code)
+            instruction = dcep.instructions.Genesis(*ids, name="Rogue", code=code)
             expected = Reason.LEDGER_ALREADY_INITIALISED
         elif kind == "redeem":
-            instruction = dcep.Redeem(*ids, amount=amount)
+            instruction = dcep.instructions.Redeem(*ids, amount=amount)
         elif kind == "pay_in":
-            instruction = dcep.PayIn(*ids, account=ACCOUNTS[0], amount=amount)
+            instruction = dcep.instructions.PayIn(*ids, account=ACCOUNTS[0], amount=amount)
         elif kind == "open_wallet":
-            instruction = dcep.OpenWallet(
+            instruction = dcep.instructions.OpenWallet(
                 *ids,
                 wallet_key=key.verify_key,
                 category=4,
@@ -1559,19 +1590,29 @@ class LedgerMachine(RuleBasedStateMachine):
                 kyc_digest=bytes(32),
             )
         elif kind == "fund":
-            instruction = dcep.Fund(*ids, wallet=victim.address, amount=amount, from_account="")
+            instruction = dcep.instructions.Fund(
+                *ids, wallet=victim.address, amount=amount, from_account=""
+            )
         elif kind == "transfer":
-            instruction = dcep.Transfer(*ids, payer=victim.address, payee=payee, amount=amount)
+            instruction = dcep.instructions.Transfer(
+                *ids, payer=victim.address, payee=payee, amount=amount
+            )
         elif kind == "defund":
-            instruction = dcep.Defund(*ids, wallet=victim.address, amount=amount, to_account="")
+            instruction = dcep.instructions.Defund(
+                *ids, wallet=victim.address, amount=amount, to_account=""
+            )
         elif kind == "transfer_from_nowhere":
-            instruction = dcep.Transfer(*ids, payer=key.address, payee=payee, amount=amount)
+            instruction = dcep.instructions.Transfer(
+                *ids, payer=key.address, payee=payee, amount=amount
+            )
             expected = Reason.UNKNOWN_WALLET
         else:
-            instruction = dcep.Defund(*ids, wallet=key.address, amount=amount, to_account="")
+            instruction = dcep.instructions.Defund(
+                *ids, wallet=key.address, amount=amount, to_account=""
+            )
             expected = Reason.UNKNOWN_WALLET
         network = (OTHER_NETWORK if elsewhere else NETWORK).encode()
-        signed = dcep.SignedInstruction.sign(instruction, key, network)
+        signed = dcep.instructions.SignedInstruction.sign(instruction, key, network)
         outcome = (
             Reason.SIGNATURE_INVALID
             if elsewhere

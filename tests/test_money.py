@@ -1,4 +1,4 @@
-"""Tests of dcep._money: exact integer-fen amounts and their text forms."""
+"""Tests of dcep.values._money: exact integer-fen amounts and their text forms."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import dcep._money
-from dcep._errors import AmountError, DcepError, Reason
-from dcep._money import FEN_PER_YUAN, MAX_AMOUNT_FEN, Amount, cny
+import dcep.values
+import dcep.values._money
+from dcep.errors import AmountError, DcepError, Reason
+from dcep.values._money import FEN_PER_YUAN, MAX_AMOUNT_FEN, Amount, cny
 
 fens = st.integers(min_value=0, max_value=MAX_AMOUNT_FEN)
 amounts = fens.map(Amount)
@@ -339,6 +340,6 @@ def test_ordering_hand_worked() -> None:
 
 
 def test_module_doctests() -> None:
-    failed, attempted = doctest.testmod(dcep._money)
+    failed, attempted = doctest.testmod(dcep.values)
     assert attempted > 0
     assert failed == 0

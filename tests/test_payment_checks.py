@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dcep import Address, Amount, CategoryLimits, DcepError, Policy
-from dcep._checks import require_under_cap
-from dcep._handlers_money import _check_payment_caps, _within_caps
-from dcep._money import MAX_AMOUNT_FEN
-from dcep._policy import WalletCategory
-from dcep._state import WalletAccount
+from dcep.core._checks import require_under_cap
+from dcep.core._handlers_money import _check_payment_caps, _within_caps
+from dcep.core._state import WalletAccount
+from dcep.values._money import MAX_AMOUNT_FEN
+from dcep.values._policy import WalletCategory
 
 # Small numbers, so that caps, balances and amounts often meet at the edges.
 fens = st.integers(0, 6) | st.sampled_from([MAX_AMOUNT_FEN - 1, MAX_AMOUNT_FEN])

@@ -21,57 +21,54 @@ import attrs
 import pytest
 
 import dcep
+import dcep.core
+import dcep.errors
+import dcep.journal
 from dcep import (
-    MAX_AMOUNT_FEN,
     Address,
     Amount,
     AmountError,
-    AppointRegulator,
-    AuthoriseBank,
-    Block,
     CategoryLimits,
     CentralBank,
-    CodeError,
     DcepError,
-    Disclosure,
     DuplicateError,
-    EncodingError,
-    Freeze,
-    Fund,
-    Genesis,
     InstitutionCode,
-    Instruction,
     InsufficientFundsError,
     InvalidFieldError,
-    InvariantError,
-    Issue,
-    JournalEntry,
     JournalError,
-    KycField,
     Ledger,
     LimitExceededError,
     ManualClock,
-    MemoryStore,
     NotAuthorisedError,
-    OpenWallet,
-    PayIn,
     Policy,
     Reason,
     Receipt,
     SequenceError,
     SignatureError,
+    UnknownPartyError,
+    cny,
+)
+from dcep.core._snapshot import Snapshot
+from dcep.errors import CodeError, EncodingError, InvariantError
+from dcep.instructions import (
+    AppointRegulator,
+    AuthoriseBank,
+    Disclosure,
+    Freeze,
+    Fund,
+    Genesis,
+    Instruction,
+    Issue,
+    OpenWallet,
+    PayIn,
     SignedInstruction,
-    SigningKey,
     Transfer,
     Unfreeze,
-    UnknownPartyError,
-    VerifyKey,
     Warrant,
-    cny,
-    prove_entry,
 )
-from dcep._snapshot import Snapshot
-from dcep._storage import StoredBlock, StoredEntry
+from dcep.journal import JournalEntry, MemoryStore, SealedBlock, prove_entry
+from dcep.journal._store import StoredBlock, StoredEntry
+from dcep.values import MAX_AMOUNT_FEN, KycField, SigningKey, VerifyKey
 
 _SEED = b"dcep tests: reasons"
 CENTRAL_CODE = "MA.156.1100.00"
@@ -708,7 +705,7 @@ class GappyStore:
     def write(
         self,
         entries: Sequence[JournalEntry],
-        blocks: Sequence[Block],
+        blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
     ) -> None:
         self._inner.write(entries, blocks, snapshot)
@@ -1043,7 +1040,7 @@ def test_error_classes_are_the_builtin_a_caller_would_catch(
 def test_every_public_error_class_has_a_family() -> None:
     public = {
         value
-        for value in (getattr(dcep, name) for name in dcep.__all__)
+        for value in (getattr(dcep.errors, name) for name in dcep.errors.__all__)
         if isinstance(value, type) and issubclass(value, DcepError)
     }
     assert public - {DcepError} == set(FAMILY)

@@ -25,31 +25,27 @@ import attrs
 import pytest
 
 import dcep
-from dcep import (
-    AllocationRule,
-    Flow,
-    Kind,
-    PartyRole,
-    RegulatorView,
-    daily_report,
-    screen,
-    trace_backward,
-    trace_forward,
-)
-from dcep._aml import day_of
+import dcep.instructions
+import dcep.journal
+import dcep.regulator
+import dcep.values
+from dcep import RegulatorView, screen, trace_backward, trace_forward
+from dcep.instructions import InstructionKind
+from dcep.regulator import AllocationRule, FundsFlow, PartyRole, daily_report
+from dcep.regulator._aml import day_of
 
 #: The regulator side's modules with public names, whose exports must carry no identity.
 #: (``_account_index`` and ``_trace_walk`` export nothing public: the walk below reaches
 #: every object they hold through the view's own slots.)
 MODULES = (
-    "dcep._regulator_records",
-    "dcep._supervision_log",
-    "dcep._regulator",
-    "dcep._flowgraph",
-    "dcep._tracing",
-    "dcep._alerts",
-    "dcep._aml",
-    "dcep._aml_reports",
+    "dcep.regulator._records",
+    "dcep.regulator._log",
+    "dcep.regulator._view",
+    "dcep.regulator._flowgraph",
+    "dcep.regulator._tracing",
+    "dcep.regulator._alerts",
+    "dcep.regulator._aml",
+    "dcep.regulator._reports",
 )
 #: Parts of attribute names that would mean identity is being held.
 IDENTITY_WORDS = ("phone", "id_number", "kyc", "customer", "account", "memo", "holder", "person")
@@ -179,7 +175,7 @@ def test_live_and_stored_views_agree(tmp_path: Path) -> None:
     for wallet in city.wallets:
         assert live.balance_fen(wallet.address) == ledger.balance(wallet.address).fen
     ledger.close()
-    stored = RegulatorView.from_store(dcep.SqliteStore(path))
+    stored = RegulatorView.from_store(dcep.journal.SqliteStore(path))
     assert _summary(stored) == _summary(live)
     live._check()
     stored._check()
@@ -217,7 +213,7 @@ def test_a_tampered_store_is_refused() -> None:
     City.build(ledger, dcep.ManualClock()).run()
     assert ledger.journal is not None
     store = ledger.journal.store
-    assert isinstance(store, dcep.MemoryStore)
+    assert isinstance(store, dcep.journal.MemoryStore)
     number, body, digest = store._entries[5]
     store._entries[5] = (number, body[:-1] + bytes([body[-1] ^ 1]), digest)
     with pytest.raises(dcep.JournalError) as caught:
@@ -236,17 +232,25 @@ def test_flows_say_who_paid_whom_and_through_which_bank() -> None:
     assert view.wallet(c.address).category is dcep.WalletCategory.ANONYMOUS
     assert view.wallet(c.address).operator == hebei.address
     kinds = collections.Counter(flow.kind for flow in view.flows())
-    assert kinds == {Kind.ISSUE: 2, Kind.FUND: 3, Kind.TRANSFER: 9, Kind.DEFUND: 1}
+    assert kinds == {
+        InstructionKind.ISSUE: 2,
+        InstructionKind.FUND: 3,
+        InstructionKind.TRANSFER: 9,
+        InstructionKind.DEFUND: 1,
+    }
     issue = next(view.flows())
     assert (issue.payer, issue.payee) == (view.central_bank, icbc.address)
     assert issue.bank == icbc.address
-    fundings = [f for f in view.flows() if f.kind is dcep.Kind.FUND]
+    fundings = [f for f in view.flows() if f.kind is dcep.instructions.InstructionKind.FUND]
     assert [f.cash for f in fundings] == [False, False, True]
-    defund = next(f for f in view.flows() if f.kind is dcep.Kind.DEFUND)
+    defund = next(f for f in view.flows() if f.kind is dcep.instructions.InstructionKind.DEFUND)
     assert (defund.payer, defund.payee, defund.amount_fen) == (b.address, icbc.address, 10_000)
     # ICBC's index holds its own flows and its wallets' payments, Hebei's the anonymous wallet's.
     for flow in view.bank_flows(icbc.address):
-        assert icbc.address in (flow.bank, flow.payer, flow.payee) or flow.kind is Kind.TRANSFER
+        assert (
+            icbc.address in (flow.bank, flow.payer, flow.payee)
+            or flow.kind is InstructionKind.TRANSFER
+        )
     assert {f.entry_number for f in view.bank_flows(hebei.address)} >= {
         f.entry_number for f in view.flows_in(c.address)
     }
@@ -276,12 +280,12 @@ def test_windows_and_balances_use_the_indexes() -> None:
 # -- supervision: freezes, warrants, disclosures -------------------------------------
 
 
-def _kinds_in(store: dcep.Store) -> dict[int, dcep.Kind]:
+def _kinds_in(store: dcep.journal.Store) -> dict[int, dcep.instructions.InstructionKind]:
     """Each stored entry's instruction kind, by entry number."""
     kinds = {}
     for number, body, _ in store.read_entries():
-        envelope = dcep.JournalEntry.decode(body, bytes(32)).envelope
-        kinds[number] = dcep.SignedInstruction.from_bytes(envelope).instruction.KIND
+        envelope = dcep.journal.JournalEntry.decode(body, bytes(32)).envelope
+        kinds[number] = dcep.instructions.SignedInstruction.from_bytes(envelope).instruction.KIND
     return kinds
 
 
@@ -329,10 +333,10 @@ def test_freezes_warrants_and_disclosures_are_counted_and_listed() -> None:
     # Each record names the entries it was read from.
     assert ledger.journal is not None
     kinds = _kinds_in(ledger.journal.store)
-    assert [kinds[f.entry_number] for f in (lifted, held)] == [Kind.FREEZE] * 2
-    assert kinds[lifted.lifted_entry or 0] is Kind.UNFREEZE
-    assert [kinds[w.entry_number] for w in (asked, pending)] == [Kind.WARRANT] * 2
-    assert kinds[asked.answer_entry or 0] is Kind.DISCLOSURE
+    assert [kinds[f.entry_number] for f in (lifted, held)] == [InstructionKind.FREEZE] * 2
+    assert kinds[lifted.lifted_entry or 0] is InstructionKind.UNFREEZE
+    assert [kinds[w.entry_number] for w in (asked, pending)] == [InstructionKind.WARRANT] * 2
+    assert kinds[asked.answer_entry or 0] is InstructionKind.DISCLOSURE
     assert lifted.time_us < held.time_us < (lifted.lifted_at_us or 0)
     assert asked.time_us < (asked.answered_at_us or 0)
     # Hebei answers the next day; windows select by the time of the order or the answer.
@@ -384,11 +388,13 @@ def test_a_supervision_entry_the_ledger_could_not_have_accepted_is_refused() -> 
     before = view.entry_count
     wallet = city.wallets[0].address  # its freeze was lifted: it is not frozen
     for instruction in (
-        dcep.Unfreeze(900, 900, wallet=wallet, reason="again"),
-        dcep.Freeze(901, 901, wallet=city.banks[0].address, reason="a bank, not a wallet"),
+        dcep.instructions.Unfreeze(900, 900, wallet=wallet, reason="again"),
+        dcep.instructions.Freeze(
+            901, 901, wallet=city.banks[0].address, reason="a bank, not a wallet"
+        ),
     ):
-        signed = dcep.SignedInstruction.sign(
-            instruction, dcep.SigningKey(bytes(32)), city.ledger.network_id
+        signed = dcep.instructions.SignedInstruction.sign(
+            instruction, dcep.values.SigningKey(bytes(32)), city.ledger.network_id
         )
         with pytest.raises(dcep.JournalError) as caught:
             view._ingest(view.entry_count, city.clock.now_us(), signed, ())
@@ -489,8 +495,13 @@ def _walk(value: object, seen: set[int] | None = None) -> Iterator[object]:
 def _assert_blind(root: object, city: City) -> None:
     secrets = city.secrets
     for item in _walk(root):
-        assert not isinstance(item, dcep.CustomerRecord | dcep.Ledger | dcep.Bank | dcep.Wallet)
-        assert not isinstance(item, dcep.SignedInstruction | dcep.Instruction | dcep.Regulator)
+        assert not isinstance(
+            item, dcep.values.CustomerRecord | dcep.Ledger | dcep.Bank | dcep.Wallet
+        )
+        assert not isinstance(
+            item,
+            dcep.instructions.SignedInstruction | dcep.instructions.Instruction | dcep.Regulator,
+        )
         if isinstance(item, str):
             assert not [secret for secret in secrets if secret in item], item
         if isinstance(item, bytes):
@@ -527,7 +538,14 @@ def test_traces_alerts_and_reports_hold_no_identity() -> None:
 
 
 def test_flow_records_are_frozen() -> None:
-    flow = Flow(1, 2, dcep.Kind.TRANSFER, dcep.Address(bytes(20)), dcep.Address(bytes(20)), 5)
+    flow = FundsFlow(
+        1,
+        2,
+        dcep.instructions.InstructionKind.TRANSFER,
+        dcep.Address(bytes(20)),
+        dcep.Address(bytes(20)),
+        5,
+    )
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         flow.amount_fen = 6  # type: ignore[misc]
     assert dt.date(2026, 1, 1) == day_of(dcep.ManualClock().now_us())

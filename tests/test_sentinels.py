@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dcep
+import dcep.core
+import dcep.journal
 from dcep import cny
-from dcep._sentinels import (
+from dcep.core._sentinels import (
     _CHUNK,
     _IN_FLIGHT_PER_WORKER,
     _MIN_PARALLEL_BATCH,
@@ -66,7 +68,7 @@ def _assert_same_journal(alone: dcep.Ledger, other: dcep.Ledger) -> None:
     other.check_invariants()
 
 
-def _outcome(results: list[dcep.Receipt | dcep.Rejection]) -> list[object]:
+def _outcome(results: list[dcep.Receipt | dcep.core.Rejection]) -> list[object]:
     return [r if isinstance(r, dcep.Receipt) else (r.reason, str(r.error)) for r in results]
 
 
@@ -74,16 +76,16 @@ def _outcome(results: list[dcep.Receipt | dcep.Rejection]) -> list[object]:
 def test_the_journal_is_the_same_with_and_without_workers(workers: int) -> None:
     alone, pooled, batch = _twins(12, 400, seed=workers)
     expected = alone.submit_many(batch)
-    with dcep.SentinelPool(pooled.network_id, workers) as pool:
+    with dcep.core.SentinelPool(pooled.network_id, workers) as pool:
         got = pooled.submit_many(batch, sentinels=pool)
     assert _outcome(got) == _outcome(expected)
-    assert any(isinstance(r, dcep.Rejection) for r in got)
+    assert any(isinstance(r, dcep.core.Rejection) for r in got)
     _assert_same_journal(alone, pooled)
 
 
 def test_a_pool_for_another_network_is_refused() -> None:
     ledger, _ = _world(2)
-    with dcep.SentinelPool(b"elsewhere", 1) as pool, pytest.raises(dcep.InvalidFieldError):
+    with dcep.core.SentinelPool(b"elsewhere", 1) as pool, pytest.raises(dcep.InvalidFieldError):
         ledger.submit_many([], sentinels=pool)
 
 
@@ -92,8 +94,8 @@ def test_a_replica_with_sentinels_verifies_and_faults_exactly_as_alone() -> None
     ledger.submit_many(_batch(holders, 300, seed=7))
     assert ledger.journal is not None
     store = ledger.journal.store
-    assert isinstance(store, dcep.MemoryStore)
-    with dcep.SentinelPool(ledger.network_id, 2) as pool:
+    assert isinstance(store, dcep.journal.MemoryStore)
+    with dcep.core.SentinelPool(ledger.network_id, 2) as pool:
         alone = dcep.Replica(store).catch_up()
         pooled = dcep.Replica(store).catch_up(sentinels=pool)
         assert pooled == alone
@@ -101,17 +103,17 @@ def test_a_replica_with_sentinels_verifies_and_faults_exactly_as_alone() -> None
         entries = list(store.read_entries())
         number, body, _ = entries[40]
         forged_body = body[:60] + bytes([body[60] ^ 1]) + body[61:]
-        forged = dcep.MemoryStore()
+        forged = dcep.journal.MemoryStore()
         previous = entries[39][2]
         rewritten = []
         for n, b, _ in entries[40:]:
             b = forged_body if n == number else b
-            entry = dcep.JournalEntry.decode(b, previous)
+            entry = dcep.journal.JournalEntry.decode(b, previous)
             rewritten.append(entry)
             previous = entry.hash
         forged.write(
             [
-                dcep.JournalEntry.decode(b, p)
+                dcep.journal.JournalEntry.decode(b, p)
                 for (_, b, _), p in zip(
                     entries[:40], [bytes(32)] + [h for _, _, h in entries[:39]], strict=True
                 )
@@ -261,10 +263,10 @@ def test_a_batch_of_bytes_like_and_junk_items_gets_the_same_results_with_workers
         return out
 
     expected = alone.submit_many(mixed(items))  # type: ignore[arg-type]
-    with dcep.SentinelPool(pooled.network_id, 2) as pool:
+    with dcep.core.SentinelPool(pooled.network_id, 2) as pool:
         got = pooled.submit_many(mixed(items), sentinels=pool)  # type: ignore[arg-type]
     assert _outcome(got) == _outcome(expected)
-    assert isinstance(got[5], dcep.Rejection)
+    assert isinstance(got[5], dcep.core.Rejection)
     assert sum(isinstance(r, dcep.Receipt) for r in got) > 60
     pooled.check_invariants()
 
@@ -326,7 +328,7 @@ def test_a_worker_killed_mid_batch_changes_no_result() -> None:
     pool, pids = _start_pool(pooled.network_id, 2)
     killed: list[int] = []
 
-    def kill_once(_entry: dcep.Entry) -> None:
+    def kill_once(_entry: dcep.core.LedgerEntry) -> None:
         if not killed:  # after the first entry is applied, while later chunks are out
             killed.append(pids[1])
             _kill(pids[1])
@@ -358,8 +360,8 @@ def test_a_stream_gives_the_batch_results_each_group_committed_before_it_is_seen
     alone, streamed, items = _twins(10, 400, seed=commit_every)
     expected = alone.submit_many(items)
     commits = _committed_counts(streamed)
-    got: list[dcep.Receipt | dcep.Rejection] = []
-    pool = dcep.SentinelPool(streamed.network_id, workers) if workers else None
+    got: list[dcep.Receipt | dcep.core.Rejection] = []
+    pool = dcep.core.SentinelPool(streamed.network_id, workers) if workers else None
     try:
         for result in streamed.submit_stream(
             iter(items), sentinels=pool, commit_every=commit_every
@@ -388,7 +390,7 @@ def test_a_stream_is_lazy_and_stopping_it_commits_what_was_applied() -> None:
             pulled += 1
             yield item
 
-    with dcep.SentinelPool(ledger.network_id, 2) as pool:
+    with dcep.core.SentinelPool(ledger.network_id, 2) as pool:
         stream = ledger.submit_stream(source(), sentinels=pool, commit_every=50)
         assert pulled == 0
         assert ledger.entry_count == before
@@ -399,7 +401,7 @@ def test_a_stream_is_lazy_and_stopping_it_commits_what_was_applied() -> None:
     assert applied >= sum(isinstance(r, dcep.Receipt) for r in first)
     assert ledger.journal is not None
     store = ledger.journal.store
-    assert isinstance(store, dcep.MemoryStore)
+    assert isinstance(store, dcep.journal.MemoryStore)
     # Everything applied reached the store: nothing sits uncommitted.
     assert len(list(store.read_entries())) == ledger.entry_count
 
@@ -415,7 +417,7 @@ def test_a_stream_refuses_a_bad_group_size_before_reading_anything(commit_every:
 
 def test_a_stream_refuses_a_pool_for_another_network_at_once() -> None:
     ledger, _ = _world(2)
-    with dcep.SentinelPool(b"elsewhere", 1) as pool, pytest.raises(dcep.InvalidFieldError):
+    with dcep.core.SentinelPool(b"elsewhere", 1) as pool, pytest.raises(dcep.InvalidFieldError):
         ledger.submit_stream([], sentinels=pool)
 
 
@@ -435,8 +437,8 @@ def test_a_stream_whose_input_fails_applies_and_reports_all_before_it_alike(
     for workers in (0, 1, 2):
         ledger, holders = _world(10)
         source = _failing_at(_batch(holders, 2000, seed=5), 1500)
-        pool = dcep.SentinelPool(ledger.network_id, workers) if workers else None
-        seen: list[dcep.Receipt | dcep.Rejection] = []
+        pool = dcep.core.SentinelPool(ledger.network_id, workers) if workers else None
+        seen: list[dcep.Receipt | dcep.core.Rejection] = []
         stream = ledger.submit_stream(source, sentinels=pool, commit_every=commit_every)
         try:
             with pytest.raises(OSError, match="dropped"):
@@ -453,7 +455,7 @@ def test_a_stream_whose_input_fails_applies_and_reports_all_before_it_alike(
 
 def test_a_closed_pool_is_refused_before_anything_is_read() -> None:
     ledger, _ = _world(2)
-    pool = dcep.SentinelPool(ledger.network_id, 1)
+    pool = dcep.core.SentinelPool(ledger.network_id, 1)
     pool.close()
     assert pool.closed
     with pytest.raises(dcep.InvalidFieldError, match="closed"):
@@ -474,8 +476,8 @@ def test_a_stream_whose_commit_fails_reports_only_what_was_committed(workers: in
             raise OSError("the replication link is down")
 
     ledger.subscribe(lambda _entry: None, fail_second_commit)
-    pool = dcep.SentinelPool(ledger.network_id, workers) if workers else None
-    seen: list[dcep.Receipt | dcep.Rejection] = []
+    pool = dcep.core.SentinelPool(ledger.network_id, workers) if workers else None
+    seen: list[dcep.Receipt | dcep.core.Rejection] = []
     stream = ledger.submit_stream(iter(items), sentinels=pool, commit_every=333)
     try:
         with pytest.raises(OSError, match="replication"):
@@ -491,7 +493,7 @@ def test_a_stream_whose_commit_fails_reports_only_what_was_committed(workers: in
 def test_stopping_a_stream_leaves_the_callers_source_open(workers: int) -> None:
     ledger, holders = _world(8)
     source = iter(_batch(holders, 1500, seed=9))
-    pool = dcep.SentinelPool(ledger.network_id, workers) if workers else None
+    pool = dcep.core.SentinelPool(ledger.network_id, workers) if workers else None
     try:
         stream = ledger.submit_stream(source, sentinels=pool, commit_every=100)
         assert len(list(itertools.islice(stream, 100))) == 100

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 import dcep
+import dcep.instructions
+import dcep.journal
+import dcep.values
 from dcep import cny
 
 
@@ -43,9 +46,11 @@ def test_a_frozen_wallet_cannot_pay_but_can_be_paid() -> None:
 def test_only_a_regulator_may_freeze() -> None:
     ledger = dcep.Ledger()
     _, alice, _, _ = _world(ledger)
-    outsider = dcep.SigningKey(bytes(range(32)))
-    order = dcep.SignedInstruction.sign(
-        dcep.Freeze(1, 1, wallet=alice.address, reason="no"), outsider, ledger.network_id
+    outsider = dcep.values.SigningKey(bytes(range(32)))
+    order = dcep.instructions.SignedInstruction.sign(
+        dcep.instructions.Freeze(1, 1, wallet=alice.address, reason="no"),
+        outsider,
+        ledger.network_id,
     )
     with pytest.raises(dcep.NotAuthorisedError) as caught:
         ledger.submit(order)
@@ -59,9 +64,9 @@ def test_a_warrant_unmasks_exactly_one_wallet_for_the_regulator_only() -> None:
     opened = []
     assert ledger.journal is not None
     for _, body, _ in ledger.journal.store.read_entries():
-        envelope = dcep.JournalEntry.decode(body, bytes(32)).envelope
-        instruction = dcep.SignedInstruction.from_bytes(envelope).instruction
-        if isinstance(instruction, dcep.OpenWallet):
+        envelope = dcep.journal.JournalEntry.decode(body, bytes(32)).envelope
+        instruction = dcep.instructions.SignedInstruction.from_bytes(envelope).instruction
+        if isinstance(instruction, dcep.instructions.OpenWallet):
             opened.append(instruction)
     committed = {o.wallet_key.address: o.kyc_digest for o in opened}
     warrant_id = regulator.issue_warrant(alice.address, "case 7")

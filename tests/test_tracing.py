@@ -20,16 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dcep
-from dcep import (
-    AllocationRule,
-    Direction,
-    FlowGraph,
-    PartyRole,
-    RegulatorView,
-    trace_backward,
-    trace_forward,
-)
-from dcep._tracing import apportion
+import dcep.regulator
+from dcep import RegulatorView, trace_backward, trace_forward
+from dcep.regulator import AllocationRule, FlowGraph, PartyRole, TraceDirection
+from dcep.regulator._tracing import apportion
 
 RULES = list(AllocationRule)
 
@@ -400,7 +394,7 @@ def test_every_trace_conserves_money(
     for origin in _origins(town, pick):
         if isinstance(origin, int) and start is not None:
             start = min(start, town.view.flow(origin).time_us)
-        reached: dict[tuple[Direction, AllocationRule], frozenset[dcep.Address]] = {}
+        reached: dict[tuple[TraceDirection, AllocationRule], frozenset[dcep.Address]] = {}
         for rule in RULES:
             for trace in (trace_forward, trace_backward):
                 graph = trace(
@@ -416,7 +410,7 @@ def test_every_trace_conserves_money(
                 untraced = sum(node.untraced_fen for node in graph.nodes)
                 created = sum(node.seeded_fen + node.absorbed_fen for node in graph.nodes)
                 assert untraced == created
-        for direction in Direction:
+        for direction in TraceDirection:
             poison = reached[direction, AllocationRule.POISON]
             assert reached[direction, AllocationRule.HAIRCUT] <= poison
             assert reached[direction, AllocationRule.FIFO] <= poison

@@ -1,0 +1,491 @@
+"""The ledger's core: a deterministic state machine over signed instructions.
+
+Submitting an instruction runs, in order: the stateless checks (it decodes,
+its signature is good for this network and kind), idempotency (the same id
+from the same signer returns the first receipt), the signer's sequence
+number, then the kind's handler (roles, balances, caps), which either refuses
+and changes nothing or applies the whole instruction.  Each accepted
+instruction becomes a :class:`~dcep.core.LedgerEntry` handed to every
+subscriber: the journal, the regulator view and replicas are all
+subscribers, and this module knows none of them.  Batches and worker
+processes are in :mod:`dcep.core._batches`; journals, stores and opening a
+database are in the layers above (:mod:`dcep.journal`, :mod:`dcep.ledger`).
+
+Over 400 lines, on purpose: the state machine's one class is its submit
+path plus the queries every reader uses, and splitting the queries away
+would put the state's only readers in a second module that reaches into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from dcep.core._handlers import HANDLERS
+from dcep.core._invariants import find_violations
+from dcep.core._posting_codec import encode_postings
+from dcep.core._records import (
+    AccountKind,
+    BankInfo,
+    CentralBankInfo,
+    LedgerEntry,
+    Receipt,
+    SupplyReport,
+    WalletInfo,
+)
+from dcep.core._snapshot import LedgerSnapshot, capture_state, restore_state
+from dcep.core._state import (
+    BankBooks,
+    LedgerState,
+    WalletAccount,
+    accepted_key,
+    pack_record,
+    receipt_from_record,
+    record_matches,
+)
+from dcep.errors import (
+    DcepError,
+    DuplicateError,
+    InvalidFieldError,
+    InvariantError,
+    Reason,
+    SequenceError,
+    UnknownPartyError,
+)
+from dcep.instructions._encoding import SignedInstruction
+from dcep.values._clock import Clock, ManualClock
+from dcep.values._codes import InstitutionCode
+from dcep.values._crypto import (
+    ADDRESS_SIZE,
+    DEFAULT_NETWORK_ID,
+    MAX_NETWORK_ID_SIZE,
+    Address,
+    VerifyKey,
+    digest,
+)
+from dcep.values._money import Amount
+from dcep.values._policy import Policy
+
+__all__ = ["LedgerCore"]
+
+_DIGEST_PERSON: Final = b"dcep.instr"
+#: The latest time a journal or snapshot can hold: 2^63 - 1 microseconds since 1970.
+_LATEST_TIME_US: Final = 2**63 - 1
+Listener = Callable[[LedgerEntry], None]
+CommitHook = Callable[[], None]
+
+
+def _network_id_bytes(network_id: str) -> bytes:
+    try:
+        raw = network_id.encode("utf-8") if isinstance(network_id, str) else b""  # type: ignore[redundant-expr]
+    except UnicodeEncodeError:
+        raw = b""  # a lone surrogate: no UTF-8 for it
+    if not raw or len(raw) > MAX_NETWORK_ID_SIZE:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"a network id is 1 to {MAX_NETWORK_ID_SIZE} bytes of UTF-8, not {network_id!r}",
+            field="network_id",
+        )
+    return raw
+
+
+class LedgerCore:
+    """The ledger's state machine: the registration centre's ledger of e-CNY, in memory.
+
+    :class:`dcep.Ledger` is this plus batches, worker processes and a
+    journal; use it.  This class is what the journal and replicas drive.
+
+    ``network_id`` names this ledger in every signature, so instructions
+    signed for one ledger are refused by every other.  ``policy`` fixes the
+    wallet caps and reserve mode; ``clock`` is the only source of time
+    (a :class:`~dcep.ManualClock` by default, so runs repeat exactly).
+
+    >>> import dcep
+    >>> ledger = dcep.Ledger()
+    >>> pboc = dcep.CentralBank(ledger, seed=b"doctest")
+    >>> ledger.supply().outstanding
+    Amount(fen=0)
+    """
+
+    __slots__ = ("_clock", "_listeners", "_network_id", "_policy", "_state")
+
+    def __init__(
+        self,
+        *,
+        network_id: str = DEFAULT_NETWORK_ID,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._network_id = _network_id_bytes(network_id)
+        self._policy = policy if policy is not None else Policy()
+        self._clock: Clock = clock if clock is not None else ManualClock()
+        self._state = LedgerState()
+        self._listeners: list[tuple[Listener, CommitHook | None]] = []
+
+    # -- configuration ---------------------------------------------------------
+
+    @property
+    def network_id(self) -> bytes:
+        """The bytes every signature on this ledger is bound to."""
+        return self._network_id
+
+    @property
+    def policy(self) -> Policy:
+        """The rules this ledger runs under."""
+        return self._policy
+
+    @property
+    def clock(self) -> Clock:
+        """The ledger's only source of time."""
+        return self._clock
+
+    # -- submitting ------------------------------------------------------------
+
+    def submit(self, instruction: SignedInstruction | bytes) -> Receipt:
+        """Check and apply one signed instruction, atomically; return its receipt.
+
+        Raises a :class:`~dcep.DcepError` subclass (with its ``reason``) if the
+        instruction is refused; the ledger is then exactly as it was.  A
+        second submission of an accepted instruction (same signer, same id,
+        same bytes) returns the first receipt and changes nothing; the same id
+        with different content raises ``ID_REUSED``.  Refused instructions are
+        not remembered, so they may be corrected and sent again.
+        """
+        try:
+            return self._submit_one(instruction)
+        finally:
+            # Also after a subscriber raised: the entry is applied, so it is stored.
+            self.commit()
+
+    def reapply(self, signed: SignedInstruction, accepted_at_us: int) -> Receipt:
+        """Apply an instruction a journal says was accepted at ``accepted_at_us``.
+
+        For recovery and replicas: no signature check (the caller decides
+        whether to verify first), no commit point; refusals raise as usual.
+        """
+        return self.apply_checked(signed, at_us=accepted_at_us)
+
+    def checked(self, instruction: SignedInstruction | bytes) -> SignedInstruction | DcepError:
+        """The stateless checks: the envelope decoded and its signature verified, or the refusal.
+
+        A pure function of the envelope and the network id, so batches may run
+        it ahead of applying, or in other processes (:mod:`dcep.core._batches`).
+        """
+        try:
+            signed = (
+                instruction
+                if isinstance(instruction, SignedInstruction)
+                else SignedInstruction.from_bytes(instruction)
+            )
+            signed.verify(self._network_id)
+        except DcepError as error:
+            return error
+        return signed
+
+    def _submit_one(self, instruction: SignedInstruction | bytes) -> Receipt:
+        checked = self.checked(instruction)
+        if isinstance(checked, DcepError):
+            raise checked
+        return self.apply_checked(checked)
+
+    def commit(self) -> None:
+        """Run every subscriber's commit point: where a durable store makes its writes durable."""
+        for _, on_commit in tuple(self._listeners):
+            if on_commit is not None:
+                on_commit()
+
+    def apply_checked(self, signed: SignedInstruction, at_us: int | None = None) -> Receipt:
+        """Apply an instruction that passed :meth:`checked`, with no commit point.
+
+        The stateful half of :meth:`submit`: idempotency, the sequence, the
+        kind's handler, the receipt, the subscribers.  Refusals raise and
+        change nothing.  ``at_us`` is for replay; otherwise the clock is read.
+        """
+        state = self._state
+        instruction = signed.instruction
+        signer = signed.signer
+        signer_address = signer.address
+        key = accepted_key(signer_address, instruction.id)
+        body_digest = digest(signed.body, person=_DIGEST_PERSON)
+        prior = state.accepted.get(key)
+        if prior is not None:
+            if record_matches(prior, body_digest):
+                return receipt_from_record(key, prior)
+            raise DuplicateError(
+                Reason.ID_REUSED,
+                "this signer already used the id for a different instruction",
+                instruction_id=instruction.id,
+                party=str(signer_address),
+                field="id",
+            )
+        last_sequence = state.sequences.get(signer_address, 0)
+        if instruction.sequence <= last_sequence:
+            raise SequenceError(
+                Reason.SEQUENCE_REPLAYED,
+                f"sequence {instruction.sequence} is not above the last accepted, "
+                f"{last_sequence}: a replay or out of order",
+                instruction_id=instruction.id,
+                party=str(signer_address),
+                field="sequence",
+            )
+        # Entry times never go backwards, whatever the clock does (or after recovery).
+        read_us = self._clock.now_us() if at_us is None else at_us
+        now_us = max(read_us, state.last_time_us)
+        if type(read_us) is not int or not 0 <= now_us <= _LATEST_TIME_US:
+            # Before anything changes: journals and snapshots keep times as
+            # signed 64-bit microseconds since 1970.
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"the ledger's clock reads {read_us!r}: not whole microseconds "
+                "from 1970 to year 294,000",
+                instruction_id=instruction.id,
+                field="accepted_at_us",
+            )
+        kind = instruction.KIND
+        postings = HANDLERS[kind](state, self._policy, instruction, signer, now_us)
+        entry_number = state.entry_count
+        # Positional: this runs once per accepted instruction, and keywords cost more.
+        receipt = Receipt(entry_number, instruction.id, kind, signer_address, now_us, postings)
+        state.sequences[signer_address] = instruction.sequence
+        postings_encoded = encode_postings(postings)
+        accepted = state.accepted
+        accepted[key] = pack_record(body_digest, entry_number, now_us, kind, postings_encoded)
+        state.accepted_order.append(key)
+        if len(accepted) > self._policy.idempotency_window:
+            del accepted[state.accepted_order.popleft()]
+        state.entry_count = entry_number + 1
+        state.last_time_us = now_us
+        if self._listeners:
+            entry = LedgerEntry(receipt, signed, postings_encoded)
+            # A copy: a subscriber may unsubscribe itself (or others) as it runs.
+            for on_entry, _ in tuple(self._listeners):
+                on_entry(entry)
+        return receipt
+
+    def subscribe(
+        self, on_entry: Listener, on_commit: CommitHook | None = None
+    ) -> Callable[[], None]:
+        """Call ``on_entry`` with every entry accepted from now on; returns an unsubscribe.
+
+        ``on_entry`` runs in acceptance order, right after the state changed
+        (so the ledger reads as of that entry), and must not raise: the entry
+        is already accepted.  ``on_commit``, if given, runs once before
+        :meth:`submit` or :meth:`submit_many` returns: the point at which a
+        durable store makes what it was handed durable.
+        """
+        subscription = (on_entry, on_commit)
+        self._listeners.append(subscription)
+
+        def unsubscribe() -> None:
+            if subscription in self._listeners:
+                self._listeners.remove(subscription)
+
+        return unsubscribe
+
+    # -- reading ---------------------------------------------------------------
+
+    @property
+    def central_bank(self) -> CentralBankInfo | None:
+        """The issuer, once the genesis instruction has been accepted."""
+        return self._state.central_bank
+
+    @property
+    def last_entry_time_us(self) -> int:
+        """When the last entry was accepted (0 before any)."""
+        return self._state.last_time_us
+
+    def snapshot(self) -> LedgerSnapshot:
+        """The whole state as plain rows, for storage; see :mod:`dcep.core._snapshot`."""
+        return capture_state(self._state)
+
+    @property
+    def entry_count(self) -> int:
+        """How many instructions have been accepted."""
+        return self._state.entry_count
+
+    def regulator_key(self, regulator: Address) -> VerifyKey:
+        """The public key of an appointed regulator; ``UNKNOWN_REGULATOR`` if there is none."""
+        found = self._state.regulators.get(regulator)
+        if found is None:
+            raise UnknownPartyError(
+                Reason.UNKNOWN_REGULATOR,
+                f"{regulator} is not an appointed regulator",
+                party=str(regulator),
+            )
+        return found[0]
+
+    def is_frozen(self, wallet: Address) -> bool:
+        """Whether a regulator has frozen ``wallet``."""
+        return wallet in self._state.frozen
+
+    def last_sequence(self, signer: Address) -> int:
+        """The last sequence number accepted from ``signer`` (0 if none)."""
+        return self._state.sequences.get(signer, 0)
+
+    def balance(self, wallet: Address) -> Amount:
+        """What ``wallet`` holds; raises ``UNKNOWN_WALLET`` for a stranger."""
+        return Amount(self._wallet(wallet).holdings_fen())
+
+    def account_balance_fen(self, kind: AccountKind, owner: Address, account_id: str = "") -> int:
+        """The balance a posting of ``kind`` on ``owner`` changes; 0 for an unknown account.
+
+        This is what readers of the journal (the state commitment, replicas)
+        check postings against, one account at a time.
+        """
+        if kind is AccountKind.WALLET:
+            wallet = self._state.wallets.get(owner)
+            return wallet.holdings_fen() if wallet is not None else 0
+        bank = self._state.banks.get(owner)
+        if bank is None:
+            return 0
+        if kind is AccountKind.VAULT:
+            return bank.vault_fen
+        if kind is AccountKind.RESERVES:
+            return bank.reserves_available_fen
+        if kind is AccountKind.CASH:
+            return bank.cash_fen
+        return bank.deposits.get(account_id, 0)
+
+    def wallet(self, address: Address) -> WalletInfo:
+        """A snapshot of one wallet; spending counts only the current day and year."""
+        account = self._wallet(address)
+        # An address's 20 raw bytes find it too; the snapshot names it as an Address.
+        return _wallet_info(_as_address(address), account, *self._today())
+
+    def wallets(self) -> list[WalletInfo]:
+        """Snapshots of every wallet, in the order they were opened."""
+        day, year = self._today()
+        return [
+            _wallet_info(address, account, day, year)
+            for address, account in self._state.wallets.items()
+        ]
+
+    def _today(self) -> tuple[int, int]:
+        day = self._policy.calendar_day(max(self._clock.now_us(), self._state.last_time_us))
+        return day, self._policy.calendar_year(day)
+
+    def bank(self, which: Address | InstitutionCode | str) -> BankInfo:
+        """A snapshot of one bank's books, by address, institution code or name."""
+        banks = self._state.banks
+        if isinstance(which, bytes):
+            # An Address (or its raw bytes): never compared with a name, which
+            # would be a bytes-with-str comparison (a BytesWarning under -b).
+            books = banks.get(which)
+            if books is not None:
+                return _bank_info(_as_address(which), books)
+        else:
+            for address, books in banks.items():
+                if which in (books.code, books.name, str(books.code)):
+                    return _bank_info(address, books)
+        shown = _party_text(which)
+        raise UnknownPartyError(Reason.UNKNOWN_BANK, f"no authorised bank {shown}", party=shown)
+
+    def banks(self) -> list[BankInfo]:
+        """Snapshots of every bank, in the order they were authorised."""
+        return [_bank_info(address, books) for address, books in self._state.banks.items()]
+
+    def lifetime_totals_fen(self) -> tuple[int, int]:
+        """(issued, redeemed) in fen, in constant time: what each block header records.
+
+        :meth:`supply` also sums every vault and wallet, which is what a
+        report wants and a block boundary cannot afford.
+        """
+        return self._state.issued_fen, self._state.redeemed_fen
+
+    def supply(self) -> SupplyReport:
+        """Where all e-CNY is, by tier."""
+        state = self._state
+        return SupplyReport(
+            issued=Amount(state.issued_fen),
+            redeemed=Amount(state.redeemed_fen),
+            in_vaults=Amount(sum(bank.vault_fen for bank in state.banks.values())),
+            in_wallets=Amount(sum(w.holdings_fen() for w in state.wallets.values())),
+        )
+
+    def check_invariants(self) -> SupplyReport:
+        """Prove the ledger's promises hold now; return the supply they were checked on.
+
+        Checks that issued - redeemed equals e-CNY in vaults plus wallets; each
+        bank's outstanding issuance is within its pledged reserves, its books
+        balance and its deposits match their history; nothing is negative;
+        every wallet is within its caps; sequence numbers only went up.
+        Raises :class:`~dcep.errors.InvariantError` naming every violation.
+        """
+        problems = find_violations(self._state, self._policy)
+        if problems:
+            raise InvariantError(Reason.INVARIANT_VIOLATED, "; ".join(problems))
+        return self.supply()
+
+    def violations(self) -> list[str]:
+        """Every broken invariant, described; empty when the ledger keeps its promises."""
+        return find_violations(self._state, self._policy)
+
+    def restore(self, rows: LedgerSnapshot) -> None:
+        """Replace the whole state with one captured by :meth:`snapshot`, for recovery.
+
+        Raises what decoding the rows raises (a ``DcepError``, ``ValueError``,
+        ``KeyError`` or ``struct.error`` on damaged rows) and then leaves the
+        state as it was.
+        """
+        self._state = restore_state(rows)
+
+    def _check(self) -> None:
+        """Assert every invariant: the hook the stateful tests call after each step."""
+        problems = find_violations(self._state, self._policy)
+        assert not problems, problems
+
+    def _wallet(self, address: Address) -> WalletAccount:
+        account = self._state.wallets.get(address)
+        if account is None:
+            shown = _party_text(address)
+            raise UnknownPartyError(Reason.UNKNOWN_WALLET, f"no wallet {shown}", party=shown)
+        return account
+
+    def __repr__(self) -> str:
+        return (
+            f"<Ledger {self._network_id.decode('utf-8', 'replace')!r}: "
+            f"{len(self._state.banks)} banks, {len(self._state.wallets)} wallets, "
+            f"{self._state.entry_count} entries>"
+        )
+
+
+def _as_address(address: bytes) -> Address:
+    return address if type(address) is Address else Address(address)
+
+
+def _party_text(value: object) -> str:
+    # Raw bytes in an error message: as an address if they could be one, and
+    # never through str(bytes), which is a BytesWarning under -b.
+    if isinstance(value, bytes):
+        return str(_as_address(value)) if len(value) == ADDRESS_SIZE else value.hex()
+    return str(value)
+
+
+def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) -> WalletInfo:
+    # The counters reset lazily, on the next payment; a snapshot must not show
+    # yesterday's spending as today's.
+    return WalletInfo(
+        address=address,
+        key=VerifyKey(account.public_key),
+        category=account.category,
+        operator=account.operator,
+        linked_account=account.linked_account,
+        balance=Amount(account.holdings_fen()),
+        spent_today=Amount(account.spent_today_fen if account.day == day else 0),
+        spent_this_year=Amount(account.spent_this_year_fen if account.year == year else 0),
+    )
+
+
+def _bank_info(address: Address, books: BankBooks) -> BankInfo:
+    return BankInfo(
+        name=books.name,
+        code=books.code,
+        address=address,
+        reserves_pledged=Amount(books.reserves_pledged_fen),
+        reserves_available=Amount(books.reserves_available_fen),
+        outstanding_issuance=Amount(books.outstanding_fen),
+        vault=Amount(books.vault_fen),
+        cash=Amount(books.cash_fen),
+        customer_deposits=Amount(books.deposits_total_fen),
+        wallet_count=books.wallet_count,
+    )

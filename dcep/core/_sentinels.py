@@ -1,0 +1,322 @@
+"""Sentinels: signature checks in worker processes, ahead of the sequencer.
+
+Verifying an Ed25519 signature is most of the cost of a transfer and needs no
+ledger state, so, as OpenCBDC's sentinels do, a :class:`SentinelPool` runs
+those checks for a whole batch in worker processes while the single
+sequencer (the ledger) keeps applying in submission order.  Workers start
+once and are reused.  A worker only answers "good" or "not good" for each
+envelope; the ledger still decodes every instruction and, for one a worker
+found bad, verifies it again itself to raise exactly the error it would
+have raised alone: the journal is the same with 0, 1 or N workers.
+:meth:`SentinelPool.verdicts` streams, so a replica re-executes earlier
+entries while the workers check later ones.
+
+A worker that dies (killed, out of memory) costs time, never an answer or a
+hang: the chunks it and its siblings held are checked in-process, and a
+fresh set of workers takes the rest of the stream.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Final, TypeVar, final
+
+import nacl.bindings
+import nacl.exceptions
+
+from dcep.errors import InvalidFieldError, Reason
+from dcep.instructions._encoding import domain_tag
+from dcep.instructions._kinds import InstructionKind
+from dcep.values._commitment import commitment_change
+from dcep.values._crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, domain_message
+
+__all__ = ["PendingChange", "SentinelPool", "read_until_failure"]
+
+_HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
+#: Below this many envelopes a batch is checked in-process: shipping it costs more.
+_MIN_PARALLEL_BATCH: Final = 64
+#: Envelopes shipped to a worker at a time, once a stream is under way: large
+#: enough that shipping is cheap (the first, a batch's, are smaller; see ``_stream``).
+_CHUNK: Final = 512
+#: Chunks queued per worker, so none idles while the caller works, yet the
+#: input is read only this far ahead (a whole database never sits in memory).
+_IN_FLIGHT_PER_WORKER: Final = 3
+
+_worker_network_id = b""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _init_worker(network_id: bytes) -> None:
+    global _worker_network_id
+    _worker_network_id = network_id
+
+
+def _signature_is_good(envelope: bytes, network_id: bytes) -> bool:
+    # Only the signature: decoding and every other check stay with the sequencer.
+    if len(envelope) < _HEADER + 2:
+        return False
+    try:
+        tag = domain_tag(InstructionKind(envelope[_HEADER + 1]))
+        nacl.bindings.crypto_sign_open(
+            envelope[PUBLIC_KEY_SIZE:_HEADER]
+            + domain_message(tag, network_id, envelope[_HEADER:]),
+            envelope[:PUBLIC_KEY_SIZE],
+        )
+    except (ValueError, TypeError, nacl.exceptions.CryptoError):
+        return False
+    return True
+
+
+def _check_chunk(envelopes: list[bytes]) -> list[bool]:
+    network_id = _worker_network_id
+    return [_signature_is_good(envelope, network_id) for envelope in envelopes]
+
+
+def _worker_pid() -> int:
+    return os.getpid()
+
+
+def read_until_failure(items: Iterable[T], failure: list[Exception]) -> Iterator[T]:
+    """``items`` until reading one raises; the error goes into ``failure``, not up.
+
+    So that a reader ahead (sentinels, a tee) cannot move an input's error
+    before the items read ahead of it: the consumer raises it when it gets
+    there.  An interruption (``KeyboardInterrupt``) still stops at once, and
+    closing this iterator leaves ``items`` open.
+    """
+    iterator = iter(items)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:
+            failure.append(error)
+            return
+        yield item
+
+
+@final
+class SentinelPool:
+    """Worker processes that check signatures for one network id.
+
+    ``workers`` defaults to the machine's core count.  They start here, once,
+    and are reused; a set with a dead worker is replaced (see
+    :attr:`restarts`).  Close the pool (or use it as a context manager) to
+    stop them.
+    """
+
+    __slots__ = ("_executor", "_network_id", "_restarts", "_workers")
+
+    def __init__(self, network_id: bytes, workers: int | None = None) -> None:
+        self._workers = workers if workers is not None else (os.cpu_count() or 1)
+        if self._workers < 1:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "a sentinel pool needs at least one worker", field="workers"
+            )
+        self._network_id = network_id
+        self._restarts = 0
+        self._executor: ProcessPoolExecutor | None = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # "spawn" is safe whatever threads the parent runs.  The executor
+        # starts workers on demand; asking each for its pid starts them all
+        # now, so the first batch does not pay for it (and a failure shows here).
+        executor = ProcessPoolExecutor(
+            self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._network_id,),
+        )
+        try:
+            for started in [executor.submit(_worker_pid) for _ in range(self._workers)]:
+                started.result()
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        return executor
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes check signatures."""
+        return self._workers
+
+    @property
+    def network_id(self) -> bytes:
+        """The network the workers verify signatures for."""
+        return self._network_id
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` stopped the workers."""
+        return self._executor is None
+
+    @property
+    def restarts(self) -> int:
+        """How many times a dead worker made the pool start a fresh set of workers."""
+        return self._restarts
+
+    def check(self, envelopes: Sequence[bytes]) -> list[bool]:
+        """For each envelope, in order: whether its signature is good."""
+        return list(self.verdicts(envelopes))
+
+    def verdicts(self, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
+        """Stream :meth:`check`'s verdicts, in order, reading the input lazily.
+
+        At most a few chunks per worker are in flight, so a caller that
+        works on each verdict as it comes (a replica re-executing entries)
+        overlaps with the workers checking the ones after, and a stream of
+        any length needs only that much memory.  Closing the generator early
+        leaves the pool usable.  A closed pool is refused here, not later.
+        """
+        if self._executor is None:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
+            )
+        return self._stream(envelopes)
+
+    def paired(
+        self, items: Iterable[T], envelope_of: Callable[[T], bytes]
+    ) -> Iterator[tuple[T, bool]]:
+        """Each item with its envelope's verdict, in order, streamed as :meth:`verdicts`.
+
+        Items the workers are checking are held here until the caller
+        reaches them, so the look-ahead stays bounded.  If reading ``items``
+        raises, the caller gets every item read before, then the error: the
+        look-ahead never moves it earlier.
+        """
+        failure: list[Exception] = []
+        now, ahead = itertools.tee(read_until_failure(items, failure))
+        yield from zip(now, self.verdicts(map(envelope_of, ahead)), strict=True)
+        if failure:
+            raise failure[0]
+
+    def _in_process(self, envelopes: Iterable[bytes]) -> Iterator[bool]:
+        network_id = self._network_id
+        return (_signature_is_good(envelope, network_id) for envelope in envelopes)
+
+    def commitment_change(self, removed: list[bytes], added: list[bytes]) -> PendingChange:
+        """Start ``commitment_change`` for a block's leaves in a worker.
+
+        The sequencer folds the result in when it is ready, and meanwhile
+        goes on re-executing the next block.
+        """
+        return PendingChange(self._submit(commitment_change, removed, added)[0], removed, added)
+
+    def _submit(
+        self, task: Callable[..., R], *args: object
+    ) -> tuple[Future[R] | None, ProcessPoolExecutor | None]:
+        # The future and the executor it went to; no future once the pool is
+        # closed, and the caller does the work in-process.
+        executor = self._executor
+        if executor is None:
+            return None, None
+        try:
+            return executor.submit(task, *args), executor
+        except BrokenProcessPool:  # broke while idle, since the last submission
+            self._restart(executor)
+            return self._submit(task, *args)
+
+    def _restart(self, broken: ProcessPoolExecutor | None) -> None:
+        # Once per broken executor, however many of its futures report it.
+        # No cancelling: a broken executor fails every future it held, and
+        # waiting for that keeps each failure a BrokenProcessPool.
+        if broken is None or broken is not self._executor:
+            return
+        self._executor = None
+        broken.shutdown(wait=True)
+        self._executor = self._start()  # if this fails, the pool stays closed
+        self._restarts += 1
+
+    def _stream(self, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
+        envelopes = iter(envelopes)
+        head = list(itertools.islice(envelopes, self._workers * _CHUNK))
+        if len(head) < _MIN_PARALLEL_BATCH:  # the whole input, and too small to ship
+            yield from self._in_process(head)
+            return
+        # The head (all of a batch) is shared out in as many chunks as may be
+        # in flight, so the first verdicts come back early and the caller
+        # applies them while the workers check the rest; the rest of a long
+        # stream goes in full chunks, which cost the sequencer least to ship.
+        size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
+        chunks = itertools.chain(
+            (head[start : start + size] for start in range(0, len(head), size)),
+            iter(lambda: list(itertools.islice(envelopes, _CHUNK)), []),
+        )
+        pending: deque[
+            tuple[Future[list[bool]] | None, ProcessPoolExecutor | None, list[bytes]]
+        ] = deque()
+        while True:
+            for chunk in itertools.islice(
+                chunks, self._workers * _IN_FLIGHT_PER_WORKER - len(pending)
+            ):
+                pending.append((*self._submit(_check_chunk, chunk), chunk))
+            if not pending:
+                return
+            future, executor, chunk = pending.popleft()
+            try:
+                if future is None:  # the pool was closed under the stream
+                    raise CancelledError
+                verdicts = future.result()
+            except (BrokenProcessPool, CancelledError):
+                # A worker died, and with it every chunk in flight: check those
+                # here (so a chunk that kills workers cannot loop), then carry
+                # on with fresh workers.
+                lost = [chunk, *(held for _, _, held in pending)]
+                pending.clear()
+                self._restart(executor)
+                for held in lost:
+                    yield from self._in_process(held)
+                continue
+            yield from verdicts
+
+    def close(self) -> None:
+        """Stop the workers (work still queued for them is dropped)."""
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> SentinelPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@final
+class PendingChange:
+    """A block's commitment change being computed by a sentinel worker.
+
+    :meth:`result` never fails for want of a worker: if the worker died or
+    the pool was closed, the change is computed here instead.
+    """
+
+    __slots__ = ("_added", "_future", "_removed")
+
+    def __init__(
+        self, future: Future[bytes] | None, removed: list[bytes], added: list[bytes]
+    ) -> None:
+        self._future = future
+        self._removed = removed
+        self._added = added
+
+    def done(self) -> bool:
+        """Whether :meth:`result` would return without waiting for a worker."""
+        return self._future is None or self._future.done()
+
+    def result(self) -> bytes:
+        """The change, waiting for the worker if need be."""
+        if self._future is not None:
+            try:
+                return self._future.result()
+            except (BrokenProcessPool, CancelledError):
+                pass
+        return commitment_change(self._removed, self._added)

@@ -1,0 +1,242 @@
+"""A ledger's whole state as plain rows, for storage and recovery.
+
+A snapshot is taken at a block boundary; recovery loads the latest one and
+replays the journal after it.  Rows hold only ints, strings and bytes, so
+any store can keep them in tables of its own (SQLite does), and restoring
+rebuilds exactly the state that was captured.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+import attrs
+
+from dcep.core._records import CentralBankInfo
+from dcep.core._state import (
+    BankBooks,
+    LedgerState,
+    WalletAccount,
+    accepted_key,
+    pack_record,
+    unpack_record,
+)
+from dcep.instructions._kinds import InstructionKind
+from dcep.values._codes import InstitutionCode
+from dcep.values._crypto import Address, VerifyKey
+from dcep.values._policy import WalletCategory
+
+__all__ = ["LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
+
+BankRow = tuple[bytes, str, str, int, int, int, int, int, int, int, int]
+DepositRow = tuple[bytes, str, int]
+WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
+SequenceRow = tuple[bytes, int]
+ReceiptRow = tuple[bytes, int, bytes, int, int, int, bytes]
+CodeRow = tuple[str, str]
+RegulatorRow = tuple[bytes, str]
+FrozenRow = tuple[bytes, bytes]
+WarrantRow = tuple[bytes, bytes, int]
+
+
+@final
+@attrs.frozen
+class LedgerSnapshot:
+    """Every field of a ledger's state, as rows."""
+
+    central_bank: tuple[str, str, bytes] | None
+    banks: tuple[BankRow, ...]
+    deposits: tuple[DepositRow, ...]
+    wallets: tuple[WalletRow, ...]
+    sequences: tuple[SequenceRow, ...]
+    receipts: tuple[ReceiptRow, ...]
+    codes: tuple[CodeRow, ...]
+    regulators: tuple[RegulatorRow, ...]
+    frozen: tuple[FrozenRow, ...]
+    warrants: tuple[WarrantRow, ...]
+    issued_fen: int
+    redeemed_fen: int
+    entry_count: int
+    last_time_us: int
+
+
+@final
+@attrs.frozen
+class Snapshot:
+    """A ledger snapshot with the journal's position and chain heads at that point."""
+
+    ledger: LedgerSnapshot
+    block_height: int
+    head_hash: bytes
+    last_block_hash: bytes
+    commitment: bytes
+
+    @property
+    def entry_count(self) -> int:
+        """How many entries the snapshot includes."""
+        return self.ledger.entry_count
+
+
+def capture_state(state: LedgerState) -> LedgerSnapshot:
+    """The rows of ``state``, in a deterministic order (insertion order)."""
+    central = state.central_bank
+    return LedgerSnapshot(
+        central_bank=(central.name, str(central.code), bytes(central.key)) if central else None,
+        banks=tuple(
+            (
+                bytes(bank.key),
+                bank.name,
+                str(bank.code),
+                bank.reserves_pledged_fen,
+                bank.outstanding_fen,
+                bank.vault_fen,
+                bank.cash_fen,
+                bank.paid_in_fen,
+                bank.funded_from_deposits_fen,
+                bank.defunded_to_deposits_fen,
+                bank.wallet_count,
+            )
+            for bank in state.banks.values()
+        ),
+        deposits=tuple(
+            (bytes(address), account, balance_fen)
+            for address, bank in state.banks.items()
+            for account, balance_fen in bank.deposits.items()
+        ),
+        wallets=tuple(
+            (
+                wallet.public_key,
+                int(wallet.category),
+                bytes(wallet.operator),
+                wallet.linked_account,
+                wallet.balance_fen,
+                wallet.day,
+                wallet.spent_today_fen,
+                wallet.year,
+                wallet.spent_this_year_fen,
+            )
+            for wallet in state.wallets.values()
+        ),
+        sequences=tuple((bytes(signer), last) for signer, last in state.sequences.items()),
+        receipts=tuple(
+            (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
+            for key, (digest, number, at_us, kind, postings) in (
+                (key, unpack_record(record)) for key, record in state.accepted.items()
+            )
+        ),
+        codes=tuple((str(code), owner) for code, owner in state.codes.items()),
+        regulators=tuple((bytes(key), name) for key, name in state.regulators.values()),
+        frozen=tuple((bytes(w), bytes(r)) for w, r in state.frozen.items()),
+        warrants=tuple(
+            (key, bytes(wallet), int(answered))
+            for key, (wallet, answered) in state.warrants.items()
+        ),
+        issued_fen=state.issued_fen,
+        redeemed_fen=state.redeemed_fen,
+        entry_count=state.entry_count,
+        last_time_us=state.last_time_us,
+    )
+
+
+def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
+    """Rebuild the state that :func:`capture_state` captured."""
+    state = LedgerState()
+    if snapshot.central_bank is not None:
+        name, code, central_key = snapshot.central_bank
+        verify_key = VerifyKey(central_key)
+        state.central_bank = CentralBankInfo(
+            name, InstitutionCode.parse(code), verify_key, verify_key.address
+        )
+    for row in snapshot.banks:
+        bank_key = VerifyKey(row[0])
+        state.banks[bank_key.address] = BankBooks(
+            key=bank_key,
+            name=row[1],
+            code=InstitutionCode.parse(row[2]),
+            reserves_pledged_fen=row[3],
+            outstanding_fen=row[4],
+            vault_fen=row[5],
+            cash_fen=row[6],
+            paid_in_fen=row[7],
+            funded_from_deposits_fen=row[8],
+            defunded_to_deposits_fen=row[9],
+            wallet_count=row[10],
+        )
+    for bank_address, account, balance_fen in snapshot.deposits:
+        bank = state.banks[Address(bank_address)]
+        bank.deposits[account] = balance_fen
+        bank.account_names[account] = account
+        bank.deposits_total_fen += balance_fen
+    for (
+        key_raw,
+        category,
+        operator,
+        linked,
+        balance,
+        day,
+        today,
+        year,
+        this_year,
+    ) in snapshot.wallets:
+        # Wallets share their bank's address object and account names, as they
+        # do when opened.
+        books = state.banks.get(Address(operator))
+        state.wallets[VerifyKey(key_raw).address] = WalletAccount(
+            public_key=key_raw,
+            category=WalletCategory(category),
+            operator=books.key.address if books is not None else Address(operator),
+            linked_account=(
+                books.account_names.get(linked, linked) if books is not None else linked
+            ),
+            balance_fen=balance,
+            day=day,
+            spent_today_fen=today,
+            year=year,
+            spent_this_year_fen=this_year,
+        )
+    for signer, last in snapshot.sequences:
+        state.sequences[Address(signer)] = last
+    # Oldest first, whatever order the store returned them in: the window
+    # forgets from the left.
+    for (
+        signer_raw,
+        instruction_id,
+        body_digest,
+        number,
+        kind,
+        at_us,
+        postings,
+    ) in sorted(snapshot.receipts, key=lambda row: row[3]):
+        # Straight into the compact record: the postings stay in their encoding.
+        key = accepted_key(Address(signer_raw), instruction_id)
+        state.accepted[key] = pack_record(
+            body_digest, number, at_us, int(InstructionKind(kind)), postings
+        )
+        state.accepted_order.append(key)
+    for code, owner in snapshot.codes:
+        state.codes.assign(InstitutionCode.parse(code), owner)
+    for key_raw, name in snapshot.regulators:
+        regulator_key = VerifyKey(key_raw)
+        state.regulators[regulator_key.address] = (regulator_key, name)
+    for wallet_raw, regulator_raw in snapshot.frozen:
+        state.frozen[Address(wallet_raw)] = Address(regulator_raw)
+    for warrant_key, wallet_raw, answered in snapshot.warrants:
+        state.warrants[warrant_key] = (Address(wallet_raw), bool(answered))
+    for table, rows, restored in (
+        ("banks", snapshot.banks, state.banks),
+        ("wallets", snapshot.wallets, state.wallets),
+        ("sequences", snapshot.sequences, state.sequences),
+        ("receipts", snapshot.receipts, state.accepted),
+        ("regulators", snapshot.regulators, state.regulators),
+        ("frozen", snapshot.frozen, state.frozen),
+        ("warrants", snapshot.warrants, state.warrants),
+    ):
+        if len(rows) != len(restored):
+            raise ValueError(f"the snapshot's {table} name the same key twice")
+    if len(snapshot.deposits) != sum(len(bank.deposits) for bank in state.banks.values()):
+        raise ValueError("the snapshot's deposits name the same account twice")
+    state.issued_fen = snapshot.issued_fen
+    state.redeemed_fen = snapshot.redeemed_fen
+    state.entry_count = snapshot.entry_count
+    state.last_time_us = snapshot.last_time_us
+    return state

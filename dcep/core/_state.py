@@ -1,0 +1,175 @@
+"""The ledger's mutable state: the only place in dcep where balances change.
+
+Three holders, named for what they hold: :class:`WalletAccount` (one
+wallet's balance and cap counters), :class:`BankBooks` (one operator's
+reserves, vault, cash and customer deposits) and :class:`LedgerState` (all
+of them, plus sequence numbers and receipts).  Everything outside this module
+sees frozen snapshots from :mod:`dcep.core._records`.
+
+Balances are plain ints in fen here, validated on the way in, because this is
+the hot path of every transfer.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import Final, final
+
+import attrs
+
+from dcep.core._posting_codec import decode_postings
+from dcep.core._records import CentralBankInfo, Receipt
+from dcep.instructions._kinds import InstructionKind
+from dcep.values._codes import CodeRegistry, InstitutionCode
+from dcep.values._crypto import Address, VerifyKey
+from dcep.values._policy import WalletCategory
+
+__all__ = [
+    "BankBooks",
+    "LedgerState",
+    "WalletAccount",
+    "accepted_key",
+    "pack_record",
+    "receipt_from_record",
+    "record_matches",
+    "unpack_record",
+]
+
+#: What the ledger remembers of each accepted instruction, for idempotent
+#: retries, as one bytes object: digest of its bytes (32), entry number (8),
+#: time (8, signed), kind (1), then its postings in their journal encoding.
+#: One object per entry, not six: a window of 100,000 entries costs about
+#: 25 MB instead of 40, and nothing in it is walked by the garbage collector.
+AcceptedRecord = bytes
+
+_RECORD_HEAD: Final = struct.Struct(">32sQqB")
+
+
+def accepted_key(signer: Address, instruction_id: int) -> bytes:
+    """The idempotency key: signer address and client-chosen id, as one bytes."""
+    return signer + instruction_id.to_bytes(16, "big")
+
+
+def pack_record(
+    body_digest: bytes, entry_number: int, accepted_at_us: int, kind: int, postings: bytes
+) -> AcceptedRecord:
+    """The compact record of one accepted instruction (see :data:`AcceptedRecord`)."""
+    return _RECORD_HEAD.pack(body_digest, entry_number, accepted_at_us, kind) + postings
+
+
+def unpack_record(record: AcceptedRecord) -> tuple[bytes, int, int, int, bytes]:
+    """(body digest, entry number, time, kind, encoded postings) of a record."""
+    body_digest, entry_number, accepted_at_us, kind = _RECORD_HEAD.unpack_from(record)
+    return body_digest, entry_number, accepted_at_us, kind, record[_RECORD_HEAD.size :]
+
+
+def record_matches(record: AcceptedRecord, body_digest: bytes) -> bool:
+    """Whether the record is of an instruction with exactly these bytes."""
+    return record.startswith(body_digest)
+
+
+def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
+    """Rebuild the receipt an :data:`AcceptedRecord` stands for."""
+    _, entry_number, accepted_at_us, kind, postings = unpack_record(record)
+    return Receipt(
+        entry_number=entry_number,
+        instruction_id=int.from_bytes(key[20:], "big"),
+        kind=InstructionKind(kind),
+        signer=Address(key[:20]),
+        accepted_at_us=accepted_at_us,
+        postings=decode_postings(postings, 0)[0],
+    )
+
+
+@final
+@attrs.define(slots=True, eq=False, weakref_slot=False)
+class WalletAccount:
+    """One wallet: its key, category, operator, balance and spending so far.
+
+    The key is kept as its 32 raw bytes and the operator is the bank's own
+    address object: a million wallets must fit in a few hundred megabytes.
+
+    ``day`` and ``year`` say which local day and year the ``spent_*``
+    counters belong to; a payment on a later day starts them from zero.
+    Later kinds of money (reserved, offline, voucher) become fields here and
+    :meth:`holdings_fen` adds them up, so the balance cap keeps one meaning.
+    """
+
+    public_key: bytes
+    category: WalletCategory
+    operator: Address
+    linked_account: str
+    balance_fen: int = 0
+    day: int = -1
+    spent_today_fen: int = 0
+    year: int = -1
+    spent_this_year_fen: int = 0
+
+    def holdings_fen(self) -> int:
+        """All e-CNY the wallet holds, of every kind."""
+        return self.balance_fen
+
+
+@final
+@attrs.define(slots=True, eq=False)
+class BankBooks:
+    """An operator's books, balanced at every step.
+
+    Assets (reserves left, vault, cash) equal liabilities and capital
+    (customer deposits, pledged reserves): since reserves left are pledged
+    minus outstanding, that is ``vault + cash - outstanding == deposits``.
+    The three cumulative counters let the invariants check the deposits
+    against their history.
+    """
+
+    key: VerifyKey
+    name: str
+    code: InstitutionCode
+    reserves_pledged_fen: int
+    outstanding_fen: int = 0
+    vault_fen: int = 0
+    cash_fen: int = 0
+    deposits: dict[str, int] = attrs.field(factory=dict)
+    #: Each deposit account's name, as one shared string object: the wallets
+    #: linked to an account refer to it rather than each keep a copy.
+    account_names: dict[str, str] = attrs.field(factory=dict, repr=False)
+    deposits_total_fen: int = 0
+    paid_in_fen: int = 0
+    funded_from_deposits_fen: int = 0
+    defunded_to_deposits_fen: int = 0
+    wallet_count: int = 0
+
+    @property
+    def reserves_available_fen(self) -> int:
+        """Pledged reserves not yet exchanged for e-CNY (100% reserve mode)."""
+        return self.reserves_pledged_fen - self.outstanding_fen
+
+
+@final
+@attrs.define(slots=True, eq=False)
+class LedgerState:
+    """Everything the ledger knows, in one place."""
+
+    central_bank: CentralBankInfo | None = None
+    banks: dict[Address, BankBooks] = attrs.field(factory=dict)
+    wallets: dict[Address, WalletAccount] = attrs.field(factory=dict)
+    #: The last sequence number accepted from each signer.
+    sequences: dict[Address, int] = attrs.field(factory=dict)
+    #: signer ‖ id -> what was accepted, for idempotency (see :data:`AcceptedRecord`),
+    #: for the policy's window of latest entries only.
+    accepted: dict[bytes, AcceptedRecord] = attrs.field(factory=dict)
+    #: The keys of ``accepted`` oldest first: the next to forget is on the left.
+    accepted_order: deque[bytes] = attrs.field(factory=deque)
+    codes: CodeRegistry = attrs.field(factory=CodeRegistry)
+    #: Appointed regulators: address -> (key, name).
+    regulators: dict[Address, tuple[VerifyKey, str]] = attrs.field(factory=dict)
+    #: Wallets that may not pay out, with the regulator that froze each.
+    frozen: dict[Address, Address] = attrs.field(factory=dict)
+    #: regulator ‖ warrant id -> (wallet, answered by a disclosure yet).
+    warrants: dict[bytes, tuple[Address, bool]] = attrs.field(factory=dict)
+    issued_fen: int = 0
+    redeemed_fen: int = 0
+    entry_count: int = 0
+    #: When the last entry was accepted: the next may not be earlier.
+    last_time_us: int = 0

@@ -1,0 +1,413 @@
+"""The instructions parties sign and the ledger applies: a closed set of records.
+
+Each kind is one frozen record that declares its wire layout (``WIRE``) and
+validates its own fields, so an out-of-range instruction cannot even be
+built, and adding a kind is adding a record, its layout and its handler —
+never editing a long ``if`` chain.  Every record carries the id the client
+chose (for idempotent retries) and the signer's per-key sequence number (so
+that a replay or a reordering is refused).
+
+Who may sign what is part of the meaning of each record and is written in
+its docstring; the ledger enforces it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Any, ClassVar, Final, final
+
+import attrs
+
+from dcep.errors import InvalidFieldError, Reason
+from dcep.instructions import _wire as wire
+from dcep.values._codes import InstitutionCode
+from dcep.values._crypto import Address, VerifyKey
+from dcep.values._money import Amount
+from dcep.values._policy import WalletCategory
+
+__all__ = [
+    "KIND_RECORDS",
+    "AppointRegulator",
+    "AuthoriseBank",
+    "Defund",
+    "Disclosure",
+    "Freeze",
+    "Fund",
+    "Genesis",
+    "Instruction",
+    "InstructionKind",
+    "Issue",
+    "OpenWallet",
+    "PayIn",
+    "Redeem",
+    "Transfer",
+    "Unfreeze",
+    "Warrant",
+]
+
+MAX_ID: Final = 2**128 - 1
+MAX_SEQUENCE: Final = 2**64 - 1
+MAX_NAME_BYTES: Final = 64
+MAX_MEMO_BYTES: Final = 140
+MAX_ACCOUNT_CHARS: Final = 34  # the longest IBAN
+_ACCOUNT: Final = re.compile(r"[A-Za-z0-9-]*")
+
+
+@enum.unique
+class InstructionKind(enum.IntEnum):
+    """Instruction kinds; the number is the wire tag and never changes."""
+
+    GENESIS = 1
+    AUTHORISE_BANK = 2
+    ISSUE = 3
+    REDEEM = 4
+    PAY_IN = 5
+    OPEN_WALLET = 6
+    FUND = 7
+    DEFUND = 8
+    TRANSFER = 9
+    APPOINT_REGULATOR = 10
+    FREEZE = 11
+    UNFREEZE = 12
+    WARRANT = 13
+    DISCLOSURE = 14
+
+
+def _invalid(field: str, message: str) -> InvalidFieldError:
+    return InvalidFieldError(Reason.FIELD_INVALID, message, field=field)
+
+
+def _check_id(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_ID:
+        raise _invalid("id", f"an instruction id is an int from 1 to 2**128-1, not {value!r}")
+
+
+def _check_sequence(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_SEQUENCE:
+        raise _invalid("sequence", f"a sequence number is an int from 1 to 2**64-1, not {value!r}")
+
+
+def _check_amount(_instance: object, attribute: attrs.Attribute[Amount], value: object) -> None:
+    if not isinstance(value, Amount):
+        raise _invalid(attribute.name, f"{attribute.name} must be an Amount, not {value!r}")
+    value.require_positive(field=attribute.name)
+
+
+def _check_type(kind: type) -> Any:
+    # attrs' instance_of raises a bare TypeError; every refusal here is a DcepError.
+    def check(_instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+        if not isinstance(value, kind):
+            raise _invalid(
+                attribute.name,
+                f"{attribute.name} must be a {kind.__name__}, not {type(value).__name__}",
+            )
+
+    return check
+
+
+def _text_validator(max_bytes: int, *, allow_empty: bool) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str):
+            raise _invalid(attribute.name, f"{attribute.name} must be a str")
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise _invalid(attribute.name, f"{attribute.name} is not valid Unicode") from None
+        if size > max_bytes or (size == 0 and not allow_empty):
+            raise _invalid(
+                attribute.name,
+                f"{attribute.name} must be {'0' if allow_empty else '1'} to {max_bytes} "
+                f"bytes of UTF-8, not {size}",
+            )
+
+    return check
+
+
+def _check_account(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_ACCOUNT_CHARS
+        or not _ACCOUNT.fullmatch(value)
+    ):
+        raise _invalid(
+            attribute.name,
+            f"{attribute.name} is up to {MAX_ACCOUNT_CHARS} ASCII letters, digits and "
+            f"hyphens, not {value!r}",
+        )
+
+
+def _check_digest(_instance: object, attribute: attrs.Attribute[bytes], value: object) -> None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise _invalid(attribute.name, f"{attribute.name} must be 32 bytes")
+
+
+def _to_category(value: int) -> WalletCategory:
+    return WalletCategory.of(value)
+
+
+_NAME = _text_validator(MAX_NAME_BYTES, allow_empty=False)
+_MEMO = _text_validator(MAX_MEMO_BYTES, allow_empty=True)
+
+
+@attrs.frozen
+class Instruction:
+    """What every instruction has: the client's id and the signer's sequence."""
+
+    KIND: ClassVar[InstructionKind]
+    #: The fields after ``id`` and ``sequence``, in wire order, with codecs.
+    WIRE: ClassVar[tuple[tuple[str, wire.Codec[Any]], ...]]
+
+    id: int = attrs.field(validator=_check_id)
+    sequence: int = attrs.field(validator=_check_sequence)
+
+
+@final
+@attrs.frozen
+class Genesis(Instruction):
+    """The central bank declares itself; signed by its own key, once per ledger."""
+
+    KIND = InstructionKind.GENESIS
+    WIRE = (("name", wire.TEXT), ("code", wire.CODE))
+
+    name: str = attrs.field(validator=_NAME)
+    code: InstitutionCode = attrs.field(validator=_check_type(InstitutionCode))
+
+
+@final
+@attrs.frozen
+class AuthoriseBank(Instruction):
+    """The central bank admits an operator that pledges ``reserves``."""
+
+    KIND = InstructionKind.AUTHORISE_BANK
+    WIRE = (
+        ("bank_key", wire.KEY),
+        ("name", wire.TEXT),
+        ("code", wire.CODE),
+        ("reserves", wire.AMOUNT),
+    )
+
+    bank_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    name: str = attrs.field(validator=_NAME)
+    code: InstitutionCode = attrs.field(validator=_check_type(InstitutionCode))
+    reserves: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class Issue(Instruction):
+    """The central bank issues e-CNY into ``bank``'s vault against its reserves."""
+
+    KIND = InstructionKind.ISSUE
+    WIRE = (("bank", wire.ADDRESS), ("amount", wire.AMOUNT))
+
+    bank: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class Redeem(Instruction):
+    """A bank returns e-CNY from its vault and gets its reserves back; signed by the bank."""
+
+    KIND = InstructionKind.REDEEM
+    WIRE = (("amount", wire.AMOUNT),)
+
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class PayIn(Instruction):
+    """A customer pays commercial-bank money into a deposit account; signed by the bank."""
+
+    KIND = InstructionKind.PAY_IN
+    WIRE = (("account", wire.TEXT), ("amount", wire.AMOUNT))
+
+    account: str = attrs.field(validator=_check_account)
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class OpenWallet(Instruction):
+    """A bank opens a wallet for ``wallet_key``; signed by the bank, which will operate it.
+
+    The ledger learns the key, the category and the linked deposit account
+    (``""`` for none), never who the holder is: ``kyc_digest`` commits to the
+    identity record the bank keeps, so that a later disclosure can be checked.
+    """
+
+    KIND = InstructionKind.OPEN_WALLET
+    WIRE = (
+        ("wallet_key", wire.KEY),
+        ("category", wire.CATEGORY),
+        ("linked_account", wire.TEXT),
+        ("kyc_digest", wire.DIGEST),
+    )
+
+    wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    category: WalletCategory = attrs.field(converter=_to_category)
+    linked_account: str = attrs.field(validator=_check_account)
+    kyc_digest: bytes = attrs.field(validator=_check_digest)
+
+
+@final
+@attrs.frozen
+class Fund(Instruction):
+    """A bank moves e-CNY from its vault into a wallet it operates.
+
+    The customer pays from deposit account ``from_account``, or at the counter
+    (``""``), which the bank's books record as cash received.
+    """
+
+    KIND = InstructionKind.FUND
+    WIRE = (("wallet", wire.ADDRESS), ("amount", wire.AMOUNT), ("from_account", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    from_account: str = attrs.field(validator=_check_account)
+
+
+@final
+@attrs.frozen
+class Defund(Instruction):
+    """A wallet returns e-CNY to its bank, credited to a deposit account; signed by the wallet.
+
+    ``to_account`` ``""`` means the wallet's linked account.
+    """
+
+    KIND = InstructionKind.DEFUND
+    WIRE = (("wallet", wire.ADDRESS), ("amount", wire.AMOUNT), ("to_account", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    to_account: str = attrs.field(validator=_check_account)
+
+
+@final
+@attrs.frozen
+class Transfer(Instruction):
+    """A wallet pays another wallet; signed by the payer's key."""
+
+    KIND = InstructionKind.TRANSFER
+    WIRE = (
+        ("payer", wire.ADDRESS),
+        ("payee", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+        ("memo", wire.TEXT),
+    )
+
+    payer: Address = attrs.field(validator=_check_type(Address))
+    payee: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    memo: str = attrs.field(default="", validator=_MEMO)
+
+    def __attrs_post_init__(self) -> None:
+        if self.payer == self.payee:
+            raise InvalidFieldError(
+                Reason.SELF_PAYMENT, "a wallet cannot pay itself", field="payee"
+            )
+
+
+MAX_SEALED_BYTES: Final = 4096
+
+
+def _check_sealed(_instance: object, attribute: attrs.Attribute[bytes], value: object) -> None:
+    if not isinstance(value, bytes) or not 0 < len(value) <= MAX_SEALED_BYTES:
+        raise _invalid(attribute.name, f"{attribute.name} is 1 to {MAX_SEALED_BYTES} bytes")
+
+
+@final
+@attrs.frozen
+class AppointRegulator(Instruction):
+    """The central bank names a supervisor's key: it may freeze wallets and ask for identities."""
+
+    KIND = InstructionKind.APPOINT_REGULATOR
+    WIRE = (("regulator_key", wire.KEY), ("name", wire.TEXT))
+
+    regulator_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    name: str = attrs.field(validator=_NAME)
+
+
+@attrs.frozen
+class _WalletOrder(Instruction):
+    """What freeze, unfreeze and warrant orders share: a wallet and the reason."""
+
+    WIRE = (("wallet", wire.ADDRESS), ("reason", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    reason: str = attrs.field(validator=_NAME)
+
+
+@final
+@attrs.frozen
+class Freeze(_WalletOrder):
+    """A regulator stops ``wallet`` paying out; payments to it still settle."""
+
+    KIND = InstructionKind.FREEZE
+
+
+@final
+@attrs.frozen
+class Unfreeze(_WalletOrder):
+    """A regulator lifts its freeze of ``wallet``."""
+
+    KIND = InstructionKind.UNFREEZE
+
+
+@final
+@attrs.frozen
+class Warrant(_WalletOrder):
+    """A regulator asks the operator of ``wallet`` who holds it, saying why.
+
+    Journalled, so every unmasking is on the record and can be counted.
+    """
+
+    KIND = InstructionKind.WARRANT
+
+
+@final
+@attrs.frozen
+class Disclosure(Instruction):
+    """The operating bank answers a warrant; signed by the bank.
+
+    ``sealed`` is the holder's identity record encrypted to the regulator's
+    key (only the regulator can read it, anyone can count it); ``regulator``
+    and ``warrant_id`` name the warrant answered.
+    """
+
+    KIND = InstructionKind.DISCLOSURE
+    WIRE = (
+        ("regulator", wire.ADDRESS),
+        ("warrant_id", wire.U128),
+        ("wallet", wire.ADDRESS),
+        ("sealed", wire.BLOB),
+    )
+
+    regulator: Address = attrs.field(validator=_check_type(Address))
+    warrant_id: int = attrs.field(validator=_check_id)
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    sealed: bytes = attrs.field(validator=_check_sealed, repr=False)
+
+
+#: Every kind's record; the closed set the decoder accepts.
+KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
+    record.KIND: record
+    for record in (
+        Genesis,
+        AuthoriseBank,
+        Issue,
+        Redeem,
+        PayIn,
+        OpenWallet,
+        Fund,
+        Defund,
+        Transfer,
+        AppointRegulator,
+        Freeze,
+        Unfreeze,
+        Warrant,
+        Disclosure,
+    )
+}

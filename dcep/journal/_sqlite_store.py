@@ -1,0 +1,519 @@
+"""The journal in SQLite: the standard library's embedded database, in WAL mode.
+
+One database file holds the entries, the signed block headers and the
+latest snapshot (in tables of its own, row per wallet, bank, deposit,
+sequence and receipt).  Every :meth:`SqliteStore.write` is one transaction;
+with ``synchronous=FULL`` (the default) it is on disk when ``write``
+returns, so a receipt handed out after it survives a crash or power loss.
+
+The file is marked as dcep's (``PRAGMA application_id``) and versioned
+(``PRAGMA user_version``); a file that is not dcep's, or is newer than this
+code or from an older format, is refused before anything is written to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final, final
+
+from dcep.core._snapshot import LedgerSnapshot, Snapshot
+from dcep.errors import InvalidFieldError, JournalError, Reason
+from dcep.journal._entries import JournalEntry, SealedBlock
+from dcep.journal._store import StoredBlock, StoredEntry
+from dcep.values._crypto import DEFAULT_NETWORK_ID
+
+__all__ = ["FORMAT_VERSION", "SqliteStore"]
+
+#: "DCEP" in ASCII: marks the file as ours for `file` and for this code.
+APPLICATION_ID: Final = 0x44434550
+FORMAT_VERSION: Final = 2
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_READ_CHUNK: Final = 4096
+_WAL_HEADER_SIZE: Final = 32
+_WAL_FRAME_HEADER_SIZE: Final = 24
+_WAL_MAGIC_LITTLE: Final = 0x377F0682
+_WAL_MAGIC_BIG: Final = 0x377F0683
+
+_SCHEMA: Final = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE entries (number INTEGER PRIMARY KEY, body BLOB NOT NULL, hash BLOB NOT NULL);
+CREATE TABLE blocks (height INTEGER PRIMARY KEY, header BLOB NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE snapshot (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    block_height INTEGER NOT NULL, head_hash BLOB NOT NULL, last_block_hash BLOB NOT NULL,
+    commitment BLOB NOT NULL, central_name TEXT, central_code TEXT, central_key BLOB,
+    issued_fen INTEGER NOT NULL, redeemed_fen INTEGER NOT NULL,
+    entry_count INTEGER NOT NULL, last_time_us INTEGER NOT NULL
+);
+CREATE TABLE snapshot_banks (
+    key BLOB NOT NULL, name TEXT NOT NULL, code TEXT NOT NULL,
+    reserves_pledged_fen INTEGER NOT NULL, outstanding_fen INTEGER NOT NULL,
+    vault_fen INTEGER NOT NULL, cash_fen INTEGER NOT NULL, paid_in_fen INTEGER NOT NULL,
+    funded_from_deposits_fen INTEGER NOT NULL, defunded_to_deposits_fen INTEGER NOT NULL,
+    wallet_count INTEGER NOT NULL, position INTEGER PRIMARY KEY
+);
+CREATE TABLE snapshot_deposits (
+    bank BLOB NOT NULL, account TEXT NOT NULL, balance_fen INTEGER NOT NULL,
+    position INTEGER PRIMARY KEY
+);
+CREATE TABLE snapshot_wallets (
+    key BLOB NOT NULL, category INTEGER NOT NULL, operator BLOB NOT NULL,
+    linked_account TEXT NOT NULL, balance_fen INTEGER NOT NULL, day INTEGER NOT NULL,
+    spent_today_fen INTEGER NOT NULL, year INTEGER NOT NULL,
+    spent_this_year_fen INTEGER NOT NULL, position INTEGER PRIMARY KEY
+);
+CREATE TABLE snapshot_sequences (signer BLOB NOT NULL, last INTEGER NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_receipts (
+    signer BLOB NOT NULL, instruction_id TEXT NOT NULL, body_digest BLOB NOT NULL,
+    entry_number INTEGER PRIMARY KEY, kind INTEGER NOT NULL, accepted_at_us INTEGER NOT NULL,
+    postings BLOB NOT NULL
+);
+CREATE TABLE snapshot_codes (code TEXT NOT NULL, owner TEXT NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_regulators (key BLOB NOT NULL, name TEXT NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_frozen (wallet BLOB NOT NULL, regulator BLOB NOT NULL,
+    position INTEGER PRIMARY KEY);
+CREATE TABLE snapshot_warrants (warrant BLOB NOT NULL, wallet BLOB NOT NULL,
+    answered INTEGER NOT NULL, position INTEGER PRIMARY KEY);
+"""
+_SNAPSHOT_TABLES: Final = (
+    "snapshot",
+    "snapshot_banks",
+    "snapshot_deposits",
+    "snapshot_wallets",
+    "snapshot_sequences",
+    "snapshot_receipts",
+    "snapshot_codes",
+    "snapshot_regulators",
+    "snapshot_frozen",
+    "snapshot_warrants",
+)
+
+
+def _refuse(reason: Reason, path: Path, why: str) -> JournalError:
+    return JournalError(reason, f"{path}: {why}")
+
+
+def _check_not_cut_short(path: Path) -> None:
+    """Refuse a database file shorter than its own header says (a torn copy or write).
+
+    SQLite reads missing pages as zeros without complaint, so this is checked
+    here: the size must be whole pages, and at least the page count the
+    header records when that count is valid (file format, section 1.3).
+    """
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > _WAL_HEADER_SIZE:
+        # A crash during a checkpoint can leave the header's new page count
+        # written before all the pages: the write-ahead log still holds them,
+        # and SQLite reads them from there.  Only a file without a log must be whole.
+        return
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    size = path.stat().st_size
+    if len(header) < 100:
+        raise _refuse(Reason.STORE_CORRUPT, path, "cut short inside its header")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    count_is_valid = header[24:28] == header[92:96] and pages > 0
+    if page_size < 512 or size % page_size or (count_is_valid and size < pages * page_size):
+        raise _refuse(
+            Reason.STORE_CORRUPT,
+            path,
+            f"{size} bytes, but its header describes {pages} pages of {page_size} bytes: "
+            "the file was cut short",
+        )
+
+
+def _check_file(path: Path) -> bool:
+    """Whether ``path`` is an existing dcep database we can use; raise if it is not ours."""
+    if path.is_dir():
+        raise _refuse(Reason.STORE_NOT_DCEP, path, "a directory, not a database file")
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(len(_SQLITE_MAGIC))
+    except OSError as error:
+        raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
+    if magic != _SQLITE_MAGIC:
+        raise _refuse(Reason.STORE_NOT_DCEP, path, "not an SQLite database, so not dcep's")
+    _check_not_cut_short(path)
+    try:
+        # Read-only, so that a file that is not ours is never touched; without a
+        # write-ahead log beside it the file is complete, and "immutable" keeps
+        # SQLite from creating -wal and -shm files next to someone else's file.
+        has_wal = path.with_name(path.name + "-wal").exists()
+        mode = "mode=ro" if has_wal else "mode=ro&immutable=1"
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+        try:
+            application_id = probe.execute("PRAGMA application_id").fetchone()[0]
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+            tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            probe.close()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+        # A corrupted schema can fail as text before SQLite reports it.
+        raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
+    if application_id == 0 and version == 0 and tables == 0:
+        # Nothing in it: a database whose creation a crash cut short (switching
+        # to WAL writes the header before the schema's transaction commits).
+        return False
+    if application_id != APPLICATION_ID:
+        raise _refuse(Reason.STORE_NOT_DCEP, path, "an SQLite database, but not a dcep ledger")
+    if version != FORMAT_VERSION:
+        # Format 1 committed to balances with SHAKE-256 leaves: its blocks
+        # would not verify here, so it is refused like a newer one.
+        raise _refuse(
+            Reason.STORE_VERSION_UNSUPPORTED,
+            path,
+            f"format version {version}; this dcep reads format {FORMAT_VERSION} only",
+        )
+    return True
+
+
+@final
+class SqliteStore:
+    """A :class:`~dcep.journal._store.Store` in one SQLite file.
+
+    ``synchronous`` is SQLite's setting: ``"FULL"`` (default) survives power
+    loss; ``"NORMAL"`` survives a process crash but may lose the last
+    transactions on power loss, and is faster.  ``create=False`` refuses a
+    missing or empty file instead of starting a ledger in it (for readers
+    such as ``dcep verify``).
+    """
+
+    __slots__ = ("_connection", "_network_id", "_path", "torn_wal_bytes")
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        network_id: str | None = None,
+        synchronous: str = "FULL",
+        create: bool = True,
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "synchronous is 'FULL' or 'NORMAL'", field="synchronous"
+            )
+        self._path = Path(path)
+        existing = _check_file(self._path)
+        if not existing and not create:
+            raise _refuse(Reason.STORE_NOT_DCEP, self._path, "empty or missing, not a ledger")
+        #: Bytes at the end of the write-ahead log that do not make a whole
+        #: frame: a write torn by a crash, which SQLite drops on opening.
+        self.torn_wal_bytes = _torn_wal_bytes(self._path) if existing else 0
+        try:
+            self._connection = sqlite3.connect(self._path, isolation_level=None)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute(f"PRAGMA synchronous={synchronous}")
+            if existing:
+                stored = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
+            else:
+                self._create(network_id or DEFAULT_NETWORK_ID)
+                stored = {"network_id": network_id or DEFAULT_NETWORK_ID}
+        except sqlite3.DatabaseError as error:
+            raise _refuse(Reason.STORE_CORRUPT, self._path, f"unreadable: {error}") from None
+        self._network_id: str = stored.get("network_id", "")
+        if network_id is not None and self._network_id != network_id:
+            self._connection.close()
+            raise _refuse(
+                Reason.STORE_NOT_DCEP,
+                self._path,
+                f"the ledger of network {stored.get('network_id')!r}, not {network_id!r}",
+            )
+
+    def _create(self, network_id: str) -> None:
+        # One transaction: the marks in the header and the tables appear together or not at all.
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version={FORMAT_VERSION}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                connection.execute(statement)
+        connection.execute(
+            "INSERT INTO meta VALUES ('format', 'dcep-ledger'), ('network_id', ?)", (network_id,)
+        )
+        connection.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        """A setting recorded with the ledger (``network_id``, ``policy``)."""
+        row = self._connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a setting, once: a setting a ledger was written under never changes."""
+        self._connection.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def network_id(self) -> str:
+        """The network id the ledger in this file signs for."""
+        return self._network_id
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def write(
+        self,
+        entries: Sequence[JournalEntry],
+        blocks: Sequence[SealedBlock],
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        """Append entries and blocks, and replace the snapshot, in one transaction."""
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(
+                "INSERT INTO entries VALUES (?, ?, ?)",
+                [(entry.number, entry.body, entry.hash) for entry in entries],
+            )
+            connection.executemany(
+                "INSERT INTO blocks VALUES (?, ?, ?)",
+                [(b.header.height, b.header.encode(), b.signature) for b in blocks],
+            )
+            if snapshot is not None:
+                self._write_snapshot(snapshot)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _write_snapshot(self, snapshot: Snapshot) -> None:
+        # Rows are keyed by their position (SQLite's rowid), written in order:
+        # appends, not inserts into an index of random keys.  Uniqueness is the
+        # ledger's own, checked again when a snapshot is restored.
+        connection = self._connection
+        for table in _SNAPSHOT_TABLES:
+            connection.execute(f"DELETE FROM {table}")
+        state = snapshot.ledger
+        central = state.central_bank or (None, None, None)
+        connection.execute(
+            "INSERT INTO snapshot VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                snapshot.block_height,
+                snapshot.head_hash,
+                snapshot.last_block_hash,
+                snapshot.commitment,
+                *central,
+                state.issued_fen,
+                state.redeemed_fen,
+                state.entry_count,
+                state.last_time_us,
+            ),
+        )
+        _insert_rows(connection, "snapshot_banks", state.banks, 12)
+        _insert_rows(connection, "snapshot_deposits", state.deposits, 4)
+        _insert_rows(connection, "snapshot_wallets", state.wallets, 10)
+        _insert_rows(connection, "snapshot_sequences", state.sequences, 3)
+        connection.executemany(
+            "INSERT INTO snapshot_receipts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # Ids are up to 128 bits, wider than an SQLite INTEGER: stored as text.
+            [(r[0], str(r[1]), *r[2:]) for r in state.receipts],
+        )
+        _insert_rows(connection, "snapshot_codes", state.codes, 3)
+        _insert_rows(connection, "snapshot_regulators", state.regulators, 3)
+        _insert_rows(connection, "snapshot_frozen", state.frozen, 3)
+        _insert_rows(connection, "snapshot_warrants", state.warrants, 4)
+
+    def read_entries(self, start: int = 0) -> Iterator[StoredEntry]:
+        """Entries from number ``start`` on, in order."""
+        cursor = self._connection.execute(
+            "SELECT number, body, hash FROM entries WHERE number >= ? ORDER BY number", (start,)
+        )
+        return _guarded(cursor, self._path)
+
+    def read_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
+        """Blocks from height ``start`` on, in order."""
+        cursor = self._connection.execute(
+            "SELECT height, header, signature FROM blocks WHERE height >= ? ORDER BY height",
+            (start,),
+        )
+        return _guarded(cursor, self._path)
+
+    def latest_snapshot(self) -> Snapshot | None:
+        """The snapshot stored last, rebuilt from its tables.
+
+        Every value is checked for its type and range on the way in, so a
+        damaged snapshot is refused as ``STORE_CORRUPT`` rather than loaded.
+        """
+        try:
+            return self._read_snapshot()
+        except (sqlite3.DatabaseError, ValueError, TypeError) as error:
+            raise _refuse(
+                Reason.STORE_CORRUPT, self._path, f"snapshot unreadable: {error}"
+            ) from None
+
+    def _read_snapshot(self) -> Snapshot | None:
+        connection = self._connection
+        row = connection.execute("SELECT * FROM snapshot WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        (_, height, head, last_block, commitment, c_name, c_code, c_key, issued, redeemed,
+         entry_count, last_time_us) = row  # fmt: skip
+        _typed(
+            (height, head, last_block, commitment, issued, redeemed, entry_count, last_time_us),
+            "ibbbiiii",
+        )
+        if c_key is not None:
+            central = _typed((c_name, c_code, c_key), "ssb")
+        elif c_name is None and c_code is None:
+            central = None
+        else:
+            raise ValueError("a central bank row is half empty")
+        if min(height, issued, redeemed, entry_count, last_time_us) < 0:
+            raise ValueError("a count in the snapshot is negative")
+        if len(head) != 32 or len(last_block) != 32:
+            raise ValueError("a hash in the snapshot is not 32 bytes")
+
+        def rows(table: str, types: str) -> tuple[Any, ...]:
+            query = f"SELECT * FROM {table} ORDER BY position"
+            return tuple(_typed(r[:-1], types) for r in connection.execute(query))
+
+        receipts = tuple(
+            (signer, int(instruction_id), *rest)
+            for signer, instruction_id, *rest in (
+                _typed(r, "bsbiiib")
+                for r in connection.execute(
+                    "SELECT * FROM snapshot_receipts ORDER BY entry_number"
+                )
+            )
+        )
+        ledger = LedgerSnapshot(
+            central_bank=central,
+            banks=rows("snapshot_banks", "bssiiiiiiii"),
+            deposits=rows("snapshot_deposits", "bsi"),
+            wallets=rows("snapshot_wallets", "bibsiiiii"),
+            sequences=rows("snapshot_sequences", "bi"),
+            receipts=receipts,
+            codes=rows("snapshot_codes", "ss"),
+            regulators=rows("snapshot_regulators", "bs"),
+            frozen=rows("snapshot_frozen", "bb"),
+            warrants=rows("snapshot_warrants", "bbi"),
+            issued_fen=issued,
+            redeemed_fen=redeemed,
+            entry_count=entry_count,
+            last_time_us=last_time_us,
+        )
+        return Snapshot(ledger, height, head, last_block, commitment)
+
+    def entry_count(self) -> int:
+        """How many entries are stored."""
+        return int(self._connection.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def block_count(self) -> int:
+        """How many blocks are stored."""
+        return int(self._connection.execute("SELECT count(*) FROM blocks").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection (SQLite checkpoints the WAL)."""
+        self._connection.close()
+
+
+_COLUMN_TYPES: Final[dict[str, type]] = {"b": bytes, "s": str, "i": int}
+
+
+def _typed(row: tuple[Any, ...], types: str) -> tuple[Any, ...]:
+    """``row`` if each value has the type its letter names (b bytes, s str, i int)."""
+    if len(row) != len(types):
+        raise ValueError(f"a row of {len(row)} values where {len(types)} belong")
+    for value, letter in zip(row, types, strict=True):
+        if type(value) is not _COLUMN_TYPES[letter]:
+            raise TypeError(f"a {type(value).__name__} where a {letter} belongs")
+    return row
+
+
+def _torn_wal_bytes(path: Path) -> int:
+    """Bytes of the write-ahead log that SQLite will drop on opening: a torn write.
+
+    Walks the log as SQLite does (its header checksum, then each frame's
+    salts and running checksum) to the last frame that completes a
+    transaction; what follows with the log's current salts, and any partial
+    frame at the end, is what a crash tore and recovery drops.  Frames with
+    older salts are left over from before a checkpoint and were never due.
+    """
+    wal = path.with_name(path.name + "-wal")
+    try:
+        raw = wal.read_bytes()
+    except OSError:
+        return 0
+    if len(raw) < _WAL_HEADER_SIZE:
+        return len(raw)
+    magic, _, page_size, _, salt1, salt2 = struct.unpack(">IIIIII", raw[:24])
+    if magic not in (_WAL_MAGIC_LITTLE, _WAL_MAGIC_BIG) or page_size < 512:
+        return len(raw)
+    words = "<II" if magic == _WAL_MAGIC_LITTLE else ">II"
+    checksum = _wal_checksum(raw[:24], words, (0, 0))
+    if checksum != struct.unpack(">II", raw[24:32]):
+        return len(raw) - _WAL_HEADER_SIZE
+    frame_size = _WAL_FRAME_HEADER_SIZE + page_size
+    committed_end = _WAL_HEADER_SIZE
+    offset = _WAL_HEADER_SIZE
+    torn_end = offset
+    while offset + frame_size <= len(raw):
+        header = raw[offset : offset + _WAL_FRAME_HEADER_SIZE]
+        _, commit_size, frame_salt1, frame_salt2 = struct.unpack(">IIII", header[:16])
+        if (frame_salt1, frame_salt2) != (salt1, salt2):
+            break
+        checksum = _wal_checksum(
+            header[:8] + raw[offset + _WAL_FRAME_HEADER_SIZE : offset + frame_size],
+            words,
+            checksum,
+        )
+        if checksum != struct.unpack(">II", header[16:24]):
+            torn_end = offset + frame_size
+            break
+        offset += frame_size
+        torn_end = offset
+        if commit_size:
+            committed_end = offset
+    else:
+        torn_end = len(raw) if offset < len(raw) else torn_end
+    return torn_end - committed_end
+
+
+def _wal_checksum(data: bytes, words: str, start: tuple[int, int]) -> tuple[int, int]:
+    # SQLite's WAL checksum (file-format documentation, section 4.1).
+    first, second = start
+    for x0, x1 in struct.iter_unpack(words, data):
+        first = (first + x0 + second) & 0xFFFFFFFF
+        second = (second + x1 + first) & 0xFFFFFFFF
+    return first, second
+
+
+def _insert_rows(
+    connection: sqlite3.Connection, table: str, rows: Sequence[tuple[object, ...]], width: int
+) -> None:
+    # Each row gets its position, so that restoring keeps insertion order.
+    marks = ", ".join("?" * width)
+    connection.executemany(
+        f"INSERT INTO {table} VALUES ({marks})",
+        [(*row, position) for position, row in enumerate(rows)],
+    )
+
+
+def _guarded(cursor: sqlite3.Cursor, path: Path) -> Iterator[tuple[int, bytes, bytes]]:
+    # Rows in chunks; a read error is the store's fault, reported as such; an
+    # abandoned iterator closes its cursor rather than waiting for the collector.
+    try:
+        while True:
+            try:
+                rows = cursor.fetchmany(_READ_CHUNK)
+            except sqlite3.DatabaseError as error:
+                raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
+            if not rows:
+                return
+            yield from rows
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            cursor.close()

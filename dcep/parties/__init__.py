@@ -1,0 +1,23 @@
+"""The parties who hold keys: the central bank, banks, wallets and regulators.
+
+Each numbers, signs and submits its own instructions to a
+:class:`~dcep.Ledger`: the :class:`CentralBank` issues to a :class:`Bank`
+against its reserves; the bank opens and funds each :class:`Wallet`; a
+:class:`Regulator` freezes wallets and, under a journalled warrant, learns
+who holds one.
+"""
+
+from dcep._exports import claim as _claim
+from dcep.parties._roles import Bank as Bank
+from dcep.parties._roles import CentralBank as CentralBank
+from dcep.parties._roles import Regulator as Regulator
+from dcep.parties._roles import Wallet as Wallet
+
+__all__ = [
+    "Bank",
+    "CentralBank",
+    "Regulator",
+    "Wallet",
+]
+
+_claim(__name__, globals(), __all__)

@@ -1,0 +1,73 @@
+"""The regulator's view: flows, tracing and AML screening, read from the journal.
+
+A :class:`RegulatorView` follows a ledger or a store, never the ledger's
+state: it sees pseudonymous flows (:class:`FundsFlow`), wallet and bank
+profiles, freezes and warrants.  :func:`trace_forward` and
+:func:`trace_backward` follow money into a :class:`FlowGraph`; :func:`screen`
+runs AML rules (:class:`AmlRule`) into :class:`Alert` records;
+:func:`daily_report` writes the large-value and suspicious-transaction
+reports.
+"""
+
+from dcep._exports import claim as _claim
+from dcep.regulator._alerts import Alert as Alert
+from dcep.regulator._alerts import AmlRule as AmlRule
+from dcep.regulator._aml import DormancyRule as DormancyRule
+from dcep.regulator._aml import FanRule as FanRule
+from dcep.regulator._aml import LargeValueRule as LargeValueRule
+from dcep.regulator._aml import MuleRule as MuleRule
+from dcep.regulator._aml import PassThroughRule as PassThroughRule
+from dcep.regulator._aml import StructuringRule as StructuringRule
+from dcep.regulator._aml import default_rules as default_rules
+from dcep.regulator._aml import screen as screen
+from dcep.regulator._flowgraph import AllocationRule as AllocationRule
+from dcep.regulator._flowgraph import FlowGraph as FlowGraph
+from dcep.regulator._flowgraph import TraceDirection as TraceDirection
+from dcep.regulator._flowgraph import TraceEdge as TraceEdge
+from dcep.regulator._flowgraph import TraceNode as TraceNode
+from dcep.regulator._log import FreezeRecord as FreezeRecord
+from dcep.regulator._log import RegulatorProfile as RegulatorProfile
+from dcep.regulator._log import WarrantRecord as WarrantRecord
+from dcep.regulator._records import BankProfile as BankProfile
+from dcep.regulator._records import FundsFlow as FundsFlow
+from dcep.regulator._records import PartyRole as PartyRole
+from dcep.regulator._records import WalletProfile as WalletProfile
+from dcep.regulator._reports import BankDayReport as BankDayReport
+from dcep.regulator._reports import DailyReport as DailyReport
+from dcep.regulator._reports import daily_report as daily_report
+from dcep.regulator._tracing import trace_backward as trace_backward
+from dcep.regulator._tracing import trace_forward as trace_forward
+from dcep.regulator._view import RegulatorView as RegulatorView
+
+__all__ = [
+    "Alert",
+    "AllocationRule",
+    "AmlRule",
+    "BankDayReport",
+    "BankProfile",
+    "DailyReport",
+    "DormancyRule",
+    "FanRule",
+    "FlowGraph",
+    "FreezeRecord",
+    "FundsFlow",
+    "LargeValueRule",
+    "MuleRule",
+    "PartyRole",
+    "PassThroughRule",
+    "RegulatorProfile",
+    "RegulatorView",
+    "StructuringRule",
+    "TraceDirection",
+    "TraceEdge",
+    "TraceNode",
+    "WalletProfile",
+    "WarrantRecord",
+    "daily_report",
+    "default_rules",
+    "screen",
+    "trace_backward",
+    "trace_forward",
+]
+
+_claim(__name__, globals(), __all__)

@@ -1,0 +1,134 @@
+"""What every trace keeps while it walks the regulator's view: window, hops, queue, tallies.
+
+Forward and backward traces (:mod:`dcep.regulator._tracing`) share this bookkeeping:
+the window and hop limit, a running :class:`Tally` per holder reached, the
+amount traced along each entry, the queue of entries still to visit, which
+holders are end points, and how the result becomes a :class:`~dcep.regulator.FlowGraph`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+import attrs
+
+from dcep.errors import InvalidFieldError, Reason
+from dcep.regulator._flowgraph import (
+    AllocationRule,
+    FlowGraph,
+    TraceDirection,
+    TraceEdge,
+    TraceNode,
+)
+from dcep.regulator._index import END_US, AccountIndex, rows_between
+from dcep.regulator._records import FundsFlow, PartyRole
+from dcep.regulator._view import RegulatorView
+from dcep.values._crypto import Address
+
+__all__ = ["Tally", "Trace"]
+
+
+@attrs.define
+class Tally:
+    """One node's running totals while a trace is being built."""
+
+    hop: int
+    seeded_fen: int = 0
+    in_fen: int = 0
+    out_fen: int = 0
+    absorbed_fen: int = 0
+    untraced_fen: int = 0
+    expanded: bool = attrs.field(default=False, metadata={"private": True})
+
+
+class Trace:
+    """One trace under way; :mod:`dcep.regulator._tracing` runs it forward or backward."""
+
+    def __init__(
+        self,
+        view: RegulatorView,
+        rule: AllocationRule,
+        start_us: int | None,
+        end_us: int | None,
+        max_hops: int,
+        through_banks: bool,
+    ) -> None:
+        if type(max_hops) is not int or max_hops < 1:
+            raise InvalidFieldError(Reason.FIELD_INVALID, "max_hops is at least 1", field="hops")
+        self.view = view
+        self.rule = AllocationRule(rule)
+        self.window = (start_us, end_us)
+        self.start = 0 if start_us is None else start_us
+        self.end = END_US if end_us is None else end_us
+        self.max_hops = max_hops
+        self.through_banks = through_banks
+        self.nodes: dict[Address, Tally] = {}
+        self.edges: dict[int, int] = {}
+        self.terminal: set[Address] = set()  # an origin holder, all of whose flows are seeds
+        self.forced: set[Address] = set()  # a bank reached by the seed entry itself
+        self.heap: list[int] = []
+        self.queued: set[int] = set()
+
+    def account(self, address: Address) -> AccountIndex:
+        return self.view._account(address)
+
+    def tally(self, address: Address, hop: int) -> Tally:
+        tally = self.nodes.get(address)
+        if tally is None:
+            tally = self.nodes[address] = Tally(hop)
+        tally.hop = min(tally.hop, hop)
+        return tally
+
+    def expandable(self, address: Address, tally: Tally) -> bool:
+        if address in self.terminal or tally.hop >= self.max_hops:
+            return False
+        role = self.view.role(address)
+        bank_ok = self.through_banks or address in self.forced
+        return role is PartyRole.WALLET or (role is PartyRole.BANK and bank_ok)
+
+    def push(self, number: int, sign: int) -> None:
+        if number not in self.queued:
+            self.queued.add(number)
+            heapq.heappush(self.heap, sign * number)
+
+    def seeds(self, origin: int | Address, *, outgoing: bool) -> Iterator[FundsFlow]:
+        if isinstance(origin, Address):
+            self.terminal.add(origin)
+            self.nodes[origin] = Tally(0)
+            index = self.account(origin)
+            rows = index.outgoing if outgoing else index.incoming
+            for _, number, _ in rows_between(rows, (self.start, 0), (self.end, 0)):
+                yield self.view.flow(number)
+            return
+        flow = self.view.flow(origin)
+        if not self.start <= flow.time_us < self.end:
+            raise InvalidFieldError(Reason.FIELD_INVALID, "the entry is outside the window")
+        self.nodes[flow.payer if outgoing else flow.payee] = Tally(0)
+        self.forced.add(flow.payee if outgoing else flow.payer)
+        yield flow
+
+    def graph(self, direction: TraceDirection, origin: int | Address) -> FlowGraph:
+        nodes = []
+        for address, tally in sorted(self.nodes.items(), key=lambda item: (item[1].hop, item[0])):
+            role = self.view.role(address)
+            category = self.view.wallet(address).category if role is PartyRole.WALLET else None
+            totals = attrs.asdict(tally, filter=lambda field, _: "private" not in field.metadata)
+            nodes.append(TraceNode(address, role, category, **totals))
+        edges = []
+        for number in sorted(self.edges):
+            f = self.view.flow(number)
+            amount = self.edges[number]
+            edges.append(
+                TraceEdge(number, f.time_us, f.kind, f.payer, f.payee, amount, f.amount_fen)
+            )
+        return FlowGraph(
+            direction,
+            self.rule,
+            origin if isinstance(origin, int) else None,
+            origin if isinstance(origin, Address) else None,
+            *self.window,
+            self.max_hops,
+            tuple(nodes),
+            tuple(edges),
+        )

@@ -1,0 +1,114 @@
+"""Merkle roots and inclusion proofs over a block's entries (RFC 9162 shape).
+
+Leaves and inner nodes are hashed under different prefixes (``0x00`` and
+``0x01``) so that no inner node can pass for a leaf, and an odd-sized tree
+splits at the largest power of two below its size, as Certificate
+Transparency does: every tree size has exactly one shape, and a proof needs
+nothing but the leaf, its index, the tree size and the sibling hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, final
+
+import attrs
+
+from dcep.values._crypto import digest
+
+__all__ = ["InclusionProof", "inclusion_proof", "leaf_hash", "merkle_root", "verify_inclusion"]
+
+_PERSON: Final = b"dcep.merkle"
+_EMPTY_ROOT: Final = digest(b"", person=_PERSON)
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """The hash of one leaf."""
+    return digest(b"\x00" + data, person=_PERSON)
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return digest(b"\x01" + left + right, person=_PERSON)
+
+
+def _split(size: int) -> int:
+    # The largest power of two strictly below size (size >= 2).
+    return 1 << ((size - 1).bit_length() - 1)
+
+
+def _root_of_hashes(hashes: Sequence[bytes]) -> bytes:
+    # Bottom-up pairing gives the same tree as the recursive split: pair
+    # neighbours level by level and carry an odd last node up unchanged.
+    level = list(hashes)
+    while len(level) > 1:
+        paired = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:
+    """The root over ``leaf_hashes`` (already hashed with :func:`leaf_hash`)."""
+    if not leaf_hashes:
+        return _EMPTY_ROOT
+    return _root_of_hashes(leaf_hashes)
+
+
+@final
+@attrs.frozen
+class InclusionProof:
+    """That leaf ``index`` of a tree of ``size`` leaves is under a root."""
+
+    index: int
+    size: int
+    siblings: tuple[bytes, ...]
+
+
+def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> InclusionProof:
+    """The proof for leaf ``index``; ``IndexError`` if there is no such leaf."""
+    if not 0 <= index < len(leaf_hashes):
+        raise IndexError(f"no leaf {index} in a tree of {len(leaf_hashes)}")
+    siblings: list[bytes] = []
+    _collect(list(leaf_hashes), index, siblings)
+    return InclusionProof(index=index, size=len(leaf_hashes), siblings=tuple(siblings))
+
+
+def _collect(hashes: list[bytes], index: int, siblings: list[bytes]) -> None:
+    # Siblings are recorded from the leaf upwards.
+    if len(hashes) == 1:
+        return
+    split = _split(len(hashes))
+    if index < split:
+        _collect(hashes[:split], index, siblings)
+        siblings.append(_root_of_hashes(hashes[split:]))
+    else:
+        _collect(hashes[split:], index - split, siblings)
+        siblings.append(_root_of_hashes(hashes[:split]))
+
+
+def verify_inclusion(leaf: bytes, proof: InclusionProof, root: bytes) -> bool:
+    """Whether ``leaf`` (its hash) sits at ``proof.index`` under ``root``.
+
+    The RFC 9162 section 2.1.3.2 algorithm: walk up from the leaf, using
+    the index and size to tell on which side each sibling lies.
+    """
+    if not 0 <= proof.index < proof.size:
+        return False
+    node_index = proof.index
+    last_index = proof.size - 1
+    result = leaf
+    for sibling in proof.siblings:
+        if last_index == 0:
+            return False
+        if node_index % 2 == 1 or node_index == last_index:
+            result = _node(sibling, result)
+            if node_index % 2 == 0:
+                while node_index % 2 == 0 and node_index != 0:
+                    node_index >>= 1
+                    last_index >>= 1
+        else:
+            result = _node(result, sibling)
+        node_index >>= 1
+        last_index >>= 1
+    return last_index == 0 and result == root

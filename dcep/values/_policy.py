@@ -1,0 +1,358 @@
+"""The rules a ledger runs under: wallet categories, caps, reserves, time zone.
+
+Everything that differs between operators, dates or research scenarios lives
+here, in one frozen :class:`Policy`, so that a new rule is a new field rather
+than an edit to the ledger.  Defaults follow the public figures collected in
+``docs/FACTS.md`` (China Construction Bank's terms of 2020 for the four
+wallet categories; 100% reserves, as in the 2021 design).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Final, final
+
+import attrs
+
+from dcep.errors import InvalidFieldError, Reason
+from dcep.values._clock import MICROSECONDS_PER_DAY
+from dcep.values._money import Amount, cny
+
+__all__ = [
+    "CategoryLimits",
+    "KycField",
+    "Policy",
+    "ReserveMode",
+    "WalletCategory",
+    "year_of_day",
+]
+
+
+@enum.unique
+class WalletCategory(enum.IntEnum):
+    """The four e-CNY wallet categories, from most to least identified."""
+
+    #: In person: ID, phone and the holder's own bank account.
+    IN_PERSON = 1
+    #: Remote: ID, phone and a bank account.
+    REMOTE_WITH_ACCOUNT = 2
+    #: Remote: ID and phone, no bank account.
+    REMOTE_NO_ACCOUNT = 3
+    #: Phone number only, the "anonymous" wallet.
+    ANONYMOUS = 4
+
+    @classmethod
+    def of(cls, value: int) -> WalletCategory:
+        """Accept ``1``..``4`` or a member; refuse anything else by name."""
+        try:
+            if type(value) is not int and not isinstance(value, WalletCategory):
+                # Not 1.0 or True, which the enum would take for 1.
+                raise ValueError(value)
+            return cls(value)
+        except ValueError:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"wallet category must be 1, 2, 3 or 4, not {value!r}",
+                field="category",
+            ) from None
+
+
+@enum.unique
+class KycField(enum.StrEnum):
+    """What an operator must have seen before opening a wallet of a category."""
+
+    PHONE = "phone"
+    ID_NUMBER = "id_number"
+    LINKED_ACCOUNT = "linked_account"
+    IN_PERSON = "in_person"
+
+
+@enum.unique
+class ReserveMode(enum.StrEnum):
+    """How issuance is backed.
+
+    Only the 2021 design is implemented now; the 2026 reform (wallet balances
+    as bank deposit liabilities, partial reserves) will be a second member
+    with its own ratio field, not a change to the ledger's checks.
+    """
+
+    #: 2021: each fen issued to an operator is a fen less in its reserves.
+    FULL = "full"
+
+
+def _check_cap(
+    _instance: object, attribute: attrs.Attribute[Amount | None], value: Amount | None
+) -> None:
+    if value is not None and not isinstance(value, Amount):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"{attribute.name} must be an Amount or None (no cap), not {value!r}",
+            field=attribute.name,
+        )
+
+
+def _to_kyc_set(value: Iterable[KycField]) -> frozenset[KycField]:
+    return frozenset(KycField(field) for field in value)
+
+
+@final
+@attrs.frozen
+class CategoryLimits:
+    """The four caps of one wallet category; ``None`` means no cap.
+
+    Payments out of a wallet count toward the single-payment, daily and
+    annual caps; the balance cap bounds what a wallet may hold after any
+    funding or incoming payment.  Defunding to one's own bank account is not
+    a payment and counts toward none of them.
+    """
+
+    balance_cap: Amount | None = attrs.field(validator=_check_cap)
+    single_payment_cap: Amount | None = attrs.field(validator=_check_cap)
+    daily_cap: Amount | None = attrs.field(validator=_check_cap)
+    annual_cap: Amount | None = attrs.field(validator=_check_cap)
+    required_kyc: frozenset[KycField] = attrs.field(factory=frozenset, converter=_to_kyc_set)
+
+    @property
+    def requires_linked_account(self) -> bool:
+        """Whether a wallet of this category must name a deposit account."""
+        return KycField.LINKED_ACCOUNT in self.required_kyc
+
+
+_CCB_2020: Final = {
+    WalletCategory.IN_PERSON: CategoryLimits(
+        cny("500000"),
+        cny("50000"),
+        cny("100000"),
+        cny("500000"),
+        frozenset(KycField),
+    ),
+    WalletCategory.REMOTE_WITH_ACCOUNT: CategoryLimits(
+        cny("10000"),
+        cny("5000"),
+        cny("10000"),
+        cny("300000"),
+        [KycField.PHONE, KycField.ID_NUMBER, KycField.LINKED_ACCOUNT],
+    ),
+    WalletCategory.REMOTE_NO_ACCOUNT: CategoryLimits(
+        cny("2000"),
+        cny("2000"),
+        cny("2000"),
+        cny("50000"),
+        [KycField.PHONE, KycField.ID_NUMBER],
+    ),
+    WalletCategory.ANONYMOUS: CategoryLimits(
+        cny("1000"),
+        cny("500"),
+        cny("1000"),
+        cny("10000"),
+        [KycField.PHONE],
+    ),
+}
+
+#: Beijing time, in which e-CNY's "daily" and "annual" caps are reckoned.
+BEIJING_UTC_OFFSET_MINUTES: Final = 8 * 60
+
+
+def _check_categories(
+    _instance: object, _attribute: object, value: Mapping[WalletCategory, CategoryLimits]
+) -> None:
+    missing = set(WalletCategory) - set(value)
+    if missing:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the policy has no limits for categories {sorted(int(c) for c in missing)}",
+            field="categories",
+        )
+
+
+def _freeze_categories(
+    value: Mapping[WalletCategory, CategoryLimits] | Mapping[int, CategoryLimits],
+) -> Mapping[WalletCategory, CategoryLimits]:
+    # A mappingproxy would not hash; a sorted tuple-backed dict copy keeps the
+    # policy immutable in practice and deterministic in iteration order.
+    if not isinstance(value, Mapping):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the categories are a mapping of category to limits, not {value!r}",
+            field="categories",
+        )
+    pairs = sorted((WalletCategory.of(key), limits) for key, limits in value.items())
+    for _, limits in pairs:
+        if not isinstance(limits, CategoryLimits):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a category's limits are CategoryLimits, not {limits!r}",
+                field="categories",
+            )
+    return dict(pairs)
+
+
+def _check_window(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the idempotency window is a whole number of entries, at least 1, not {value!r}",
+            field="idempotency_window",
+        )
+
+
+_MINUTES_PER_DAY: Final = 24 * 60
+
+
+def _check_utc_offset(_instance: object, _attribute: object, value: int) -> None:
+    # Every zone in use is within a day of UTC; a wider offset would move
+    # payments' days out of the calendar.
+    if type(value) is not int or not -_MINUTES_PER_DAY < value < _MINUTES_PER_DAY:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the UTC offset is a whole number of minutes within a day, not {value!r}",
+            field="utc_offset_minutes",
+        )
+
+
+def _check_reserve_mode(_instance: object, _attribute: object, value: ReserveMode) -> None:
+    if not isinstance(value, ReserveMode):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"the reserve mode is a ReserveMode, not {value!r}",
+            field="reserve_mode",
+        )
+
+
+#: Latest accepted instructions a resubmission gets its first receipt for.
+DEFAULT_IDEMPOTENCY_WINDOW: Final = 100_000
+
+
+@final
+@attrs.frozen
+class Policy:
+    """Everything configurable about a ledger, fixed for its lifetime.
+
+    >>> Policy().limits(4).single_payment_cap
+    Amount(fen=50000)
+    """
+
+    categories: Mapping[WalletCategory, CategoryLimits] = attrs.field(
+        factory=lambda: dict(_CCB_2020),
+        converter=_freeze_categories,
+        validator=_check_categories,
+        hash=False,
+    )
+    reserve_mode: ReserveMode = attrs.field(
+        default=ReserveMode.FULL, validator=_check_reserve_mode
+    )
+    utc_offset_minutes: int = attrs.field(
+        default=BEIJING_UTC_OFFSET_MINUTES, validator=_check_utc_offset
+    )
+    #: How many of the latest accepted instructions the ledger remembers by
+    #: (signer, id), so that a resubmission gets its first receipt back.  An
+    #: older one is refused by the signer's sequence number instead
+    #: (``SEQUENCE_REPLAYED``): still never applied twice, and memory stays
+    #: bounded however long the history.
+    idempotency_window: int = attrs.field(
+        default=DEFAULT_IDEMPOTENCY_WINDOW, validator=_check_window
+    )
+
+    def limits(self, category: int) -> CategoryLimits:
+        """The caps of ``category`` (``1``..``4``)."""
+        return self.categories[WalletCategory.of(category)]
+
+    def with_limits(self, category: int, limits: CategoryLimits) -> Policy:
+        """A copy of this policy with one category's caps replaced."""
+        categories = dict(self.categories)
+        categories[WalletCategory.of(category)] = limits
+        return attrs.evolve(self, categories=categories)
+
+    def to_text(self) -> str:
+        """One line that :meth:`from_text` reads back: how a database records its policy.
+
+        ``policy/2 reserve=full utc=480 ids=100000 1=cap,cap,cap,cap,kyc|kyc ...``
+        with caps in fen (``-`` for none).
+        """
+        parts = [
+            f"policy/{_POLICY_TEXT_VERSION}",
+            f"reserve={self.reserve_mode.value}",
+            f"utc={self.utc_offset_minutes}",
+            f"ids={self.idempotency_window}",
+        ]
+        for category, limits in self.categories.items():
+            caps = (
+                limits.balance_cap,
+                limits.single_payment_cap,
+                limits.daily_cap,
+                limits.annual_cap,
+            )
+            fields = [str(cap.fen) if cap is not None else "-" for cap in caps]
+            fields.append("|".join(sorted(field.value for field in limits.required_kyc)))
+            parts.append(f"{int(category)}={','.join(fields)}")
+        return " ".join(parts)
+
+    @classmethod
+    def from_text(cls, text: str) -> Policy:
+        """Read what :meth:`to_text` wrote; ``FIELD_INVALID`` for anything else."""
+        if not isinstance(text, str):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, f"a policy line is text, not {text!r}", field="policy"
+            )
+        try:
+            head, reserve, utc, window, *categories = text.split(" ")
+            if head != f"policy/{_POLICY_TEXT_VERSION}":
+                raise ValueError(head)
+            limits: dict[WalletCategory, CategoryLimits] = {}
+            for item in categories:
+                number, values = item.split("=")
+                *caps, kyc = values.split(",")
+                amounts = [None if cap == "-" else Amount(int(cap)) for cap in caps]
+                balance, single, daily, annual = amounts
+                required = [KycField(field) for field in kyc.split("|") if field]
+                limits[WalletCategory.of(int(number))] = CategoryLimits(
+                    balance, single, daily, annual, required
+                )
+            return cls(
+                categories=limits,
+                reserve_mode=ReserveMode(reserve.removeprefix("reserve=")),
+                utc_offset_minutes=int(utc.removeprefix("utc=")),
+                idempotency_window=int(window.removeprefix("ids=")),
+            )
+        except (ValueError, TypeError) as error:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, f"not a policy line: {text[:60]!r} ({error})", field="policy"
+            ) from None
+
+    def calendar_day(self, now_us: int) -> int:
+        """The local day number of ``now_us``: the key of the daily cap."""
+        return (now_us + self.utc_offset_minutes * 60_000_000) // MICROSECONDS_PER_DAY
+
+    def calendar_year(self, day: int) -> int:
+        """The local calendar year of a day number from :meth:`calendar_day`."""
+        return year_of_day(day)
+
+
+#: Days from 0000-03-01 to 1970-01-01, and days in 400 Gregorian years.
+_DAYS_FROM_0000_03_01: Final = 719_468
+_DAYS_PER_ERA: Final = 146_097
+_POLICY_TEXT_VERSION: Final = 2
+
+
+@functools.lru_cache(maxsize=64)
+def year_of_day(day: int) -> int:
+    """The calendar year of a local day number (days since 1970-01-01).
+
+    It does not depend on the time zone: the zone only decides which day
+    number a moment falls on.  Cached, because every payment asks.
+    """
+    # The proleptic Gregorian calendar in whole numbers (``datetime`` stops at
+    # year 9999; the journal's times go to year 294,000).  Counted from
+    # 1 March 0000, so that a leap day ends its year: 146,097 days a 400-year
+    # era, then the year of the era, then the month, as in Hinnant's
+    # ``civil_from_days``.
+    era, day_of_era = divmod(day + _DAYS_FROM_0000_03_01, _DAYS_PER_ERA)
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    # Months from March: 10 and 11 are January and February of the next year.
+    month_from_march = (5 * day_of_year + 2) // 153
+    return era * 400 + year_of_era + (1 if month_from_march >= 10 else 0)

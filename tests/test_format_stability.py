@@ -1,0 +1,69 @@
+"""A database written before the code moved still opens, verifies and matches, byte for byte.
+
+``tests/data/journal_v1_reference.db`` was written by the flat-module layout
+(commit a630aab) with :func:`write_reference_ledger`.  Moving code between
+modules must change nothing that a journal stores: the same script today
+must write the same rows, and the old file must open and verify as it is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import dcep
+
+REFERENCE = Path(__file__).parent / "data" / "journal_v1_reference.db"
+
+
+def write_reference_ledger(path: Path) -> None:
+    """Two banks, ten wallets, thirty payments, blocks of 8: what the reference file holds."""
+    ledger = dcep.Ledger.open(path, block_size=8)
+    pboc = dcep.CentralBank(ledger, seed=2026)
+    icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=dcep.cny("100000"))
+    boc = pboc.authorise_bank("BOC", code="MA.156.3100.02", reserves=dcep.cny("50000"))
+    pboc.issue(icbc, dcep.cny("60000"))
+    pboc.issue(boc, dcep.cny("20000"))
+    wallets = [icbc.open_wallet(category=4, phone=f"1380000{i:04d}") for i in range(6)]
+    wallets += [
+        boc.open_wallet(category=3, phone=f"1390000{i:04d}", id_number=f"11010119900101{i:04d}")
+        for i in range(4)
+    ]
+    for wallet in wallets[:6]:
+        icbc.fund(wallet, dcep.cny("500"))
+    for wallet in wallets[6:]:
+        boc.fund(wallet, dcep.cny("900"))
+    for i in range(30):
+        wallets[i % 10].pay(wallets[(i * 3 + 1) % 10], dcep.cny(f"{i + 1}.25"), memo=f"p{i}")
+    ledger.close()
+
+
+def _dump(path: Path) -> list[str]:
+    connection = sqlite3.connect(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
+def test_the_same_script_writes_the_same_rows(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.db"
+    write_reference_ledger(fresh)
+    assert _dump(fresh) == _dump(REFERENCE)
+
+
+def test_the_reference_file_opens_and_verifies(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(REFERENCE, copy)
+    ledger = dcep.Ledger.open(copy)
+    try:
+        assert ledger.entry_count == 55
+        assert ledger.check_invariants().outstanding == dcep.cny("80000")
+        journal = ledger.journal
+        assert journal is not None
+        verified = dcep.Replica(journal.store).catch_up()
+        assert verified.entries_verified == 55
+        assert verified.blocks_verified == journal.height == 7
+    finally:
+        ledger.close()
