@@ -240,7 +240,7 @@ class Figure:
         """Median over the baseline's median."""
         return self.median / self.baseline_median
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         """The figure with its derived values, for the results file."""
         data = asdict(self)
         data.update(
@@ -323,7 +323,7 @@ def write_result(result: Result, context: Context, elapsed_s: float) -> Path:
         "elapsed_s": round(elapsed_s, 3),
         "environment": environment(),
         "parameters": result.parameters,
-        "figures": [figure.to_json() for figure in result.figures],
+        "figures": [figure.to_dict() for figure in result.figures],
         "details": result.details,
         "notes": result.notes,
     }

@@ -466,7 +466,7 @@ def test_alerts_name_rule_wallets_entries_and_amounts(
         assert len(alert.entries) == len(alert.amounts_fen) > 0
         for number, amount in zip(alert.entries, alert.amounts_fen, strict=True):
             assert economy.view.flow(number).amount_fen == amount
-        assert json.loads(json.dumps(alert.to_json()))["rule"] == alert.rule
+        assert json.loads(json.dumps(alert.to_dict()))["rule"] == alert.rule
 
 
 @attrs.frozen
@@ -541,7 +541,7 @@ def test_daily_report_per_bank(injected: tuple[Economy, list[Case]]) -> None:
     text = report.to_text()
     for expected in (day.isoformat(), "MA.156.1100.01", "large-value"):
         assert expected in text
-    data = json.loads(json.dumps(report.to_json()))
+    data = json.loads(json.dumps(report.to_dict()))
     assert data["day"] == day.isoformat()
     assert len(data["banks"]) == len(report.banks)
     # No regulator acted in this economy (supervision in reports: tests/test_regulator.py).

@@ -379,7 +379,7 @@ def test_daily_reports_count_freezes_and_answered_warrants() -> None:
     }
     report = daily_report(view, first, rules=())
     assert "freezes ordered: 1  warrants answered: 1" in report.to_text()
-    data = json.loads(json.dumps(report.to_json()))
+    data = json.loads(json.dumps(report.to_dict()))
     assert [bank["freezes_ordered"] for bank in data["banks"]] == [1, 1]
 
 
@@ -529,11 +529,11 @@ def test_traces_alerts_and_reports_hold_no_identity() -> None:
     for rule in AllocationRule:
         for trace in (trace_forward, trace_backward):
             graph = trace(view, city.wallets[1].address, rule=rule)
-            results += [graph, graph.to_json(), json.dumps(graph.to_json())]
+            results += [graph, graph.to_dict(), json.dumps(graph.to_dict())]
     alerts = screen(view)
     day = day_of(next(view.flows()).time_us)
     report = daily_report(view, day)
-    results += [alerts, [a.to_json() for a in alerts], report, report.to_json(), report.to_text()]
+    results += [alerts, [a.to_dict() for a in alerts], report, report.to_dict(), report.to_text()]
     _assert_blind(results, city)
 
 

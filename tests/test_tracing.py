@@ -221,7 +221,7 @@ def test_json_and_errors() -> None:
     town.fund(0, "100")
     payment = town.pay(0, 1, "60")
     graph = trace_forward(town.view, payment)
-    data = json.loads(json.dumps(graph.to_json()))
+    data = json.loads(json.dumps(graph.to_dict()))
     assert data["rule"] == "fifo"
     assert data["edges"] == [
         {

@@ -13,6 +13,12 @@ the central bank's signature.
 signature checked (replicas, ``dcep verify``) or trusted (recovery of one's
 own file) — and stops at the first entry or block that does not come out
 the same, naming it.
+
+Over 400 lines, knowingly: appending, sealing and replay share one chain
+head, one open block and one deferred commitment, and replay must seal
+exactly as appending does.  The issue on the journal's cost (a cheaper
+state commitment) rewrites the sealing half; this module is split along the
+new commitment's seams then, not twice.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ returns, so a receipt handed out after it survives a crash or power loss.
 The file is marked as dcep's (``PRAGMA application_id``) and versioned
 (``PRAGMA user_version``); a file that is not dcep's, or is newer than this
 code or from an older format, is refused before anything is written to it.
+
+Over 400 lines, knowingly: the schema, its version checks, the write
+transaction and the snapshot tables are one contract with the file format;
+split apart they would each restate the format's version.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ who holds one.
 """
 
 from dcep._exports import claim as _claim
-from dcep.parties._roles import Bank as Bank
-from dcep.parties._roles import CentralBank as CentralBank
-from dcep.parties._roles import Regulator as Regulator
-from dcep.parties._roles import Wallet as Wallet
+from dcep.parties._bank import Bank as Bank
+from dcep.parties._central_bank import CentralBank as CentralBank
+from dcep.parties._regulator import Regulator as Regulator
+from dcep.parties._wallet import Wallet as Wallet
 
 __all__ = [
     "Bank",

@@ -41,7 +41,7 @@ class Alert:
         """The sum of ``amounts_fen``."""
         return sum(self.amounts_fen)
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         """The alert as plain data."""
         return attrs.asdict(self, value_serializer=_plain)
 

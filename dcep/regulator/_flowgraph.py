@@ -131,7 +131,7 @@ class FlowGraph:
             ):
                 raise InvariantError(Reason.INVARIANT_VIOLATED, f"money not conserved at {node}")
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         """The graph as plain data (str, int, None, lists, dicts): ``json.dumps`` takes it."""
         return attrs.asdict(self, value_serializer=_plain)
 

@@ -5,7 +5,7 @@
 funding, defunding and its wallets' transfers out and in; alerts by rule
 (by the subject wallet's operator) and the large-value reports themselves;
 and the freezes of its wallets ordered that day and the warrants it
-answered that day.  As data (``to_json``) and as printable text.
+answered that day.  As data (``to_dict``) and as printable text.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class BankDayReport:
     alerts_by_rule: tuple[tuple[str, int], ...]
     large_value: tuple[Alert, ...]
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         """The report as plain data."""
         return {
             "bank": str(self.bank),
@@ -70,7 +70,7 @@ class BankDayReport:
             "volumes_fen": dict(self.volumes_fen),
             "counts": dict(self.counts),
             "alerts_by_rule": dict(self.alerts_by_rule),
-            "large_value": [alert.to_json() for alert in self.large_value],
+            "large_value": [alert.to_dict() for alert in self.large_value],
         }
 
 
@@ -82,9 +82,9 @@ class DailyReport:
     day: dt.date
     banks: tuple[BankDayReport, ...]
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         """The report as plain data."""
-        return {"day": self.day.isoformat(), "banks": [bank.to_json() for bank in self.banks]}
+        return {"day": self.day.isoformat(), "banks": [bank.to_dict() for bank in self.banks]}
 
     def to_text(self) -> str:
         """The report as printable text, one block per bank."""

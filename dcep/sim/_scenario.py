@@ -18,7 +18,7 @@ import attrs
 
 from dcep.errors import DcepError, Reason
 from dcep.ledger._ledger import Ledger
-from dcep.parties._roles import Bank, CentralBank, Wallet
+from dcep.parties import Bank, CentralBank, Wallet
 from dcep.values._clock import ManualClock
 from dcep.values._money import Amount, cny
 from dcep.values._policy import Policy, WalletCategory
