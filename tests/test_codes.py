@@ -1,14 +1,13 @@
 """Tests of institution codes and the registry that hands them out.
 
-The strategies are written from the rules in the brief (agency 2-4 letters,
-country 3 digits not 000, region 4 or 6 digits, up to 12 sub-levels of 1-8
-letters or digits, 64 characters in all), not from the module's own regular
-expressions, so that a wrong pattern in the module cannot agree with itself.
+The strategies (in tests/strategies.py, shared with tests/test_encoding.py)
+are written from the rules in the brief (agency 2-4 letters, country 3 digits
+not 000, region 4 or 6 digits, up to 12 sub-levels of 1-8 letters or digits,
+64 characters in all), not from the module's own regular expressions, so
+that a wrong pattern in the module cannot agree with itself.
 """
 
 from __future__ import annotations
-
-import string
 
 import attrs
 import pytest
@@ -18,31 +17,7 @@ from hypothesis import strategies as st
 from dcep.errors import CodeError, DcepError, Reason
 from dcep.values._codes import CodeRegistry, InstitutionCode
 
-UPPER = string.ascii_uppercase
-DIGITS = string.digits
-
-agencies = st.text(alphabet=UPPER, min_size=2, max_size=4)
-countries = st.text(alphabet=DIGITS, min_size=3, max_size=3).filter(lambda text: text != "000")
-regions = st.one_of(
-    st.text(alphabet=DIGITS, min_size=4, max_size=4),
-    st.text(alphabet=DIGITS, min_size=6, max_size=6),
-)
-segments = st.text(alphabet=UPPER + DIGITS, min_size=1, max_size=8)
-
-
-@st.composite
-def codes(draw: st.DrawFn) -> InstitutionCode:
-    """Any valid code: levels are added while they fit the 64-character bound."""
-    agency, country, region = draw(agencies), draw(countries), draw(regions)
-    room = 64 - len(f"{agency}.{country}.{region}")
-    levels: list[str] = []
-    for segment in draw(st.lists(segments, max_size=12)):
-        if len(segment) + 1 > room:
-            break
-        levels.append(segment)
-        room -= len(segment) + 1
-    return InstitutionCode(agency, country, region, tuple(levels))
-
+from .strategies import agencies, code_levels, countries, institution_codes, regions
 
 # A small family of codes, so that ancestry between two draws is common.
 family = st.builds(
@@ -62,12 +37,12 @@ def test_example_from_the_city_idcode_form() -> None:
     assert str(code) == "MA.156.1301.01.003"
 
 
-@given(codes())
+@given(institution_codes())
 def test_str_then_parse_gives_the_same_code(code: InstitutionCode) -> None:
     assert InstitutionCode.parse(str(code)) == code
 
 
-@given(agencies, countries, regions, st.lists(segments, max_size=3))
+@given(agencies, countries, regions, st.lists(code_levels, max_size=3))
 def test_parse_then_str_gives_the_same_text(
     agency: str, country: str, region: str, levels: list[str]
 ) -> None:
@@ -75,7 +50,7 @@ def test_parse_then_str_gives_the_same_text(
     assert str(InstitutionCode.parse(text)) == text
 
 
-@given(codes())
+@given(institution_codes())
 def test_depth_counts_the_dotted_parts(code: InstitutionCode) -> None:
     assert code.depth == str(code).count(".") + 1
 
@@ -86,7 +61,7 @@ def test_region_code_has_no_parent() -> None:
     assert code.parent is None
 
 
-@given(codes())
+@given(institution_codes())
 def test_parent_drops_the_last_part(code: InstitutionCode) -> None:
     parent = code.parent
     if parent is None:
@@ -96,7 +71,7 @@ def test_parent_drops_the_last_part(code: InstitutionCode) -> None:
         assert parent.depth == code.depth - 1
 
 
-@given(codes(), segments)
+@given(institution_codes(), code_levels)
 def test_child_then_parent_is_the_code(code: InstitutionCode, segment: str) -> None:
     if len(code.levels) == 12 or len(str(code)) + 1 + len(segment) > 64:
         with pytest.raises(CodeError):
@@ -109,7 +84,7 @@ def test_child_then_parent_is_the_code(code: InstitutionCode, segment: str) -> N
     assert not code.is_under(child)
 
 
-@given(codes())
+@given(institution_codes())
 def test_no_code_is_under_itself(code: InstitutionCode) -> None:
     assert not code.is_under(code)
 

@@ -160,6 +160,7 @@ def test_a_wrong_commitment_comes_before_a_later_forged_entry(
     assert _fault(only_entry, pool) == alone_entry
 
 
+@pytest.mark.slow  # a sweep: 16 random mixes of faults, each verified twice
 @pytest.mark.parametrize("slow", [False, True])
 @pytest.mark.parametrize("seed", range(8))
 def test_any_mix_of_faults_is_named_as_without_workers(
@@ -260,6 +261,7 @@ def test_every_wrong_field_is_named_as_without_workers(pool: dcep.core.SentinelP
     assert _fault(other, pool) == alone_other
 
 
+@pytest.mark.slow  # starts a pool of its own and kills its workers
 def test_workers_killed_mid_replay_leave_the_verification_whole(
     sound: dcep.journal.MemoryStore,
 ) -> None:

@@ -44,9 +44,13 @@ import dcep.ledger
 
 from .crash_writer import BLOCK_SIZE, SETUP_ENTRIES, SNAPSHOT_EVERY_BLOCKS
 
-pytestmark = pytest.mark.skipif(
-    sys.platform == "win32", reason="SIGKILL is POSIX; the crash tests need it"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        sys.platform == "win32", reason="SIGKILL is POSIX; the crash tests need it"
+    ),
+    # Writer processes killed 72 times: the largest share of the suite's time.
+    pytest.mark.slow,
+]
 
 WRITER: Final = Path(__file__).with_name("crash_writer.py")
 SEED: Final = 20_260_525

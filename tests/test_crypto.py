@@ -25,6 +25,8 @@ from dcep.values._crypto import (
     domain_message,
 )
 
+from .strategies import address_bytes, key_seeds, network_ids
+
 DATA_FILE = Path(__file__).parent / "data" / "rfc8032_ed25519.json"
 
 # The order of the Ed25519 base point, RFC 8032 section 5.1.
@@ -97,8 +99,7 @@ def _assert_signature_invalid(key: VerifyKey, message: bytes, signature: bytes) 
 
 # Bytes without NUL, as domain tags must be.
 tags = st.lists(st.integers(min_value=1, max_value=255), max_size=12).map(bytes)
-network_ids = st.binary(max_size=MAX_NETWORK_ID_SIZE)
-seeds = st.binary(min_size=32, max_size=32)
+# Seeds, addresses and network ids (the empty one included): tests/strategies.py.
 
 
 # --- The vector file itself -------------------------------------------------
@@ -185,7 +186,7 @@ def test_small_order_public_key_is_refused() -> None:
 
 
 @settings(deadline=None)
-@given(seed=seeds, message=st.binary(max_size=256))
+@given(seed=key_seeds, message=st.binary(max_size=256))
 def test_sign_then_verify_round_trip(seed: bytes, message: bytes) -> None:
     key = SigningKey(seed)
     key.verify_key.verify(message, key.sign(message))
@@ -194,7 +195,7 @@ def test_sign_then_verify_round_trip(seed: bytes, message: bytes) -> None:
 # --- Key value semantics ----------------------------------------------------
 
 
-@given(seed=seeds)
+@given(seed=key_seeds)
 def test_equal_seeds_give_equal_keys_with_equal_hashes(seed: bytes) -> None:
     first, second = SigningKey(seed), SigningKey(bytes(bytearray(seed)))
     assert first is not second
@@ -206,7 +207,7 @@ def test_equal_seeds_give_equal_keys_with_equal_hashes(seed: bytes) -> None:
     assert len({first.verify_key, second.verify_key}) == 1
 
 
-@given(seed_a=seeds, seed_b=seeds)
+@given(seed_a=key_seeds, seed_b=key_seeds)
 def test_distinct_seeds_give_distinct_keys(seed_a: bytes, seed_b: bytes) -> None:
     if seed_a == seed_b:
         return
@@ -281,14 +282,14 @@ def test_derive_seed_takes_parents_up_to_blake2bs_longest_key() -> None:
     assert isinstance(info.value, ValueError)
 
 
-@given(parent=seeds, label=st.text())
+@given(parent=key_seeds, label=st.text())
 def test_derive_seed_is_deterministic_and_32_bytes(parent: bytes, label: str) -> None:
     seed = derive_seed(parent, label)
     assert len(seed) == 32
     assert derive_seed(bytes(bytearray(parent)), str(label)) == seed
 
 
-@given(parent=seeds, label_a=st.text(), label_b=st.text())
+@given(parent=key_seeds, label_a=st.text(), label_b=st.text())
 @example(parent=bytes(32), label_a="wallet:1", label_b="wallet:10")
 @example(parent=bytes(32), label_a="", label_b="\x00")
 def test_derive_seed_separates_labels(parent: bytes, label_a: str, label_b: str) -> None:
@@ -297,7 +298,7 @@ def test_derive_seed_separates_labels(parent: bytes, label_a: str, label_b: str)
     assert derive_seed(parent, label_a) != derive_seed(parent, label_b)
 
 
-@given(parent_a=seeds, parent_b=seeds, label=st.text())
+@given(parent_a=key_seeds, parent_b=key_seeds, label=st.text())
 def test_derive_seed_separates_parents(parent_a: bytes, parent_b: bytes, label: str) -> None:
     if parent_a == parent_b:
         return
@@ -337,7 +338,7 @@ def test_address_text_of_hand_worked_bytes() -> None:
     assert Address.parse("dcep1" + "7" * 32) == Address(b"\xff" * 20)
 
 
-@given(seed=seeds)
+@given(seed=key_seeds)
 def test_address_for_key(seed: bytes) -> None:
     key = SigningKey(seed)
     address = Address.for_key(key.verify_key)
@@ -346,7 +347,7 @@ def test_address_for_key(seed: bytes) -> None:
     assert hash(address) == hash(Address.for_key(VerifyKey(bytes(key.verify_key))))
 
 
-@given(raw=st.binary(min_size=ADDRESS_SIZE, max_size=ADDRESS_SIZE))
+@given(raw=address_bytes)
 def test_address_text_round_trip(raw: bytes) -> None:
     address = Address(raw)
     text = str(address)
@@ -361,8 +362,8 @@ def test_address_text_round_trip(raw: bytes) -> None:
 
 
 @given(
-    raw=st.binary(min_size=ADDRESS_SIZE, max_size=ADDRESS_SIZE),
-    other=st.binary(min_size=ADDRESS_SIZE, max_size=ADDRESS_SIZE),
+    raw=address_bytes,
+    other=address_bytes,
 )
 def test_address_is_its_bytes(raw: bytes, other: bytes) -> None:
     # Hashes, compares and orders as its 20 bytes, so dict lookups stay in C.
@@ -429,11 +430,11 @@ def test_domain_message_layout() -> None:
 
 @settings(deadline=None)
 @given(
-    seed=seeds,
+    seed=key_seeds,
     tag_a=tags,
     tag_b=tags,
-    network_a=network_ids,
-    network_b=network_ids,
+    network_a=network_ids(),
+    network_b=network_ids(),
     message_a=st.binary(max_size=64),
     message_b=st.binary(max_size=64),
 )
@@ -479,8 +480,8 @@ def test_signature_does_not_cross_domains(
 @given(
     tag_a=tags,
     tag_b=tags,
-    network_a=network_ids,
-    network_b=network_ids,
+    network_a=network_ids(),
+    network_b=network_ids(),
     message_a=st.binary(max_size=16),
     message_b=st.binary(max_size=16),
 )
@@ -500,7 +501,7 @@ def test_domain_message_is_injective(
     assert (signed_a == signed_b) == same_inputs
 
 
-@given(prefix=st.binary(max_size=8), suffix=st.binary(max_size=8), network=network_ids)
+@given(prefix=st.binary(max_size=8), suffix=st.binary(max_size=8), network=network_ids())
 def test_domain_tag_with_nul_is_refused(prefix: bytes, suffix: bytes, network: bytes) -> None:
     with pytest.raises(InvalidFieldError) as info:
         domain_message(prefix + b"\x00" + suffix, network, b"message")

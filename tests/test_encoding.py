@@ -1,10 +1,11 @@
 """Tests of the canonical instruction encoding and signed envelopes.
 
 Strategies for every instruction kind are built here from the public names
-in :mod:`dcep`; the known-answer bytes are written out by hand from the
-layout in ``dcep/_encoding.py`` (``version ‖ kind ‖ id ‖ sequence ‖
-fields``) and the field codecs in ``dcep/_wire.py`` (big-endian integers,
-one length byte then UTF-8 for text), never copied from a run.
+in :mod:`dcep` and the field strategies of tests/strategies.py; the
+known-answer bytes are written out by hand from the layout in
+``dcep/_encoding.py`` (``version ‖ kind ‖ id ‖ sequence ‖ fields``) and the
+field codecs in ``dcep/_wire.py`` (big-endian integers, one length byte then
+UTF-8 for text), never copied from a run.
 """
 
 from __future__ import annotations
@@ -45,22 +46,29 @@ from dcep.instructions._kinds import KIND_RECORDS
 from dcep.values import MAX_AMOUNT_FEN, SigningKey, VerifyKey
 from dcep.values._crypto import domain_message
 
+from .strategies import (
+    addresses,
+    institution_codes,
+    instruction_ids,
+    network_ids,
+    positive_amounts,
+    sequences,
+    signing_keys,
+    wallet_categories,
+)
+
 HEADER_SIZE = 1 + 1 + 16 + 8  # version, kind, id, sequence
 ENVELOPE_HEADER_SIZE = 32 + 64  # signer public key, signature
 NETWORK_ID = b"dcep-test"
 
 # --- Strategies ---------------------------------------------------------------
 
-ids = st.integers(min_value=1, max_value=2**128 - 1)
-sequences = st.integers(min_value=1, max_value=2**64 - 1)
-amounts = st.integers(min_value=1, max_value=MAX_AMOUNT_FEN).map(Amount)
-addresses = st.binary(min_size=20, max_size=20).map(Address)
+# Ids, sequences, amounts, addresses, categories, signing keys, codes: tests/strategies.py.
 verify_keys = st.binary(min_size=32, max_size=32).map(VerifyKey)
 digests = st.binary(min_size=32, max_size=32)
-categories = st.sampled_from(list(WalletCategory))
 accounts = st.from_regex(r"[A-Za-z0-9-]{0,34}", fullmatch=True)
-network_ids = st.binary(min_size=1, max_size=64)
-signing_keys = st.binary(min_size=32, max_size=32).map(SigningKey)
+#: Non-empty, like a ledger's (tests/test_crypto.py draws the empty id too).
+envelope_network_ids = network_ids(min_size=1)
 
 
 def utf8_text(min_bytes: int, max_bytes: int) -> st.SearchStrategy[str]:
@@ -78,100 +86,112 @@ memos = utf8_text(0, 140)
 
 
 @st.composite
-def institution_codes(draw: st.DrawFn) -> InstitutionCode:
-    agency = draw(st.from_regex(r"[A-Z]{2,4}", fullmatch=True))
-    country = draw(st.from_regex(r"[0-9]{3}", fullmatch=True).filter(lambda c: c != "000"))
-    region = draw(st.from_regex(r"[0-9]{4}(?:[0-9]{2})?", fullmatch=True))
-    levels = draw(st.lists(st.from_regex(r"[A-Z0-9]{1,8}", fullmatch=True), max_size=12))
-    # A whole code is at most 64 characters; drop levels from the end until it fits.
-    while len(".".join((agency, country, region, *levels))) > 64:
-        levels.pop()
-    return InstitutionCode(agency, country, region, tuple(levels))
-
-
-@st.composite
 def transfers(draw: st.DrawFn) -> dcep.instructions.Transfer:
     payer, payee = draw(st.lists(addresses, min_size=2, max_size=2, unique=True))
     return dcep.instructions.Transfer(
-        draw(ids),
+        draw(instruction_ids),
         draw(sequences),
         payer=payer,
         payee=payee,
-        amount=draw(amounts),
+        amount=draw(positive_amounts),
         memo=draw(memos),
     )
 
 
 KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
     InstructionKind.GENESIS: st.builds(
-        dcep.instructions.Genesis, id=ids, sequence=sequences, name=names, code=institution_codes()
+        dcep.instructions.Genesis,
+        id=instruction_ids,
+        sequence=sequences,
+        name=names,
+        code=institution_codes(),
     ),
     InstructionKind.AUTHORISE_BANK: st.builds(
         dcep.instructions.AuthoriseBank,
-        id=ids,
+        id=instruction_ids,
         sequence=sequences,
         bank_key=verify_keys,
         name=names,
         code=institution_codes(),
-        reserves=amounts,
+        reserves=positive_amounts,
     ),
     InstructionKind.ISSUE: st.builds(
-        dcep.instructions.Issue, id=ids, sequence=sequences, bank=addresses, amount=amounts
+        dcep.instructions.Issue,
+        id=instruction_ids,
+        sequence=sequences,
+        bank=addresses,
+        amount=positive_amounts,
     ),
     InstructionKind.REDEEM: st.builds(
-        dcep.instructions.Redeem, id=ids, sequence=sequences, amount=amounts
+        dcep.instructions.Redeem, id=instruction_ids, sequence=sequences, amount=positive_amounts
     ),
     InstructionKind.PAY_IN: st.builds(
-        dcep.instructions.PayIn, id=ids, sequence=sequences, account=accounts, amount=amounts
+        dcep.instructions.PayIn,
+        id=instruction_ids,
+        sequence=sequences,
+        account=accounts,
+        amount=positive_amounts,
     ),
     InstructionKind.OPEN_WALLET: st.builds(
         dcep.instructions.OpenWallet,
-        id=ids,
+        id=instruction_ids,
         sequence=sequences,
         wallet_key=verify_keys,
-        category=categories,
+        category=wallet_categories,
         linked_account=accounts,
         kyc_digest=digests,
     ),
     InstructionKind.FUND: st.builds(
         dcep.instructions.Fund,
-        id=ids,
+        id=instruction_ids,
         sequence=sequences,
         wallet=addresses,
-        amount=amounts,
+        amount=positive_amounts,
         from_account=accounts,
     ),
     InstructionKind.DEFUND: st.builds(
         dcep.instructions.Defund,
-        id=ids,
+        id=instruction_ids,
         sequence=sequences,
         wallet=addresses,
-        amount=amounts,
+        amount=positive_amounts,
         to_account=accounts,
     ),
     InstructionKind.TRANSFER: transfers(),
     InstructionKind.APPOINT_REGULATOR: st.builds(
         dcep.instructions.AppointRegulator,
-        id=ids,
+        id=instruction_ids,
         sequence=sequences,
         regulator_key=verify_keys,
         name=names,
     ),
     InstructionKind.FREEZE: st.builds(
-        dcep.instructions.Freeze, id=ids, sequence=sequences, wallet=addresses, reason=names
+        dcep.instructions.Freeze,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet=addresses,
+        reason=names,
     ),
     InstructionKind.UNFREEZE: st.builds(
-        dcep.instructions.Unfreeze, id=ids, sequence=sequences, wallet=addresses, reason=names
+        dcep.instructions.Unfreeze,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet=addresses,
+        reason=names,
     ),
     InstructionKind.WARRANT: st.builds(
-        dcep.instructions.Warrant, id=ids, sequence=sequences, wallet=addresses, reason=names
+        dcep.instructions.Warrant,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet=addresses,
+        reason=names,
     ),
     InstructionKind.DISCLOSURE: st.builds(
         dcep.instructions.Disclosure,
-        id=ids,
+        id=instruction_ids,
         sequence=sequences,
         regulator=addresses,
-        warrant_id=ids,
+        warrant_id=instruction_ids,
         wallet=addresses,
         sealed=st.binary(min_size=1, max_size=300),
     ),
@@ -386,7 +406,7 @@ def test_encoding_is_deterministic(instruction: Instruction) -> None:
     assert encode_instruction(copy) == encode_instruction(instruction)
 
 
-@given(instruction=instructions, key=signing_keys, network_id=network_ids)
+@given(instruction=instructions, key=signing_keys, network_id=envelope_network_ids)
 def test_signed_round_trip(instruction: Instruction, key: SigningKey, network_id: bytes) -> None:
     signed = SignedInstruction.sign(instruction, key, network_id)
     raw = signed.to_bytes()
@@ -405,7 +425,7 @@ def test_signed_round_trip(instruction: Instruction, key: SigningKey, network_id
     parsed.verify(network_id)
 
 
-@given(instruction=instructions, key=signing_keys, network_id=network_ids)
+@given(instruction=instructions, key=signing_keys, network_id=envelope_network_ids)
 def test_signature_covers_the_documented_domain_message(
     instruction: Instruction, key: SigningKey, network_id: bytes
 ) -> None:
@@ -440,7 +460,7 @@ def test_mutated_encodings_decode_canonically_or_raise(
         assert encode_instruction(decoded) == bad
 
 
-@given(data=st.binary(max_size=400), network_id=network_ids)
+@given(data=st.binary(max_size=400), network_id=envelope_network_ids)
 @example(data=b"", network_id=NETWORK_ID)
 @example(data=bytes(95), network_id=NETWORK_ID)
 @example(data=bytes(96), network_id=NETWORK_ID)
@@ -771,7 +791,7 @@ def test_a_signature_for_one_kind_does_not_verify_for_another(
 @given(
     instruction=instructions,
     key=signing_keys,
-    networks=st.lists(network_ids, min_size=2, max_size=2, unique=True),
+    networks=st.lists(envelope_network_ids, min_size=2, max_size=2, unique=True),
 )
 @example(
     instruction=EXAMPLES[InstructionKind.TRANSFER],

@@ -20,6 +20,8 @@ from dcep.core._posting_codec import decode_postings, encode_postings
 from dcep.values._commitment import StateCommitment, account_leaf
 from dcep.values._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
+from .strategies import address_bytes, addresses, category_numbers, fens
+
 
 def _populate(ledger: dcep.Ledger, wallets: int = 12, payments: int = 60) -> dcep.CentralBank:
     pboc = dcep.CentralBank(ledger, seed=11)
@@ -66,9 +68,9 @@ def test_a_commitment_leaf_is_kind_owner_account_and_balance_length_prefixed() -
 
 @given(
     kind=st.sampled_from(list(dcep.core.AccountKind)),
-    owner=st.binary(min_size=20, max_size=20),
+    owner=address_bytes,
     account_id=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=40),
-    balance_fen=st.integers(min_value=0, max_value=dcep.values.MAX_AMOUNT_FEN),
+    balance_fen=fens(),
 )
 def test_every_commitment_leaf_is_built_field_by_field(
     kind: dcep.core.AccountKind, owner: bytes, account_id: str, balance_fen: int
@@ -352,7 +354,7 @@ postings_strategy = st.lists(
     st.builds(
         dcep.core.Posting,
         st.sampled_from(dcep.core.AccountKind),
-        st.binary(min_size=20, max_size=20).map(dcep.Address),
+        addresses,
         st.integers(-(2**63), 2**63 - 1),
         st.text("abcXYZ019-_.", max_size=20),
     ),
@@ -445,7 +447,7 @@ def test_a_database_keeps_the_policy_it_was_written_under(tmp_path: Path) -> Non
 
 @given(
     st.dictionaries(
-        st.integers(1, 4),
+        category_numbers,
         st.tuples(*[st.one_of(st.none(), st.integers(0, 10**12))] * 4),
         min_size=1,
     ),

@@ -366,6 +366,7 @@ def _tamper_cases(
         ("blocks", "signature", 40),
     ],
 )
+@pytest.mark.slow  # 300 tampered copies of the database, each verified
 def test_one_flipped_bit_in_an_entry_or_block_is_detected_and_named(
     pristine: Pristine, tmp_path: Path, table: str, column: str, cases: int
 ) -> None:
@@ -377,6 +378,7 @@ def test_one_flipped_bit_in_an_entry_or_block_is_detected_and_named(
     ("table", "column"),
     [(table, column) for table, columns in SNAPSHOT_COLUMNS.items() for column in columns],
 )
+@pytest.mark.slow  # a sweep over every snapshot column, several tampered copies each
 def test_one_flipped_bit_in_a_snapshot_value_is_detected(
     pristine: Pristine, tmp_path: Path, table: str, column: str
 ) -> None:
@@ -820,6 +822,7 @@ def test_a_truncated_database_is_refused_or_keeps_a_valid_prefix(
     _clean_error_or_valid_prefix(path, pristine.entries)
 
 
+@pytest.mark.slow  # the truncation sweep: a copy cut every 509 bytes, each opened
 def test_every_truncation_point_is_refused_or_keeps_a_valid_prefix(
     pristine: Pristine, tmp_path: Path
 ) -> None:

@@ -60,6 +60,8 @@ from dcep.instructions import (
 from dcep.values import KycField, SigningKey, VerifyKey
 from dcep.values._policy import year_of_day
 
+from .strategies import int_seeds
+
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 _SEED = b"dcep tests: ledger"
 
@@ -516,7 +518,7 @@ _FLAWS = ("none", "forged", "garbage", "overdraft", "replay")
     st.integers(0, 90).flatmap(
         lambda n: st.lists(st.sampled_from(_FLAWS), min_size=n, max_size=n)
     ),
-    st.integers(0, 2**32),
+    int_seeds,
 )
 def test_a_batch_gives_what_submitting_one_by_one_gives(flaws: list[str], seed: int) -> None:
     """Whatever the batch's length (across the ledger's check-ahead chunks) and refusals."""

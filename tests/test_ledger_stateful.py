@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 import attrs
+import pytest
 from hypothesis import Phase, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -42,6 +43,8 @@ import dcep
 import dcep.core
 import dcep.instructions
 import dcep.values
+
+from . import strategies
 
 T = TypeVar("T")
 Reason = dcep.Reason
@@ -220,7 +223,10 @@ plans = st.builds(
     st.integers(0, 7),
     st.integers(0, 10_000),
 )
-picks = st.integers(0, 255)
+#: A bank or wallet, by its index modulo how many there are (a handful).
+picks = strategies.picks(255)
+#: An entry, signed payment, id or byte, by index modulo the (longer) list.
+far_picks = strategies.picks(2**16)
 #: Bank codes: mostly well formed (and often taken already), sometimes not assignable.
 bank_codes = st.one_of(
     st.builds(
@@ -933,7 +939,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize(
         start=start_times,
-        cb_seed=st.integers(0, 2**32),
+        cb_seed=strategies.int_seeds,
         tight=st.booleans(),
         opening=openings,
         window=st.sampled_from((None, None, 2, 9)),
@@ -1044,7 +1050,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.bank_list))
     @rule(
         bank=picks,
-        category=st.integers(1, 4),
+        category=strategies.category_numbers,
         missing=st.one_of(st.none(), st.sampled_from(KYC_FIELDS)),
         linked=st.sampled_from(ACCOUNTS),
         link_anyway=st.booleans(),
@@ -1159,7 +1165,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: bool(self.pending))
-    @rule(index=st.integers(0, 2**16), as_bytes=st.booleans())
+    @rule(index=far_picks, as_bytes=st.booleans())
     def submit_a_signed_payment(self, index: int, as_bytes: bool) -> None:
         """Submit a payment signed earlier: later ones may have overtaken it (a replay)."""
         item = self.pending.pop(index % len(self.pending))
@@ -1236,7 +1242,7 @@ class LedgerMachine(RuleBasedStateMachine):
         memo=memos,
         which=st.sampled_from(("fresh", "same_id_same_content", "same_id_other_content", "old")),
         elsewhere=st.booleans(),
-        pick=st.integers(0, 2**16),
+        pick=far_picks,
     )
     def another_client_of_the_wallet(
         self,
@@ -1336,7 +1342,7 @@ class LedgerMachine(RuleBasedStateMachine):
         second=picks,
         plan=plans,
         code=bank_codes,
-        seed=st.integers(0, 2**32),
+        seed=strategies.int_seeds,
     )
     def mistaken_identity(
         self, kind: str, first: int, second: int, plan: Plan, code: str, seed: int
@@ -1408,7 +1414,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # -- forgeries, replays and strangers --------------------------------------------
 
-    @rule(index=st.integers(0, 2**16), as_bytes=st.booleans())
+    @rule(index=far_picks, as_bytes=st.booleans())
     def replay_an_accepted_instruction(self, index: int, as_bytes: bool) -> None:
         entry = self.entries[index % len(self.entries)]
         signed = entry.signed
@@ -1429,9 +1435,9 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
     @rule(
-        index=st.integers(0, 2**16),
+        index=far_picks,
         mode=st.sampled_from(("signature", "short_signature", "other_signer", "body")),
-        position=st.integers(0, 2**16),
+        position=far_picks,
         mask=st.integers(1, 255),
         as_bytes=st.booleans(),
     )
@@ -1480,7 +1486,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
     @rule(
-        index=st.integers(0, 2**16),
+        index=far_picks,
         change=st.sampled_from(("zero", "too_large", "other", "extra_byte", "missing_byte")),
         value=st.integers(0, 2**63 - 1),
     )
@@ -1537,9 +1543,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 "defund_nowhere",
             )
         ),
-        seed=st.binary(min_size=32, max_size=32),
-        instruction_id=st.integers(1, 2**128 - 1),
-        sequence=st.integers(1, 2**64 - 1),
+        seed=strategies.key_seeds,
+        instruction_id=strategies.instruction_ids,
+        sequence=strategies.sequences,
         elsewhere=st.booleans(),
         pick=picks,
     )
@@ -1727,7 +1733,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert ledger.last_sequence(signer) == self.last_seq.get(signer, 0), signer
 
 
-TestLedger = LedgerMachine.TestCase
+# The full stateful run (200 programs of up to 50 steps) takes seconds: slow.
+TestLedger = pytest.mark.slow(LedgerMachine.TestCase)
 TestLedger.settings = settings(
     max_examples=200,
     stateful_step_count=50,
@@ -1850,7 +1857,7 @@ def _run_script(seed: int, script: list[tuple[str, int, int, int]]) -> Journal:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**64), script=operations)
+@given(seed=strategies.wide_int_seeds, script=operations)
 def test_the_same_seeded_operations_give_the_same_entries(
     seed: int, script: list[tuple[str, int, int, int]]
 ) -> None:
@@ -1867,7 +1874,7 @@ def test_the_same_seeded_operations_give_the_same_entries(
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**64), script=operations)
+@given(seed=strategies.wide_int_seeds, script=operations)
 def test_a_replica_fed_the_journal_gives_the_same_receipts(
     seed: int, script: list[tuple[str, int, int, int]]
 ) -> None:

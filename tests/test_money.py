@@ -15,8 +15,10 @@ import dcep.values._money
 from dcep.errors import AmountError, DcepError, Reason
 from dcep.values._money import FEN_PER_YUAN, MAX_AMOUNT_FEN, Amount, cny
 
-fens = st.integers(min_value=0, max_value=MAX_AMOUNT_FEN)
-amounts = fens.map(Amount)
+from . import strategies
+
+#: Every amount, zero and the maximum included.
+amounts = strategies.amounts()
 
 
 def _refused(reason: Reason, value: object) -> None:
@@ -242,8 +244,9 @@ def test_negative_difference_is_refused() -> None:
     assert info.value.reason is Reason.AMOUNT_NEGATIVE
 
 
-halves = st.integers(min_value=0, max_value=MAX_AMOUNT_FEN // 2).map(Amount)
-thirds = st.integers(min_value=0, max_value=MAX_AMOUNT_FEN // 3).map(Amount)
+# Small enough that two (three) of them add up to an amount.
+halves = strategies.amounts(max_fen=MAX_AMOUNT_FEN // 2)
+thirds = strategies.amounts(max_fen=MAX_AMOUNT_FEN // 3)
 
 
 @given(a=halves, b=halves)

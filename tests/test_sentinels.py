@@ -167,7 +167,8 @@ def _in_process(network_id: bytes, envelopes: Iterable[bytes]) -> list[bool]:
         _CHUNK,
         2 * _CHUNK,
         2 * _CHUNK + 1,
-        7 * _CHUNK + 3,
+        # Half a second a pool; 2 * _CHUNK + 1 already crosses chunks in the fast loop.
+        pytest.param(7 * _CHUNK + 3, marks=pytest.mark.slow),
     ],
 )
 def test_streamed_verdicts_are_the_in_process_ones(
@@ -287,6 +288,7 @@ def _kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow  # starts a pool of its own and kills a worker
 def test_a_worker_killed_while_idle_is_replaced_and_the_verdicts_are_right(
     stream_world: tuple[bytes, list[bytes]],
 ) -> None:
@@ -304,6 +306,7 @@ def test_a_worker_killed_while_idle_is_replaced_and_the_verdicts_are_right(
         assert pids[0] not in {child.pid for child in multiprocessing.active_children()}
 
 
+@pytest.mark.slow  # a pool of its own per case, every worker killed
 @pytest.mark.parametrize("taken_before_the_kill", [1, 150, 700])
 def test_workers_killed_mid_stream_leave_the_stream_whole(
     stream_world: tuple[bytes, list[bytes]], taken_before_the_kill: int
@@ -322,6 +325,7 @@ def test_workers_killed_mid_stream_leave_the_stream_whole(
         assert pool.restarts == 1
 
 
+@pytest.mark.slow  # two ledgers of 500 payments, a pool of its own, a worker killed
 def test_a_worker_killed_mid_batch_changes_no_result() -> None:
     alone, pooled, items = _twins(10, 500, seed=11)
     expected = alone.submit_many(items)
@@ -429,6 +433,7 @@ def _failing_at(items: list[bytes], position: int) -> Iterator[bytes]:
         yield item
 
 
+@pytest.mark.slow  # 2000 payments signed and streamed three times per case
 @pytest.mark.parametrize("commit_every", [1000, 333])
 def test_a_stream_whose_input_fails_applies_and_reports_all_before_it_alike(
     commit_every: int,
