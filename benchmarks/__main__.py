@@ -24,7 +24,7 @@ BENCHMARKS: Final[dict[str, Callable[[Context], Result]]] = {
 }
 
 #: Benchmarks that set themselves up and write their own JSON (``main(quick)``).
-STANDALONE: Final[dict[str, Callable[[bool], dict[str, float]]]] = {
+STANDALONE: Final[dict[str, Callable[[bool, Path], dict[str, float]]]] = {
     regulator.NAME: regulator.main,
 }
 
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for name in names:
             if name in STANDALONE:
-                STANDALONE[name](args.quick)
+                STANDALONE[name](args.quick, args.results)
                 continue
             print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
             began = time.perf_counter()

@@ -305,8 +305,12 @@ def environment() -> dict[str, object]:
     }
 
 
-def main(quick: bool) -> dict[str, float]:
-    """Run the benchmark at the quick or full size; return the figures (also written as JSON)."""
+def main(quick: bool, results_dir: Path | None = None) -> dict[str, float]:
+    """Run the benchmark at the quick or full size; return the figures (also written as JSON).
+
+    The JSON goes to ``results_dir`` (``benchmarks/results/`` if not given).
+    """
+    results = RESULTS if results_dir is None else results_dir / RESULTS.name
     size = QUICK if quick else FULL
     started = time.perf_counter()
     load_at_start = [round(value, 2) for value in os.getloadavg()]
@@ -324,7 +328,7 @@ def main(quick: bool) -> dict[str, float]:
     del view
     measure_memory(store, size, figures)
     elapsed = time.perf_counter() - started
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": NAME,
         "quick": quick,
@@ -334,8 +338,8 @@ def main(quick: bool) -> dict[str, float]:
         "parameters": {"hops": list(HOPS), "batch": BATCH, **size.__dict__},
         "figures": figures,
     }
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"  ({elapsed:.1f} s; {RESULTS})", flush=True)
+    results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"  ({elapsed:.1f} s; {results})", flush=True)
     return figures
 
 

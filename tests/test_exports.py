@@ -3,8 +3,8 @@
 The top of ``dcep`` holds the names a researcher types every day; each
 layer's package (``dcep.values``, ``dcep.instructions``, ``dcep.core``,
 ``dcep.journal``, ``dcep.ledger``, ``dcep.parties``, ``dcep.regulator``,
-``dcep.sim``, ``dcep.cli``) and ``dcep.errors`` are public modules with an
-explicit ``__all__``, re-exporting from private ``_`` modules.  These tests
+``dcep.export``, ``dcep.sim``, ``dcep.cli``) and ``dcep.errors`` are public
+modules with an explicit ``__all__``, re-exporting from private ``_`` modules.  These tests
 make sure each public module and its ``__all__`` agree, that static tools see
 every runtime name, that public objects name their public module, that
 public records are ``@final``, and that importing dcep stays cheap.
@@ -44,6 +44,7 @@ PUBLIC_MODULE_NAMES = (
     "dcep.ledger",
     "dcep.parties",
     "dcep.regulator",
+    "dcep.export",
     "dcep.sim",
     "dcep.cli",
 )
@@ -322,7 +323,7 @@ def test_a_name_that_never_existed_is_an_attribute_error() -> None:
         getattr(dcep, "no_such_" + "name")
 
 
-OPTIONAL_EXTRAS = ("tqdm", "networkx", "matplotlib")
+OPTIONAL_EXTRAS = ("tqdm", "networkx", "matplotlib", "pandas", "pyarrow", "duckdb")
 
 
 def test_import_dcep_does_not_import_optional_extras() -> None:

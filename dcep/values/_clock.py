@@ -95,6 +95,40 @@ class ManualClock:
             )
         self._now_us += step
 
+    def move_to(self, moment: dt.datetime | int) -> None:
+        """Set the clock to a time of day, not only forward by a step: spread a day's payments.
+
+        ``moment`` is an aware ``datetime`` or microseconds since the epoch.
+        Moving to the present time is allowed (a no-op); moving to an earlier
+        time is refused and leaves the clock where it was, since a clock that
+        went backwards would reopen closed days.
+
+        >>> import datetime as dt
+        >>> beijing = dt.timezone(dt.timedelta(hours=8))
+        >>> opening = dt.datetime(2026, 3, 2, 9, 0, tzinfo=beijing)
+        >>> clock = ManualClock.at(opening)
+        >>> clock.move_to(opening + dt.timedelta(hours=3, minutes=30))
+        >>> (clock.now_us() - microseconds(opening)) // 60_000_000  # minutes
+        210
+        """
+        if isinstance(moment, dt.datetime):
+            target_us = microseconds(moment)
+        elif type(moment) is int:
+            target_us = moment
+        else:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"move a clock to an aware datetime or whole microseconds, not {moment!r}",
+                field="moment",
+            )
+        if target_us < self._now_us:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a clock cannot go backwards: {target_us} is before {self._now_us}",
+                field="moment",
+            )
+        self._now_us = target_us
+
     def __repr__(self) -> str:
         return f"ManualClock({self._now_us})"
 
