@@ -3,7 +3,7 @@
 The top of ``dcep`` holds the names a researcher types every day; each
 layer's package (``dcep.values``, ``dcep.instructions``, ``dcep.core``,
 ``dcep.journal``, ``dcep.ledger``, ``dcep.parties``, ``dcep.regulator``,
-``dcep.export``, ``dcep.sim``, ``dcep.cli``) and ``dcep.errors`` are public
+``dcep.export``, ``dcep.sim``, ``dcep.sweep``, ``dcep.cli``) and ``dcep.errors`` are public
 modules with an explicit ``__all__``, re-exporting from private ``_`` modules.  These tests
 make sure each public module and its ``__all__`` agree, that static tools see
 every runtime name, that public objects name their public module, that
@@ -46,6 +46,7 @@ PUBLIC_MODULE_NAMES = (
     "dcep.regulator",
     "dcep.export",
     "dcep.sim",
+    "dcep.sweep",
     "dcep.cli",
 )
 PRIVATE_MODULE_NAMES = sorted(
@@ -323,7 +324,16 @@ def test_a_name_that_never_existed_is_an_attribute_error() -> None:
         getattr(dcep, "no_such_" + "name")
 
 
-OPTIONAL_EXTRAS = ("tqdm", "networkx", "matplotlib", "pandas", "pyarrow", "duckdb")
+OPTIONAL_EXTRAS = (
+    "tqdm",
+    "networkx",
+    "matplotlib",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "dask",
+    "distributed",
+)
 
 
 def test_import_dcep_does_not_import_optional_extras() -> None:
