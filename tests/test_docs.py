@@ -1,9 +1,10 @@
 """The documentation runs, so it cannot drift from the code.
 
-Every ```python block in README.md and docs/*.md is executed: the blocks of
-one file in order, in one fresh namespace and a fresh working directory per
-file, so a later block can use names an earlier one defined and no example
-finds files left by another run.  Blocks that are not meant to run are fenced as
+Every ```python block in README.md and in every Markdown page under docs/
+(subfolders included: the whole site) is executed: the blocks of one file
+in order, in one fresh namespace and a fresh working directory per file, so
+a later block can use names an earlier one defined and no example finds files
+left by another run.  Blocks that are not meant to run are fenced as
 ``text``, ``console`` or ``sh``; any other label is refused, so a block cannot
 skip execution by a typo such as ``py``.  The table of reasons in
 docs/ledger.md must name every member of ``dcep.Reason`` exactly once, each
@@ -25,7 +26,7 @@ import dcep.errors
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 DOCS: Final = ROOT / "docs"
-DOC_FILES: Final = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+DOC_FILES: Final = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 LEDGER_GUIDE: Final = DOCS / "ledger.md"
 
 #: Fence labels that may appear; only ``python`` is executed.
@@ -78,7 +79,8 @@ def test_python_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     # Examples may create files (Ledger.open("city.db")): give each file a fresh directory.
     monkeypatch.chdir(tmp_path)
     blocks = fenced_blocks(path.read_text(encoding="utf-8"), _relative(path))
-    namespace: dict[str, object] = {"__name__": f"docs.{path.stem}"}
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    namespace: dict[str, object] = {"__name__": module}
     for block in blocks:
         if block.label != "python":
             continue
@@ -100,6 +102,13 @@ def test_the_guides_have_runnable_examples() -> None:
     for path in (ROOT / "README.md", DOCS / "architecture.md", LEDGER_GUIDE):
         blocks = fenced_blocks(path.read_text(encoding="utf-8"), _relative(path))
         assert any(block.label == "python" for block in blocks), path
+
+
+def test_the_site_pages_are_collected() -> None:
+    # The site's pages live in subfolders too (docs/concepts/, docs/reference/).
+    collected = {_relative(path) for path in DOC_FILES}
+    assert {"docs/index.md", "docs/getting-started.md", "docs/concepts/invariants.md"} <= collected
+    assert all(path.suffix == ".md" for path in DOC_FILES)
 
 
 def test_fenced_blocks_reads_labels_indents_and_lines() -> None:
