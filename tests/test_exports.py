@@ -45,6 +45,7 @@ PUBLIC_MODULE_NAMES = (
     "dcep.parties",
     "dcep.regulator",
     "dcep.export",
+    "dcep.datasets",
     "dcep.sim",
     "dcep.sweep",
     "dcep.cli",
