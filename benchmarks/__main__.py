@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from benchmarks import memory, recover, regulator, transfers, verify_db, verify_only
+from benchmarks import memory, recover, regulator, simulate, transfers, verify_db, verify_only
 from benchmarks._common import FULL, QUICK, RESULTS_DIR, Context, Result, write_result
 
 #: Every benchmark, in the order a full run takes them.
@@ -21,6 +21,7 @@ BENCHMARKS: Final[dict[str, Callable[[Context], Result]]] = {
     recover.NAME: recover.run,
     verify_db.NAME: verify_db.run,
     memory.NAME: memory.run,
+    simulate.NAME: simulate.run,
 }
 
 #: Benchmarks that set themselves up and write their own JSON (``main(quick)``).

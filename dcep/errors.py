@@ -23,6 +23,8 @@ __all__ = [
     "InvalidFieldError",
     "InvariantError",
     "JournalError",
+    "KeyAccessError",
+    "KeyFileError",
     "LimitExceededError",
     "NotAuthorisedError",
     "Reason",
@@ -95,6 +97,14 @@ class Reason(enum.StrEnum):
     STORE_NOT_DCEP = "store_not_dcep"
     STORE_VERSION_UNSUPPORTED = "store_version_unsupported"
     STORE_CORRUPT = "store_corrupt"
+    # Trust anchors (issue #27): the journal is not the expected central bank's.
+    JOURNAL_UNTRUSTED_KEY = "journal_untrusted_key"
+    # Keys and key files.
+    KEY_FILE_EXISTS = "key_file_exists"
+    KEY_FILE_UNREADABLE = "key_file_unreadable"
+    KEY_FILE_EXPOSED = "key_file_exposed"
+    PASSPHRASE_WRONG = "passphrase_wrong"
+    KEY_NOT_HELD = "key_not_held"
     # The ledger's own promises.
     INVARIANT_VIOLATED = "invariant_violated"
 
@@ -232,6 +242,14 @@ def _rebuild_journal(
     reason: Reason, message: str, entry: int | None, block: int | None
 ) -> JournalError:
     return JournalError(reason, message, entry=entry, block=block)
+
+
+class KeyFileError(DcepError, ValueError):
+    """A key file is missing, damaged, not a key file, or of a format this dcep cannot read."""
+
+
+class KeyAccessError(DcepError, PermissionError):
+    """A key cannot be used: wrong passphrase, a key file others can read, not the party's key."""
 
 
 class InvariantError(DcepError, AssertionError):

@@ -37,10 +37,15 @@ class Built(NamedTuple):
     blocks: int
 
 
-def _build(path: Path, *, snapshot: bool = False) -> Built:
+def _central_key(seed: int = 5) -> str:
+    """The hex public key of the central bank ``_build`` uses: the trust anchor."""
+    return bytes(dcep.CentralBank(dcep.Ledger(), seed=seed).verify_key).hex()
+
+
+def _build(path: Path, *, snapshot: bool = False, central_seed: int = 5) -> Built:
     """Two banks, seven wallets of three categories, payments, a defund, a redemption."""
     ledger = dcep.Ledger.open(path, block_size=BLOCK_SIZE)
-    pboc = dcep.CentralBank(ledger, seed=5)  # 1 entry: genesis
+    pboc = dcep.CentralBank(ledger, seed=central_seed)  # 1 entry: genesis
     icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("600000"))
     hebei = pboc.authorise_bank("Bank of Hebei", code="MA.156.1301.01", reserves=cny("200000"))
     pboc.issue(icbc, cny("300000"))
@@ -137,20 +142,50 @@ def test_demo_is_the_same_every_time_for_a_seed(capsys: pytest.CaptureFixture[st
 
 
 def test_verify_a_good_file(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verify", str(built.path)]) == 0
+    assert main(["verify", str(built.path), "--central-bank-key", _central_key()]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
     assert captured.out.startswith(
         f"{built.path}: OK: {built.entries} entries in {built.blocks} blocks; "
     )
+    assert captured.out.rstrip().endswith("verified against the trusted central bank key")
     assert "snapshot" not in captured.out  # none was taken (block 5 is still open)
+
+
+def test_verify_without_a_trust_anchor_exits_3_and_says_so(
+    built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", str(built.path)]) == 3
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{built.path}: OK: {built.entries} entries")
+    assert "trusted" not in captured.out
+    assert captured.err.startswith(f"{built.path}: UNANCHORED: verified against no trust anchor")
+    assert "--central-bank-key" in captured.err
+    assert _central_key() in captured.err  # what the file names, to check out of band
+
+
+def test_verify_a_journal_rebuilt_under_another_key_exits_1_naming_the_genesis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same history, every entry and block re-signed by another "central
+    # bank": self-consistent, so it verifies without an anchor ...
+    forged = _build(tmp_path / "forged.db", snapshot=True, central_seed=6)
+    assert main(["verify", str(forged.path)]) == 3
+    capsys.readouterr()
+    # ... and is refused against the expected key, at the genesis.
+    assert main(["verify", str(forged.path), "--central-bank-key", _central_key()]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"dcep verify: FAULT in {forged.path}: [journal_untrusted_key]")
+    assert "(at block 0, entry 0)" in captured.err
+    assert _central_key(6) in captured.err
 
 
 def test_verify_says_it_checked_the_snapshot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     snapshotted = _build(tmp_path / "city.db", snapshot=True)
-    assert main(["verify", str(snapshotted.path)]) == 0
+    assert main(["verify", str(snapshotted.path), "--central-bank-key", _central_key()]) == 0
     out = capsys.readouterr().out
     assert f"OK: {snapshotted.entries} entries in {snapshotted.blocks} blocks" in out
     assert "snapshot and invariants verified" in out
@@ -235,6 +270,14 @@ def test_a_directory_is_not_a_ledger_exits_1(
         (["demo", "--payments", "-1"], "--payments: must be at least 0, not -1"),
         (["demo", "--wallets", "many"], "--wallets: not a whole number: 'many'"),
         (["verify", "x.db", "--workers", "0"], "--workers: must be at least 1, not 0"),
+        (
+            ["verify", "x.db", "--central-bank-key", "abc"],
+            "--central-bank-key: not a public key: 'abc' (64 hex digits, 32 bytes)",
+        ),
+        (
+            ["verify", "x.db", "--central-bank-key", "zz" * 32],
+            "--central-bank-key: not a public key",
+        ),
     ],
 )
 def test_a_bad_count_is_a_usage_error(
@@ -267,6 +310,7 @@ def test_inspect_prints_the_figures_worked_out_by_hand(
     in_wallets = cny("500") * 7 - cny("50")  # payments between wallets move nothing out
     assert summary == {
         "central bank": "People's Bank of China MA.156.1100.00",
+        "its key": _central_key(),
         "entries": str(built.entries),
         "blocks": f"{built.blocks} sealed",
         "issued": "¥400,000.00",
@@ -339,6 +383,9 @@ def test_python_m_dcep_without_a_command_is_a_usage_error() -> None:
 
 
 def test_python_m_dcep_verify_in_a_subprocess(built: Built) -> None:
-    completed = _run("verify", str(built.path))
+    completed = _run("verify", str(built.path), "--central-bank-key", _central_key())
     assert completed.returncode == 0, completed.stderr
     assert f"OK: {built.entries} entries in {built.blocks} blocks" in completed.stdout
+    unanchored = _run("verify", str(built.path))
+    assert unanchored.returncode == 3, unanchored.stderr
+    assert "UNANCHORED" in unanchored.stderr

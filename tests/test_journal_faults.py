@@ -113,9 +113,9 @@ class Pristine(NamedTuple):
     blocks: list[Row]
 
 
-def _populate(ledger: dcep.Ledger) -> None:
+def _populate(ledger: dcep.Ledger, central_seed: int = CENTRAL_SEED) -> None:
     """A few dozen instructions of every kind, touching every snapshot table."""
-    pboc = dcep.CentralBank(ledger, seed=CENTRAL_SEED)
+    pboc = dcep.CentralBank(ledger, seed=central_seed)
     icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("1000000"))
     ccb = pboc.authorise_bank("CCB", code="MA.156.1100.02", reserves=cny("500000"))
     pboc.issue(icbc, cny("500000"))
@@ -261,9 +261,9 @@ def _assert_detected(path: Path, *, must_name: bool) -> dcep.JournalError:
     return verdict
 
 
-def _cli_verify(path: Path) -> subprocess.CompletedProcess[str]:
+def _cli_verify(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dcep", "verify", str(path)],
+        [sys.executable, "-m", "dcep", "verify", str(path), *options],
         capture_output=True,
         text=True,
         check=False,
@@ -998,3 +998,275 @@ def test_a_recovered_prefix_can_be_written_to_and_still_verifies(
     entries, _ = _read_store(path)
     assert entries[:kept] == live_copy.entries[:kept]
     assert len(entries) == kept + 1
+
+
+# -- trust nothing unsigned (issue #27) --------------------------------------------------
+#
+# Each edit the issue lists, made with plain ``sqlite3``: every one ends in a
+# typed, named refusal, by ``Ledger.open`` where it reads the damaged part,
+# by a replica and by ``dcep verify``; a refused open leaves the files as they were.
+
+
+def _central_key(seed: int = CENTRAL_SEED) -> dcep.values.VerifyKey:
+    return dcep.CentralBank(dcep.Ledger(), seed=seed).verify_key
+
+
+def _assert_open_refused(
+    path: Path, reason: dcep.Reason, *, entry: int | None = None, block: int | None = None
+) -> dcep.JournalError:
+    """``Ledger.open`` refuses ``path`` with ``reason`` (naming ``entry``/``block``), untouched."""
+    content, listing = path.read_bytes(), _listing(path.parent)
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.open(path)
+    error = caught.value
+    assert error.reason is reason, error
+    if entry is not None:
+        assert error.entry == entry, error
+    if block is not None:
+        assert error.block == block, error
+    assert path.read_bytes() == content
+    assert _listing(path.parent) == listing
+    return error
+
+
+@pytest.fixture(scope="module")
+def tailed(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
+    """A database whose last entries are in no block: written, never sealed (a crash)."""
+    path = tmp_path_factory.mktemp("tailed") / "city.db"
+    ledger = dcep.Ledger.open(path, block_size=BLOCK_SIZE, snapshot_every_blocks=SNAPSHOT_EVERY)
+    _populate(ledger)
+    assert ledger.journal is not None
+    ledger.journal.flush()
+    ledger.journal.store.close()  # not ledger.close(): that would seal the open block
+    entries, blocks = _read_store(path)
+    assert len(entries) % BLOCK_SIZE != 0
+    assert len(blocks) == len(entries) // BLOCK_SIZE
+    return Pristine(path, entries, blocks)
+
+
+def _forged_payment(path: Path, scratch: Path) -> tuple[dcep.journal.JournalEntry, int]:
+    """A well-formed entry appended to ``path``'s journal: a payment no one signed.
+
+    It chains to the head and carries exactly the postings re-executing it
+    gives; only its signature (64 zero bytes) is wrong.  Returns the entry and
+    the fen it takes from its victim.
+    """
+    shutil.copyfile(path, scratch)
+    ledger = dcep.Ledger.open(scratch)
+    try:
+        wallets = [w for w in ledger.wallets() if not ledger.is_frozen(w.address)]
+        victim = max(wallets, key=lambda wallet: wallet.balance.fen)
+        thief = next(w for w in wallets if w.category == 2 and w.address != victim.address)
+        amount = dcep.Amount(min(victim.balance.fen, 100_000))  # up to ¥1,000
+        instruction = dcep.instructions.Transfer(
+            2**100,
+            ledger.last_sequence(victim.address) + 1,
+            payer=victim.address,
+            payee=thief.address,
+            amount=amount,
+            memo="never signed",
+        )
+        signed = dcep.instructions.SignedInstruction(
+            victim.key, bytes(64), dcep.instructions.encode_instruction(instruction)
+        )
+        captured: list[dcep.core.LedgerEntry] = []
+        ledger.subscribe(captured.append)
+        assert ledger.journal is not None
+        head = ledger.journal.head_hash
+        ledger.reapply(signed, ledger.last_entry_time_us + 1)  # what recovery used to do
+        assert ledger.balance(victim.address).fen == victim.balance.fen - amount.fen
+        return dcep.journal.JournalEntry.from_ledger_entry(captured[0], head), amount.fen
+    finally:
+        assert ledger.journal is not None
+        ledger.journal.store.close()  # nothing of the forgery is written to the scratch file
+
+
+@pytest.mark.parametrize("start", ["sealed", "tailed"])
+def test_a_forged_entry_in_the_unsealed_tail_is_refused_on_open(
+    pristine: Pristine, tailed: Pristine, tmp_path: Path, start: str
+) -> None:
+    # Before issue #27 recovery re-executed it without checking its signature,
+    # and the next close sealed it into a block the central bank signed.
+    source = pristine if start == "sealed" else tailed
+    path = _copy(source.path, tmp_path)
+    forged, taken = _forged_payment(path, tmp_path / "scratch.db")
+    assert taken > 0
+    number = len(source.entries)
+    assert forged.number == number
+    assert forged.previous_hash == source.entries[-1][2]
+    _execute(path, "INSERT INTO entries VALUES (?, ?, ?)", (number, forged.body, forged.hash))
+    error = _assert_open_refused(path, dcep.Reason.JOURNAL_REPLAY_DIVERGED, entry=number)
+    assert error.block == len(source.blocks)
+    assert "[signature_invalid]" in str(error)
+    assert _assert_detected(path, must_name=True).entry == number
+    _assert_cli_refuses(path, must_name=True)
+
+
+def test_a_tail_entry_with_a_good_signature_still_opens(tailed: Pristine, tmp_path: Path) -> None:
+    path = _copy(tailed.path, tmp_path)
+    ledger = dcep.Ledger.open(path)
+    try:
+        assert ledger.journal is not None
+        assert ledger.journal.recovery is not None
+        assert ledger.journal.recovery.unsealed == len(tailed.entries) % BLOCK_SIZE
+        ledger.check_invariants()
+    finally:
+        assert ledger.journal is not None
+        ledger.journal.store.close()
+
+
+def test_a_journal_rebuilt_under_another_central_bank_is_refused_against_the_anchor(
+    pristine: Pristine, tmp_path: Path
+) -> None:
+    # The whole history again, every entry and block signed under another
+    # "central bank": nothing in the file can tell, so it verifies on its own.
+    rebuilt = tmp_path / "rebuilt.db"
+    ledger = dcep.Ledger.open(rebuilt, block_size=BLOCK_SIZE, snapshot_every_blocks=SNAPSHOT_EVERY)
+    _populate(ledger, central_seed=CENTRAL_SEED + 1)
+    ledger.close()
+    assert _verdict(rebuilt) is None
+    store = dcep.journal.SqliteStore(rebuilt)
+    try:
+        report = dcep.Replica(store, network_id=store.network_id).catch_up()
+        assert not report.anchored
+        assert report.central_bank_key == _central_key(CENTRAL_SEED + 1)
+        with pytest.raises(dcep.JournalError) as caught:
+            dcep.Replica(store, central_bank_key=_central_key()).catch_up()
+        anchored = dcep.Replica(store, central_bank_key=report.central_bank_key).catch_up()
+        assert anchored.anchored
+    finally:
+        store.close()
+    assert caught.value.reason is dcep.Reason.JOURNAL_UNTRUSTED_KEY
+    assert (caught.value.entry, caught.value.block) == (0, 0)
+    completed = _cli_verify(rebuilt, "--central-bank-key", bytes(_central_key()).hex())
+    assert completed.returncode == 1, completed.stdout
+    assert "[journal_untrusted_key]" in completed.stderr
+    assert "(at block 0, entry 0)" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    # The genuine file verifies against the genuine key.
+    store = dcep.journal.SqliteStore(pristine.path)
+    try:
+        assert dcep.Replica(store, central_bank_key=_central_key()).catch_up().anchored
+    finally:
+        store.close()
+
+
+def _corrupt_entries_page(path: Path) -> None:
+    """Overwrite the b-tree page header of the entries table's root page, as a bad sector."""
+    connection = sqlite3.connect(path)
+    try:
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'entries'"
+        ).fetchone()
+    finally:
+        connection.close()
+    raw = bytearray(path.read_bytes())
+    offset = (root - 1) * _page_size(path) + (100 if root == 1 else 0)
+    raw[offset : offset + 8] = b"\xff" * 8  # page type, freeblock, cell count, content start
+    path.write_bytes(bytes(raw))
+
+
+def test_a_damaged_entries_page_is_refused_typed(pristine: Pristine, tmp_path: Path) -> None:
+    # Before: an uncaught sqlite3.DatabaseError from SqliteStore.entry_count().
+    path = _copy(pristine.path, tmp_path)
+    _corrupt_entries_page(path)
+    error = _assert_open_refused(path, dcep.Reason.STORE_CORRUPT)
+    assert "quick_check" in str(error) or "malformed" in str(error)
+    _assert_detected(path, must_name=False)
+    _assert_cli_refuses(path, must_name=False)
+
+
+#: Values SQLite keeps as they are in a BLOB column: text, an integer, a real.
+WRONG_TYPES: Final = {"text": "x", "integer": 7, "real": 2.5}
+ROW_COLUMNS: Final = [
+    ("entries", "body"),
+    ("entries", "hash"),
+    ("blocks", "header"),
+    ("blocks", "signature"),
+]
+
+
+@pytest.mark.parametrize("kind", list(WRONG_TYPES))
+@pytest.mark.parametrize(("table", "column"), ROW_COLUMNS)
+def test_a_row_of_the_wrong_type_is_refused_naming_it(
+    pristine: Pristine, tmp_path: Path, table: str, column: str, kind: str
+) -> None:
+    # Before: ``UPDATE entries SET body = 'x' WHERE number = 5`` ended in a TypeError.
+    key, number = ("number", 5) if table == "entries" else ("height", 0)
+    path = _copy(pristine.path, tmp_path)
+    _execute(path, f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (WRONG_TYPES[kind], number))
+    error = _assert_detected(path, must_name=True)
+    assert (error.entry if table == "entries" else error.block) == number, error
+    if kind == "text":
+        _assert_cli_refuses(path, must_name=True)
+
+
+@pytest.mark.parametrize("kind", list(WRONG_TYPES))
+@pytest.mark.parametrize(("table", "column"), ROW_COLUMNS)
+def test_a_row_of_the_wrong_type_that_recovery_reads_is_refused_on_open(
+    tailed: Pristine, tmp_path: Path, table: str, column: str, kind: str
+) -> None:
+    # The last entry is in the unsealed tail and the last block after the
+    # snapshot: recovery reads both.
+    key, number = ("number", len(tailed.entries) - 1)
+    if table == "blocks":
+        key, number = ("height", len(tailed.blocks) - 1)
+    path = _copy(tailed.path, tmp_path)
+    _execute(path, f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (WRONG_TYPES[kind], number))
+    where = {"entry": number} if table == "entries" else {"block": number}
+    _assert_open_refused(path, dcep.Reason.STORE_CORRUPT, **where)
+
+
+POLICY_EDITS: Final = {
+    "deleted": ("DELETE FROM meta WHERE key = 'policy'", ()),
+    "not a policy": ("UPDATE meta SET value = 'policy/1 nonsense' WHERE key = 'policy'", ()),
+    "empty": ("UPDATE meta SET value = '' WHERE key = 'policy'", ()),
+    "a blob": ("UPDATE meta SET value = x'00ff' WHERE key = 'policy'", ()),
+    "not UTF-8": ("UPDATE meta SET value = CAST(x'ff70' AS TEXT) WHERE key = 'policy'", ()),
+}
+
+
+@pytest.mark.parametrize("edit", list(POLICY_EDITS))
+def test_a_missing_or_unreadable_policy_is_refused_never_defaulted(
+    pristine: Pristine, tmp_path: Path, edit: str
+) -> None:
+    path = _copy(pristine.path, tmp_path)
+    _execute(path, *POLICY_EDITS[edit])
+    error = _assert_open_refused(path, dcep.Reason.STORE_CORRUPT)
+    assert "policy" in str(error)
+    completed = _cli_verify(path)
+    assert completed.returncode == 1, completed.stdout
+    assert "[store_corrupt]" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize("start", ["sealed", "tailed"])
+def test_a_changed_network_id_is_refused_on_open(
+    pristine: Pristine, tailed: Pristine, tmp_path: Path, start: str
+) -> None:
+    # The network id is not signed; the genesis signature covers it.  The
+    # sealed file is all snapshot: recovery re-executes nothing at all.
+    path = _copy((pristine if start == "sealed" else tailed).path, tmp_path)
+    _execute(path, "UPDATE meta SET value = 'shenzhen-pilot' WHERE key = 'network_id'")
+    error = _assert_open_refused(path, dcep.Reason.STORE_CORRUPT, entry=0)
+    assert "'shenzhen-pilot'" in str(error)
+    _assert_detected(path, must_name=True)
+    _assert_cli_refuses(path, must_name=True)
+
+
+def test_a_signed_instruction_of_wrong_field_types_is_a_typed_error() -> None:
+    key = dcep.values.SigningKey(bytes(32)).verify_key
+    body = dcep.instructions.encode_instruction(
+        dcep.instructions.Genesis(
+            1, 1, name="PBOC", code=dcep.InstitutionCode.parse("MA.156.1100.00")
+        )
+    )
+    for arguments, field in [
+        (("not a key", bytes(64), body), "signer"),
+        ((key, "not bytes", body), "signature"),
+        ((key, bytes(64), 7), "body"),
+    ]:
+        with pytest.raises(dcep.InvalidFieldError) as caught:
+            dcep.instructions.SignedInstruction(*arguments)  # type: ignore[arg-type]
+        assert caught.value.reason is dcep.Reason.FIELD_INVALID
+        assert caught.value.field == field

@@ -16,13 +16,19 @@ balances and caps.  The caps, KYC rules and Beijing time are written out here
 (the README's table, or a tight ``Policy`` built here), not read from the
 library, so the defaults are under test too.
 
+A regulator appointed at the start freezes and unfreezes wallets (a frozen
+wallet cannot pay or defund, but can still be paid and funded), and e-CNY
+crosses banks: a payment to another bank's wallet defunded there leaves that
+bank's vault above its outstanding issuance, and it may redeem only up to
+the latter.
+
 Roles keep their keys private, so adversarial instructions come from tampering
 with what roles signed, from keys the ledger does not know, and from a
 wallet's own key rebuilt from its seed under a second ledger: the same key
 signing on another network, or reusing an id or an old sequence number.
 
-Below the machine: two determinism tests and one regression test for a bug
-the machine found.
+Below the machine: two determinism tests, one regression test for a bug
+the machine found, and a property of the state commitment.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import dcep
 import dcep.core
 import dcep.instructions
 import dcep.values
+from dcep.values._commitment import StateCommitment, account_leaf
 
 from . import strategies
 
@@ -354,6 +361,7 @@ class LedgerMachine(RuleBasedStateMachine):
     ledger: dcep.Ledger
     cb: dcep.CentralBank
     cb_seed: int
+    regulators: list[dcep.Regulator]
     entries: list[dcep.core.LedgerEntry]
     now_us: int
     caps: dict[int, Caps]
@@ -365,6 +373,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.wallet_by_address: dict[dcep.Address, WalletModel] = {}
         self.pending: list[Pending] = []
         self.outsiders: set[dcep.Address] = set()
+        #: Frozen wallets, and the regulator that froze each.
+        self.frozen: dict[dcep.Address, dcep.Address] = {}
         self.codes: set[str] = {CB_CODE}
         self.issued = 0
         self.redeemed = 0
@@ -396,6 +406,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def _signers(self) -> list[dcep.Address]:
         return [
             self.cb.address,
+            *(regulator.address for regulator in self.regulators),
             *(bank.address for bank in self.bank_list),
             *(wallet.address for wallet in self.wallet_list),
             *sorted(self.outsiders),
@@ -565,6 +576,8 @@ class LedgerMachine(RuleBasedStateMachine):
         return None
 
     def _predict_defund(self, wallet: WalletModel, account: str, amount: int) -> Reason | None:
+        if wallet.address in self.frozen:
+            return Reason.WALLET_FROZEN
         bank = wallet.operator
         if not account or account not in bank.deposits:
             return Reason.UNKNOWN_ACCOUNT
@@ -591,6 +604,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def _predict_payment(
         self, payer: WalletModel, payee: WalletModel, amount: int
     ) -> Reason | None:
+        if payer.address in self.frozen:
+            return Reason.WALLET_FROZEN  # checked right after the signer, before the payee
         if amount > payer.balance:
             return Reason.INSUFFICIENT_BALANCE
         caps = self.caps[payer.category]
@@ -935,6 +950,50 @@ class LedgerMachine(RuleBasedStateMachine):
         if receipt is not None:
             self._apply_payment(self.entries[-1], payer, payee, amount, number)
 
+    def _appoint(self, seed: int) -> None:
+        number = self._next_number(self.cb.address)
+        outcome = self._envelope(self.cb.address, number, number, None, lambda: None)
+        regulator = self._attempt(
+            outcome,
+            lambda: self.cb.appoint_regulator(f"Regulator {seed}", seed=seed),
+            number,
+        )
+        assert regulator is not None
+        self._book(
+            self.entries[-1],
+            self.cb.address,
+            number,
+            dcep.instructions.InstructionKind.APPOINT_REGULATOR,
+            [],
+        )
+        self.regulators.append(regulator)
+
+    def _supervise(self, regulator: dcep.Regulator, wallet: WalletModel, freeze: bool) -> None:
+        """Freeze (or lift the freeze on) ``wallet``; any appointed regulator may lift one."""
+        number = self._next_number(regulator.address)
+        record = dcep.instructions.Freeze if freeze else dcep.instructions.Unfreeze
+        expected = record(number, number, wallet=wallet.address, reason="case 27")
+        frozen = wallet.address in self.frozen
+        outcome = self._envelope(
+            regulator.address,
+            number,
+            number,
+            expected,
+            lambda: (
+                (Reason.WALLET_FROZEN if frozen else None)
+                if freeze
+                else (None if frozen else Reason.WALLET_NOT_FROZEN)
+            ),
+        )
+        act = regulator.freeze if freeze else regulator.unfreeze
+        if self._attempt(outcome, lambda: act(wallet.address, "case 27"), number) is None:
+            return
+        if freeze:
+            self.frozen[wallet.address] = regulator.address
+        else:
+            del self.frozen[wallet.address]
+        self._book(self.entries[-1], regulator.address, number, expected.KIND, [])
+
     # -- setting up ------------------------------------------------------------------
 
     @initialize(
@@ -973,6 +1032,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self._book(
             self.entries[0], self.cb.address, number, dcep.instructions.InstructionKind.GENESIS, []
         )
+        self.regulators = []
+        self._appoint(self._fresh_seed())
         reserves, wallets = opening
         for position, pledged in enumerate(reserves):
             bank = self._authorise(f"MA.156.1100.{position + 1:02d}", pledged)
@@ -1108,6 +1169,58 @@ class LedgerMachine(RuleBasedStateMachine):
     def pay_a_little(self, payer: int, payee: int, fen: int) -> None:
         paying = self._wallet(payer)
         self._pay(paying, self._other_wallet(paying, payee), fen, "")
+
+    @precondition(lambda self: bool(self.wallet_list) and len(self.regulators) < 3)
+    @rule()
+    def appoint_a_regulator(self) -> None:
+        self._appoint(self._fresh_seed())
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(regulator=picks, wallet=picks, freeze=st.booleans())
+    def supervise(self, regulator: int, wallet: int, freeze: bool) -> None:
+        chosen = self._wallet(wallet)
+        if freeze == (chosen.address in self.frozen):
+            event("a freeze on a frozen wallet, or a lift on a free one")
+        self._supervise(self.regulators[regulator % len(self.regulators)], chosen, freeze)
+
+    @precondition(lambda self: bool(self.frozen))
+    @rule(pick=picks, payee=picks, fen=st.integers(1, _yuan(300)), to=st.sampled_from(ACCOUNTS))
+    def a_frozen_wallet_tries(self, pick: int, payee: int, fen: int, to: str) -> None:
+        """A frozen wallet pays, defunds, and is paid and funded (those two settle)."""
+        frozen = [wallet for wallet in self.wallet_list if wallet.address in self.frozen]
+        wallet = frozen[pick % len(frozen)]
+        other = self._other_wallet(wallet, payee)
+        self._pay(wallet, other, fen, "frozen")
+        self._defund(wallet, fen, to)
+        self._pay(other, wallet, fen, "to a frozen wallet")
+        self._top_up(wallet, 10)
+
+    @precondition(lambda self: len({wallet.operator for wallet in self.wallet_list}) >= 2)
+    @rule(
+        payer=picks,
+        payee=picks,
+        percent=st.integers(1, 100),
+        to=st.sampled_from(ACCOUNTS),
+        edge=st.sampled_from((-1, 0, 0, 1, 1)),
+    )
+    def across_banks_then_redeem_at_the_edge(
+        self, payer: int, payee: int, percent: int, to: str, edge: int
+    ) -> None:
+        """Pay another bank's wallet, which defunds it there; that bank redeems its issuance.
+
+        The payee's bank's vault then holds e-CNY another bank issued, possibly
+        more than its own outstanding issuance: it may redeem up to that (the
+        reserves it pledged come back), one fen more is ``INSUFFICIENT_RESERVES``.
+        """
+        paying = self._wallet(payer)
+        others = [wallet for wallet in self.wallet_list if wallet.operator is not paying.operator]
+        paid = others[payee % len(others)]
+        self._pay(paying, paid, max(paying.balance * percent // 100, 1), "across banks")
+        self._defund(paid, max(paid.balance * percent // 100, 1), to)
+        bank = paid.operator
+        if bank.vault > bank.outstanding:
+            event("a vault holds more than its bank's outstanding issuance")
+        self._redeem(bank, max(bank.outstanding + edge, 1))
 
     @precondition(lambda self: bool(self.wallet_list))
     @rule(payer=picks, payee=picks, percent=st.integers(1, 120), times=st.integers(2, 8))
@@ -1396,7 +1509,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 number, number, payer=wallet.address, payee=bank.address, amount=amount
             )
             outcome = self._envelope(
-                wallet.address, number, number, pay, lambda: Reason.UNKNOWN_WALLET
+                wallet.address,
+                number,
+                number,
+                pay,
+                lambda: (
+                    Reason.WALLET_FROZEN
+                    if wallet.address in self.frozen
+                    else Reason.UNKNOWN_WALLET
+                ),
             )
             self._attempt(outcome, lambda: wallet.role.pay(bank.address, amount), number)
         elif kind == "pay_oneself":
@@ -1717,6 +1838,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 this_year,
             ), wallet
             assert ledger.balance(wallet.address).fen == wallet.balance
+            assert ledger.is_frozen(wallet.address) == (wallet.address in self.frozen), wallet
         supply = ledger.check_invariants()
         assert (
             supply.issued.fen,
@@ -1886,3 +2008,50 @@ def test_a_replica_fed_the_journal_gives_the_same_receipts(
         assert replica.submit(envelope) == receipt
     replica._check()
     assert replica.entry_count == len(journal)
+
+
+# --- The state commitment ----------------------------------------------------------------
+
+commitment_owners = st.binary(min_size=20, max_size=20)
+#: A state: the balance of each (kind, owner, account) that holds one.
+commitment_states = st.dictionaries(
+    st.tuples(
+        st.sampled_from(tuple(AccountKind)), commitment_owners, st.sampled_from(("", *ACCOUNTS))
+    ),
+    st.integers(1, MAX_FEN - 1),
+    max_size=6,
+)
+
+
+def _commit(state: dict[tuple[AccountKind, bytes, str], int]) -> bytes:
+    commitment = StateCommitment()
+    for (kind, owner, account), fen in state.items():
+        if fen:
+            commitment.add(account_leaf(kind, owner, account, fen))
+    return commitment.digest()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    state=commitment_states,
+    which=st.integers(0, 2**16),
+    plus=st.booleans(),
+    fresh=commitment_owners,
+)
+def test_states_one_fen_apart_have_different_commitments(
+    state: dict[tuple[AccountKind, bytes, str], int], which: int, plus: bool, fresh: bytes
+) -> None:
+    """One fen more or less in one account (or one fen in a new one) changes the commitment.
+
+    A block header's commitment stands for the whole state, so it must tell
+    apart states that differ in the smallest amount there is.
+    """
+    other = dict(state)
+    if state:
+        key = sorted(state)[which % len(state)]
+        other[key] = state[key] + (1 if plus else -1)  # to 0 fen: the account drops out
+    else:
+        other[(AccountKind.WALLET, fresh, "")] = 1
+    assert _commit(other) != _commit(state)
+    # Adding and removing leaves in any order reaches the same digest as building afresh.
+    assert _commit(dict(reversed(list(state.items())))) == _commit(state)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import final
 
 import attrs
+import nacl.pwhash.argon2id
 import pytest
 
 import dcep
@@ -49,7 +50,7 @@ from dcep import (
     cny,
 )
 from dcep.core._snapshot import Snapshot
-from dcep.errors import CodeError, EncodingError, InvariantError
+from dcep.errors import CodeError, EncodingError, InvariantError, KeyAccessError, KeyFileError
 from dcep.instructions import (
     AppointRegulator,
     AuthoriseBank,
@@ -68,7 +69,7 @@ from dcep.instructions import (
 )
 from dcep.journal import JournalEntry, MemoryStore, SealedBlock, prove_entry
 from dcep.journal._store import StoredBlock, StoredEntry
-from dcep.values import MAX_AMOUNT_FEN, KycField, SigningKey, VerifyKey
+from dcep.values import MAX_AMOUNT_FEN, KeyFile, KycField, SigningKey, VerifyKey
 
 _SEED = b"dcep tests: reasons"
 CENTRAL_CODE = "MA.156.1100.00"
@@ -91,6 +92,8 @@ FAMILY: dict[type[DcepError], type[Exception]] = {
     UnknownPartyError: LookupError,
     JournalError: ValueError,
     InvariantError: AssertionError,
+    KeyFileError: ValueError,
+    KeyAccessError: PermissionError,
 }
 
 
@@ -788,6 +791,20 @@ def journal_replay_diverged(_tmp_path: Path) -> Attempt:
     )
 
 
+def journal_untrusted_key(_tmp_path: Path) -> Attempt:
+    store = _journalled()
+    # The replica is told to trust another central bank than the genesis names.
+    trusted = CentralBank(Ledger(), seed="another central bank").verify_key
+    replica = dcep.Replica(store, central_bank_key=trusted)
+    return Attempt(
+        replica.catch_up,
+        JournalError,
+        lambda: (_contents(store), replica.ledger.entry_count),
+        entry=0,
+        block=0,
+    )
+
+
 def _files(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
@@ -815,6 +832,76 @@ def store_corrupt(tmp_path: Path) -> Attempt:
     path = tmp_path / "damaged.db"
     path.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4080)
     return Attempt(lambda: Ledger.open(path), JournalError, lambda: _files(tmp_path))
+
+
+# --- Keys and key files ----------------------------------------------------------
+
+
+def _key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "bank.keys"
+    keys = KeyFile.create(
+        path,
+        "correct horse",
+        opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
+        memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
+    )
+    keys.secret("central-bank", create=True)
+    return path
+
+
+def _files_and_modes(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mode) for p in sorted(directory.iterdir())}
+
+
+def key_file_exists(tmp_path: Path) -> Attempt:
+    path = _key_file(tmp_path)
+    return Attempt(
+        lambda: KeyFile.create(path, "another"), DuplicateError, lambda: _files_and_modes(tmp_path)
+    )
+
+
+def key_file_unreadable(tmp_path: Path) -> Attempt:
+    path = _key_file(tmp_path)
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    path.write_bytes(bytes(damaged))
+    return Attempt(
+        lambda: KeyFile.open(path, "correct horse"),
+        KeyFileError,
+        lambda: _files_and_modes(tmp_path),
+    )
+
+
+def key_file_exposed(tmp_path: Path) -> Attempt:
+    path = _key_file(tmp_path)
+    path.chmod(0o640)
+    return Attempt(
+        lambda: KeyFile.open(path, "correct horse"),
+        KeyAccessError,
+        lambda: _files_and_modes(tmp_path),
+    )
+
+
+def passphrase_wrong(tmp_path: Path) -> Attempt:
+    path = _key_file(tmp_path)
+    return Attempt(
+        lambda: KeyFile.open(path, "correct horse battery"),
+        KeyAccessError,
+        lambda: _files_and_modes(tmp_path),
+    )
+
+
+def key_not_held() -> Attempt:
+    world = _world()
+    central = world.ledger.central_bank
+    assert central is not None
+    return _attempt(
+        world,
+        lambda: CentralBank.restore(world.ledger, seed="not the central bank's seed"),
+        KeyAccessError,
+        party=str(central.address),
+        field="keys",
+    )
 
 
 # --- Supervision --------------------------------------------------------------------
@@ -963,10 +1050,16 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.JOURNAL_CHAIN_BROKEN: journal_chain_broken,
     Reason.JOURNAL_BLOCK_MISMATCH: journal_block_mismatch,
     Reason.JOURNAL_REPLAY_DIVERGED: journal_replay_diverged,
+    Reason.JOURNAL_UNTRUSTED_KEY: journal_untrusted_key,
     Reason.STORE_NOT_DCEP: store_not_dcep,
     Reason.STORE_VERSION_UNSUPPORTED: store_version_unsupported,
     Reason.STORE_CORRUPT: store_corrupt,
     Reason.INVARIANT_VIOLATED: _in_memory(invariant_violated),
+    Reason.KEY_FILE_EXISTS: key_file_exists,
+    Reason.KEY_FILE_UNREADABLE: key_file_unreadable,
+    Reason.KEY_FILE_EXPOSED: key_file_exposed,
+    Reason.PASSPHRASE_WRONG: passphrase_wrong,
+    Reason.KEY_NOT_HELD: _in_memory(key_not_held),
     Reason.REGULATOR_EXISTS: _in_memory(regulator_exists),
     Reason.WALLET_FROZEN: _in_memory(wallet_frozen),
     Reason.WALLET_NOT_FROZEN: _in_memory(wallet_not_frozen),

@@ -1,4 +1,4 @@
-"""The ``dcep`` command line: ``dcep demo``, ``dcep verify PATH``, ``dcep inspect PATH``.
+"""The ``dcep`` command line: ``dcep demo``, ``simulate PATH``, ``verify PATH``, ``inspect PATH``.
 
 Also ``python -m dcep ...``.  tqdm, for progress bars on long runs, is
 imported only here, and only when a command needs it.
@@ -18,12 +18,16 @@ from pathlib import Path
 
 from dcep.core._sentinels import SentinelPool
 from dcep.errors import DcepError
+from dcep.journal._journal import Durability
 from dcep.journal._sqlite_store import SqliteStore
 from dcep.ledger._ledger import Ledger
 from dcep.ledger._replica import Replica
+from dcep.sim._cases import Typology, save_cases
+from dcep.sim._economy import Economy, SimulationResult, simulate
 from dcep.sim._scenario import Scenario, ScenarioResult, run_scenario
+from dcep.values._crypto import VerifyKey
 from dcep.values._money import Amount
-from dcep.values._policy import Policy, WalletCategory
+from dcep.values._policy import WalletCategory
 
 __all__ = ["main"]
 
@@ -127,19 +131,154 @@ def _progress_bar(
     return update, bar.close
 
 
+def _patterns(text: str) -> tuple[Typology, ...]:
+    # An argparse type: "all", "none", or typologies separated by commas.
+    if text == "all":
+        return tuple(Typology)
+    if text == "none":
+        return ()
+    try:
+        return tuple(Typology(name.strip()) for name in text.split(",") if name.strip())
+    except ValueError:
+        known = ", ".join(typology.value for typology in Typology)
+        raise argparse.ArgumentTypeError(
+            f"not a typology list: {text!r} (all, none, or some of {known})"
+        ) from None
+
+
+def cases_path(path: Path) -> Path:
+    """Where ``dcep simulate`` writes the planted cases of the database at ``path``."""
+    return path.with_name(path.name + ".cases.json")
+
+
+def format_simulation(result: SimulationResult, path: Path, elapsed_s: float) -> str:
+    """``dcep simulate``'s summary: what was built, what settled, what was planted."""
+    economy = result.economy
+    ledger = result.ledger
+    supply = ledger.supply()
+    attempted = economy.payments
+    rate = result.payments_settled / elapsed_s if elapsed_s > 0 else 0.0
+    by_typology = collections.Counter(case.typology for case in result.cases)
+    lines = [
+        f"dcep simulate (seed {economy.seed}): {len(result.banks)} banks, "
+        f"{len(result.wallets):,} wallets, {economy.days} days -> {path}",
+        f"  entries        {ledger.entry_count:,}",
+        f"  payments       {result.payments_settled:,} settled, {result.payments_refused:,} "
+        f"refused, {result.payments_skipped:,} skipped, of {attempted:,}",
+        f"  in wallets     {supply.in_wallets}  (issued {supply.issued})",
+        f"  cases planted  {len(result.cases)}"
+        + (
+            "  (" + ", ".join(f"{t.value} {n}" for t, n in sorted(by_typology.items())) + ")"
+            if by_typology
+            else ""
+        ),
+    ]
+    if result.rejections:
+        lines.append(
+            "  refusals       "
+            + ", ".join(f"{r.value} {n}" for r, n in result.rejections.most_common())
+        )
+    key = bytes(result.central_bank.verify_key).hex()
+    lines += [
+        f"  central bank   {key}",
+        f"  ({elapsed_s:.1f} s, {rate:,.0f} payments/s)",
+        f"  check it with: dcep verify {path} --central-bank-key {key}",
+    ]
+    return "\n".join(lines)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    sidecar = cases_path(path)
+    if path.exists() and path.stat().st_size > 0:
+        if not args.force:
+            print(
+                f"dcep simulate: {path} exists and is not empty; pass --force to replace it",
+                file=sys.stderr,
+            )
+            return 2
+        for old in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), sidecar):
+            old.unlink(missing_ok=True)
+    try:
+        economy = Economy(
+            seed=args.seed,
+            wallets=args.wallets,
+            payments=args.payments,
+            days=args.days,
+            banks=args.banks,
+            patterns=args.patterns,
+            cases_per_pattern=args.cases_per_pattern,
+        )
+    except DcepError as error:
+        print(f"dcep simulate: {error}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        ledger = Ledger.open(path, durability=Durability.DEFERRED)
+    except DcepError as error:
+        print(f"dcep simulate: {path}: {error}", file=sys.stderr)
+        return 1
+    try:
+        workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+        from tqdm import tqdm
+
+        total = economy.wallets + economy.payments
+        with tqdm(total=total, desc="simulating", unit="step", disable=total < 50_000) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            if workers > 1:
+                with SentinelPool(ledger.network_id, workers) as pool:
+                    result = simulate(economy, ledger, progress=progress, sentinels=pool)
+            else:
+                result = simulate(economy, ledger, progress=progress)
+        result.ledger.check_invariants()
+    except DcepError as error:
+        ledger.close()
+        print(f"dcep simulate: {error}", file=sys.stderr)
+        return 1
+    ledger.close()  # seals the open block and snapshots
+    elapsed = time.perf_counter() - started
+    if not args.no_cases:
+        save_cases(sidecar, result.cases, seed=economy.seed)
+    print(format_simulation(result, path, elapsed))
+    if not args.no_cases:
+        print(f"  cases written to {sidecar}")
+    return 0
+
+
+#: ``dcep verify``'s exit status when the file verifies but no trust anchor was given.
+EXIT_UNANCHORED = 3
+
+
+def _central_bank_key(text: str) -> VerifyKey:
+    # An argparse type: 64 hex digits, the expected central bank's public key.
+    try:
+        return VerifyKey(bytes.fromhex(text))
+    except (ValueError, DcepError):
+        raise argparse.ArgumentTypeError(
+            f"not a public key: {text!r} (64 hex digits, 32 bytes)"
+        ) from None
+
+
 def _verify(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         print(f"dcep verify: {path}: no such file", file=sys.stderr)
         return 2
+    anchor: VerifyKey | None = args.central_bank_key
     try:
         store = SqliteStore(path, create=False)
         try:
+            store.quick_check()
             update, close = _progress_bar(store.entry_count(), "verifying")
             try:
-                stored_policy = store.meta("policy")
-                policy = Policy.from_text(stored_policy) if stored_policy else None
-                replica = Replica(store, network_id=store.network_id, policy=policy)
+                policy = store.stored_policy()
+                replica = Replica(
+                    store, network_id=store.network_id, policy=policy, central_bank_key=anchor
+                )
                 # Signatures in a worker per core; below a few thousand entries
                 # starting the workers costs more than it saves.
                 workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
@@ -159,8 +298,26 @@ def _verify(args: argparse.Namespace) -> int:
         f"{path}: OK: {report.entry_count} entries in {report.block_height} blocks; "
         "hash chain, signatures, Merkle roots, state commitments"
         f"{', snapshot' if report.snapshot_checked else ''} and invariants verified"
+        + (" against the trusted central bank key" if report.anchored else "")
     )
-    return 0
+    if report.anchored:
+        return 0
+    named = report.central_bank_key
+    print(
+        f"{path}: UNANCHORED: verified against no trust anchor. The file is consistent "
+        "with itself, but anyone who can write it could have rebuilt it under a key of "
+        "their own. Pass --central-bank-key with the central bank's public key, obtained "
+        "out of band"
+        + (f" (this file names {bytes(named).hex()})" if named is not None else "")
+        + f"; exit status {EXIT_UNANCHORED}.",
+        file=sys.stderr,
+    )
+    return EXIT_UNANCHORED
+
+
+_NOT_AN_ANCHOR = (
+    "                 (as the file states it: a trust anchor only if confirmed out of band)"
+)
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -184,6 +341,7 @@ def _inspect(args: argparse.Namespace) -> int:
         lines = [
             f"{path} ({path.stat().st_size:,} bytes), network {ledger.network_id.decode()!r}",
             f"  central bank   {central.name} {central.code}" if central else "  (no genesis)",
+            *([f"  its key        {bytes(central.key).hex()}", _NOT_AN_ANCHOR] if central else []),
             f"  entries        {ledger.entry_count:,}",
             f"  blocks         {journal.height:,} sealed",
             f"  issued         {supply.issued}",
@@ -220,12 +378,68 @@ def build_parser() -> argparse.ArgumentParser:
         "--payments", type=_at_least(0), default=3000, help="payments to attempt (default 3000)"
     )
     demo.set_defaults(handler=_demo)
+    sim = commands.add_parser(
+        "simulate",
+        help="run a seeded economy (households, merchants, employers, planted cases) "
+        "into a new ledger database",
+    )
+    sim.add_argument("path", help="the SQLite database to create")
+    sim.add_argument("--seed", type=_at_least(0), default=7, help="random seed (default 7)")
+    sim.add_argument(
+        "--wallets", type=_at_least(20), default=5_000, help="wallets to open (default 5,000)"
+    )
+    sim.add_argument(
+        "--payments",
+        type=_at_least(0),
+        default=50_000,
+        help="payments to attempt (default 50,000)",
+    )
+    sim.add_argument("--days", type=_at_least(1), default=14, help="days to run (default 14)")
+    sim.add_argument("--banks", type=_at_least(1), default=4, help="banks, 1 to 6 (default 4)")
+    sim.add_argument(
+        "--patterns",
+        type=_patterns,
+        default=tuple(Typology),
+        help="typologies to plant, separated by commas, or all (default) or none: "
+        + ", ".join(typology.value for typology in Typology),
+    )
+    sim.add_argument(
+        "--cases-per-pattern",
+        type=_at_least(0),
+        default=2,
+        help="cases of each typology (default 2)",
+    )
+    sim.add_argument(
+        "--workers",
+        type=_at_least(1),
+        default=None,
+        help="processes checking signatures (default: one per core; 1: none)",
+    )
+    sim.add_argument(
+        "--force", action="store_true", help="replace PATH if it exists and is not empty"
+    )
+    sim.add_argument(
+        "--no-cases",
+        action="store_true",
+        help="do not write the planted cases to PATH.cases.json",
+    )
+    sim.set_defaults(handler=_simulate)
     verify = commands.add_parser(
         "verify",
         help="re-verify a ledger database: chain, signatures, Merkle roots, commitments, "
-        "invariants; exit status 1 naming the first fault",
+        "invariants; exit status 0 if it verifies against --central-bank-key, "
+        f"{EXIT_UNANCHORED} if it verifies but no key was given, 1 naming the first fault, "
+        "2 if the file is missing",
     )
     verify.add_argument("path", help="the SQLite database")
+    verify.add_argument(
+        "--central-bank-key",
+        type=_central_bank_key,
+        default=None,
+        metavar="HEX",
+        help="the trust anchor: the central bank's public key (64 hex digits), obtained "
+        "out of band; a journal under any other key is refused",
+    )
     verify.add_argument(
         "--workers",
         type=_at_least(1),

@@ -21,7 +21,7 @@ import attrs
 
 from dcep.errors import EncodingError, Reason, SignatureError
 from dcep.instructions import _wire as wire
-from dcep.instructions._kinds import KIND_RECORDS, Instruction, InstructionKind
+from dcep.instructions._kinds import KIND_RECORDS, Instruction, InstructionKind, _check_type
 from dcep.values._crypto import (
     PUBLIC_KEY_SIZE,
     SIGNATURE_SIZE,
@@ -201,12 +201,13 @@ class SignedInstruction:
     stays cheap and verification can run in another process.
     """
 
-    signer: VerifyKey = attrs.field(validator=attrs.validators.instance_of(VerifyKey))
+    # A wrong type is FIELD_INVALID naming the field, as for the instruction records.
+    signer: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
     signature: bytes = attrs.field(
-        validator=attrs.validators.instance_of(bytes), repr=lambda sig: sig.hex()[:16] + "..."
+        validator=_check_type(bytes), repr=lambda sig: sig.hex()[:16] + "..."
     )
     #: The canonical bytes of the instruction: what is signed and journalled.
-    body: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=False)
+    body: bytes = attrs.field(validator=_check_type(bytes), repr=False)
     instruction: Instruction = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:

@@ -375,7 +375,7 @@ class Journal:
         height, header_raw, signature = stored
         try:
             stored_header = BlockHeader.decode(header_raw)
-        except DcepError as error:
+        except (DcepError, TypeError, ValueError) as error:
             raise JournalError(
                 Reason.JOURNAL_BLOCK_MISMATCH, f"unreadable block header: {error}", block=height
             ) from None
@@ -500,6 +500,7 @@ class Journal:
         final: bool = True,
         sentinels: SentinelPool | None = None,
         check_every_commitment: bool = True,
+        verify_unsealed: bool = False,
     ) -> int:
         """Re-execute stored entries through the journal's ledger; return how many.
 
@@ -520,6 +521,12 @@ class Journal:
         changes into the state commitment once, at the end, and checks it
         against the last block replayed: a touched account costs two leaf
         expansions per replay instead of two per block.
+
+        ``verify_unsealed`` (recovery) checks the signature of every entry
+        after the last stored block, even without ``verify_signatures``: no
+        central bank's signature covers those yet, and sealing them later
+        would.  The entries in stored blocks are covered by the signature on
+        the last block replayed (see above).
         """
         self._replaying = True
         self._verify_blocks = verify_signatures
@@ -528,7 +535,9 @@ class Journal:
         self._offload = sentinels if check_every_commitment else None
         count = 0
         try:
-            count = self._replay_entries(entries, verify_signatures, progress, sentinels)
+            count = self._replay_entries(
+                entries, verify_signatures, progress, sentinels, verify_unsealed
+            )
             self._check_offloaded(wait=True)
             self._settle_deferred()
             leftover = self._peek_stored_block() if final else None
@@ -561,6 +570,7 @@ class Journal:
         verify_signatures: bool,
         progress: Callable[[int], None] | None,
         sentinels: SentinelPool | None,
+        verify_unsealed: bool = False,
     ) -> int:
         ledger = self._ledger
         network_id = ledger.network_id
@@ -580,12 +590,17 @@ class Journal:
                     block=self._height,
                 )
             previous_hash, height = self._head_hash, self._height
+            if type(body) is not bytes or type(stored_hash) is not bytes:
+                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
             try:
                 # Only what re-executing needs: the re-executed entry's hash,
                 # compared below, covers every byte of the stored one.
                 envelope = body[21 : 21 + int.from_bytes(body[17:21], "big")]
                 signed = SignedInstruction.from_bytes(envelope)
                 if verify_signatures and not verdict:
+                    signed.verify(network_id)
+                elif verify_unsealed and self._peek_stored_block() is None:
+                    # Past the last stored block: no central bank's signature covers it.
                     signed.verify(network_id)
                 ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
             except JournalError as error:
@@ -628,6 +643,14 @@ def _check_stored_entry(
     Replay reads only what it needs to re-execute an entry; when the outcome
     differs, this says whether the stored entry itself is what is wrong.
     """
+    if type(body) is not bytes or type(stored_hash) is not bytes:
+        raise JournalError(
+            Reason.JOURNAL_CHAIN_BROKEN,
+            f"unreadable entry: a {type(body).__name__} body and a "
+            f"{type(stored_hash).__name__} hash, where bytes belong",
+            entry=number,
+            block=height,
+        )
     try:
         stored = JournalEntry.decode(body, previous_hash)
     except DcepError as error:

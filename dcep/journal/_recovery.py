@@ -6,6 +6,11 @@ the entry it ends on must carry its head hash, and the block it ends on must
 hash to its last block hash.  A store cut short or edited under the snapshot
 is refused as ``STORE_CORRUPT``; a full re-verification is ``dcep verify``'s
 job (a :class:`~dcep.Replica`).
+
+It also checks that the genesis was signed for the network id the store
+records: the id is not signed itself, and recovery trusts the signatures of
+what the central bank sealed, so a changed id would otherwise go unnoticed
+until the next instruction was refused.
 """
 
 from __future__ import annotations
@@ -13,11 +18,43 @@ from __future__ import annotations
 import itertools
 
 from dcep.core._snapshot import Snapshot
-from dcep.errors import JournalError, Reason
-from dcep.journal._entries import BlockHeader
+from dcep.errors import DcepError, JournalError, Reason
+from dcep.instructions._encoding import SignedInstruction
+from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry
 from dcep.journal._store import Store
 
-__all__ = ["check_snapshot_anchors"]
+__all__ = ["check_network", "check_snapshot_anchors"]
+
+
+def check_network(store: Store, network_id: bytes) -> None:
+    """Raise unless the first stored entry is signed for ``network_id`` (one signature check).
+
+    ``JOURNAL_CHAIN_BROKEN`` if the entry cannot be read; ``STORE_CORRUPT``
+    if its signature does not verify for this network: the recorded network
+    id was changed, or the entry was.
+    """
+    first = next(store.read_entries(0), None)
+    if first is None:
+        return
+    number, body, _ = first
+    try:
+        if number != 0:
+            raise ValueError(f"the first stored entry is number {number}")
+        entry = JournalEntry.decode(body, GENESIS_HASH)
+        signed = SignedInstruction.from_bytes(entry.envelope)
+    except (DcepError, ValueError) as error:
+        raise JournalError(
+            Reason.JOURNAL_CHAIN_BROKEN, f"unreadable genesis entry: {error}", entry=0
+        ) from None
+    try:
+        signed.verify(network_id)
+    except DcepError:
+        raise JournalError(
+            Reason.STORE_CORRUPT,
+            f"the genesis is not signed for network {network_id.decode(errors='replace')!r}, "
+            "the one the file records: the network id, or the genesis, was changed",
+            entry=0,
+        ) from None
 
 
 def check_snapshot_anchors(store: Store, snapshot: Snapshot) -> None:
@@ -38,7 +75,7 @@ def check_snapshot_anchors(store: Store, snapshot: Snapshot) -> None:
         stored = next(itertools.islice(store.read_blocks(snapshot.block_height - 1), 1), None)
         try:
             header = BlockHeader.decode(stored[1]) if stored is not None else None
-        except JournalError:
+        except DcepError:
             header = None
         if header is None or header.hash != snapshot.last_block_hash:
             raise JournalError(

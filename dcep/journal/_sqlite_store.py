@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any, Final, final
 
 from dcep.core._snapshot import LedgerSnapshot, Snapshot
-from dcep.errors import InvalidFieldError, JournalError, Reason
+from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
 from dcep.journal._entries import JournalEntry, SealedBlock
 from dcep.journal._store import StoredBlock, StoredEntry
 from dcep.values._crypto import DEFAULT_NETWORK_ID
+from dcep.values._policy import Policy
 
 __all__ = ["FORMAT_VERSION", "SqliteStore"]
 
@@ -103,6 +104,16 @@ _SNAPSHOT_TABLES: Final = (
 
 def _refuse(reason: Reason, path: Path, why: str) -> JournalError:
     return JournalError(reason, f"{path}: {why}")
+
+
+def _mistyped(path: Path, what: str, row: tuple[object, ...]) -> JournalError:
+    types = ", ".join(type(value).__name__ for value in row)
+    where = {what: row[0]} if type(row[0]) is int else {}
+    return JournalError(
+        Reason.STORE_CORRUPT,
+        f"{path}: a stored {what} holds ({types}), not (int, bytes, bytes)",
+        **where,
+    )
 
 
 def _check_not_cut_short(path: Path) -> None:
@@ -215,18 +226,30 @@ class SqliteStore:
         #: Bytes at the end of the write-ahead log that do not make a whole
         #: frame: a write torn by a crash, which SQLite drops on opening.
         self.torn_wal_bytes = _torn_wal_bytes(self._path) if existing else 0
+        connection: sqlite3.Connection | None = None
         try:
-            self._connection = sqlite3.connect(self._path, isolation_level=None)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute(f"PRAGMA synchronous={synchronous}")
+            connection = self._connection = sqlite3.connect(self._path, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA synchronous={synchronous}")
             if existing:
-                stored = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
+                stored = dict(
+                    connection.execute(
+                        "SELECT key, value FROM meta WHERE key = 'network_id'"
+                    ).fetchall()
+                )
             else:
                 self._create(network_id or DEFAULT_NETWORK_ID)
                 stored = {"network_id": network_id or DEFAULT_NETWORK_ID}
-        except sqlite3.DatabaseError as error:
+            if type(stored.get("network_id")) is not str:
+                raise _refuse(Reason.STORE_CORRUPT, self._path, "no network id is recorded")
+        except (sqlite3.DatabaseError, UnicodeDecodeError, JournalError) as error:
+            # Closed at once: a refused file keeps no -wal or -shm beside it.
+            if connection is not None:
+                connection.close()
+            if isinstance(error, JournalError):
+                raise
             raise _refuse(Reason.STORE_CORRUPT, self._path, f"unreadable: {error}") from None
-        self._network_id: str = stored.get("network_id", "")
+        self._network_id: str = stored["network_id"]
         if network_id is not None and self._network_id != network_id:
             self._connection.close()
             raise _refuse(
@@ -251,12 +274,76 @@ class SqliteStore:
 
     def meta(self, key: str) -> str | None:
         """A setting recorded with the ledger (``network_id``, ``policy``)."""
-        row = self._connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        try:
+            row = self._connection.execute(
+                "SELECT value FROM meta WHERE key = ?", (key,)
+            ).fetchone()
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+            raise _refuse(
+                Reason.STORE_CORRUPT, self._path, f"the {key} setting is unreadable: {error}"
+            ) from None
+        if row is not None and type(row[0]) is not str:
+            raise _refuse(
+                Reason.STORE_CORRUPT,
+                self._path,
+                f"the {key} setting is a {type(row[0]).__name__}, not text",
+            )
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a setting, once: a setting a ledger was written under never changes."""
-        self._connection.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+        try:
+            self._connection.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+        except sqlite3.DatabaseError as error:
+            raise _refuse(Reason.STORE_CORRUPT, self._path, f"unwritable: {error}") from None
+
+    def is_blank(self) -> bool:
+        """Whether nothing was ever stored: no entry, block or snapshot."""
+        return (
+            self._count("entries") == 0
+            and self._count("blocks") == 0
+            and (self._count("snapshot") == 0)
+        )
+
+    def stored_policy(self) -> Policy | None:
+        """The policy the ledger was written under; ``None`` only in a blank store.
+
+        A ledger that holds anything was written under a policy, so a missing
+        or unreadable policy line is ``STORE_CORRUPT``, never the default.
+        """
+        text = self.meta("policy")
+        if text is None:
+            if self.is_blank():
+                return None
+            raise _refuse(
+                Reason.STORE_CORRUPT,
+                self._path,
+                "no policy is recorded, yet the ledger holds entries: the setting was removed",
+            )
+        try:
+            return Policy.from_text(text)
+        except DcepError as error:
+            raise _refuse(
+                Reason.STORE_CORRUPT, self._path, f"the recorded policy is unreadable: {error}"
+            ) from None
+
+    def quick_check(self) -> None:
+        """Run SQLite's ``PRAGMA quick_check``; ``STORE_CORRUPT`` with its first finding.
+
+        It reads every page of the file (b-tree structure, record formats,
+        NOT NULL constraints; not index contents), so a damaged page is
+        refused up front instead of failing some query later.
+        """
+        try:
+            findings = [str(row[0]) for row in self._connection.execute("PRAGMA quick_check(5)")]
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+            raise _refuse(Reason.STORE_CORRUPT, self._path, f"unreadable: {error}") from None
+        if findings != ["ok"]:
+            raise _refuse(
+                Reason.STORE_CORRUPT,
+                self._path,
+                "SQLite's quick_check finds the file damaged: " + "; ".join(findings),
+            )
 
     @property
     def network_id(self) -> str:
@@ -332,18 +419,23 @@ class SqliteStore:
 
     def read_entries(self, start: int = 0) -> Iterator[StoredEntry]:
         """Entries from number ``start`` on, in order."""
-        cursor = self._connection.execute(
-            "SELECT number, body, hash FROM entries WHERE number >= ? ORDER BY number", (start,)
+        return _guarded(
+            self._connection,
+            "SELECT number, body, hash FROM entries WHERE number >= ? ORDER BY number",
+            start,
+            self._path,
+            "entry",
         )
-        return _guarded(cursor, self._path)
 
     def read_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
         """Blocks from height ``start`` on, in order."""
-        cursor = self._connection.execute(
+        return _guarded(
+            self._connection,
             "SELECT height, header, signature FROM blocks WHERE height >= ? ORDER BY height",
-            (start,),
+            start,
+            self._path,
+            "block",
         )
-        return _guarded(cursor, self._path)
 
     def latest_snapshot(self) -> Snapshot | None:
         """The snapshot stored last, rebuilt from its tables.
@@ -413,11 +505,17 @@ class SqliteStore:
 
     def entry_count(self) -> int:
         """How many entries are stored."""
-        return int(self._connection.execute("SELECT count(*) FROM entries").fetchone()[0])
+        return self._count("entries")
 
     def block_count(self) -> int:
         """How many blocks are stored."""
-        return int(self._connection.execute("SELECT count(*) FROM blocks").fetchone()[0])
+        return self._count("blocks")
+
+    def _count(self, table: str) -> int:
+        try:
+            return int(self._connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        except sqlite3.DatabaseError as error:
+            raise _refuse(Reason.STORE_CORRUPT, self._path, f"unreadable: {error}") from None
 
     def close(self) -> None:
         """Close the connection (SQLite checkpoints the WAL)."""
@@ -506,17 +604,33 @@ def _insert_rows(
     )
 
 
-def _guarded(cursor: sqlite3.Cursor, path: Path) -> Iterator[tuple[int, bytes, bytes]]:
+def _guarded(
+    connection: sqlite3.Connection, query: str, start: int, path: Path, what: str
+) -> Iterator[tuple[int, bytes, bytes]]:
     # Rows in chunks; a read error is the store's fault, reported as such; an
     # abandoned iterator closes its cursor rather than waiting for the collector.
+    # SQLite keeps whatever type was written into a BLOB column: a row that is
+    # not (integer, bytes, bytes) is refused here, naming it, for every reader.
+    # The query runs at the first read, so that its errors are reported the same way.
+    try:
+        cursor = connection.execute(query, (start,))
+    except sqlite3.DatabaseError as error:
+        raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
     try:
         while True:
             try:
                 rows = cursor.fetchmany(_READ_CHUNK)
-            except sqlite3.DatabaseError as error:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
                 raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None
             if not rows:
                 return
+            for row in rows:
+                if (
+                    type(row[0]) is not int
+                    or type(row[1]) is not bytes
+                    or (type(row[2]) is not bytes)
+                ):
+                    raise _mistyped(path, what, row)
             yield from rows
     finally:
         with contextlib.suppress(sqlite3.Error):

@@ -28,7 +28,7 @@ from dcep.journal._journal import (
     Journal,
     RecoveryReport,
 )
-from dcep.journal._recovery import check_snapshot_anchors
+from dcep.journal._recovery import check_network, check_snapshot_anchors
 from dcep.journal._sqlite_store import SqliteStore
 from dcep.journal._store import MemoryStore, Store
 from dcep.values._clock import Clock
@@ -88,12 +88,17 @@ class Ledger(LedgerCore):
         """A ledger that journals to ``store`` (in memory if none), recovering what is there.
 
         Recovery loads the store's latest snapshot and re-executes the entries
-        after it, trusting their signatures (the store is the ledger's own) but
-        checking that every entry and block comes out exactly as stored;
-        :class:`~dcep.JournalError` names the first that does not.
+        after it, checking that every entry and block comes out exactly as
+        stored; :class:`~dcep.JournalError` names the first that does not.  It
+        trusts nothing unsigned: the genesis must be signed for ``network_id``,
+        every entry after the last stored block (the unsealed tail, which no
+        block signature covers yet) has its signature checked, and the central
+        bank's signature on the last block replayed covers the entries before
+        it.  Entries inside sealed blocks are not re-verified one by one.
         """
         ledger = cls(network_id=network_id, policy=policy, clock=clock)
         store = store if store is not None else MemoryStore()
+        check_network(store, ledger.network_id)
         snapshot = store.latest_snapshot()
         if snapshot is not None:
             check_snapshot_anchors(store, snapshot)
@@ -118,6 +123,7 @@ class Ledger(LedgerCore):
             store.read_blocks(start_block),
             verify_signatures=False,
             check_every_commitment=False,
+            verify_unsealed=True,
         )
         problems = ledger.violations()
         if problems:
@@ -155,31 +161,38 @@ class Ledger(LedgerCore):
         recovery and :class:`~dcep.journal.Durability` for when a receipt means the
         instruction is on disk.  A file that is not a dcep database, or is
         from a newer format, raises :class:`~dcep.JournalError` and is not
-        written to.
+        written to.  An existing file first passes SQLite's ``PRAGMA
+        quick_check``, and a ledger whose policy line is missing or unreadable
+        is refused (``STORE_CORRUPT``), never opened under the default.  A
+        refused open leaves the file as it was.
         """
         store = SqliteStore(path, network_id=network_id)
-        stored = store.meta("policy")
-        if stored is None:
-            policy = policy if policy is not None else Policy()
-            store.set_meta("policy", policy.to_text())
-        elif policy is None:
-            policy = Policy.from_text(stored)
-        elif policy != Policy.from_text(stored):
-            store.close()
-            raise InvalidFieldError(
-                Reason.FIELD_INVALID,
-                f"{path} was written under another policy; open it without one to use its own",
-                field="policy",
+        try:
+            store.quick_check()
+            stored = store.stored_policy()
+            if stored is None:
+                policy = policy if policy is not None else Policy()
+                store.set_meta("policy", policy.to_text())
+            elif policy is None:
+                policy = stored
+            elif policy != stored:
+                raise InvalidFieldError(
+                    Reason.FIELD_INVALID,
+                    f"{path} was written under another policy; open it without one to use its own",
+                    field="policy",
+                )
+            return cls.with_journal(
+                store,
+                network_id=store.network_id,
+                policy=policy,
+                clock=clock,
+                block_size=block_size,
+                durability=durability,
+                snapshot_every_blocks=snapshot_every_blocks,
             )
-        return cls.with_journal(
-            store,
-            network_id=store.network_id,
-            policy=policy,
-            clock=clock,
-            block_size=block_size,
-            durability=durability,
-            snapshot_every_blocks=snapshot_every_blocks,
-        )
+        except BaseException:
+            store.close()
+            raise
 
     def close(self) -> None:
         """Seal the open block and snapshot (if the central bank's key is attached), close.

@@ -10,6 +10,12 @@ difference stops it with a :class:`~dcep.JournalError` naming the block and
 entry.  It can follow a store that is still being written (another process
 on the same SQLite file, or a :class:`~dcep.journal.MemoryStore`) by calling
 :meth:`Replica.catch_up` again.
+
+Everything a replica checks is relative to the central bank the genesis
+names, and whoever can write the file can write a genesis of their own.  So
+a replica takes a **trust anchor**, ``central_bank_key``: the public key the
+journal must have been written under, obtained out of band.  Without one it
+still verifies, and says so (:attr:`VerificationReport.anchored` is false).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import attrs
 
 from dcep.core._sentinels import SentinelPool
 from dcep.core._snapshot import Snapshot
-from dcep.errors import JournalError, Reason
+from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
+from dcep.instructions._encoding import SignedInstruction
+from dcep.journal._entries import GENESIS_HASH, JournalEntry
 from dcep.journal._journal import Journal
 from dcep.journal._store import MemoryStore, Store
 from dcep.ledger._ledger import Ledger
-from dcep.values._crypto import DEFAULT_NETWORK_ID
+from dcep.values._crypto import DEFAULT_NETWORK_ID, VerifyKey
 from dcep.values._policy import Policy
 
 __all__ = ["Replica", "VerificationReport"]
@@ -42,13 +50,18 @@ class VerificationReport:
     entry_count: int
     block_height: int
     snapshot_checked: bool
+    #: Whether the journal was checked against a trust anchor (the expected
+    #: central bank's key); if not, it is only self-consistent.
+    anchored: bool = False
+    #: The central bank's key the journal's genesis names (``None`` before a genesis).
+    central_bank_key: VerifyKey | None = None
 
 
 @final
 class Replica:
     """A node that re-executes and re-verifies another ledger's journal."""
 
-    __slots__ = ("_journal", "_ledger", "_store")
+    __slots__ = ("_anchor", "_journal", "_ledger", "_store")
 
     def __init__(
         self,
@@ -56,8 +69,16 @@ class Replica:
         *,
         network_id: str = DEFAULT_NETWORK_ID,
         policy: Policy | None = None,
+        central_bank_key: VerifyKey | None = None,
     ) -> None:
+        if central_bank_key is not None and not isinstance(central_bank_key, VerifyKey):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a trust anchor is a VerifyKey, not {type(central_bank_key).__name__}",
+                field="central_bank_key",
+            )
         self._store = store
+        self._anchor = central_bank_key
         self._ledger = Ledger(network_id=network_id, policy=policy)
         # The replica's own journal only recomputes; it never writes anywhere real.
         self._journal = Journal(self._ledger, MemoryStore())
@@ -72,6 +93,11 @@ class Replica:
         """How many blocks the replica has verified."""
         return self._journal.height
 
+    @property
+    def central_bank_key(self) -> VerifyKey | None:
+        """The trust anchor: the central bank's key the journal must be under, if given."""
+        return self._anchor
+
     def catch_up(
         self,
         *,
@@ -82,8 +108,14 @@ class Replica:
 
         With ``sentinels`` (a :class:`~dcep.core.SentinelPool` for this network),
         signatures are checked in its worker processes, in parallel.
+
+        With a trust anchor, a genesis signed by any other key is refused
+        first, as ``JOURNAL_UNTRUSTED_KEY`` at entry 0 of block 0, before
+        anything else is read.
         """
         store = self._store
+        if self._ledger.entry_count == 0:
+            self._check_anchor()
         start_entries = self._ledger.entry_count
         start_height = self._journal.height
         snapshot = store.latest_snapshot()
@@ -94,12 +126,45 @@ class Replica:
             checked = True
         self._replay(None, progress, sentinels, final=True)
         self._ledger.check_invariants()
+        central = self._ledger.central_bank
+        if self._anchor is not None and central is not None and central.key != self._anchor:
+            self._refuse_key(central.key)  # pragma: no cover - the genesis check comes first
         return VerificationReport(
             entries_verified=self._ledger.entry_count - start_entries,
             blocks_verified=self._journal.height - start_height,
             entry_count=self._ledger.entry_count,
             block_height=self._journal.height,
             snapshot_checked=checked,
+            anchored=self._anchor is not None,
+            central_bank_key=central.key if central is not None else None,
+        )
+
+    def _check_anchor(self) -> None:
+        # The genesis's signer, read straight from the first stored entry; an
+        # entry too damaged to read is left for the replay to name.
+        if self._anchor is None:
+            return
+        first = next(self._store.read_entries(0), None)
+        if first is None or first[0] != 0:
+            return
+        try:
+            signer = SignedInstruction.from_bytes(
+                JournalEntry.decode(first[1], GENESIS_HASH).envelope
+            ).signer
+        except (DcepError, TypeError, ValueError):
+            return
+        if signer != self._anchor:
+            self._refuse_key(signer)
+
+    def _refuse_key(self, found: VerifyKey) -> None:
+        assert self._anchor is not None
+        raise JournalError(
+            Reason.JOURNAL_UNTRUSTED_KEY,
+            f"the journal's genesis names central bank key {bytes(found).hex()}, "
+            f"not the trusted {bytes(self._anchor).hex()}: "
+            "every block after it is signed under a key nobody vouched for",
+            entry=0,
+            block=0,
         )
 
     def _replay(

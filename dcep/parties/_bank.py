@@ -1,15 +1,18 @@
 """An authorised operator: opens and funds wallets, keeps its customers' records.
 
 Identity (phone, ID number) stays with the bank that opened the wallet and
-never reaches the ledger, which sees only a salted commitment to it.
+never reaches the ledger, which sees only a salted commitment to it.  The
+bank keeps it in a :class:`~dcep.parties.CustomerStore` of its own, written
+ahead of each ``OpenWallet`` (see :mod:`dcep.parties._customers`).
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import final
 
 from dcep.core._records import Receipt
-from dcep.errors import NotAuthorisedError, Reason, UnknownPartyError
+from dcep.errors import DcepError, KeyAccessError, NotAuthorisedError, Reason, UnknownPartyError
 from dcep.instructions._kinds import (
     Disclosure,
     Fund,
@@ -18,6 +21,12 @@ from dcep.instructions._kinds import (
     Redeem,
 )
 from dcep.ledger._ledger import Ledger
+from dcep.parties._customers import (
+    CustomerRecovery,
+    CustomerStore,
+    KeptCustomer,
+    MemoryCustomerStore,
+)
 from dcep.parties._signer import Seed, Signer, has_kyc_field, master_seed
 from dcep.parties._wallet import Wallet
 from dcep.values._codes import CodeRegistry, InstitutionCode
@@ -33,24 +42,54 @@ __all__ = ["Bank"]
 class Bank(Signer):
     """An authorised operator: keeps deposits, opens and funds wallets.
 
-    Get one from :meth:`CentralBank.authorise_bank`.  The bank keeps what it
-    learned about each wallet's holder (:class:`CustomerRecord`); the ledger
-    only ever sees a digest of it.
+    Get one from :meth:`CentralBank.authorise_bank`, or, for a bank already
+    on the ledger (after a restart), from :meth:`CentralBank.bank`.  The
+    bank keeps what it learned about each wallet's holder
+    (:class:`~dcep.values.CustomerRecord`) in its :attr:`customers` store;
+    the ledger only ever sees a digest of it.
     """
 
-    __slots__ = ("_branches", "_code", "_customers", "_name", "_seed", "_wallets_opened")
+    __slots__ = (
+        "_branches",
+        "_code",
+        "_customers",
+        "_live_wallets",
+        "_name",
+        "_recovery",
+        "_seed",
+        "_wallets_opened",
+    )
 
     def __init__(
-        self, ledger: Ledger, key: SigningKey, *, name: str, code: InstitutionCode, seed: bytes
+        self,
+        ledger: Ledger,
+        key: SigningKey,
+        *,
+        name: str,
+        code: InstitutionCode,
+        seed: bytes,
+        customers: CustomerStore | None = None,
     ) -> None:
         super().__init__(ledger, key)
         self._name = name
         self._code = code
         self._seed = seed
-        self._customers: dict[Address, CustomerRecord] = {}
+        self._customers: CustomerStore = (
+            customers if customers is not None else MemoryCustomerStore()
+        )
+        self._customers.bind(key.address, ledger.network_id)
+        self._live_wallets: weakref.WeakValueDictionary[Address, Wallet] = (
+            weakref.WeakValueDictionary()
+        )
+        self._recovery = self._settle_pending()
         self._branches = CodeRegistry()
-        # Reattached after recovery, the bank carries on numbering its wallets.
-        self._wallets_opened = ledger.bank(key.address).wallet_count
+        for branch_code, branch_name in self._customers.branches():
+            self._branches.assign(InstitutionCode.parse(branch_code), branch_name, parent=code)
+        # Carry on numbering after every number handed out, even to a wallet the
+        # ledger refused, so that a reattached bank never derives a key twice.
+        self._wallets_opened = max(
+            self._customers.wallets_numbered(), ledger.bank(key.address).wallet_count
+        )
 
     @property
     def name(self) -> str:
@@ -62,15 +101,59 @@ class Bank(Signer):
         """The code the central bank assigned to this bank."""
         return self._code
 
+    @property
+    def customers(self) -> CustomerStore:
+        """Where this bank keeps its customer records, wallet counter and branch codes."""
+        return self._customers
+
+    @property
+    def recovery(self) -> CustomerRecovery:
+        """What attaching this bank to the ledger settled in its customer store."""
+        return self._recovery
+
+    def _operates(self, wallet: Address) -> bool:
+        try:
+            return self._ledger.wallet(wallet).operator == self.address
+        except UnknownPartyError:
+            return False
+
+    def _settle_pending(self) -> CustomerRecovery:
+        # A record is pending only while its OpenWallet is in flight: after a
+        # crash, the recovered ledger says whether the wallet exists.
+        store = self._customers
+        forward = back = 0
+        for wallet in store.wallets(confirmed=False):
+            if self._operates(wallet):
+                store.confirm(wallet)
+                forward += 1
+            else:
+                store.discard(wallet)
+                back += 1
+        on_ledger = self._ledger.bank(self.address).wallet_count
+        confirmed = store.wallets(confirmed=True)
+        if len(confirmed) != on_ledger:
+            # Rare (a ledger that lost acknowledged entries under
+            # Durability.DEFERRED): look at every record.
+            for wallet in confirmed:
+                if not self._operates(wallet):
+                    store.discard(wallet)
+                    back += 1
+            confirmed = store.wallets(confirmed=True)
+        return CustomerRecovery(forward, back, max(0, on_ledger - len(confirmed)))
+
     def assign_branch_code(self, segment: str, branch_name: str) -> InstitutionCode:
         """Give one of this bank's branches a code under the bank's own."""
         code = self._code.child(segment)
         self._branches.assign(code, branch_name, parent=self._code)
+        self._customers.add_branch(str(code), branch_name)
         return code
 
     def pay_in(self, account: str, amount: Amount) -> Receipt:
         """Record a customer paying ``amount`` into deposit ``account`` (opened if new)."""
         return self._submit(lambda id_, seq: PayIn(id_, seq, account=account, amount=amount))
+
+    def _derived_wallet_key(self, number: int) -> SigningKey:
+        return SigningKey.derive(derive_seed(self._seed, f"wallet:{number}"), "wallet")
 
     def open_wallet(
         self,
@@ -85,6 +168,11 @@ class Bank(Signer):
     ) -> Wallet:
         """Open a wallet after the KYC its category asks for; the key stays in the wallet.
 
+        The wallet's key derives from this bank's seed and its wallet counter
+        unless ``seed`` (for simulations) is given.  The holder's record is in
+        :attr:`customers` before the ledger sees the wallet, and confirmed
+        there before this returns.
+
         Raises ``KYC_INSUFFICIENT`` (a ``PermissionError``) naming what is missing.
         """
         wallet_category = WalletCategory.of(category)
@@ -98,25 +186,94 @@ class Bank(Signer):
                     field=required.value,
                 )
         self._wallets_opened += 1
-        wallet_seed = (
-            derive_seed(self._seed, f"wallet:{self._wallets_opened}")
-            if seed is None
-            else master_seed(seed)
-        )
-        key = SigningKey.derive(wallet_seed, "wallet")
-        commitment = kyc_digest(self._kyc_salt(key.address), record)
-        self._submit(
-            lambda id_, seq: OpenWallet(
-                id_,
-                seq,
-                wallet_key=key.verify_key,
-                category=wallet_category,
-                linked_account=linked_account or "",
-                kyc_digest=commitment,
+        number: int | None = self._wallets_opened
+        if seed is None:
+            key = self._derived_wallet_key(self._wallets_opened)
+            while self._operates(key.address):
+                # Only a bank object that lost count (a store in memory, a second
+                # object) gets here: skip numbers whose wallets the ledger has.
+                self._wallets_opened += 1
+                number = self._wallets_opened
+                key = self._derived_wallet_key(self._wallets_opened)
+        else:
+            key = SigningKey.derive(master_seed(seed), "wallet")
+            number = None
+        salt = self._kyc_salt(key.address)
+        commitment = kyc_digest(salt, record)
+        store = self._customers
+        earlier = store.get(key.address)
+        if earlier is not None and not self._operates(key.address):
+            store.discard(key.address)  # an opening interrupted in this process: never took effect
+            earlier = None
+        if earlier is None:
+            store.begin(
+                KeptCustomer(key.address, record, salt, number, confirmed=False),
+                self._wallets_opened,
             )
-        )
-        self._customers[key.address] = record
-        return Wallet(self._ledger, key, category=wallet_category, operator=self)
+        try:
+            self._submit(
+                lambda id_, seq: OpenWallet(
+                    id_,
+                    seq,
+                    wallet_key=key.verify_key,
+                    category=wallet_category,
+                    linked_account=linked_account or "",
+                    kyc_digest=commitment,
+                )
+            )
+        except DcepError:
+            # Refused: the ledger has no such wallet, so neither may the bank (a
+            # record kept for the key's existing wallet stays as it is).
+            if earlier is None:
+                store.discard(key.address)
+            raise
+        store.confirm(key.address)
+        wallet = Wallet(self._ledger, key, category=wallet_category, operator=self)
+        self._live_wallets[key.address] = wallet
+        return wallet
+
+    def wallet(
+        self, address: Address, *, key: SigningKey | None = None, seed: Seed = None
+    ) -> Wallet:
+        """The wallet at ``address`` that this bank opened, ready to sign again.
+
+        Its key is re-derived from this bank's seed when the bank derived it;
+        a wallet opened with a key of its own needs that ``key`` (or the
+        ``seed`` it was opened with).  The same :class:`Wallet` object is
+        returned while one is in use.  Raises ``UNKNOWN_WALLET`` for a wallet
+        this bank does not operate and ``KEY_NOT_HELD`` (a
+        ``PermissionError``) when no key given or derivable is the wallet's.
+        """
+        if not self._operates(address):
+            raise UnknownPartyError(
+                Reason.UNKNOWN_WALLET,
+                f"{self._name} operates no wallet {address}",
+                party=str(address),
+                field="wallet",
+            )
+        live = self._live_wallets.get(address)
+        if live is not None and key is None and seed is None:
+            return live
+        if key is None and seed is not None:
+            key = SigningKey.derive(master_seed(seed), "wallet")
+        if key is None:
+            kept = self._customers.get(address)
+            if kept is not None and kept.wallet_number is not None:
+                key = self._derived_wallet_key(kept.wallet_number)
+        if key is None or key.address != address:
+            raise KeyAccessError(
+                Reason.KEY_NOT_HELD,
+                f"{self._name} cannot sign for {address}: its key was not derived by this "
+                "bank; pass key= or seed=",
+                party=str(address),
+                field="key",
+            )
+        if live is not None:
+            return live
+        category = self._ledger.wallet(address).category
+        wallet = Wallet(self._ledger, key, category=category, operator=self)
+        self._live_wallets[address] = wallet
+        return wallet
 
     def fund(
         self, wallet: Wallet | Address, amount: Amount, *, from_account: str | None = None
@@ -128,8 +285,9 @@ class Bank(Signer):
         """
         address = wallet.address if isinstance(wallet, Wallet) else wallet
         if from_account is None:
-            record = self._customers.get(address)
-            from_account = record.linked_account if record and record.linked_account else ""
+            kept = self._customers.get(address)
+            linked = kept.record.linked_account if kept is not None else None
+            from_account = linked or ""
         source = from_account
         return self._submit(
             lambda id_, seq: Fund(id_, seq, wallet=address, amount=amount, from_account=source)
@@ -145,9 +303,9 @@ class Bank(Signer):
         The identity is sealed to the regulator's key, so the journal records
         that an unmasking happened, not whom it unmasked.
         """
-        record = self._customers.get(wallet)
+        kept = self._customers.get(wallet)
         regulator_key = self._ledger.regulator_key(regulator)
-        if record is None:
+        if kept is None:
             raise UnknownPartyError(
                 Reason.UNKNOWN_WALLET,
                 f"{self._name} did not open wallet {wallet}",
@@ -155,8 +313,8 @@ class Bank(Signer):
                 field="wallet",
             )
         sealed = seal_identity(
-            record,
-            self._kyc_salt(wallet),
+            kept.record,
+            kept.salt,
             regulator_key,
             derive_seed(self._seed, f"warrant:{regulator}:{warrant_id}"),
         )

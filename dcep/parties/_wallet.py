@@ -26,7 +26,9 @@ __all__ = ["Wallet"]
 class Wallet(Signer):
     """A user's wallet: holds its own key, so only it can move its money."""
 
-    __slots__ = ("_category", "_operator")
+    # A bank hands out the wallet it already has (weakly referenced) rather than a
+    # second object numbering the same key's instructions.
+    __slots__ = ("__weakref__", "_category", "_operator")
 
     def __init__(
         self, ledger: Ledger, key: SigningKey, *, category: WalletCategory, operator: Bank

@@ -1,18 +1,42 @@
-"""Seeded scenarios that drive a ledger: the economy behind ``dcep demo``.
+"""Seeded economies that drive a ledger, with planted cases as ground truth.
 
-:func:`run_scenario` builds banks and wallets from a :class:`Scenario` and
-pays among them, the same way every time for the same seed.
+:func:`simulate` runs an :class:`Economy` (banks with reserves, households,
+merchants, employers, the rhythm of days and weeks) on any
+:class:`~dcep.Ledger`, the same way every time for the same seed, and
+plants laundering cases whose :class:`Case` records (:class:`Typology`,
+members, entries, time window) are returned with the
+:class:`SimulationResult`, never written to the journal; :func:`save_cases`
+and :func:`load_cases` keep them in a JSON file beside a database.
+:func:`run_scenario` builds the smaller :class:`Scenario` behind ``dcep demo``.
 """
 
 from dcep._exports import claim as _claim
+from dcep.sim._cases import CASES_FORMAT as CASES_FORMAT
+from dcep.sim._cases import Case as Case
+from dcep.sim._cases import Typology as Typology
+from dcep.sim._cases import load_cases as load_cases
+from dcep.sim._cases import save_cases as save_cases
+from dcep.sim._economy import Economy as Economy
+from dcep.sim._economy import Role as Role
+from dcep.sim._economy import SimulationResult as SimulationResult
+from dcep.sim._economy import simulate as simulate
 from dcep.sim._scenario import Scenario as Scenario
 from dcep.sim._scenario import ScenarioResult as ScenarioResult
 from dcep.sim._scenario import run_scenario as run_scenario
 
 __all__ = [
+    "CASES_FORMAT",
+    "Case",
+    "Economy",
+    "Role",
     "Scenario",
     "ScenarioResult",
+    "SimulationResult",
+    "Typology",
+    "load_cases",
     "run_scenario",
+    "save_cases",
+    "simulate",
 ]
 
 _claim(__name__, globals(), __all__)

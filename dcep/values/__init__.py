@@ -3,7 +3,8 @@
 Nothing here knows what a ledger is.  Amounts are whole fen
 (:class:`Amount`, :func:`cny`); keys and addresses wrap PyNaCl's Ed25519;
 institution codes follow China's City IDcode (``MA.156.1301.01``); time
-comes only from a :class:`Clock`; the :class:`Policy` holds the wallet
+comes only from a :class:`Clock`; secrets at rest live in a
+passphrase-encrypted :class:`KeyFile`; the :class:`Policy` holds the wallet
 categories' caps and the reserve mode.  The everyday names are also at the
 top of :mod:`dcep`.
 """
@@ -18,6 +19,7 @@ from dcep.values._crypto import Address as Address
 from dcep.values._crypto import SigningKey as SigningKey
 from dcep.values._crypto import VerifyKey as VerifyKey
 from dcep.values._disclosure import CustomerRecord as CustomerRecord
+from dcep.values._keyfile import KeyFile as KeyFile
 from dcep.values._money import FEN_PER_YUAN as FEN_PER_YUAN
 from dcep.values._money import MAX_AMOUNT_FEN as MAX_AMOUNT_FEN
 from dcep.values._money import Amount as Amount
@@ -38,6 +40,7 @@ __all__ = [
     "CodeRegistry",
     "CustomerRecord",
     "InstitutionCode",
+    "KeyFile",
     "KycField",
     "ManualClock",
     "Policy",

@@ -30,6 +30,8 @@ _SALT_SIZE: Final = 32
 
 
 def _field(raw: bytes, offset: int) -> tuple[bytes, int]:
+    if offset + 2 > len(raw):
+        raise InvalidFieldError(Reason.FIELD_INVALID, "a customer record is cut short")
     size = int.from_bytes(raw[offset : offset + 2], "big")
     end = offset + 2 + size
     if end > len(raw):
@@ -57,13 +59,32 @@ class CustomerRecord:
 
     @classmethod
     def decode(cls, raw: bytes) -> CustomerRecord:
-        """Read back what :meth:`encode` wrote."""
+        """Read back what :meth:`encode` wrote; ``FIELD_INVALID`` for any other bytes.
+
+        A disclosure is whatever a bank sealed to the regulator's key, so
+        nothing here is trusted: every field must be absent (``00``) or
+        present UTF-8 text (``01`` then the text), as :meth:`encode` writes it.
+        """
         values: list[str | None] = []
         offset = 0
         for _ in range(4):
             part, offset = _field(raw, offset)
-            values.append(part[1:].decode("utf-8") if part[:1] == b"\x01" else None)
+            if part == b"\x00":
+                values.append(None)
+                continue
+            if part[:1] != b"\x01":
+                raise InvalidFieldError(
+                    Reason.FIELD_INVALID, "a customer record field is neither absent nor text"
+                )
+            try:
+                values.append(part[1:].decode("utf-8"))
+            except UnicodeDecodeError:
+                raise InvalidFieldError(
+                    Reason.FIELD_INVALID, "a customer record field is not UTF-8"
+                ) from None
         flag, offset = _field(raw, offset)
+        if flag not in (b"\x00", b"\x01"):
+            raise InvalidFieldError(Reason.FIELD_INVALID, "a customer record's flag is not 0 or 1")
         if offset != len(raw):
             raise InvalidFieldError(Reason.FIELD_INVALID, "bytes left over in a customer record")
         phone, id_number, name, linked_account = values
