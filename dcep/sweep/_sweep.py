@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 
@@ -152,6 +152,13 @@ def _run_one(experiment: Experiment, run: SweepRun, root: str) -> dict[str, int]
     return metrics
 
 
+#: Dask settings while a local cluster starts (see :func:`run_sweep`).
+_PATIENT_START: Final = {
+    "distributed.comm.timeouts.connect": "120s",
+    "distributed.comm.timeouts.tcp": "120s",
+}
+
+
 def _distributed() -> Any:
     try:
         return importlib.import_module("distributed")
@@ -194,10 +201,13 @@ def run_sweep(
     root.mkdir(parents=True, exist_ok=True)
     cluster = None
     if scheduler is None:
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
+        # Worker processes import dcep (and pandas) as they start: on a loaded
+        # machine that can outlast Dask's 30-second connect timeout.
+        with importlib.import_module("dask").config.set(_PATIENT_START):
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = distributed.Client(cluster)
     elif isinstance(scheduler, str):
         client = distributed.Client(scheduler)
     else:
