@@ -295,3 +295,79 @@ def test_import_dcep_export_imports_neither_pandas_nor_pyarrow() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout) == []
+
+
+def test_trace_rows_keep_each_holder_balanced() -> None:
+    from dcep.export import (
+        TRACE_EDGE_COLUMNS,
+        TRACE_NODE_COLUMNS,
+        trace_edge_rows,
+        trace_node_rows,
+    )
+
+    ledger = dcep.Ledger()
+    view = dcep.RegulatorView.attach(ledger)
+    pboc = dcep.CentralBank(ledger, seed=5)
+    icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=dcep.cny("100000"))
+    pboc.issue(icbc, dcep.cny("100000"))
+    wallets = [icbc.open_wallet(category=4, phone=f"1380000{i:04d}") for i in range(4)]
+    icbc.fund(wallets[0], dcep.cny("900"))
+    icbc.fund(wallets[1], dcep.cny("500"))
+    wallets[0].pay(wallets[1], dcep.cny("300"))
+    wallets[1].pay(wallets[2], dcep.cny("450"))
+    wallets[2].pay(wallets[3], dcep.cny("100"))
+    for rule in dcep.regulator.AllocationRule:
+        graph = dcep.trace_forward(view, wallets[0].address, rule=rule)
+        edges, nodes = trace_edge_rows(graph), trace_node_rows(graph)
+        assert [tuple(row) for row in edges] == [TRACE_EDGE_COLUMNS] * len(graph.edges)
+        assert [tuple(row) for row in nodes] == [TRACE_NODE_COLUMNS] * len(graph.nodes)
+        assert {row["entry_number"] for row in edges} == {e.entry_number for e in graph.edges}
+        for row in nodes:  # forward: seeded + in + absorbed == out + untraced
+            assert isinstance(row["seeded_fen"], int)
+            assert isinstance(row["in_fen"], int)
+            assert isinstance(row["absorbed_fen"], int)
+            assert isinstance(row["out_fen"], int)
+            assert isinstance(row["untraced_fen"], int)
+            assert (
+                row["seeded_fen"] + row["in_fen"] + row["absorbed_fen"]
+                == row["out_fen"] + row["untraced_fen"]
+            )
+        for row in edges:
+            assert isinstance(row["amount_fen"], int)
+            assert isinstance(row["flow_fen"], int)
+            assert 0 <= row["amount_fen"] <= row["flow_fen"]
+
+
+def test_the_export_command_refuses_what_is_not_a_ledger(tmp_path: Path) -> None:
+    from dcep.cli import main
+
+    assert main(["export", str(tmp_path / "missing.db"), str(tmp_path / "out")]) == 2
+    not_a_ledger = tmp_path / "notes.db"
+    not_a_ledger.write_bytes(b"not a database at all, just some bytes" * 100)
+    assert main(["export", str(not_a_ledger), str(tmp_path / "out")]) == 1
+    assert not any((tmp_path / "out").glob("*.parquet"))
+
+
+def test_the_export_command_writes_four_tables_that_add_up(tmp_path: Path) -> None:
+    from dcep.cli import main
+
+    path = tmp_path / "city.db"
+    ledger = dcep.Ledger.open(path, block_size=4)
+    pboc = dcep.CentralBank(ledger, seed=11)
+    icbc = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=dcep.cny("100000"))
+    pboc.issue(icbc, dcep.cny("5000"))
+    alice = icbc.open_wallet(category=4, phone="13800000000")
+    bob = icbc.open_wallet(category=4, phone="13900000000")
+    icbc.fund(alice, dcep.cny("900"))
+    alice.pay(bob, dcep.cny("12.50"))
+    balances = {str(w.address): ledger.balance(w.address).fen for w in (alice, bob)}
+    ledger.close()
+    assert main(["export", str(path), str(tmp_path / "out")]) == 0
+    tables = {p.stem for p in (tmp_path / "out").glob("*.parquet")}
+    assert tables == {"entries", "postings", "balances", "flows"}
+    postings = tmp_path / "out" / "postings.parquet"
+    per_wallet = sql(
+        f"SELECT owner, sum(delta_fen) FROM '{postings}' WHERE account_kind = 'wallet' "
+        "GROUP BY owner"
+    )
+    assert {str(owner): total for owner, total in per_wallet} == balances

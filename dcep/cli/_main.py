@@ -15,13 +15,27 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Final
 
 from dcep.core._sentinels import SentinelPool
 from dcep.errors import DcepError
+from dcep.export._frames import write_parquet
+from dcep.export._rows import (
+    BALANCE_COLUMNS,
+    ENTRY_COLUMNS,
+    FLOW_COLUMNS,
+    POSTING_COLUMNS,
+    Row,
+    balance_rows,
+    entry_rows,
+    flow_rows,
+    posting_rows,
+)
 from dcep.journal._journal import Durability
 from dcep.journal._sqlite_store import SqliteStore
 from dcep.ledger._ledger import Ledger
 from dcep.ledger._replica import Replica
+from dcep.regulator._view import RegulatorView
 from dcep.sim._cases import Typology, save_cases
 from dcep.sim._economy import Economy, SimulationResult, simulate
 from dcep.sim._scenario import Scenario, ScenarioResult, run_scenario
@@ -190,6 +204,9 @@ def format_simulation(result: SimulationResult, path: Path, elapsed_s: float) ->
 def _simulate(args: argparse.Namespace) -> int:
     path = Path(args.path)
     sidecar = cases_path(path)
+    if not path.parent.is_dir():
+        print(f"dcep simulate: {path.parent}: no such directory", file=sys.stderr)
+        return 2
     if path.exists() and path.stat().st_size > 0:
         if not args.force:
             print(
@@ -320,6 +337,50 @@ _NOT_AN_ANCHOR = (
 )
 
 
+#: What ``dcep export`` writes, one Parquet file a table.
+_EXPORTED_TABLES: Final = ("entries", "postings", "balances", "flows")
+
+
+def _exported_table(name: str, store: SqliteStore) -> tuple[list[Row], tuple[str, ...]]:
+    if name == "entries":
+        return entry_rows(store), ENTRY_COLUMNS
+    if name == "postings":
+        return posting_rows(store), POSTING_COLUMNS
+    if name == "balances":
+        return balance_rows(store), BALANCE_COLUMNS
+    return flow_rows(RegulatorView.from_store(store)), FLOW_COLUMNS
+
+
+def _export(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        print(f"dcep export: {path}: no such file", file=sys.stderr)
+        return 2
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        store = SqliteStore(path, create=False)
+    except DcepError as error:
+        print(f"dcep export: {path}: {error}", file=sys.stderr)
+        return 1
+    try:
+        for name in _EXPORTED_TABLES:
+            # One table at a time: a million-entry run's rows are large.
+            rows, columns = _exported_table(name, store)
+            target = write_parquet(rows, folder / f"{name}.parquet", columns=columns)
+            print(f"  {name:9} {len(rows):>12,} rows  {target}")
+            del rows
+    except DcepError as error:
+        print(f"dcep export: {path}: {error}", file=sys.stderr)
+        return 1
+    except ImportError as error:
+        print(f"dcep export: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
 def _inspect(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
@@ -447,6 +508,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes checking signatures (default: one per core; 1: none)",
     )
     verify.set_defaults(handler=_verify)
+    export = commands.add_parser(
+        "export",
+        help="write a ledger database's entries, postings, balances and flows as Parquet",
+    )
+    export.add_argument("path", help="the SQLite database")
+    export.add_argument("folder", help="where the Parquet files go (created if need be)")
+    export.set_defaults(handler=_export)
     inspect = commands.add_parser("inspect", help="summarise a ledger database")
     inspect.add_argument("path", help="the SQLite database")
     inspect.set_defaults(handler=_inspect)

@@ -42,6 +42,7 @@ from dcep.instructions._kinds import Transfer
 from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry, chain_hash
 from dcep.journal._store import Store
 from dcep.regulator._alerts import Alert
+from dcep.regulator._flowgraph import FlowGraph
 from dcep.regulator._view import RegulatorView
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "ENTRY_COLUMNS",
     "FLOW_COLUMNS",
     "POSTING_COLUMNS",
+    "TRACE_EDGE_COLUMNS",
+    "TRACE_NODE_COLUMNS",
     "Cell",
     "Row",
     "alert_rows",
@@ -58,6 +61,8 @@ __all__ = [
     "entry_rows",
     "flow_rows",
     "posting_rows",
+    "trace_edge_rows",
+    "trace_node_rows",
 ]
 
 #: One value of a row.  (``bool`` is an ``int``: only the ``cash`` column holds one.)
@@ -113,6 +118,26 @@ ALERT_COLUMNS: Final = (
     "detail",
 )
 
+TRACE_EDGE_COLUMNS: Final = (
+    "entry_number",
+    "time_us",
+    "kind",
+    "payer",
+    "payee",
+    "amount_fen",
+    "flow_fen",
+)
+TRACE_NODE_COLUMNS: Final = (
+    "address",
+    "role",
+    "hop",
+    "seeded_fen",
+    "in_fen",
+    "out_fen",
+    "absorbed_fen",
+    "untraced_fen",
+)
+
 #: The Python type of every column of every table; a column name means one thing everywhere.
 COLUMN_TYPES: Final[Mapping[str, type]] = {
     "entry_number": int,
@@ -138,6 +163,15 @@ COLUMN_TYPES: Final[Mapping[str, type]] = {
     "entry_count": int,
     "wallets": str,
     "entries": str,
+    "flow_fen": int,
+    "address": str,
+    "role": str,
+    "hop": int,
+    "seeded_fen": int,
+    "in_fen": int,
+    "out_fen": int,
+    "absorbed_fen": int,
+    "untraced_fen": int,
     "detail": str,
 }
 
@@ -277,4 +311,45 @@ def alert_rows(alerts: Iterable[Alert]) -> list[Row]:
             "detail": alert.detail,
         }
         for alert in alerts
+    ]
+
+
+def trace_edge_rows(graph: FlowGraph) -> list[Row]:
+    """One row per entry on a trace (:data:`TRACE_EDGE_COLUMNS`), in the graph's order.
+
+    ``amount_fen`` is the traced part of the entry's ``flow_fen``: all of it
+    under poison, the suspect share under haircut and FIFO.
+    """
+    return [
+        {
+            "entry_number": edge.entry_number,
+            "time_us": edge.time_us,
+            "kind": edge.kind.name.lower(),
+            "payer": str(edge.payer),
+            "payee": str(edge.payee),
+            "amount_fen": edge.amount_fen,
+            "flow_fen": edge.flow_fen,
+        }
+        for edge in graph.edges
+    ]
+
+
+def trace_node_rows(graph: FlowGraph) -> list[Row]:
+    """One row per holder on a trace (:data:`TRACE_NODE_COLUMNS`), in the graph's order.
+
+    The amounts keep the node's balance of the trace: forward,
+    ``seeded + in + absorbed == out + untraced``.
+    """
+    return [
+        {
+            "address": str(node.address),
+            "role": node.role.value,
+            "hop": node.hop,
+            "seeded_fen": node.seeded_fen,
+            "in_fen": node.in_fen,
+            "out_fen": node.out_fen,
+            "absorbed_fen": node.absorbed_fen,
+            "untraced_fen": node.untraced_fen,
+        }
+        for node in graph.nodes
     ]
