@@ -36,6 +36,7 @@ from dcep.values import KeyFile
 from dcep.values._disclosure import kyc_digest
 
 from .customer_crash_writer import BANK_CODE, PASSPHRASE
+from .journal_reading import committed_kyc_digests
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
@@ -73,18 +74,6 @@ def _run_and_kill(directory: Path, round_number: int, die_at: str | None, delay_
     return output.read_text()
 
 
-def _committed_digests(store: dcep.journal.Store) -> dict[dcep.Address, bytes]:
-    digests: dict[dcep.Address, bytes] = {}
-    previous = bytes(32)
-    for _number, body, stored_hash in store.read_entries():
-        entry = dcep.journal.JournalEntry.decode(body, previous)
-        previous = stored_hash
-        instruction = dcep.instructions.SignedInstruction.from_bytes(entry.envelope).instruction
-        if isinstance(instruction, dcep.instructions.OpenWallet):
-            digests[instruction.wallet_key.address] = instruction.kyc_digest
-    return digests
-
-
 def test_every_wallet_has_its_record_and_every_record_its_wallet(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     plan: list[str | None] = ["begin", "confirm"] * 3 + [None] * (ROUNDS - 6)
@@ -120,7 +109,7 @@ def test_every_wallet_has_its_record_and_every_record_its_wallet(tmp_path: Path)
                 assert bank.customers.wallets(confirmed=False) == []
                 assert reported <= on_ledger
                 assert ledger.journal is not None
-                digests = _committed_digests(ledger.journal.store)
+                digests = committed_kyc_digests(ledger.journal.store)
                 numbers = []
                 for address in records:
                     kept = bank.customers.get(address)

@@ -28,6 +28,7 @@ import dcep.journal
 from dcep.parties import CustomerRecovery, SqliteCustomerStore
 from dcep.values import CustomerRecord, KeyFile
 
+from .journal_reading import committed_kyc_digests
 from .restart_first_process import (
     BOC_CODE,
     CHEAP,
@@ -56,19 +57,6 @@ def _address(facts: dict[str, object], name: str) -> dcep.Address:
     value = facts[name]
     assert isinstance(value, str)
     return dcep.Address.parse(value)
-
-
-def _kyc_digests(store: dcep.journal.Store) -> dict[dcep.Address, bytes]:
-    """What each OpenWallet committed to, read from the journal alone."""
-    digests: dict[dcep.Address, bytes] = {}
-    previous = bytes(32)
-    for _number, body, stored_hash in store.read_entries():
-        entry = dcep.journal.JournalEntry.decode(body, previous)
-        previous = stored_hash
-        instruction = dcep.instructions.SignedInstruction.from_bytes(entry.envelope).instruction
-        if isinstance(instruction, dcep.instructions.OpenWallet):
-            digests[instruction.wallet_key.address] = instruction.kyc_digest
-    return digests
 
 
 def test_parties_records_and_keys_come_back_in_a_new_process(tmp_path: Path) -> None:
@@ -120,7 +108,7 @@ def test_parties_records_and_keys_come_back_in_a_new_process(tmp_path: Path) -> 
     assert isinstance(warrant, int)
     disclosure = icbc.answer_warrant(aml.address, warrant, bob.address)
     assert ledger.journal is not None
-    committed = _kyc_digests(ledger.journal.store)[bob.address]
+    committed = committed_kyc_digests(ledger.journal.store)[bob.address]
     assert aml.read_disclosure(disclosure, committed) == CustomerRecord(
         "13800000000", None, None, None, False
     )
