@@ -32,7 +32,7 @@ from dcep.journal._store import StoredBlock, StoredEntry
 from dcep.values._crypto import DEFAULT_NETWORK_ID
 from dcep.values._policy import Policy
 
-__all__ = ["FORMAT_VERSION", "SqliteStore"]
+__all__ = ["FORMAT_VERSION", "SqliteStore", "read_identity"]
 
 #: "DCEP" in ASCII: marks the file as ours for `file` and for this code.
 APPLICATION_ID: Final = 0x44434550
@@ -147,6 +147,26 @@ def _check_not_cut_short(path: Path) -> None:
         )
 
 
+def read_identity(path: Path) -> tuple[int, int, int]:
+    """A SQLite file's application id, user version and table count, without touching it.
+
+    Read-only, so that a file that is not ours is never written; without a
+    write-ahead log beside it the file is complete, and "immutable" keeps
+    SQLite from creating -wal and -shm files next to someone else's file.
+    Raises what ``sqlite3`` raises for a file it cannot read.
+    """
+    has_wal = path.with_name(path.name + "-wal").exists()
+    mode = "mode=ro" if has_wal else "mode=ro&immutable=1"
+    probe = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+    try:
+        application_id: int = probe.execute("PRAGMA application_id").fetchone()[0]
+        version: int = probe.execute("PRAGMA user_version").fetchone()[0]
+        tables: int = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    finally:
+        probe.close()
+    return application_id, version, tables
+
+
 def _check_file(path: Path) -> bool:
     """Whether ``path`` is an existing dcep database we can use; raise if it is not ours."""
     if path.is_dir():
@@ -162,18 +182,7 @@ def _check_file(path: Path) -> bool:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "not an SQLite database, so not dcep's")
     _check_not_cut_short(path)
     try:
-        # Read-only, so that a file that is not ours is never touched; without a
-        # write-ahead log beside it the file is complete, and "immutable" keeps
-        # SQLite from creating -wal and -shm files next to someone else's file.
-        has_wal = path.with_name(path.name + "-wal").exists()
-        mode = "mode=ro" if has_wal else "mode=ro&immutable=1"
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
-        try:
-            application_id = probe.execute("PRAGMA application_id").fetchone()[0]
-            version = probe.execute("PRAGMA user_version").fetchone()[0]
-            tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        finally:
-            probe.close()
+        application_id, version, tables = read_identity(path)
     except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
         # A corrupted schema can fail as text before SQLite reports it.
         raise _refuse(Reason.STORE_CORRUPT, path, f"unreadable: {error}") from None

@@ -35,6 +35,7 @@ from typing import Final, Protocol, final
 import attrs
 
 from dcep.errors import InvalidFieldError, JournalError, Reason
+from dcep.journal._sqlite_store import read_identity
 from dcep.values._crypto import Address
 from dcep.values._disclosure import CustomerRecord
 
@@ -240,15 +241,7 @@ class SqliteCustomerStore:
             magic = handle.read(16)
         if magic != b"SQLite format 3\x00":
             raise _refuse(Reason.STORE_NOT_DCEP, self._path, "not an SQLite database")
-        has_wal = self._path.with_name(self._path.name + "-wal").exists()
-        mode = "mode=ro" if has_wal else "mode=ro&immutable=1"
-        probe = sqlite3.connect(f"{self._path.resolve().as_uri()}?{mode}", uri=True)
-        try:
-            application_id = probe.execute("PRAGMA application_id").fetchone()[0]
-            version = probe.execute("PRAGMA user_version").fetchone()[0]
-            tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        finally:
-            probe.close()
+        application_id, version, tables = read_identity(self._path)
         if application_id == 0 and version == 0 and tables == 0:
             return  # a creation cut short: nothing in it yet
         if application_id != CUSTOMER_STORE_APPLICATION_ID:
