@@ -29,8 +29,9 @@ from dcep.errors import DcepError
 from dcep.journal._journal import Durability
 from dcep.ledger._ledger import Ledger
 from dcep.sim._cases import Typology, save_cases
-from dcep.sim._economy import Economy, simulate
+from dcep.sim._economy import Economy
 from dcep.sim._scenario import Scenario, run_scenario
+from dcep.sim._simulate import simulate
 
 __all__ = ["main"]
 

@@ -19,10 +19,10 @@ from dcep.sim._cases import save_cases as save_cases
 from dcep.sim._economy import Economy as Economy
 from dcep.sim._economy import Role as Role
 from dcep.sim._economy import SimulationResult as SimulationResult
-from dcep.sim._economy import simulate as simulate
 from dcep.sim._scenario import Scenario as Scenario
 from dcep.sim._scenario import ScenarioResult as ScenarioResult
 from dcep.sim._scenario import run_scenario as run_scenario
+from dcep.sim._simulate import simulate as simulate
 
 __all__ = [
     "CASES_FORMAT",
