@@ -23,14 +23,14 @@ See ``docs/replay.md``.
 """
 
 from dcep._exports import claim as _claim
-from dcep.datasets._replay import FUNDING_COLUMNS as FUNDING_COLUMNS
-from dcep.datasets._replay import ID_MAP_COLUMNS as ID_MAP_COLUMNS
-from dcep.datasets._replay import POOL_ACCOUNT as POOL_ACCOUNT
-from dcep.datasets._replay import Funding as Funding
-from dcep.datasets._replay import ReplayResult as ReplayResult
-from dcep.datasets._replay import read_id_map as read_id_map
 from dcep.datasets._replay import replay_transfers as replay_transfers
 from dcep.datasets._replay import uncapped_policy as uncapped_policy
+from dcep.datasets._results import FUNDING_COLUMNS as FUNDING_COLUMNS
+from dcep.datasets._results import ID_MAP_COLUMNS as ID_MAP_COLUMNS
+from dcep.datasets._results import POOL_ACCOUNT as POOL_ACCOUNT
+from dcep.datasets._results import Funding as Funding
+from dcep.datasets._results import ReplayResult as ReplayResult
+from dcep.datasets._results import read_id_map as read_id_map
 from dcep.datasets._table import TransferColumns as TransferColumns
 from dcep.datasets._table import read_csv as read_csv
 

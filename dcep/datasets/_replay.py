@@ -6,20 +6,21 @@ order: one wallet per external id, opened when the id first appears; a
 top-up from the bank just before any payment its wallet could not make; the
 payment, signed by the paying wallet.  Payments are submitted in batches
 with :meth:`~dcep.Ledger.submit_many` between the bank's own instructions.
+
+A little over 400 lines: the replay is one loop over the sorted rows whose
+top-ups, wallet openings and batches share the loop's state.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import os
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Final, final
 
 import attrs
 
 from dcep.core import Rejection
+from dcep.datasets._results import POOL_ACCOUNT, Funding, ReplayResult
 from dcep.datasets._table import (
     AmountUnit,
     ParsedTable,
@@ -35,7 +36,6 @@ from dcep.parties._central_bank import DEFAULT_CENTRAL_BANK_CODE
 from dcep.parties._signer import Seed
 from dcep.values import (
     MAX_AMOUNT_FEN,
-    Address,
     Amount,
     CategoryLimits,
     InstitutionCode,
@@ -44,24 +44,7 @@ from dcep.values import (
     WalletCategory,
 )
 
-__all__ = [
-    "FUNDING_COLUMNS",
-    "ID_MAP_COLUMNS",
-    "POOL_ACCOUNT",
-    "Funding",
-    "ReplayResult",
-    "read_id_map",
-    "replay_transfers",
-    "uncapped_policy",
-]
-
-#: The columns of :meth:`ReplayResult.id_map_rows` and of the file
-#: :meth:`ReplayResult.write_id_map` writes.
-ID_MAP_COLUMNS: Final = ("external_id", "address")
-#: The columns of :meth:`ReplayResult.funding_rows`.
-FUNDING_COLUMNS: Final = ("row", "external_id", "address", "amount_fen", "entry")
-#: The deposit account, at each replay bank, that every top-up is paid from.
-POOL_ACCOUNT: Final = "REPLAY-POOL"
+__all__ = ["replay_transfers", "uncapped_policy"]
 
 _DEFAULT_COLUMNS: Final = TransferColumns()
 _MAX_BANKS: Final = 99
@@ -84,126 +67,6 @@ def uncapped_policy(base: Policy | None = None) -> Policy:
             category, CategoryLimits(None, None, None, None, limits.required_kyc)
         )
     return policy
-
-
-@final
-@attrs.frozen
-class Funding:
-    """A top-up the replay made so that a wallet could pay: not a transfer of the data set.
-
-    ``row`` is the data set's row whose payment needed it, ``entry`` the
-    journal entry of the funding instruction (from the bank's
-    :data:`POOL_ACCOUNT`, at the time of that row).
-    """
-
-    row: int
-    external_id: str
-    address: Address
-    amount: Amount
-    entry: int
-
-
-@final
-@attrs.frozen(eq=False)
-class ReplayResult:
-    """What :func:`replay_transfers` did: the ledger, who is who, and what became of each row.
-
-    Rows are numbered from 0 in the order they were given (a DataFrame's
-    positions, a CSV file's data lines), whatever order they were replayed in.
-
-    * ``wallets``, ``addresses`` and ``external_ids`` map the data set's
-      account ids to wallets and addresses and back, in the order the
-      wallets were opened.
-    * ``entries`` maps each accepted row to the journal entry of its transfer;
-      ``refused`` maps each other row to the :class:`~dcep.Reason` it was
-      refused for (see :meth:`refused_by_reason`).
-    * ``fundings`` are the top-ups, in journal order.
-    * ``time_offset_us`` was added to every row's time (0 unless the
-      ledger's clock was already past the first row).
-    """
-
-    ledger: Ledger
-    central_bank: CentralBank
-    banks: tuple[Bank, ...]
-    wallets: Mapping[str, Wallet]
-    addresses: Mapping[str, Address]
-    external_ids: Mapping[Address, str]
-    entries: Mapping[int, int]
-    refused: Mapping[int, Reason]
-    fundings: tuple[Funding, ...]
-    time_offset_us: int
-    rows: int
-
-    @property
-    def accepted(self) -> int:
-        """How many rows became transfers on the ledger."""
-        return len(self.entries)
-
-    def refused_by_reason(self) -> dict[Reason, int]:
-        """How many rows were refused, for each reason; most frequent first."""
-        counts: dict[Reason, int] = {}
-        for reason in self.refused.values():
-            counts[reason] = counts.get(reason, 0) + 1
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0].value)))
-
-    def id_map_rows(self) -> list[dict[str, str]]:
-        """``[{"external_id": ..., "address": "dcep1..."}, ...]``, in the order wallets opened."""
-        return [
-            {"external_id": external_id, "address": str(address)}
-            for external_id, address in self.addresses.items()
-        ]
-
-    def write_id_map(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`id_map_rows` as a CSV file with a header line; return its path.
-
-        :func:`read_id_map` reads it back.
-        """
-        target = Path(path)
-        with target.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=ID_MAP_COLUMNS)
-            writer.writeheader()
-            writer.writerows(self.id_map_rows())
-        return target
-
-    def funding_rows(self) -> list[dict[str, str | int]]:
-        """One row per :class:`Funding`, with the keys of :data:`FUNDING_COLUMNS`."""
-        return [
-            {
-                "row": funding.row,
-                "external_id": funding.external_id,
-                "address": str(funding.address),
-                "amount_fen": funding.amount.fen,
-                "entry": funding.entry,
-            }
-            for funding in self.fundings
-        ]
-
-
-def read_id_map(path: str | os.PathLike[str]) -> dict[str, Address]:
-    """Read a file :meth:`ReplayResult.write_id_map` wrote: external id to address.
-
-    Raises ``FIELD_INVALID`` for another header, an address that does not
-    parse, or an id given twice.
-    """
-    with open(path, newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        if tuple(reader.fieldnames or ()) != ID_MAP_COLUMNS:
-            raise InvalidFieldError(
-                Reason.FIELD_INVALID,
-                f"an id map's header is {','.join(ID_MAP_COLUMNS)}, not {reader.fieldnames}",
-                field="header",
-            )
-        mapping: dict[str, Address] = {}
-        for row in reader:
-            external_id = row["external_id"]
-            if external_id in mapping:
-                raise InvalidFieldError(
-                    Reason.FIELD_INVALID,
-                    f"the id map names {external_id!r} twice",
-                    field="external_id",
-                )
-            mapping[external_id] = Address.parse(row["address"])
-        return mapping
 
 
 def replay_transfers(
