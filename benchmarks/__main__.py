@@ -11,7 +11,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from benchmarks import memory, recover, regulator, simulate, transfers, verify_db, verify_only
+from benchmarks import (
+    aml,
+    memory,
+    recover,
+    regulator,
+    simulate,
+    transfers,
+    verify_db,
+    verify_only,
+)
 from benchmarks._common import FULL, QUICK, RESULTS_DIR, Context, Result, write_result
 
 #: Every benchmark, in the order a full run takes them.
@@ -27,6 +36,7 @@ BENCHMARKS: Final[dict[str, Callable[[Context], Result]]] = {
 #: Benchmarks that set themselves up and write their own JSON (``main(quick)``).
 STANDALONE: Final[dict[str, Callable[[bool, Path], dict[str, float]]]] = {
     regulator.NAME: regulator.main,
+    aml.NAME: aml.main,
 }
 
 

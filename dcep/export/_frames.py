@@ -70,6 +70,8 @@ def to_dataframe(rows: Sequence[Row], columns: Sequence[str] | None = None) -> A
         kind = COLUMN_TYPES[name]
         if kind is int:
             dtype = "Int64" if None in values else "int64"
+        elif kind is float:
+            dtype = "float64"
         else:
             dtype = "bool" if kind is bool else pandas.StringDtype()
         data[name] = pandas.array(values, dtype=dtype)
@@ -98,7 +100,12 @@ def write_parquet(
         raise InvalidFieldError(
             Reason.FIELD_INVALID, "no rows: name the table's columns", field="columns"
         )
-    types = {int: pyarrow.int64(), str: pyarrow.string(), bool: pyarrow.bool_()}
+    types = {
+        int: pyarrow.int64(),
+        str: pyarrow.string(),
+        bool: pyarrow.bool_(),
+        float: pyarrow.float64(),
+    }
     fields: list[Any] = []
     arrays: list[Any] = []
     for name in names:

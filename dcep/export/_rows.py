@@ -65,8 +65,9 @@ __all__ = [
     "trace_node_rows",
 ]
 
-#: One value of a row.  (``bool`` is an ``int``: only the ``cash`` column holds one.)
-Cell = str | int | None
+#: One value of a row.  (``bool`` is an ``int``: only the ``cash`` column holds one;
+#: only an alert's ``score``, a ranking and never money, is a ``float``.)
+Cell = str | int | float | None
 #: One row: column name to value, keys in the order of the table's ``*_COLUMNS``.
 Row = dict[str, Cell]
 
@@ -109,7 +110,10 @@ FLOW_COLUMNS: Final = (
 )
 ALERT_COLUMNS: Final = (
     "rule",
+    "typology",
+    "score",
     "subject",
+    "start_us",
     "time_us",
     "total_fen",
     "entry_count",
@@ -158,6 +162,9 @@ COLUMN_TYPES: Final[Mapping[str, type]] = {
     "bank": str,
     "cash": bool,
     "rule": str,
+    "typology": str,
+    "score": float,
+    "start_us": int,
     "subject": str,
     "total_fen": int,
     "entry_count": int,
@@ -302,7 +309,10 @@ def alert_rows(alerts: Iterable[Alert]) -> list[Row]:
     return [
         {
             "rule": alert.rule,
+            "typology": alert.typology,
+            "score": alert.score,
             "subject": str(alert.subject),
+            "start_us": alert.start_us,
             "time_us": alert.time_us,
             "total_fen": alert.total_fen,
             "entry_count": len(alert.entries),

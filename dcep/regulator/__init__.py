@@ -37,6 +37,10 @@ from dcep.regulator._reports import DailyReport as DailyReport
 from dcep.regulator._reports import daily_report as daily_report
 from dcep.regulator._tracing import trace_backward as trace_backward
 from dcep.regulator._tracing import trace_forward as trace_forward
+from dcep.regulator._typologies import BankRunRule as BankRunRule
+from dcep.regulator._typologies import CycleRule as CycleRule
+from dcep.regulator._typologies import GatherScatterRule as GatherScatterRule
+from dcep.regulator._typologies import ScatterGatherRule as ScatterGatherRule
 from dcep.regulator._view import RegulatorView as RegulatorView
 
 __all__ = [
@@ -45,18 +49,22 @@ __all__ = [
     "AmlRule",
     "BankDayReport",
     "BankProfile",
+    "BankRunRule",
+    "CycleRule",
     "DailyReport",
     "DormancyRule",
     "FanRule",
     "FlowGraph",
     "FreezeRecord",
     "FundsFlow",
+    "GatherScatterRule",
     "LargeValueRule",
     "MuleRule",
     "PartyRole",
     "PassThroughRule",
     "RegulatorProfile",
     "RegulatorView",
+    "ScatterGatherRule",
     "StructuringRule",
     "TraceDirection",
     "TraceEdge",

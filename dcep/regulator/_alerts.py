@@ -23,9 +23,14 @@ __all__ = ["Alert", "AmlRule"]
 class Alert:
     """One finding of one rule: the wallets, entries and amounts (fen) that raised it.
 
-    ``subject`` is the wallet the alert is about and comes first in
-    ``wallets``; ``amounts_fen[i]`` is the amount of ``entries[i]``;
-    ``time_us`` is when the pattern was complete.
+    ``subject`` is the wallet the alert is about (for a bank run, the bank)
+    and comes first in ``wallets``, the case's members; ``amounts_fen[i]`` is
+    the amount of ``entries[i]``; ``time_us`` is when the pattern was
+    complete and ``start_us`` when it began (the window ``[start_us,
+    time_us]``, both included).  ``typology`` names the pattern (by default
+    the rule's id) and ``score`` ranks alerts for triage: how far past its
+    rule's thresholds the case went (1.0 is just at them; higher is
+    stronger), comparable across rules.
     """
 
     rule: str
@@ -35,6 +40,11 @@ class Alert:
     amounts_fen: tuple[int, ...]
     time_us: int
     detail: str = ""
+    score: float = 1.0
+    typology: str = attrs.field(default=attrs.Factory(lambda alert: alert.rule, takes_self=True))
+    start_us: int = attrs.field(
+        default=attrs.Factory(lambda alert: alert.time_us, takes_self=True)
+    )
 
     @property
     def total_fen(self) -> int:

@@ -18,13 +18,26 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, final
 
 import attrs
 
+from dcep.errors import InvalidFieldError, Reason
+from dcep.instructions._kinds import InstructionKind
 from dcep.regulator._alerts import Alert, AmlRule
 from dcep.regulator._records import FundsFlow, PartyRole
+from dcep.regulator._typologies import (
+    BankRunRule,
+    CycleRule,
+    GatherScatterRule,
+    ScatterGatherRule,
+    at_least,
+    make_alert,
+    percent,
+    transfers_by_wallet,
+)
 from dcep.regulator._view import RegulatorView
 from dcep.values._crypto import Address
 from dcep.values._policy import WalletCategory
@@ -52,18 +65,14 @@ def _cny(yuan: int) -> int:
 
 
 def _alert(
-    rule: str, subject: Address, flows: Sequence[FundsFlow], detail: str, *others: Address
+    rule: str,
+    subject: Address,
+    flows: Sequence[FundsFlow],
+    detail: str,
+    *others: Address,
+    score: float = 1.0,
 ) -> Alert:
-    wallets = dict.fromkeys((subject, *others))  # ordered and without repeats
-    return Alert(
-        rule,
-        subject,
-        tuple(wallets),
-        tuple(f.entry_number for f in flows),
-        tuple(f.amount_fen for f in flows),
-        max(f.time_us for f in flows),
-        detail,
-    )
+    return make_alert(rule, subject, flows, detail, *others, score=score)
 
 
 def _by_wallet(view: RegulatorView, start_us: int, end_us: int) -> dict[Address, list[FundsFlow]]:
@@ -109,9 +118,13 @@ class LargeValueRule:
     """
 
     rule_id: str = "large-value"
-    threshold_fen: int = _cny(500_000)
-    cash_threshold_fen: int | None = _cny(50_000)
-    utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINUTES
+    threshold_fen: int = attrs.field(default=_cny(500_000), validator=at_least(1))
+    cash_threshold_fen: int | None = attrs.field(
+        default=_cny(50_000), validator=at_least(1, optional=True)
+    )
+    utc_offset_minutes: int = attrs.field(
+        default=BEIJING_UTC_OFFSET_MINUTES, validator=at_least(-14 * 60)
+    )
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """Per wallet, day and direction (``in``, ``out``, ``cash``) over the threshold."""
@@ -124,8 +137,10 @@ class LargeValueRule:
                     groups[day, "cash"].append(flow)
             for (day, side), group in groups.items():
                 limit = self.cash_threshold_fen if side == "cash" else self.threshold_fen
-                if limit is not None and sum(f.amount_fen for f in group) >= limit:
-                    yield _alert(self.rule_id, wallet, group, f"{side} on {day.isoformat()}")
+                total = sum(f.amount_fen for f in group)
+                if limit is not None and total >= limit:
+                    detail = f"{side} on {day.isoformat()}"
+                    yield _alert(self.rule_id, wallet, group, detail, score=total / limit)
 
 
 @final
@@ -134,16 +149,16 @@ class StructuringRule:
     """Structuring: ``min_count`` flows just below ``threshold`` within ``window_us``.
 
     "Just below" is within ``band_percent`` of the threshold (default 10%
-    of 50,000 CNY, the cash report threshold).  Inflows and outflows of a
+    of 50,000 CNY, the cash report threshold; two such flows in a week).  Inflows and outflows of a
     wallet are counted separately, so many payers smurfing into one wallet
     are caught as well as one wallet splitting its payments.
     """
 
     rule_id: str = "structuring"
-    threshold_fen: int = _cny(50_000)
-    band_percent: int = 10
-    min_count: int = 3
-    window_us: int = 7 * DAY_US
+    threshold_fen: int = attrs.field(default=_cny(50_000), validator=at_least(1))
+    band_percent: int = attrs.field(default=10, validator=percent(99))
+    min_count: int = attrs.field(default=2, validator=at_least(1))
+    window_us: int = attrs.field(default=7 * DAY_US, validator=at_least(1))
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet, direction and run of near-threshold flows."""
@@ -157,32 +172,53 @@ class StructuringRule:
                     and (f.payee == wallet) == (side == "in")
                 ]
                 for run in _runs(near, self.window_us, lambda r: len(r) >= self.min_count):
-                    yield _alert(self.rule_id, wallet, run, f"{len(run)} {side} just below")
+                    detail = f"{len(run)} {side} just below"
+                    score = len(run) / self.min_count
+                    yield _alert(self.rule_id, wallet, run, detail, score=score)
 
 
 @final
 @attrs.frozen
 class FanRule:
-    """Fan-in (many payers, few payees) or fan-out (few payers, many payees) in a window.
+    """Fan-in (many payers) or fan-out (many payees) within a window, as money passing through.
 
-    A wallet fans in when, within ``window_us``, at least ``many``
-    distinct counterparties paid it, it paid between 1 and ``few``, and it
-    passed on at least ``passed_percent`` of what came in, and at least
-    ``min_passed_fen``; fan-out is the mirror image.  Bank counterparties
-    (funding, defunding) count.
+    A wallet fans in when, within ``window_us``, at least ``many`` distinct
+    wallets paid it and it paid on, to wallets, at least ``passed_percent``
+    of what they paid; it fans out when it paid at least ``many`` distinct
+    wallets at least ``passed_percent`` of what it held at the start of
+    the window and received during it.  Flows with busy hubs (wallets paid by
+    more than ``hub_multiple`` times as many distinct payers as the median
+    wallet in the window: shops) are left out.  A fan-in wallet held at most
+    ``prior_percent`` of what came in before the window (a float is not a
+    pass-through).  Fundings and defunds are not
+    counterparties.  Nothing is required of the narrow side.
+
+    ``many`` is a floor, not the threshold: the threshold is also at least
+    ``population_multiple`` times what the median active wallet of the view
+    reaches in a window (its distinct counterparties on that side, spread
+    evenly over the screened span), so that a population where everyone
+    pays many people, at any scale, does not make everyone a fan.
     """
 
     rule_id: str = "fan-in"
     fan_in: bool = True
-    many: int = 8
-    few: int = 2
-    passed_percent: int = 50
-    min_passed_fen: int = _cny(5_000)
-    window_us: int = DAY_US
+    many: int = attrs.field(default=5, validator=at_least(2))
+    passed_percent: int = attrs.field(default=50, validator=percent())
+    prior_percent: int = attrs.field(default=25, validator=percent(10_000))
+    window_us: int = attrs.field(default=DAY_US, validator=at_least(1))
+    hub_multiple: int = attrs.field(default=10, validator=at_least(1))
+    population_multiple: int = attrs.field(default=3, validator=at_least(1))
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet and episode."""
-        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+        groups = transfers_by_wallet(view, start_us, end_us)
+        hubs = _hubs(groups, self.hub_multiple)
+        many = max(self.many, self._population_threshold(groups, hubs))
+        for wallet, flows in groups.items():
+            if hubs:
+                flows = [f for f in flows if f.payer not in hubs and f.payee not in hubs]
+            if not flows:
+                continue
             first = 0
             # Counterparties and fen, in then out, over flows[first : last + 1].
             sides = (collections.Counter[Address](), collections.Counter[Address]())
@@ -193,20 +229,71 @@ class FanRule:
                     first += 1
                 _count(flow, wallet, sides, totals, 1)
                 sources, sinks = +sides[0], +sides[1]
-                wide, narrow = (sources, sinks) if self.fan_in else (sinks, sources)
-                if (
-                    len(wide) >= self.many
-                    and 1 <= len(narrow) <= self.few
-                    and totals[1] * 100 >= totals[0] * self.passed_percent
-                    and totals[1] >= self.min_passed_fen
-                ):
-                    detail = f"{len(sources)} payers, {len(sinks)} payees"
-                    episode = flows[first : last + 1]
-                    yield _alert(self.rule_id, wallet, episode, detail, *sources, *sinks)
-                    sides[0].clear()
-                    sides[1].clear()
-                    totals[:] = [0, 0]
-                    first = last + 1
+                wide = sources if self.fan_in else sinks
+                if len(wide) < many:
+                    continue
+                held = view.balance_fen(wallet, before_entry=flows[first].entry_number)
+                if self.fan_in:
+                    base, passed = totals[0], totals[1]
+                else:
+                    base, passed = held + _received(view, wallet, flows[first], flow), totals[1]
+                if passed * 100 < base * self.passed_percent or base <= 0:
+                    continue
+                if self.fan_in and held * 100 > totals[0] * self.prior_percent:
+                    continue
+                detail = f"{len(sources)} payers, {len(sinks)} payees"
+                episode = flows[first : last + 1]
+                score = len(wide) / many * min(1.0, passed / base)
+                yield _alert(self.rule_id, wallet, episode, detail, *sources, *sinks, score=score)
+                sides[0].clear()
+                sides[1].clear()
+                totals[:] = [0, 0]
+                first = last + 1
+
+    def _population_threshold(
+        self, groups: dict[Address, list[FundsFlow]], hubs: set[Address]
+    ) -> int:
+        # What the median active wallet reaches in one window, times the multiple.
+        times = [flow.time_us for flows in groups.values() for flow in flows]
+        if not times:
+            return 0
+        span_us = max(self.window_us, max(times) - min(times))
+        per_window: list[float] = []
+        for wallet, flows in groups.items():
+            if wallet in hubs:
+                continue
+            if self.fan_in:
+                wide = {f.payer for f in flows if f.payee == wallet and f.payer not in hubs}
+            else:
+                wide = {f.payee for f in flows if f.payer == wallet and f.payee not in hubs}
+            if wide:
+                per_window.append(len(wide) * self.window_us / span_us)
+        if not per_window:
+            return 0
+        per_window.sort()
+        return math.ceil(self.population_multiple * per_window[len(per_window) // 2])
+
+
+def _hubs(groups: dict[Address, list[FundsFlow]], multiple: int) -> set[Address]:
+    """Busy hubs: wallets paid by ``multiple`` times the median wallet's distinct payers."""
+    degrees = {
+        wallet: len({f.payer for f in flows if f.payee == wallet})
+        for wallet, flows in groups.items()
+    }
+    paid = sorted(d for d in degrees.values() if d)
+    if not paid:
+        return set()
+    limit = multiple * paid[len(paid) // 2]
+    return {wallet for wallet, degree in degrees.items() if degree > limit}
+
+
+def _received(view: RegulatorView, wallet: Address, first: FundsFlow, last: FundsFlow) -> int:
+    """What ``wallet`` received (of every kind) from ``first`` to ``last``, both included."""
+    return sum(
+        f.amount_fen
+        for f in view.flows_in(wallet, first.time_us, last.time_us + 1)
+        if f.entry_number <= last.entry_number
+    )
 
 
 def _count(
@@ -224,69 +311,79 @@ def _count(
 @final
 @attrs.frozen
 class PassThroughRule:
-    """Pass-through (layering): most of an inflow leaves within ``window_us`` of arriving.
+    """Rapid pass-through (layering): an inflow large for the wallet leaves almost at once.
 
-    An inflow of at least ``min_amount_fen`` into a wallet that held at most
-    ``prior_percent`` of it before, followed by outflows of at least
-    ``passed_percent`` of it within ``window_us``.
+    A transfer into a wallet that held at most ``prior_percent`` of it just
+    before, followed within ``window_us`` by transfers out of at least
+    ``passed_percent`` of it, in at least ``min_episodes`` separate
+    episodes within ``episodes_us``.  Relative to the wallet's own balance:
+    no amount at all.
     """
 
     rule_id: str = "pass-through"
-    min_amount_fen: int = _cny(10_000)
-    passed_percent: int = 90
-    prior_percent: int = 10
-    window_us: int = DAY_US
+    passed_percent: int = attrs.field(default=90, validator=percent())
+    prior_percent: int = attrs.field(default=10, validator=percent(10_000))
+    window_us: int = attrs.field(default=6 * HOUR_US, validator=at_least(1))
+    min_episodes: int = attrs.field(default=2, validator=at_least(1))
+    episodes_us: int = attrs.field(default=DAY_US, validator=at_least(1))
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
-        """One alert per qualifying inflow; outflows are not reused by a later alert."""
-        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+        """One alert per wallet and run of episodes; outflows are not reused."""
+        for wallet, flows in transfers_by_wallet(view, start_us, end_us).items():
+            episodes: list[list[FundsFlow]] = []
             used_until = -1
             for inflow in flows:
                 amount = inflow.amount_fen
-                if inflow.payee != wallet or amount < self.min_amount_fen:
+                if inflow.payee != wallet or inflow.entry_number <= used_until:
                     continue
-                if inflow.entry_number <= used_until:
-                    continue
-                prior = view._account(wallet).balance_before(inflow.time_us, inflow.entry_number)
+                prior = view.balance_fen(wallet, before_entry=inflow.entry_number)
                 if prior * 100 > amount * self.prior_percent:
                     continue
-                later = [
-                    f
-                    for f in view.flows_out(
-                        wallet, inflow.time_us, inflow.time_us + self.window_us
-                    )
-                    if f.entry_number > inflow.entry_number
-                ]
                 sent, taken = 0, []
-                for flow in later:
+                for flow in view.flows_out(
+                    wallet, inflow.time_us, inflow.time_us + self.window_us
+                ):
+                    if flow.entry_number <= inflow.entry_number or flow.kind is not (
+                        InstructionKind.TRANSFER
+                    ):
+                        continue
                     sent += flow.amount_fen
                     taken.append(flow)
                     if sent * 100 >= amount * self.passed_percent:
                         used_until = flow.entry_number
-                        payees = (f.payee for f in taken)
-                        yield _alert(
-                            self.rule_id,
-                            wallet,
-                            [inflow, *taken],
-                            "passed on",
-                            inflow.payer,
-                            *payees,
-                        )
+                        episodes.append([inflow, *taken])
                         break
+            yield from self._runs(wallet, episodes)
+
+    def _runs(self, wallet: Address, episodes: list[list[FundsFlow]]) -> Iterator[Alert]:
+        first = 0
+        for last in range(len(episodes)):
+            while episodes[last][0].time_us - episodes[first][0].time_us >= self.episodes_us:
+                first += 1
+            if last + 1 - first >= self.min_episodes:
+                run = episodes[first : last + 1]
+                flows = [f for episode in run for f in episode]
+                others = [f.payer if f.payee == wallet else f.payee for f in flows]
+                score = len(run) / self.min_episodes
+                detail = f"{len(run)} inflows passed on"
+                yield _alert(self.rule_id, wallet, flows, detail, *others, score=score)
+                first = last + 1
 
 
 @final
 @attrs.frozen
 class DormancyRule:
-    """A wallet idle for ``dormant_us`` that suddenly moves ``min_amount_fen`` within ``burst_us``.
+    """A wallet idle for ``dormant_us`` that suddenly moves money within ``burst_us``.
 
-    Idle is counted from the wallet's last flow, or its opening if it never had one.
+    Idle is counted from the wallet's last flow, or its opening if it never
+    had one.  ``min_amount_fen`` (default ``None``: any amount) sets a floor
+    on what the burst moves.
     """
 
     rule_id: str = "dormant"
-    dormant_us: int = 180 * DAY_US
-    burst_us: int = 7 * DAY_US
-    min_amount_fen: int = _cny(10_000)
+    dormant_us: int = attrs.field(default=180 * DAY_US, validator=at_least(1))
+    burst_us: int = attrs.field(default=7 * DAY_US, validator=at_least(1))
+    min_amount_fen: int | None = attrs.field(default=None, validator=at_least(1, optional=True))
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet and awakening."""
@@ -305,7 +402,7 @@ class DormancyRule:
                     )
                     if f.entry_number >= flow.entry_number
                 ]
-                if sum(f.amount_fen for f in burst) >= self.min_amount_fen:
+                if sum(f.amount_fen for f in burst) >= (self.min_amount_fen or 1):
                     burst.sort(key=lambda f: f.entry_number)
                     days = (flow.time_us - idle_since) // DAY_US
                     yield _alert(self.rule_id, wallet, burst, f"idle {days} days")
@@ -323,10 +420,10 @@ class MuleRule:
     """
 
     rule_id: str = "category-4-mules"
-    min_mules: int = 3
-    passed_percent: int = 80
-    forward_us: int = DAY_US
-    window_us: int = 2 * DAY_US
+    min_mules: int = attrs.field(default=3, validator=at_least(2))
+    passed_percent: int = attrs.field(default=80, validator=percent())
+    forward_us: int = attrs.field(default=DAY_US, validator=at_least(1))
+    window_us: int = attrs.field(default=2 * DAY_US, validator=at_least(1))
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per collector and episode; the entries are the mules' payments to it."""
@@ -357,13 +454,17 @@ class MuleRule:
 
 
 def default_rules() -> tuple[AmlRule, ...]:
-    """One of each built-in rule with its defaults (fan-in and fan-out both)."""
+    """One of each built-in rule with its defaults (fan-out: ``many=8, passed_percent=60``)."""
     return (
         LargeValueRule(),
         StructuringRule(),
         FanRule(),
-        FanRule(rule_id="fan-out", fan_in=False),
+        FanRule(rule_id="fan-out", fan_in=False, many=8, passed_percent=60),
+        CycleRule(),
+        ScatterGatherRule(),
+        GatherScatterRule(),
         PassThroughRule(),
+        BankRunRule(),
         DormancyRule(),
         MuleRule(),
     )
@@ -375,13 +476,47 @@ def screen(
     *,
     start_us: int | None = None,
     end_us: int | None = None,
+    budget: float | None = None,
 ) -> tuple[Alert, ...]:
-    """Run ``rules`` (default: :func:`default_rules`) over a window; alerts in time order."""
+    """Run ``rules`` (default: :func:`default_rules`) over a window.
+
+    Without a ``budget``, every alert, in time order.  With one (a share of
+    the wallets active in the window, from 0 to 1: ``0.02`` for "at most 2%"),
+    the top of the ranking: alerts by score, highest first, as long as the
+    distinct subjects they name stay within ``budget`` times the active
+    wallets.  ``FIELD_INVALID`` for a window that ends before it starts or a
+    budget outside ``(0, 1]``.
+    """
     start = 0 if start_us is None else start_us
     end = 2**63 if end_us is None else end_us
+    if type(start) is not int or type(end) is not int or start > end:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID, "the window is whole microseconds, start <= end", field="window"
+        )
     alerts = [
         alert
         for rule in (default_rules() if rules is None else rules)
         for alert in rule.evaluate(view, start, end)
     ]
-    return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
+    if budget is None:
+        return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
+    given: object = budget
+    if type(given) not in (int, float) or not 0 < budget <= 1:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID, "budget is a share of active wallets in (0, 1]", field="budget"
+        )
+    active = {
+        address
+        for flow in view.flows(start, end)
+        for address in (flow.payer, flow.payee)
+        if view.role(address) is PartyRole.WALLET
+    }
+    allowed = int(budget * len(active))
+    chosen: list[Alert] = []
+    subjects: set[Address] = set()
+    for alert in sorted(alerts, key=lambda a: (-a.score, a.time_us, a.rule, a.entries)):
+        if alert.subject not in subjects and len(subjects) >= allowed:
+            continue
+        subjects.add(alert.subject)
+        chosen.append(alert)
+    return tuple(chosen)

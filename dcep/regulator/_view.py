@@ -320,11 +320,18 @@ class RegulatorView:
         for row in rows_between(rows, _bound(start_us, 0), _bound(end_us, END_US)):
             yield self._flows[row[1]]
 
-    def balance_fen(self, address: Address, at_us: int | None = None) -> int:
+    def balance_fen(
+        self, address: Address, at_us: int | None = None, *, before_entry: int | None = None
+    ) -> int:
         """What ``address`` held just before ``at_us`` (now, if ``None``), in fen.
 
-        The central bank's "balance" is minus the e-CNY outstanding.
+        With ``before_entry``, what it held just before that entry was applied
+        (``at_us`` is then ignored): what a rule weighs a flow against.  The
+        central bank's "balance" is minus the e-CNY outstanding.
         """
+        if before_entry is not None:
+            flow = self.flow(before_entry)
+            return self._account(address).balance_before(flow.time_us, before_entry)
         return self._account(address).balance_before(*_bound(at_us, END_US))
 
     # -- supervision: freezes, warrants, disclosures ---------------------------------
