@@ -77,6 +77,12 @@ class Reason(enum.StrEnum):
     UNKNOWN_REGULATOR = "unknown_regulator"
     UNKNOWN_WARRANT = "unknown_warrant"
     WARRANT_ANSWERED = "warrant_answered"
+    # Sub-wallets, category changes and closure (issue #24).
+    WALLET_CLOSED = "wallet_closed"
+    WALLET_HAS_SUB_WALLETS = "wallet_has_sub_wallets"
+    WALLET_IS_SUB_WALLET = "wallet_is_sub_wallet"
+    NOT_A_SUB_WALLET = "not_a_sub_wallet"
+    SUB_WALLET_CAP_ABOVE_PARENT = "sub_wallet_cap_above_parent"
     # Idempotency and ordering.
     ID_REUSED = "id_reused"
     SEQUENCE_REPLAYED = "sequence_replayed"
@@ -99,6 +105,8 @@ class Reason(enum.StrEnum):
     STORE_CORRUPT = "store_corrupt"
     # Trust anchors (issue #27): the journal is not the expected central bank's.
     JOURNAL_UNTRUSTED_KEY = "journal_untrusted_key"
+    # Rollback (issue #27): the journal does not extend a checkpoint seen before.
+    JOURNAL_ROLLED_BACK = "journal_rolled_back"
     # Keys and key files.
     KEY_FILE_EXISTS = "key_file_exists"
     KEY_FILE_UNREADABLE = "key_file_unreadable"

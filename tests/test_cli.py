@@ -148,7 +148,9 @@ def test_verify_a_good_file(built: Built, capsys: pytest.CaptureFixture[str]) ->
     assert captured.out.startswith(
         f"{built.path}: OK: {built.entries} entries in {built.blocks} blocks; "
     )
-    assert captured.out.rstrip().endswith("verified against the trusted central bank key")
+    verdict, checkpoint = captured.out.splitlines()
+    assert verdict.endswith("verified against the trusted central bank key")
+    assert checkpoint.startswith(f"{built.path}: checkpoint {built.blocks}:")
     assert "snapshot" not in captured.out  # none was taken (block 5 is still open)
 
 

@@ -195,6 +195,56 @@ KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
         wallet=addresses,
         sealed=st.binary(min_size=1, max_size=300),
     ),
+    InstructionKind.OPEN_SUB_WALLET: st.builds(
+        dcep.instructions.OpenSubWallet,
+        id=instruction_ids,
+        sequence=sequences,
+        parent=addresses,
+        sub_wallet_key=verify_keys,
+        balance_cap=st.builds(dcep.Amount, st.integers(0, MAX_AMOUNT_FEN)),
+        single_payment_cap=st.builds(dcep.Amount, st.integers(0, MAX_AMOUNT_FEN)),
+        daily_cap=st.builds(dcep.Amount, st.integers(0, MAX_AMOUNT_FEN)),
+        annual_cap=st.builds(dcep.Amount, st.integers(0, MAX_AMOUNT_FEN)),
+    ),
+    InstructionKind.TOP_UP_SUB_WALLET: st.builds(
+        dcep.instructions.TopUpSubWallet,
+        id=instruction_ids,
+        sequence=sequences,
+        parent=addresses,
+        sub_wallet=addresses,
+        amount=positive_amounts,
+    ),
+    InstructionKind.COLLECT_FROM_SUB_WALLET: st.builds(
+        dcep.instructions.CollectFromSubWallet,
+        id=instruction_ids,
+        sequence=sequences,
+        parent=addresses,
+        sub_wallet=addresses,
+        amount=positive_amounts,
+    ),
+    InstructionKind.CLOSE_SUB_WALLET: st.builds(
+        dcep.instructions.CloseSubWallet,
+        id=instruction_ids,
+        sequence=sequences,
+        parent=addresses,
+        sub_wallet=addresses,
+    ),
+    InstructionKind.CHANGE_CATEGORY: st.builds(
+        dcep.instructions.ChangeCategory,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet=addresses,
+        category=wallet_categories,
+        linked_account=accounts,
+        kyc_digest=digests,
+    ),
+    InstructionKind.CLOSE_WALLET: st.builds(
+        dcep.instructions.CloseWallet,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet=addresses,
+        to_account=accounts,
+    ),
 }
 
 instructions: st.SearchStrategy[Instruction] = st.one_of(*KIND_STRATEGIES.values())
@@ -320,6 +370,36 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.WARRANT: dcep.instructions.Warrant(13, 13, wallet=PAYER, reason="case 2"),
     InstructionKind.DISCLOSURE: dcep.instructions.Disclosure(
         14, 14, regulator=PAYEE, warrant_id=13, wallet=PAYER, sealed=b"\x01\x02"
+    ),
+    InstructionKind.OPEN_SUB_WALLET: dcep.instructions.OpenSubWallet(
+        15,
+        15,
+        parent=PAYER,
+        sub_wallet_key=VerifyKey(bytes(range(64, 96))),
+        balance_cap=dcep.cny("200"),
+        single_payment_cap=dcep.Amount(0),
+        daily_cap=dcep.cny("50"),
+        annual_cap=dcep.Amount(0),
+    ),
+    InstructionKind.TOP_UP_SUB_WALLET: dcep.instructions.TopUpSubWallet(
+        16, 16, parent=PAYER, sub_wallet=PAYEE, amount=dcep.cny("20")
+    ),
+    InstructionKind.COLLECT_FROM_SUB_WALLET: dcep.instructions.CollectFromSubWallet(
+        17, 17, parent=PAYER, sub_wallet=PAYEE, amount=dcep.cny("5")
+    ),
+    InstructionKind.CLOSE_SUB_WALLET: dcep.instructions.CloseSubWallet(
+        18, 18, parent=PAYER, sub_wallet=PAYEE
+    ),
+    InstructionKind.CHANGE_CATEGORY: dcep.instructions.ChangeCategory(
+        19,
+        19,
+        wallet=PAYER,
+        category=WalletCategory.REMOTE_WITH_ACCOUNT,
+        linked_account="6222-0001",
+        kyc_digest=b"\xcd" * 32,
+    ),
+    InstructionKind.CLOSE_WALLET: dcep.instructions.CloseWallet(
+        20, 20, wallet=PAYER, to_account=""
     ),
 }
 

@@ -49,6 +49,7 @@ import dcep
 import dcep.core
 import dcep.instructions
 import dcep.values
+from dcep.parties._signer import master_seed
 from dcep.values._commitment import StateCommitment, account_leaf
 
 from . import strategies
@@ -310,10 +311,18 @@ class WalletModel:
     spent_today: int = 0
     year: int = -1
     spent_this_year: int = 0
+    #: A sub-wallet's parent and own caps (balance, single, daily, annual; None: the parent's).
+    parent: WalletModel | None = None
+    own: tuple[int | None, int | None, int | None, int | None] | None = None
+    children: list[WalletModel] = field(default_factory=list)
+    closed: bool = False
 
     @property
     def address(self) -> dcep.Address:
         return self.role.address
+
+    def open_children(self) -> list[WalletModel]:
+        return [child for child in self.children if not child.closed]
 
     def __repr__(self) -> str:
         return self.label
@@ -560,6 +569,8 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> Reason | None:
         if wallet.operator is not bank:
             return Reason.SIGNER_NOT_AUTHORISED
+        if wallet.closed:
+            return Reason.WALLET_CLOSED
         if account:
             if account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
@@ -571,11 +582,55 @@ class LedgerMachine(RuleBasedStateMachine):
             return Reason.AMOUNT_TOO_LARGE
         if amount > bank.vault:
             return Reason.INSUFFICIENT_VAULT
-        if _exceeds(self.caps[wallet.category].balance, wallet.balance + amount):
+        return self._predict_room(wallet, amount, within_family=False)
+
+    # -- sub-wallets: caps of their own within the parent's ---------------------------
+
+    def _caps_of(
+        self, wallet: WalletModel
+    ) -> tuple[int | None, int | None, int | None, int | None]:
+        """The caps that bind ``wallet``: its category's, or a sub-wallet's own."""
+        caps = self.caps[wallet.category]
+        category = (caps.balance, caps.single, caps.daily, caps.annual)
+        if wallet.own is None:
+            return category
+        b, s_, d, a = (
+            mine if mine is not None else theirs
+            for mine, theirs in zip(wallet.own, category, strict=True)
+        )
+        return (b, s_, d, a)
+
+    def _held(self, wallet: WalletModel) -> int:
+        """What counts toward ``wallet``'s balance cap: with its sub-wallets, for a parent."""
+        return wallet.balance + sum(child.balance for child in wallet.children)
+
+    def _predict_room(
+        self, wallet: WalletModel, amount: int, *, within_family: bool
+    ) -> Reason | None:
+        """Whether ``amount`` more fits the wallet's balance cap, and its family's."""
+        if within_family and wallet.parent is None:
+            return None
+        if _exceeds(self._caps_of(wallet)[0], self._held(wallet) + amount):
+            return Reason.BALANCE_CAP_EXCEEDED
+        parent = wallet.parent
+        if (
+            parent is not None
+            and not within_family
+            and _exceeds(self._caps_of(parent)[0], self._held(parent) + amount)
+        ):
+            event("a sub-wallet's credit would break its parent's balance cap")
             return Reason.BALANCE_CAP_EXCEEDED
         return None
 
+    def _room_for(self, wallet: WalletModel) -> int:
+        room = _room(self._caps_of(wallet)[0], self._held(wallet))
+        if wallet.parent is not None:
+            room = min(room, _room(self._caps_of(wallet.parent)[0], self._held(wallet.parent)))
+        return room
+
     def _predict_defund(self, wallet: WalletModel, account: str, amount: int) -> Reason | None:
+        if wallet.closed:
+            return Reason.WALLET_CLOSED
         if wallet.address in self.frozen:
             return Reason.WALLET_FROZEN
         bank = wallet.operator
@@ -604,32 +659,52 @@ class LedgerMachine(RuleBasedStateMachine):
     def _predict_payment(
         self, payer: WalletModel, payee: WalletModel, amount: int
     ) -> Reason | None:
+        if payer.closed:
+            return Reason.WALLET_CLOSED
         if payer.address in self.frozen:
             return Reason.WALLET_FROZEN  # checked right after the signer, before the payee
+        if payee.closed:
+            return Reason.WALLET_CLOSED
         if amount > payer.balance:
             return Reason.INSUFFICIENT_BALANCE
-        caps = self.caps[payer.category]
+        refusal = self._predict_payment_caps(payer, amount)
+        if refusal is not None:
+            return refusal
+        if payer.parent is not None:
+            # A sub-wallet's payments count toward its parent's caps too.
+            refusal = self._predict_payment_caps(payer.parent, amount)
+            if refusal is not None:
+                event("a sub-wallet's payment would break its parent's cap")
+                return refusal
+        family = (payer.parent or payer) is (payee.parent or payee)
+        return self._predict_room(payee, amount, within_family=family)
+
+    def _predict_payment_caps(self, payer: WalletModel, amount: int) -> Reason | None:
+        _, single, daily, annual = self._caps_of(payer)
         today, this_year = self._spent(payer)
-        if _exceeds(caps.single, amount):
+        if _exceeds(single, amount):
             return Reason.SINGLE_PAYMENT_CAP_EXCEEDED
-        if _exceeds(caps.daily, today + amount):
+        if _exceeds(daily, today + amount):
             return Reason.DAILY_CAP_EXCEEDED
-        if _exceeds(caps.annual, this_year + amount):
+        if _exceeds(annual, this_year + amount):
             return Reason.ANNUAL_CAP_EXCEEDED
-        if _exceeds(self.caps[payee.category].balance, payee.balance + amount):
-            return Reason.BALANCE_CAP_EXCEEDED
         return None
 
     def _payment_targets(self, payer: WalletModel, payee: WalletModel) -> list[int]:
-        caps = self.caps[payer.category]
+        _, single, daily, annual = self._caps_of(payer)
         today, this_year = self._spent(payer)
-        return [
+        targets = [
             payer.balance,
-            _room(caps.single, 0),
-            _room(caps.daily, today),
-            _room(caps.annual, this_year),
-            _room(self.caps[payee.category].balance, payee.balance),
+            _room(single, 0),
+            _room(daily, today),
+            _room(annual, this_year),
+            self._room_for(payee),
         ]
+        if payer.parent is not None:
+            parent_today, parent_year = self._spent(payer.parent)
+            _, _, parent_daily, parent_annual = self._caps_of(payer.parent)
+            targets += [_room(parent_daily, parent_today), _room(parent_annual, parent_year)]
+        return targets
 
     def _apply_payment(
         self,
@@ -639,17 +714,9 @@ class LedgerMachine(RuleBasedStateMachine):
         amount: int,
         number: int,
     ) -> None:
-        day, year = _day_and_year(self.now_us)
-        if payer.day != day:
-            if payer.spent_today:
-                event("a new day starts the daily count afresh")
-            payer.day, payer.spent_today = day, 0
-        if payer.year != year:
-            if payer.spent_this_year:
-                event("a new year starts the annual count afresh")
-            payer.year, payer.spent_this_year = year, 0
-        payer.spent_today += amount
-        payer.spent_this_year += amount
+        self._count_payment(payer, amount)
+        if payer.parent is not None:
+            self._count_payment(payer.parent, amount)
         payer.balance -= amount
         payee.balance += amount
         self._book(
@@ -662,6 +729,19 @@ class LedgerMachine(RuleBasedStateMachine):
                 _posting(AccountKind.WALLET, payee.address, amount),
             ],
         )
+
+    def _count_payment(self, payer: WalletModel, amount: int) -> None:
+        day, year = _day_and_year(self.now_us)
+        if payer.day != day:
+            if payer.spent_today:
+                event("a new day starts the daily count afresh")
+            payer.day, payer.spent_today = day, 0
+        if payer.year != year:
+            if payer.spent_this_year:
+                event("a new year starts the annual count afresh")
+            payer.year, payer.spent_this_year = year, 0
+        payer.spent_today += amount
+        payer.spent_this_year += amount
 
     # -- the operations, each checked against the model --------------------------------
 
@@ -1132,14 +1212,14 @@ class LedgerMachine(RuleBasedStateMachine):
         chosen = self._wallet(wallet)
         bank = chosen.operator if other_bank is None else self._bank(other_bank)
         account = self._fund_account(bank, chosen, source)
-        room = _room(self.caps[chosen.category].balance, chosen.balance)
+        room = self._room_for(chosen)
         amount = plan.resolve([bank.vault, room, bank.deposits.get(account, 0)])
         self._fund(bank, chosen, amount, source)
 
     def _top_up(self, wallet: WalletModel, percent: int) -> None:
         """The operator funds a share of what the wallet may still hold (and it has)."""
         bank = wallet.operator
-        room = _room(self.caps[wallet.category].balance, wallet.balance)
+        room = self._room_for(wallet)
         source = bank.deposits.get(wallet.linked, 0) if wallet.linked else MAX_FEN
         fen = min(room, bank.vault, source) * percent // 100
         self._fund(bank, wallet, max(fen, 1), "default")
@@ -1514,7 +1594,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 number,
                 pay,
                 lambda: (
-                    Reason.WALLET_FROZEN
+                    Reason.WALLET_CLOSED
+                    if wallet.closed
+                    else Reason.WALLET_FROZEN
                     if wallet.address in self.frozen
                     else Reason.UNKNOWN_WALLET
                 ),
@@ -1747,6 +1829,413 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self._attempt(outcome, lambda: self.ledger.submit(signed), instruction_id)
 
+    # -- sub-wallets, category changes, closure (issue #24) ---------------------------
+
+    def _predict_parent(self, parent: WalletModel) -> Reason | None:
+        return Reason.WALLET_CLOSED if parent.closed else None
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(
+        parent=picks,
+        caps=st.lists(
+            st.sampled_from(("parent", "parent", "half", "equal", "above")),
+            min_size=4,
+            max_size=4,
+        ),
+    )
+    def open_a_sub_wallet(self, parent: int, caps: list[str]) -> None:
+        """A wallet opens a sub-wallet with caps of its own, mostly at or under its own."""
+        owner = self._wallet(parent)
+        theirs = self._caps_of(owner)
+        own: list[int | None] = []
+        for how, cap in zip(caps, theirs, strict=True):
+            if how == "parent" or cap is None:
+                own.append(None)
+            elif how == "half":
+                own.append(max(cap // 2, 1))
+            elif how == "equal":
+                own.append(cap)
+            else:
+                own.append(cap + 1)
+        seed = self._fresh_seed()
+
+        def content() -> Reason | None:
+            if owner.closed:
+                return Reason.WALLET_CLOSED
+            if owner.parent is not None:
+                return Reason.WALLET_IS_SUB_WALLET
+            for mine, cap in zip(own, theirs, strict=True):
+                if mine is not None and cap is not None and mine > cap:
+                    return Reason.SUB_WALLET_CAP_ABOVE_PARENT
+            return None
+
+        number = self._next_number(owner.address)
+        b, s_, d, a = (None if cap is None else _amount(cap) for cap in own)
+        key = dcep.values.SigningKey.derive(master_seed(seed), "wallet")
+        zero = dcep.Amount(0)
+        expected = dcep.instructions.OpenSubWallet(
+            number,
+            number,
+            parent=owner.address,
+            sub_wallet_key=key.verify_key,
+            balance_cap=b or zero,
+            single_payment_cap=s_ or zero,
+            daily_cap=d or zero,
+            annual_cap=a or zero,
+        )
+        outcome = self._envelope(owner.address, number, number, expected, content)
+        made = self._attempt(
+            outcome,
+            lambda: owner.role.open_sub_wallet(
+                balance_cap=b, single_payment_cap=s_, daily_cap=d, annual_cap=a, seed=seed
+            ),
+            number,
+        )
+        if made is None:
+            return
+        child = WalletModel(
+            f"{owner.label}.sub{len(owner.children)}",
+            seed,
+            owner.category,
+            owner.operator,
+            owner.linked,
+            made,
+            parent=owner,
+            own=(own[0], own[1], own[2], own[3]),
+        )
+        self._book(
+            self.entries[-1],
+            owner.address,
+            number,
+            dcep.instructions.InstructionKind.OPEN_SUB_WALLET,
+            [],
+        )
+        owner.children.append(child)
+        self.wallet_list.append(child)
+        self.wallet_by_address[child.address] = child
+        # A till gets a float: part of what the parent holds, within its own cap.
+        room = _room(self._caps_of(child)[0], 0)
+        self._move(owner, child, False, max(min(owner.balance // 2, room), 1))
+
+    def _sub_wallets(self) -> list[WalletModel]:
+        return [wallet for wallet in self.wallet_list if wallet.parent is not None]
+
+    @precondition(lambda self: any(wallet.parent is not None for wallet in self.wallet_list))
+    @rule(
+        pick=picks,
+        collect=st.booleans(),
+        plan=plans,
+        stranger=st.sampled_from((False, False, False, True)),
+    )
+    def move_within_a_family(self, pick: int, collect: bool, plan: Plan, stranger: bool) -> None:
+        """A parent tops up or collects from its sub-wallet (or names another's)."""
+        subs = self._sub_wallets()
+        child = subs[pick % len(subs)]
+        assert child.parent is not None
+        parent = child.parent
+        if stranger:
+            parent = self._other_wallet(child.parent, pick)
+        source = child if collect else parent
+        amount = plan.resolve([source.balance, _room(self._caps_of(child)[0], child.balance)])
+        self._move(parent, child, collect, amount)
+
+    def _move(self, parent: WalletModel, child: WalletModel, collect: bool, amount: int) -> None:
+        """``parent`` tops up (or collects from) ``child``, checked against the model."""
+        source, target = (child, parent) if collect else (parent, child)
+
+        def content() -> Reason | None:
+            if parent.closed:
+                return Reason.WALLET_CLOSED
+            if child.parent is not parent:
+                return Reason.NOT_A_SUB_WALLET
+            if child.closed:
+                return Reason.WALLET_CLOSED
+            if source.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if amount > source.balance:
+                return Reason.INSUFFICIENT_BALANCE
+            if not collect and _exceeds(self._caps_of(child)[0], child.balance + amount):
+                return Reason.BALANCE_CAP_EXCEEDED
+            return None
+
+        number = self._next_number(parent.address)
+        record = (
+            dcep.instructions.CollectFromSubWallet if collect else dcep.instructions.TopUpSubWallet
+        )
+        expected = record(
+            number, number, parent=parent.address, sub_wallet=child.address, amount=_amount(amount)
+        )
+        outcome = self._envelope(parent.address, number, number, expected, content)
+        act = parent.role.collect if collect else parent.role.top_up
+        if self._attempt(outcome, lambda: act(child.role, _amount(amount)), number) is None:
+            return
+        source.balance -= amount
+        target.balance += amount
+        self._book(
+            self.entries[-1],
+            parent.address,
+            number,
+            expected.KIND,
+            [
+                _posting(AccountKind.WALLET, source.address, -amount),
+                _posting(AccountKind.WALLET, target.address, amount),
+            ],
+        )
+
+    @precondition(
+        lambda self: any(
+            wallet.parent is not None and not wallet.closed for wallet in self.wallet_list
+        )
+    )
+    @rule(pick=picks, payee=picks, annual=st.booleans())
+    def a_sub_wallet_spends_near_its_parent_s_cap(
+        self, pick: int, payee: int, annual: bool
+    ) -> None:
+        """The parent pays most of what its daily (or annual) cap leaves, then its
+        sub-wallet pays what it holds: the parent's cap may refuse that."""
+        subs = [w for w in self._sub_wallets() if not w.closed]
+        child = subs[pick % len(subs)]
+        parent = child.parent
+        assert parent is not None
+        room = _room(self._caps_of(child)[0], child.balance)
+        self._move(parent, child, False, max(min(parent.balance // 2, room), 1))
+        family = (parent, *parent.children)
+        peers = [w for w in self.wallet_list if w not in family and not w.closed] or [
+            self._other_wallet(parent, payee)
+        ]
+        peer = max(peers, key=self._room_for)
+        _, single, daily, yearly = self._caps_of(parent)
+        cap = yearly if annual else daily
+        for _ in range(6):
+            today, this_year = self._spent(parent)
+            left = _room(cap, this_year if annual else today) - child.balance // 2
+            if cap is None or left <= 0:
+                break
+            if parent.balance < min(left, _room(single, 0)):
+                self._top_up(parent, 100)
+            fen = min(left, _room(single, 0), parent.balance)
+            if fen <= 0:
+                break
+            self._pay(parent, peer, fen, "near the cap")
+        _, own_single, own_daily, own_annual = self._caps_of(child)
+        today, this_year = self._spent(child)
+        fen = min(
+            child.balance,
+            _room(own_single, 0),
+            _room(own_daily, today),
+            _room(own_annual, this_year),
+        )
+        if fen > 0:
+            self._pay(child, peer, fen, "all it may")
+        self._move(parent, child, True, max(child.balance // 2, 1))
+
+    @precondition(lambda self: any(wallet.parent is not None for wallet in self.wallet_list))
+    @rule(pick=picks)
+    def close_a_sub_wallet(self, pick: int) -> None:
+        """A parent closes its sub-wallet; what it holds comes back."""
+        subs = self._sub_wallets()
+        child = subs[pick % len(subs)]
+        parent = child.parent
+        assert parent is not None
+
+        def content() -> Reason | None:
+            if parent.closed:
+                return Reason.WALLET_CLOSED
+            if child.closed:
+                return Reason.WALLET_CLOSED
+            if child.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            return None
+
+        number = self._next_number(parent.address)
+        expected = dcep.instructions.CloseSubWallet(
+            number, number, parent=parent.address, sub_wallet=child.address
+        )
+        outcome = self._envelope(parent.address, number, number, expected, content)
+        if (
+            self._attempt(outcome, lambda: parent.role.close_sub_wallet(child.role), number)
+            is None
+        ):
+            return
+        held = child.balance
+        if held:
+            event("a sub-wallet closed with a balance")
+        child.balance, child.closed = 0, True
+        parent.balance += held
+        postings = (
+            [
+                _posting(AccountKind.WALLET, child.address, -held),
+                _posting(AccountKind.WALLET, parent.address, held),
+            ]
+            if held
+            else []
+        )
+        self._book(self.entries[-1], parent.address, number, expected.KIND, postings)
+
+    def _wallet_of_its_own(self, wallet: WalletModel) -> Reason | None:
+        """What refuses a bank's change to ``wallet`` before the new caps are looked at."""
+        if wallet.closed:
+            return Reason.WALLET_CLOSED
+        if wallet.parent is not None:
+            return Reason.WALLET_IS_SUB_WALLET
+        if wallet.open_children():
+            return Reason.WALLET_HAS_SUB_WALLETS
+        return None
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(
+        pick=picks,
+        category=strategies.category_numbers,
+        missing=st.one_of(st.none(), st.none(), st.none(), st.sampled_from(KYC_FIELDS)),
+        linked=st.sampled_from((*ACCOUNTS, "6222-none")),
+        other_bank=st.one_of(st.none(), st.none(), st.none(), st.none(), picks),
+        busy=st.booleans(),
+    )
+    def change_a_category(
+        self,
+        pick: int,
+        category: int,
+        missing: str | None,
+        linked: str,
+        other_bank: int | None,
+        busy: bool,
+    ) -> None:
+        """The operator upgrades (after KYC) or downgrades a wallet, if it fits the new caps;
+        often one that has paid today, so that its counters carry over."""
+        paid_today = [w for w in self.wallet_list if self._spent(w)[0] and not w.closed]
+        wallet = paid_today[pick % len(paid_today)] if busy and paid_today else self._wallet(pick)
+        bank = wallet.operator if other_bank is None else self._bank(other_bank)
+        caps = self.caps[category]
+        known = set(caps.kyc) - {missing or ""}
+        account = linked if "linked_account" in known else None
+
+        def act() -> dcep.Receipt:
+            return bank.role.change_category(
+                wallet.role,
+                category,
+                phone="13800138000" if "phone" in known else None,
+                id_number="110101199001011234" if "id_number" in known else None,
+                linked_account=account,
+                in_person="in_person" in known,
+            )
+
+        if not caps.kyc <= known:
+            self._attempt(Reason.KYC_INSUFFICIENT, act)
+            return
+        today, this_year = self._spent(wallet)
+
+        def content() -> Reason | None:
+            if wallet.operator is not bank:
+                return Reason.SIGNER_NOT_AUTHORISED
+            refusal = self._wallet_of_its_own(wallet)
+            if refusal is not None:
+                return refusal
+            if account and account not in bank.deposits:
+                return Reason.UNKNOWN_ACCOUNT
+            if _exceeds(caps.balance, wallet.balance):
+                return Reason.BALANCE_CAP_EXCEEDED
+            if _exceeds(caps.daily, today):
+                return Reason.DAILY_CAP_EXCEEDED
+            if _exceeds(caps.annual, this_year):
+                return Reason.ANNUAL_CAP_EXCEEDED
+            return None
+
+        number = self._next_number(bank.address)
+        outcome = self._envelope(bank.address, number, number, None, content)
+        if self._attempt(outcome, act, number) is None:
+            return
+        if category < wallet.category and today:
+            event("an upgrade in the middle of a day")
+        if category > wallet.category:
+            event("a downgrade that fits the lower caps")
+        day, year = _day_and_year(self.now_us)
+        wallet.day, wallet.spent_today = day, today
+        wallet.year, wallet.spent_this_year = year, this_year
+        wallet.category = category
+        wallet.linked = account or ""
+        self._book(
+            self.entries[-1],
+            bank.address,
+            number,
+            dcep.instructions.InstructionKind.CHANGE_CATEGORY,
+            [],
+        )
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(
+        pick=picks,
+        to=st.sampled_from((None, None, None, *ACCOUNTS)),
+        other_bank=st.one_of(st.none(), st.none(), st.none(), st.none(), picks),
+    )
+    def close_a_wallet(self, pick: int, to: str | None, other_bank: int | None) -> None:
+        """The operator closes a wallet; its balance goes to the linked (or named) account."""
+        wallet = self._wallet(pick)
+        bank = wallet.operator if other_bank is None else self._bank(other_bank)
+        account = to or wallet.linked
+        held = wallet.balance
+
+        def content() -> Reason | None:
+            if wallet.operator is not bank:
+                return Reason.SIGNER_NOT_AUTHORISED
+            refusal = self._wallet_of_its_own(wallet)
+            if refusal is not None:
+                return refusal
+            if wallet.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if account and account not in bank.deposits:
+                return Reason.UNKNOWN_ACCOUNT
+            if not account and held:
+                return Reason.UNKNOWN_ACCOUNT
+            totals = (
+                bank.deposits.get(account, 0),
+                bank.vault,
+                bank.defunded_to_deposits,
+                sum(bank.deposits.values()),
+            )
+            if max(totals) + held > MAX_FEN:
+                return Reason.AMOUNT_TOO_LARGE
+            return None
+
+        number = self._next_number(bank.address)
+        expected = dcep.instructions.CloseWallet(
+            number, number, wallet=wallet.address, to_account=to or ""
+        )
+        outcome = self._envelope(bank.address, number, number, expected, content)
+        if (
+            self._attempt(
+                outcome, lambda: bank.role.close_wallet(wallet.role, to_account=to), number
+            )
+            is None
+        ):
+            return
+        wallet.closed = True
+        bank.wallet_count -= 1
+        postings: list[Posting] = []
+        if held:
+            event("a wallet closed with a balance")
+            wallet.balance = 0
+            bank.vault += held
+            bank.deposits[account] += held
+            bank.defunded_to_deposits += held
+            postings = [
+                _posting(AccountKind.WALLET, wallet.address, -held),
+                _posting(AccountKind.VAULT, bank.address, held),
+                _posting(AccountKind.DEPOSIT, bank.address, held, account),
+            ]
+        self._book(self.entries[-1], bank.address, number, expected.KIND, postings)
+
+    @precondition(lambda self: any(wallet.closed for wallet in self.wallet_list))
+    @rule(pick=picks, other=picks, fen=st.integers(1, _yuan(300)))
+    def a_closed_wallet_tries(self, pick: int, other: int, fen: int) -> None:
+        """A closed wallet pays, defunds, is paid and is funded: all refused."""
+        closed = [wallet for wallet in self.wallet_list if wallet.closed]
+        wallet = closed[pick % len(closed)]
+        peer = self._other_wallet(wallet, other)
+        self._pay(wallet, peer, fen, "from a closed wallet")
+        self._pay(peer, wallet, fen, "to a closed wallet")
+        self._defund(wallet, fen, None)
+        self._fund(wallet.operator, wallet, fen, "counter")
+
     # -- time ------------------------------------------------------------------------
 
     @rule(hours=st.integers(0, 30), minutes=st.integers(0, 59))
@@ -1827,6 +2316,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 wallet_info.balance.fen,
                 wallet_info.spent_today.fen,
                 wallet_info.spent_this_year.fen,
+                wallet_info.parent,
+                wallet_info.closed,
             )
             assert shown_wallet == (
                 wallet.role.verify_key,
@@ -1836,6 +2327,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 wallet.balance,
                 today,
                 this_year,
+                None if wallet.parent is None else wallet.parent.address,
+                wallet.closed,
             ), wallet
             assert ledger.balance(wallet.address).fen == wallet.balance
             assert ledger.is_frozen(wallet.address) == (wallet.address in self.frozen), wallet

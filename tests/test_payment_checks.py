@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dcep import Address, Amount, CategoryLimits, DcepError, Policy
 from dcep.core._checks import require_under_cap
 from dcep.core._handlers_money import _check_payment_caps, _within_caps
-from dcep.core._state import WalletAccount
+from dcep.core._state import LedgerState, WalletAccount
 from dcep.values._money import MAX_AMOUNT_FEN
 from dcep.values._policy import WalletCategory
 
@@ -66,8 +66,10 @@ def test_the_fast_test_of_caps_is_exactly_the_named_checks(
     for category, category_limits in table.items():
         policy = policy.with_limits(category, category_limits)
     try:
-        _check_payment_caps(payer, Address(bytes(20)), amount_fen, policy, day, year, 1)
-        require_under_cap(payee, Address(bytes(20)), amount_fen, policy, 1)
+        # Wallets of their own (no sub-wallets): the only ones the fast test decides.
+        state = LedgerState()
+        _check_payment_caps(state, payer, Address(bytes(20)), amount_fen, policy, day, year, 1)
+        require_under_cap(state, payee, Address(bytes(20)), amount_fen, policy, 1)
     except DcepError:
         refused = True
     else:

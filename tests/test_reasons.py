@@ -54,15 +54,18 @@ from dcep.errors import CodeError, EncodingError, InvariantError, KeyAccessError
 from dcep.instructions import (
     AppointRegulator,
     AuthoriseBank,
+    CloseWallet,
     Disclosure,
     Freeze,
     Fund,
     Genesis,
     Instruction,
     Issue,
+    OpenSubWallet,
     OpenWallet,
     PayIn,
     SignedInstruction,
+    TopUpSubWallet,
     Transfer,
     Unfreeze,
     Warrant,
@@ -805,6 +808,19 @@ def journal_untrusted_key(_tmp_path: Path) -> Attempt:
     )
 
 
+def journal_rolled_back(_tmp_path: Path) -> Attempt:
+    store = _journalled()
+    # A checkpoint from a copy that had sealed a block: this store has none.
+    seen = dcep.journal.Checkpoint(1, bytes(32))
+    replica = dcep.Replica(store)
+    return Attempt(
+        lambda: replica.catch_up(since=seen),
+        JournalError,
+        lambda: _contents(store),
+        block=0,
+    )
+
+
 def _files(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
@@ -1007,6 +1023,102 @@ def warrant_answered() -> Attempt:
     )
 
 
+# --- Sub-wallets, category changes and closure (issue #24) ---------------------------
+
+
+def _open_sub(parent: Party, sub: Party, daily_cap: Amount | None = None) -> Build:
+    none = Amount(0)  # no cap of its own: the parent's
+    return lambda i, s: OpenSubWallet(
+        i,
+        s,
+        parent=parent.address,
+        sub_wallet_key=sub.verify_key,
+        balance_cap=none,
+        single_payment_cap=none,
+        daily_cap=none if daily_cap is None else daily_cap,
+        annual_cap=none,
+    )
+
+
+def wallet_closed() -> Attempt:
+    world = _world()
+    # The bank closes Bob: his ¥1,000 goes back to 6222-0001.
+    world.bank.submit(lambda i, s: CloseWallet(i, s, wallet=world.bob.address, to_account=""))
+    signed = world.alice.sign(_pay(world.alice, world.bob.address, cny("1")))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=1,
+        party=str(world.bob.address),
+        field="payee",
+    )
+
+
+def wallet_has_sub_wallets() -> Attempt:
+    world = _world()
+    world.alice.submit(_open_sub(world.alice, Party(world.ledger, _key("till"))))
+    signed = world.bank.sign(
+        lambda i, s: CloseWallet(i, s, wallet=world.alice.address, to_account=ACCOUNT)
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=6,
+        party=str(world.alice.address),
+        field="wallet",
+    )
+
+
+def wallet_is_sub_wallet() -> Attempt:
+    world = _world()
+    till = Party(world.ledger, _key("till"))
+    world.alice.submit(_open_sub(world.alice, till))
+    # A sub-wallet cannot open sub-wallets of its own.
+    signed = till.sign(_open_sub(till, Party(world.ledger, _key("till's till"))))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=1,
+        party=str(till.address),
+        field="parent",
+    )
+
+
+def not_a_sub_wallet() -> Attempt:
+    world = _world()
+    signed = world.alice.sign(
+        lambda i, s: TopUpSubWallet(
+            i, s, parent=world.alice.address, sub_wallet=world.bob.address, amount=cny("1")
+        )
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=1,
+        party=str(world.bob.address),
+        field="sub_wallet",
+    )
+
+
+def sub_wallet_cap_above_parent() -> Attempt:
+    world = _world()
+    till = Party(world.ledger, _key("till"))
+    # Category 4 pays at most ¥1,000 a day; a sub-wallet may not allow more.
+    signed = world.alice.sign(_open_sub(world.alice, till, daily_cap=cny("1000.01")))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        LimitExceededError,
+        instruction_id=1,
+        party=str(till.address),
+        field="daily_cap",
+    )
+
+
 def _in_memory(scenario: Callable[[], Attempt]) -> Scenario:
     return lambda _tmp_path: scenario()
 
@@ -1051,6 +1163,7 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.JOURNAL_BLOCK_MISMATCH: journal_block_mismatch,
     Reason.JOURNAL_REPLAY_DIVERGED: journal_replay_diverged,
     Reason.JOURNAL_UNTRUSTED_KEY: journal_untrusted_key,
+    Reason.JOURNAL_ROLLED_BACK: journal_rolled_back,
     Reason.STORE_NOT_DCEP: store_not_dcep,
     Reason.STORE_VERSION_UNSUPPORTED: store_version_unsupported,
     Reason.STORE_CORRUPT: store_corrupt,
@@ -1066,6 +1179,11 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.UNKNOWN_REGULATOR: _in_memory(unknown_regulator),
     Reason.UNKNOWN_WARRANT: _in_memory(unknown_warrant),
     Reason.WARRANT_ANSWERED: _in_memory(warrant_answered),
+    Reason.WALLET_CLOSED: _in_memory(wallet_closed),
+    Reason.WALLET_HAS_SUB_WALLETS: _in_memory(wallet_has_sub_wallets),
+    Reason.WALLET_IS_SUB_WALLET: _in_memory(wallet_is_sub_wallet),
+    Reason.NOT_A_SUB_WALLET: _in_memory(not_a_sub_wallet),
+    Reason.SUB_WALLET_CAP_ABOVE_PARENT: _in_memory(sub_wallet_cap_above_parent),
 }
 
 

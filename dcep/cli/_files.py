@@ -28,6 +28,7 @@ from dcep.export._rows import (
     flow_rows,
     posting_rows,
 )
+from dcep.journal._checkpoint import Checkpoint
 from dcep.journal._sqlite_store import SqliteStore
 from dcep.ledger._ledger import Ledger
 from dcep.ledger._replica import Replica
@@ -38,6 +39,7 @@ from dcep.values._policy import WalletCategory
 __all__ = [
     "EXIT_UNANCHORED",
     "central_bank_key",
+    "checkpoint_argument",
     "export_command",
     "inspect_command",
     "verify_command",
@@ -61,6 +63,14 @@ def central_bank_key(text: str) -> VerifyKey:
         ) from None
 
 
+def checkpoint_argument(text: str) -> Checkpoint:
+    # An argparse type: HEIGHT:HASH, as an earlier ``dcep verify`` printed it.
+    try:
+        return Checkpoint.parse(text)
+    except DcepError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def verify_command(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
@@ -82,9 +92,11 @@ def verify_command(args: argparse.Namespace) -> int:
                 workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
                 if workers > 1 and store.entry_count() >= _PARALLEL_FROM:
                     with SentinelPool(store.network_id.encode(), workers) as pool:
-                        report = replica.catch_up(progress=update, sentinels=pool)
+                        report = replica.catch_up(
+                            progress=update, sentinels=pool, since=args.since
+                        )
                 else:
-                    report = replica.catch_up(progress=update)
+                    report = replica.catch_up(progress=update, since=args.since)
             finally:
                 close()
         finally:
@@ -97,7 +109,13 @@ def verify_command(args: argparse.Namespace) -> int:
         "hash chain, signatures, Merkle roots, state commitments"
         f"{', snapshot' if report.snapshot_checked else ''} and invariants verified"
         + (" against the trusted central bank key" if report.anchored else "")
+        + (f"; it extends block {args.since.height} seen before" if args.since else "")
     )
+    if report.checkpoint is not None:
+        print(
+            f"{path}: checkpoint {report.checkpoint.to_text()} "
+            "(keep it: --since with it refuses a copy cut back later)"
+        )
     if report.anchored:
         return 0
     named = report.central_bank_key

@@ -19,6 +19,7 @@ from pathlib import Path
 from dcep.cli._files import (
     EXIT_UNANCHORED,
     central_bank_key,
+    checkpoint_argument,
     export_command,
     inspect_command,
     verify_command,
@@ -218,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HEX",
         help="the trust anchor: the central bank's public key (64 hex digits), obtained "
         "out of band; a journal under any other key is refused",
+    )
+    verify.add_argument(
+        "--since",
+        type=checkpoint_argument,
+        default=None,
+        metavar="HEIGHT:HASH",
+        help="a checkpoint an earlier verify printed: refuse a file cut back or rewritten since",
     )
     verify.add_argument(
         "--workers",

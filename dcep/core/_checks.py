@@ -22,6 +22,8 @@ from dcep.values._money import MAX_AMOUNT_FEN, Amount
 from dcep.values._policy import Policy
 
 __all__ = [
+    "Caps",
+    "caps_fen",
     "central_bank_of",
     "deposit_account",
     "fen",
@@ -29,6 +31,7 @@ __all__ = [
     "require_funds",
     "require_new_party",
     "require_not_frozen",
+    "require_open",
     "require_operator",
     "require_regulator",
     "require_room",
@@ -112,25 +115,85 @@ def require_room(current_fen: int, amount_fen: int, what: str, instruction_id: i
         )
 
 
+#: A wallet's four caps in fen (balance, single payment, daily, annual); ``None``: no cap.
+Caps = tuple[int | None, int | None, int | None, int | None]
+
+
+def caps_fen(wallet: WalletAccount, policy: Policy) -> Caps:
+    """The caps that bind ``wallet``: its category's, or a sub-wallet's own where it has one."""
+    limits = policy.categories[wallet.category]
+    category: Caps = (
+        None if limits.balance_cap is None else limits.balance_cap.fen,
+        None if limits.single_payment_cap is None else limits.single_payment_cap.fen,
+        None if limits.daily_cap is None else limits.daily_cap.fen,
+        None if limits.annual_cap is None else limits.annual_cap.fen,
+    )
+    own = wallet.own_caps
+    if own is None:
+        return category
+    return (
+        category[0] if own[0] is None else own[0],
+        category[1] if own[1] is None else own[1],
+        category[2] if own[2] is None else own[2],
+        category[3] if own[3] is None else own[3],
+    )
+
+
 def require_under_cap(
+    state: LedgerState,
     wallet: WalletAccount,
     address: Address,
     incoming_fen: int,
     policy: Policy,
     instruction_id: int,
+    *,
+    within_family: bool = False,
 ) -> None:
-    cap = policy.categories[wallet.category].balance_cap
-    after_fen = wallet.holdings_fen() + incoming_fen
-    if cap is not None and after_fen > cap.fen:
+    """Refuse unless the wallet, and the family it belongs to, stay within the balance cap.
+
+    A parent's balance cap bounds what it and its sub-wallets hold together;
+    money that comes from the same family (``within_family``) leaves that
+    total as it was, so only a sub-wallet's own cap applies to it.
+    """
+    held_fen = wallet.holdings_fen() + wallet.sub_wallets_fen
+    if within_family and wallet.parent is None:
+        require_room(held_fen, incoming_fen, "the wallet balance", instruction_id)
+        return
+    cap = caps_fen(wallet, policy)[0]
+    after_fen = held_fen + incoming_fen
+    if cap is not None and after_fen > cap:
+        whose = "sub-wallet" if wallet.parent is not None else f"category {int(wallet.category)}"
+        family = " (with its sub-wallets)" if wallet.sub_wallets_fen else ""
         raise LimitExceededError(
             Reason.BALANCE_CAP_EXCEEDED,
-            f"category {int(wallet.category)} balance cap {cap} would be exceeded: "
-            f"{fen(after_fen)} after this",
+            f"{whose} balance cap {fen(cap)} would be exceeded: {fen(after_fen)}{family} "
+            "after this",
             instruction_id=instruction_id,
             party=str(address),
             field="balance_cap",
         )
-    require_room(wallet.holdings_fen(), incoming_fen, "the wallet balance", instruction_id)
+    if wallet.parent is not None and not within_family:
+        require_under_cap(
+            state,
+            state.wallets[wallet.parent],
+            wallet.parent,
+            incoming_fen,
+            policy,
+            instruction_id,
+        )
+    require_room(held_fen, incoming_fen, "the wallet balance", instruction_id)
+
+
+def require_open(wallet: WalletAccount, address: Address, instruction_id: int, field: str) -> None:
+    """Refuse anything that would pay into, out of, or on behalf of a closed wallet."""
+    if wallet.closed:
+        raise NotAuthorisedError(
+            Reason.WALLET_CLOSED,
+            f"wallet {address} is closed: it holds, receives and signs nothing",
+            instruction_id=instruction_id,
+            party=str(address),
+            field=field,
+        )
 
 
 def deposit_account(bank: BankBooks, account: str, instruction_id: int, field: str) -> int:

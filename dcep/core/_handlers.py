@@ -18,6 +18,14 @@ from typing import Any, Final
 from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, transfer
 from dcep.core._handlers_parties import appoint_regulator, authorise_bank, genesis, open_wallet
 from dcep.core._handlers_supervision import disclosure, freeze, unfreeze, warrant
+from dcep.core._handlers_wallets import (
+    change_category,
+    close_sub_wallet,
+    close_wallet,
+    collect_from_sub_wallet,
+    open_sub_wallet,
+    top_up_sub_wallet,
+)
 from dcep.core._records import Posting
 from dcep.core._state import LedgerState
 from dcep.instructions._kinds import InstructionKind
@@ -46,4 +54,10 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.UNFREEZE: unfreeze,
     InstructionKind.WARRANT: warrant,
     InstructionKind.DISCLOSURE: disclosure,
+    InstructionKind.OPEN_SUB_WALLET: open_sub_wallet,
+    InstructionKind.TOP_UP_SUB_WALLET: top_up_sub_wallet,
+    InstructionKind.COLLECT_FROM_SUB_WALLET: collect_from_sub_wallet,
+    InstructionKind.CLOSE_SUB_WALLET: close_sub_wallet,
+    InstructionKind.CHANGE_CATEGORY: change_category,
+    InstructionKind.CLOSE_WALLET: close_wallet,
 }

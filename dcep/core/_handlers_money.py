@@ -6,12 +6,14 @@ All checks first, then mutations that cannot fail (see :mod:`dcep.core._handlers
 from __future__ import annotations
 
 from dcep.core._checks import (
+    caps_fen,
     central_bank_of,
     deposit_account,
     fen,
     require_central_bank,
     require_funds,
     require_not_frozen,
+    require_open,
     require_operator,
     require_room,
     require_signer_is,
@@ -146,6 +148,7 @@ def fund(
     bank = signing_bank(state, signer, instruction.id)
     wallet = wallet_of(state, instruction.wallet, instruction.id, "wallet")
     require_operator(bank, signer.address, wallet, instruction.wallet, instruction.id)
+    require_open(wallet, instruction.wallet, instruction.id, "wallet")
     amount_fen = instruction.amount.fen
     account = instruction.from_account
     if account:
@@ -171,9 +174,11 @@ def fund(
         party=bank.name,
         field="vault",
     )
-    require_under_cap(wallet, instruction.wallet, amount_fen, policy, instruction.id)
+    require_under_cap(state, wallet, instruction.wallet, amount_fen, policy, instruction.id)
     bank.vault_fen -= amount_fen
     wallet.balance_fen += amount_fen
+    if wallet.parent is not None:
+        state.wallets[wallet.parent].sub_wallets_fen += amount_fen
     vault = Posting(AccountKind.VAULT, signer.address, -amount_fen)
     credit = Posting(AccountKind.WALLET, instruction.wallet, amount_fen)
     if account:
@@ -192,6 +197,7 @@ def defund(
     central_bank_of(state, instruction.id)
     wallet = wallet_of(state, instruction.wallet, instruction.id, "wallet")
     require_signer_is(signer, instruction.wallet, instruction.id, "wallet")
+    require_open(wallet, instruction.wallet, instruction.id, "wallet")
     require_not_frozen(state, instruction.wallet, instruction.id)
     bank = state.banks[wallet.operator]
     account = instruction.to_account or wallet.linked_account
@@ -218,6 +224,8 @@ def defund(
     require_room(bank.defunded_to_deposits_fen, amount_fen, "lifetime defunds", instruction.id)
     require_room(bank.deposits_total_fen, amount_fen, "the bank's deposits", instruction.id)
     wallet.balance_fen -= amount_fen
+    if wallet.parent is not None:
+        state.wallets[wallet.parent].sub_wallets_fen -= amount_fen
     bank.vault_fen += amount_fen
     bank.deposits[account] = deposit_fen + amount_fen
     bank.deposits_total_fen += amount_fen
@@ -230,6 +238,7 @@ def defund(
 
 
 def _check_payment_caps(
+    state: LedgerState,
     wallet: WalletAccount,
     payer: Address,
     amount_fen: int,
@@ -238,17 +247,18 @@ def _check_payment_caps(
     year: int,
     instruction_id: int,
 ) -> None:
-    limits = policy.categories[wallet.category]
+    _, single, daily, annual = caps_fen(wallet, policy)
+    whose = "sub-wallet" if wallet.parent is not None else f"category {int(wallet.category)}"
     spent_today_fen = wallet.spent_today_fen if wallet.day == day else 0
     spent_this_year_fen = wallet.spent_this_year_fen if wallet.year == year else 0
     # Only reached when transfer's one-test fast path said no: the usual
     # case is decided there (_within_caps), so this one just names the cap.
     for cap, used_fen, field, reason in (
-        (limits.single_payment_cap, 0, "single_payment_cap", Reason.SINGLE_PAYMENT_CAP_EXCEEDED),
-        (limits.daily_cap, spent_today_fen, "daily_cap", Reason.DAILY_CAP_EXCEEDED),
-        (limits.annual_cap, spent_this_year_fen, "annual_cap", Reason.ANNUAL_CAP_EXCEEDED),
+        (single, 0, "single_payment_cap", Reason.SINGLE_PAYMENT_CAP_EXCEEDED),
+        (daily, spent_today_fen, "daily_cap", Reason.DAILY_CAP_EXCEEDED),
+        (annual, spent_this_year_fen, "annual_cap", Reason.ANNUAL_CAP_EXCEEDED),
     ):
-        if cap is not None and used_fen + amount_fen > cap.fen:
+        if cap is not None and used_fen + amount_fen > cap:
             so_far = (
                 f" ({fen(used_fen)} already paid, {fen(used_fen + amount_fen)} in all)"
                 if field != "single_payment_cap"
@@ -256,12 +266,25 @@ def _check_payment_caps(
             )
             raise LimitExceededError(
                 reason,
-                f"a payment of {fen(amount_fen)} breaks the category {int(wallet.category)} "
-                f"{field.replace('_', ' ')} of {cap}{so_far}",
+                f"a payment of {fen(amount_fen)} breaks the {whose} "
+                f"{field.replace('_', ' ')} of {fen(cap)}{so_far}",
                 instruction_id=instruction_id,
                 party=str(payer),
                 field=field,
             )
+    if wallet.parent is not None:
+        # A sub-wallet's payments are its parent's too: they count toward the
+        # parent's caps (the parent is the one with KYC), which name the parent.
+        _check_payment_caps(
+            state,
+            state.wallets[wallet.parent],
+            wallet.parent,
+            amount_fen,
+            policy,
+            day,
+            year,
+            instruction_id,
+        )
 
 
 def transfer(
@@ -282,10 +305,32 @@ def transfer(
         or state.central_bank is None
         or signer.address != payer_address
         or state.frozen
+        # A closed payer holds nothing, so the balance test sends it to the checks.
         or amount_fen > payer.balance_fen
+        or payee.closed
+        # Sub-wallets and their parents: caps of the family, decided by the checks.
+        or payer.parent is not None
+        or payee.parent is not None
+        or payee.open_sub_wallets
         or not _within_caps(payer, payee, amount_fen, policy, day, year)
     ):
         payer, payee = _checked_transfer(state, policy, instruction, signer, day, year)
+    _count_payment(payer, amount_fen, day, year)
+    payer.balance_fen -= amount_fen
+    payee.balance_fen += amount_fen
+    if payer.parent is not None:
+        parent = state.wallets[payer.parent]
+        _count_payment(parent, amount_fen, day, year)
+        parent.sub_wallets_fen -= amount_fen
+    if payee.parent is not None:
+        state.wallets[payee.parent].sub_wallets_fen += amount_fen
+    return (
+        Posting(AccountKind.WALLET, payer_address, -amount_fen),
+        Posting(AccountKind.WALLET, instruction.payee, amount_fen),
+    )
+
+
+def _count_payment(payer: WalletAccount, amount_fen: int, day: int, year: int) -> None:
     if payer.day != day:
         payer.day = day
         payer.spent_today_fen = 0
@@ -295,12 +340,6 @@ def transfer(
     # Saturating: without a cap the counters only inform, and every cap is below the maximum.
     payer.spent_today_fen = min(payer.spent_today_fen + amount_fen, MAX_AMOUNT_FEN)
     payer.spent_this_year_fen = min(payer.spent_this_year_fen + amount_fen, MAX_AMOUNT_FEN)
-    payer.balance_fen -= amount_fen
-    payee.balance_fen += amount_fen
-    return (
-        Posting(AccountKind.WALLET, payer_address, -amount_fen),
-        Posting(AccountKind.WALLET, instruction.payee, amount_fen),
-    )
 
 
 def _within_caps(
@@ -345,9 +384,11 @@ def _checked_transfer(
     central_bank_of(state, instruction.id)
     payer = wallet_of(state, instruction.payer, instruction.id, "payer")
     require_signer_is(signer, instruction.payer, instruction.id, "wallet")
+    require_open(payer, instruction.payer, instruction.id, "payer")
     if state.frozen:
         require_not_frozen(state, instruction.payer, instruction.id)
     payee = wallet_of(state, instruction.payee, instruction.id, "payee")
+    require_open(payee, instruction.payee, instruction.id, "payee")
     amount_fen = instruction.amount.fen
     require_funds(
         payer.balance_fen,
@@ -357,6 +398,18 @@ def _checked_transfer(
         party=instruction.payer,
         field="amount",
     )
-    _check_payment_caps(payer, instruction.payer, amount_fen, policy, day, year, instruction.id)
-    require_under_cap(payee, instruction.payee, amount_fen, policy, instruction.id)
+    _check_payment_caps(
+        state, payer, instruction.payer, amount_fen, policy, day, year, instruction.id
+    )
+    # A payment inside one family (parent and sub-wallets) leaves its total as it was.
+    family = (payer.parent or instruction.payer) == (payee.parent or instruction.payee)
+    require_under_cap(
+        state,
+        payee,
+        instruction.payee,
+        amount_fen,
+        policy,
+        instruction.id,
+        within_family=family,
+    )
     return payer, payee

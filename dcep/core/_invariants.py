@@ -8,7 +8,8 @@ stateful tests can call it after every step.
 
 from __future__ import annotations
 
-from dcep.core._state import BankBooks, LedgerState, unpack_record
+from dcep.core._checks import caps_fen
+from dcep.core._state import BankBooks, LedgerState, WalletAccount, unpack_record
 from dcep.values._crypto import Address
 from dcep.values._policy import Policy
 
@@ -35,20 +36,30 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         # Recovery checks every wallet: the text of a problem is built only if there is one.
         if wallet.operator not in state.banks:
             problems.append(f"wallet {address}: operated by unknown bank {wallet.operator}")
-        wallets_per_bank[wallet.operator] = wallets_per_bank.get(wallet.operator, 0) + 1
-        for name in ("balance_fen", "spent_today_fen", "spent_this_year_fen"):
+        if wallet.parent is None and not wallet.closed:
+            # A bank counts its customers' open wallets: sub-wallets have no customer
+            # record of their own.  (A store that lost the sub-wallet or closed rows
+            # of a snapshot restores a state that breaks this, and is refused.)
+            wallets_per_bank[wallet.operator] = wallets_per_bank.get(wallet.operator, 0) + 1
+        for name in ("balance_fen", "spent_today_fen", "spent_this_year_fen", "sub_wallets_fen"):
             if getattr(wallet, name) < 0:
                 problems.append(f"wallet {address}: negative {name}")
-        limits = policy.categories[wallet.category]
-        for cap, value, name in (
-            (limits.balance_cap, wallet.holdings_fen(), "balance cap"),
-            (limits.daily_cap, wallet.spent_today_fen, "daily cap"),
-            (limits.annual_cap, wallet.spent_this_year_fen, "annual cap"),
+        balance_cap, _, daily_cap, annual_cap = caps_fen(wallet, policy)
+        for cap_fen, value, name in (
+            # A parent's balance cap bounds it and its sub-wallets together.
+            (balance_cap, wallet.holdings_fen() + wallet.sub_wallets_fen, "balance cap"),
+            (daily_cap, wallet.spent_today_fen, "daily cap"),
+            (annual_cap, wallet.spent_this_year_fen, "annual cap"),
         ):
-            if cap is not None and value > cap.fen:
+            if cap_fen is not None and value > cap_fen:
                 problems.append(
-                    f"wallet {address}: {value} fen is over the {name} of {cap.fen} fen"
+                    f"wallet {address}: {value} fen is over the {name} of {cap_fen} fen"
                 )
+        if wallet.closed and (
+            wallet.holdings_fen() or wallet.open_sub_wallets or wallet.sub_wallets_fen
+        ):
+            problems.append(f"wallet {address}: closed, yet it holds money or open sub-wallets")
+    problems.extend(_family_violations(state, policy))
     for address, bank in state.banks.items():
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
@@ -78,6 +89,63 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             f"{len(state.accepted)} receipts recorded, oldest first, for the latest "
             f"{remembered} of {state.entry_count} accepted entries"
         )
+    return problems
+
+
+def _family_violations(state: LedgerState, policy: Policy) -> list[str]:
+    """Sub-wallets: under an open wallet of their own, within their parent's caps,
+    counted and summed by the parent, and paying no more than the parent counts."""
+    problems: list[str] = []
+    open_count: dict[Address, int] = {}
+    held_fen: dict[Address, int] = {}
+    for address, wallet in state.wallets.items():
+        if wallet.parent is None:
+            if wallet.own_caps is not None:
+                problems.append(f"wallet {address}: caps of its own but no parent")
+            continue
+        parent = state.wallets.get(wallet.parent)
+        if parent is None or parent.parent is not None:
+            problems.append(
+                f"sub-wallet {address}: parent {wallet.parent} is not a wallet of its own"
+            )
+            continue
+        if (wallet.category, wallet.operator) != (parent.category, parent.operator):
+            problems.append(f"sub-wallet {address}: not of its parent's category and operator")
+        held_fen[wallet.parent] = held_fen.get(wallet.parent, 0) + wallet.holdings_fen()
+        if wallet.closed:
+            continue
+        open_count[wallet.parent] = open_count.get(wallet.parent, 0) + 1
+        if parent.closed:
+            problems.append(f"sub-wallet {address}: open under a closed parent")
+        problems.extend(_tighter_than_parent(address, wallet, parent, policy))
+    for address, wallet in state.wallets.items():
+        if wallet.open_sub_wallets != open_count.get(address, 0):
+            problems.append(f"wallet {address}: counts {wallet.open_sub_wallets} open sub-wallets")
+        if wallet.sub_wallets_fen != held_fen.get(address, 0):
+            problems.append(
+                f"wallet {address}: its sub-wallets hold {held_fen.get(address, 0)} fen, "
+                f"not {wallet.sub_wallets_fen}"
+            )
+    return problems
+
+
+def _tighter_than_parent(
+    address: Address, wallet: WalletAccount, parent: WalletAccount, policy: Policy
+) -> list[str]:
+    problems: list[str] = []
+    for own, theirs, name in zip(
+        caps_fen(wallet, policy),
+        caps_fen(parent, policy),
+        ("balance", "single", "daily", "annual"),
+        strict=True,
+    ):
+        if theirs is not None and (own is None or own > theirs):
+            problems.append(f"sub-wallet {address}: {name} cap above its parent's")
+    # A sub-wallet's payments count toward its parent's too, on the same day and year.
+    if wallet.day == parent.day and wallet.spent_today_fen > parent.spent_today_fen:
+        problems.append(f"sub-wallet {address}: paid more today than its parent counts")
+    if wallet.year == parent.year and wallet.spent_this_year_fen > parent.spent_this_year_fen:
+        problems.append(f"sub-wallet {address}: paid more this year than its parent counts")
     return problems
 
 

@@ -473,6 +473,8 @@ def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) 
         balance=Amount(account.holdings_fen()),
         spent_today=Amount(account.spent_today_fen if account.day == day else 0),
         spent_this_year=Amount(account.spent_this_year_fen if account.year == year else 0),
+        parent=account.parent,
+        closed=account.closed,
     )
 
 

@@ -139,7 +139,12 @@ class BankInfo:
 @final
 @attrs.frozen
 class WalletInfo:
-    """A snapshot of one wallet as the ledger knows it: by key, never by holder."""
+    """A snapshot of one wallet as the ledger knows it: by key, never by holder.
+
+    ``parent`` is the wallet a sub-wallet belongs to (``None`` for a wallet
+    of its own), a fact of the ledger like the operator; ``closed`` says the
+    wallet was closed and holds, receives and signs nothing.
+    """
 
     address: Address
     key: VerifyKey
@@ -149,6 +154,8 @@ class WalletInfo:
     balance: Amount
     spent_today: Amount
     spent_this_year: Amount
+    parent: Address | None = None
+    closed: bool = False
 
 
 @final

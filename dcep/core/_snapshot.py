@@ -37,6 +37,8 @@ CodeRow = tuple[str, str]
 RegulatorRow = tuple[bytes, str]
 FrozenRow = tuple[bytes, bytes]
 WarrantRow = tuple[bytes, bytes, int]
+#: A sub-wallet: its address, its parent's, and its own caps in fen (-1: the category's).
+SubWalletRow = tuple[bytes, bytes, int, int, int, int]
 
 
 @final
@@ -58,6 +60,10 @@ class LedgerSnapshot:
     redeemed_fen: int
     entry_count: int
     last_time_us: int
+    #: Sub-wallets (issue #24); empty in a ledger without any, and in older snapshots.
+    sub_wallets: tuple[SubWalletRow, ...] = ()
+    #: The addresses of closed wallets, in the order they were opened.
+    closed: tuple[bytes, ...] = ()
 
 
 @final
@@ -135,7 +141,24 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         redeemed_fen=state.redeemed_fen,
         entry_count=state.entry_count,
         last_time_us=state.last_time_us,
+        sub_wallets=tuple(
+            _sub_wallet_row(address, wallet.parent, wallet.own_caps)
+            for address, wallet in state.wallets.items()
+            if wallet.parent is not None
+        ),
+        closed=tuple(bytes(address) for address, wallet in state.wallets.items() if wallet.closed),
     )
+
+
+def _sub_wallet_row(
+    address: Address,
+    parent: Address,
+    caps: tuple[int | None, int | None, int | None, int | None] | None,
+) -> SubWalletRow:
+    balance_cap, single, daily, annual = (
+        -1 if cap is None else cap for cap in caps or (None, None, None, None)
+    )
+    return (bytes(address), bytes(parent), balance_cap, single, daily, annual)
 
 
 def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
@@ -194,6 +217,22 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
             year=year,
             spent_this_year_fen=this_year,
         )
+    for address_raw, parent_raw, *caps in snapshot.sub_wallets:
+        # Sub-wallet rows follow the wallets' and only add to them: a parent's
+        # count and sum are rebuilt from them, not stored.
+        child = state.wallets[Address(address_raw)]
+        parent_address = Address(parent_raw)
+        parent = state.wallets[parent_address]
+        child.parent = parent_address
+        balance_cap, single, daily, annual = (None if cap < 0 else cap for cap in caps)
+        child.own_caps = (balance_cap, single, daily, annual)
+        parent.sub_wallets_fen += child.holdings_fen()
+    for address_raw in snapshot.closed:
+        state.wallets[Address(address_raw)].closed = True
+    for address_raw, _, *_caps in snapshot.sub_wallets:
+        child = state.wallets[Address(address_raw)]
+        if not child.closed and child.parent is not None:
+            state.wallets[child.parent].open_sub_wallets += 1
     for signer, last in snapshot.sequences:
         state.sequences[Address(signer)] = last
     # Oldest first, whatever order the store returned them in: the window
@@ -230,6 +269,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         ("regulators", snapshot.regulators, state.regulators),
         ("frozen", snapshot.frozen, state.frozen),
         ("warrants", snapshot.warrants, state.warrants),
+        ("sub_wallets", snapshot.sub_wallets, {row[0] for row in snapshot.sub_wallets}),
+        ("closed", snapshot.closed, set(snapshot.closed)),
     ):
         if len(rows) != len(restored):
             raise ValueError(f"the snapshot's {table} name the same key twice")

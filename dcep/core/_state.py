@@ -94,6 +94,12 @@ class WalletAccount:
     counters belong to; a payment on a later day starts them from zero.
     Later kinds of money (reserved, offline, voucher) become fields here and
     :meth:`holdings_fen` adds them up, so the balance cap keeps one meaning.
+
+    A sub-wallet names its ``parent`` and keeps its ``own_caps`` (balance,
+    single payment, daily, annual, in fen; ``None``: the category's); a
+    parent counts its open sub-wallets and what they hold
+    (``sub_wallets_fen``), so that the family stays within its balance cap
+    without a walk over every wallet.  A ``closed`` wallet holds nothing.
     """
 
     public_key: bytes
@@ -105,6 +111,11 @@ class WalletAccount:
     spent_today_fen: int = 0
     year: int = -1
     spent_this_year_fen: int = 0
+    parent: Address | None = None
+    own_caps: tuple[int | None, int | None, int | None, int | None] | None = None
+    open_sub_wallets: int = 0
+    sub_wallets_fen: int = 0
+    closed: bool = False
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""

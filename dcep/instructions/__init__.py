@@ -14,6 +14,10 @@ from dcep.instructions._encoding import decode_instruction as decode_instruction
 from dcep.instructions._encoding import encode_instruction as encode_instruction
 from dcep.instructions._kinds import AppointRegulator as AppointRegulator
 from dcep.instructions._kinds import AuthoriseBank as AuthoriseBank
+from dcep.instructions._kinds import ChangeCategory as ChangeCategory
+from dcep.instructions._kinds import CloseSubWallet as CloseSubWallet
+from dcep.instructions._kinds import CloseWallet as CloseWallet
+from dcep.instructions._kinds import CollectFromSubWallet as CollectFromSubWallet
 from dcep.instructions._kinds import Defund as Defund
 from dcep.instructions._kinds import Disclosure as Disclosure
 from dcep.instructions._kinds import Freeze as Freeze
@@ -22,9 +26,11 @@ from dcep.instructions._kinds import Genesis as Genesis
 from dcep.instructions._kinds import Instruction as Instruction
 from dcep.instructions._kinds import InstructionKind as InstructionKind
 from dcep.instructions._kinds import Issue as Issue
+from dcep.instructions._kinds import OpenSubWallet as OpenSubWallet
 from dcep.instructions._kinds import OpenWallet as OpenWallet
 from dcep.instructions._kinds import PayIn as PayIn
 from dcep.instructions._kinds import Redeem as Redeem
+from dcep.instructions._kinds import TopUpSubWallet as TopUpSubWallet
 from dcep.instructions._kinds import Transfer as Transfer
 from dcep.instructions._kinds import Unfreeze as Unfreeze
 from dcep.instructions._kinds import Warrant as Warrant
@@ -32,6 +38,10 @@ from dcep.instructions._kinds import Warrant as Warrant
 __all__ = [
     "AppointRegulator",
     "AuthoriseBank",
+    "ChangeCategory",
+    "CloseSubWallet",
+    "CloseWallet",
+    "CollectFromSubWallet",
     "Defund",
     "Disclosure",
     "Freeze",
@@ -40,10 +50,12 @@ __all__ = [
     "Instruction",
     "InstructionKind",
     "Issue",
+    "OpenSubWallet",
     "OpenWallet",
     "PayIn",
     "Redeem",
     "SignedInstruction",
+    "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
     "Warrant",

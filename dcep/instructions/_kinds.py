@@ -10,7 +10,7 @@ that a replay or a reordering is refused).
 Who may sign what is part of the meaning of each record and is written in
 its docstring; the ledger enforces it.
 
-Fourteen records of about twenty lines each make this module longer than
+Twenty records of about twenty lines each make this module longer than
 400 lines; it stays one module because the set is closed, and reading it
 whole is how a reviewer checks that it is.
 """
@@ -34,6 +34,10 @@ __all__ = [
     "KIND_RECORDS",
     "AppointRegulator",
     "AuthoriseBank",
+    "ChangeCategory",
+    "CloseSubWallet",
+    "CloseWallet",
+    "CollectFromSubWallet",
     "Defund",
     "Disclosure",
     "Freeze",
@@ -42,9 +46,11 @@ __all__ = [
     "Instruction",
     "InstructionKind",
     "Issue",
+    "OpenSubWallet",
     "OpenWallet",
     "PayIn",
     "Redeem",
+    "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
     "Warrant",
@@ -76,6 +82,12 @@ class InstructionKind(enum.IntEnum):
     UNFREEZE = 12
     WARRANT = 13
     DISCLOSURE = 14
+    OPEN_SUB_WALLET = 15
+    TOP_UP_SUB_WALLET = 16
+    COLLECT_FROM_SUB_WALLET = 17
+    CLOSE_SUB_WALLET = 18
+    CHANGE_CATEGORY = 19
+    CLOSE_WALLET = 20
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -395,6 +407,125 @@ class Disclosure(Instruction):
     sealed: bytes = attrs.field(validator=_check_sealed, repr=False)
 
 
+def _check_cap(_instance: object, attribute: attrs.Attribute[Amount], value: object) -> None:
+    # Zero is allowed here, and means "no cap of its own": the parent's applies.
+    if not isinstance(value, Amount):
+        raise _invalid(attribute.name, f"{attribute.name} must be an Amount, not {value!r}")
+
+
+@final
+@attrs.frozen
+class OpenSubWallet(Instruction):
+    """A wallet opens a sub-wallet for ``sub_wallet_key``; signed by the parent wallet.
+
+    The sub-wallet has the parent's category, operator and linked account,
+    and caps of its own that are at most the parent's (``Amount(0)``: the
+    parent's cap).  Its payments count toward the parent's daily and annual
+    caps too, and parent and sub-wallets together stay within the parent's
+    balance cap.  Parent and child are linked on the ledger; the holder of
+    either is not.
+    """
+
+    KIND = InstructionKind.OPEN_SUB_WALLET
+    WIRE = (
+        ("parent", wire.ADDRESS),
+        ("sub_wallet_key", wire.KEY),
+        ("balance_cap", wire.AMOUNT),
+        ("single_payment_cap", wire.AMOUNT),
+        ("daily_cap", wire.AMOUNT),
+        ("annual_cap", wire.AMOUNT),
+    )
+
+    parent: Address = attrs.field(validator=_check_type(Address))
+    sub_wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    balance_cap: Amount = attrs.field(validator=_check_cap)
+    single_payment_cap: Amount = attrs.field(validator=_check_cap)
+    daily_cap: Amount = attrs.field(validator=_check_cap)
+    annual_cap: Amount = attrs.field(validator=_check_cap)
+
+
+@attrs.frozen
+class _SubWalletMove(Instruction):
+    """What moves between a parent wallet and its sub-wallet share: both, and the amount."""
+
+    WIRE = (("parent", wire.ADDRESS), ("sub_wallet", wire.ADDRESS), ("amount", wire.AMOUNT))
+
+    parent: Address = attrs.field(validator=_check_type(Address))
+    sub_wallet: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+
+
+@final
+@attrs.frozen
+class TopUpSubWallet(_SubWalletMove):
+    """A parent wallet moves ``amount`` into its sub-wallet; signed by the parent.
+
+    Not a payment: it counts toward no payment cap, only the sub-wallet's balance cap.
+    """
+
+    KIND = InstructionKind.TOP_UP_SUB_WALLET
+
+
+@final
+@attrs.frozen
+class CollectFromSubWallet(_SubWalletMove):
+    """A parent wallet takes ``amount`` back from its sub-wallet; signed by the parent."""
+
+    KIND = InstructionKind.COLLECT_FROM_SUB_WALLET
+
+
+@final
+@attrs.frozen
+class CloseSubWallet(Instruction):
+    """A parent wallet closes its sub-wallet; whatever it holds returns to the parent."""
+
+    KIND = InstructionKind.CLOSE_SUB_WALLET
+    WIRE = (("parent", wire.ADDRESS), ("sub_wallet", wire.ADDRESS))
+
+    parent: Address = attrs.field(validator=_check_type(Address))
+    sub_wallet: Address = attrs.field(validator=_check_type(Address))
+
+
+@final
+@attrs.frozen
+class ChangeCategory(Instruction):
+    """The operating bank moves a wallet to another category; signed by the bank.
+
+    An upgrade follows more KYC, which ``kyc_digest`` commits to; any change
+    is refused unless the balance, today's and this year's payments fit the
+    new category's caps.  ``linked_account`` replaces the wallet's (``""``: none).
+    """
+
+    KIND = InstructionKind.CHANGE_CATEGORY
+    WIRE = (
+        ("wallet", wire.ADDRESS),
+        ("category", wire.CATEGORY),
+        ("linked_account", wire.TEXT),
+        ("kyc_digest", wire.DIGEST),
+    )
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    category: WalletCategory = attrs.field(converter=_to_category)
+    linked_account: str = attrs.field(validator=_check_account)
+    kyc_digest: bytes = attrs.field(validator=_check_digest)
+
+
+@final
+@attrs.frozen
+class CloseWallet(Instruction):
+    """The operating bank closes a wallet; its balance goes to deposit ``to_account``.
+
+    ``to_account`` ``""`` means the linked account.  A closed wallet holds
+    nothing, receives nothing and signs nothing again.
+    """
+
+    KIND = InstructionKind.CLOSE_WALLET
+    WIRE = (("wallet", wire.ADDRESS), ("to_account", wire.TEXT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    to_account: str = attrs.field(validator=_check_account)
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -413,5 +544,11 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         Unfreeze,
         Warrant,
         Disclosure,
+        OpenSubWallet,
+        TopUpSubWallet,
+        CollectFromSubWallet,
+        CloseSubWallet,
+        ChangeCategory,
+        CloseWallet,
     )
 }

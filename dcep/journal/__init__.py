@@ -8,6 +8,7 @@ bank signs (:class:`SealedBlock`), and writes them to a :class:`Store`:
 """
 
 from dcep._exports import claim as _claim
+from dcep.journal._checkpoint import Checkpoint as Checkpoint
 from dcep.journal._entries import BlockHeader as BlockHeader
 from dcep.journal._entries import JournalEntry as JournalEntry
 from dcep.journal._entries import SealedBlock as SealedBlock
@@ -25,6 +26,7 @@ from dcep.journal._store import StoredEntry as StoredEntry
 
 __all__ = [
     "BlockHeader",
+    "Checkpoint",
     "Durability",
     "EntryProof",
     "Journal",

@@ -88,6 +88,21 @@ CREATE TABLE snapshot_frozen (wallet BLOB NOT NULL, regulator BLOB NOT NULL,
 CREATE TABLE snapshot_warrants (warrant BLOB NOT NULL, wallet BLOB NOT NULL,
     answered INTEGER NOT NULL, position INTEGER PRIMARY KEY);
 """
+#: Snapshot tables that exist only once a snapshot has rows for them, so that a
+#: database that never held a sub-wallet or closed a wallet keeps the schema it
+#: always had (tests/test_format_stability.py compares whole dumps).
+_LATER_SNAPSHOT_TABLES: Final = {
+    "snapshot_sub_wallets": (
+        "CREATE TABLE IF NOT EXISTS snapshot_sub_wallets (wallet BLOB NOT NULL, "
+        "parent BLOB NOT NULL, balance_cap INTEGER NOT NULL, "
+        "single_payment_cap INTEGER NOT NULL, daily_cap INTEGER NOT NULL, "
+        "annual_cap INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
+    ),
+    "snapshot_closed": (
+        "CREATE TABLE IF NOT EXISTS snapshot_closed (wallet BLOB NOT NULL, "
+        "position INTEGER PRIMARY KEY)"
+    ),
+}
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
     "snapshot_banks",
@@ -397,6 +412,17 @@ class SqliteStore:
         for table in _SNAPSHOT_TABLES:
             connection.execute(f"DELETE FROM {table}")
         state = snapshot.ledger
+        later_rows: dict[str, Sequence[tuple[object, ...]]] = {
+            "snapshot_sub_wallets": state.sub_wallets,
+            "snapshot_closed": [(address,) for address in state.closed],
+        }
+        existing = self._later_tables()
+        for table, rows in later_rows.items():
+            if table in existing:
+                connection.execute(f"DELETE FROM {table}")
+            if rows:
+                connection.execute(_LATER_SNAPSHOT_TABLES[table])
+                _insert_rows(connection, table, rows, len(rows[0]) + 1)
         central = state.central_bank or (None, None, None)
         connection.execute(
             "INSERT INTO snapshot VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -494,7 +520,16 @@ class SqliteStore:
                 )
             )
         )
+        later = self._later_tables()
         ledger = LedgerSnapshot(
+            sub_wallets=(
+                rows("snapshot_sub_wallets", "bbiiii") if "snapshot_sub_wallets" in later else ()
+            ),
+            closed=(
+                tuple(row[0] for row in rows("snapshot_closed", "b"))
+                if "snapshot_closed" in later
+                else ()
+            ),
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),
@@ -511,6 +546,13 @@ class SqliteStore:
             last_time_us=last_time_us,
         )
         return Snapshot(ledger, height, head, last_block, commitment)
+
+    def _later_tables(self) -> set[str]:
+        listed = self._connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+            tuple(_LATER_SNAPSHOT_TABLES),
+        )
+        return {name for (name,) in listed}
 
     def entry_count(self) -> int:
         """How many entries are stored."""

@@ -30,7 +30,8 @@ from dcep.core._sentinels import SentinelPool
 from dcep.core._snapshot import Snapshot
 from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
 from dcep.instructions._encoding import SignedInstruction
-from dcep.journal._entries import GENESIS_HASH, JournalEntry
+from dcep.journal._checkpoint import Checkpoint
+from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry
 from dcep.journal._journal import Journal
 from dcep.journal._store import MemoryStore, Store
 from dcep.ledger._ledger import Ledger
@@ -55,6 +56,9 @@ class VerificationReport:
     anchored: bool = False
     #: The central bank's key the journal's genesis names (``None`` before a genesis).
     central_bank_key: VerifyKey | None = None
+    #: The verified journal's height and last block hash, to hold a later copy to
+    #: (``catch_up(since=...)``); ``None`` while no block is sealed.
+    checkpoint: Checkpoint | None = None
 
 
 @final
@@ -103,6 +107,7 @@ class Replica:
         *,
         progress: Callable[[int], None] | None = None,
         sentinels: SentinelPool | None = None,
+        since: Checkpoint | None = None,
     ) -> VerificationReport:
         """Verify everything stored since the last catch-up; raise at the first fault.
 
@@ -112,6 +117,12 @@ class Replica:
         With a trust anchor, a genesis signed by any other key is refused
         first, as ``JOURNAL_UNTRUSTED_KEY`` at entry 0 of block 0, before
         anything else is read.
+
+        With ``since`` (a :class:`~dcep.journal.Checkpoint` from an earlier
+        verification, or published by the central bank), a store that holds
+        fewer blocks, or another block at that height, is refused as
+        ``JOURNAL_ROLLED_BACK``: it was cut back or rewritten.  A file alone
+        cannot prove that it is whole (see ``docs/journal.md``).
         """
         store = self._store
         if self._ledger.entry_count == 0:
@@ -126,6 +137,8 @@ class Replica:
             checked = True
         self._replay(None, progress, sentinels, final=True)
         self._ledger.check_invariants()
+        if since is not None:
+            self._check_extends(since)
         central = self._ledger.central_bank
         if self._anchor is not None and central is not None and central.key != self._anchor:
             self._refuse_key(central.key)  # pragma: no cover - the genesis check comes first
@@ -137,7 +150,33 @@ class Replica:
             snapshot_checked=checked,
             anchored=self._anchor is not None,
             central_bank_key=central.key if central is not None else None,
+            checkpoint=(
+                Checkpoint(self._journal.height, self._journal.last_block_hash)
+                if self._journal.height
+                else None
+            ),
         )
+
+    def _check_extends(self, since: Checkpoint) -> None:
+        # Every stored block has just been verified, and headers chain by hash:
+        # the block at the checkpoint's height is the one seen, or the file is
+        # not the journal that was seen, extended.
+        height = self._journal.height
+        if height < since.height:
+            raise JournalError(
+                Reason.JOURNAL_ROLLED_BACK,
+                f"the journal holds {height} blocks, but block {since.height} was seen "
+                "before: it was cut back",
+                block=height,
+            )
+        stored = next(iter(self._store.read_blocks(since.height - 1)), None)
+        header = BlockHeader.decode(stored[1]) if stored is not None else None
+        if header is None or header.hash != since.block_hash:
+            raise JournalError(
+                Reason.JOURNAL_ROLLED_BACK,
+                f"block {since.height} is not the block seen before: the journal was rewritten",
+                block=since.height,
+            )
 
     def _check_anchor(self) -> None:
         # The genesis's signer, read straight from the first stored entry; an

@@ -14,6 +14,8 @@ from typing import final
 from dcep.core._records import Receipt
 from dcep.errors import DcepError, KeyAccessError, NotAuthorisedError, Reason, UnknownPartyError
 from dcep.instructions._kinds import (
+    ChangeCategory,
+    CloseWallet,
     Disclosure,
     Fund,
     OpenWallet,
@@ -280,17 +282,76 @@ class Bank(Signer):
     ) -> Receipt:
         """Move ``amount`` from the vault into ``wallet``, paid from a deposit.
 
-        ``from_account`` defaults to the wallet's linked account; a wallet
-        without one is funded over the counter (the bank takes cash).
+        ``from_account`` defaults to the wallet's linked account on the ledger;
+        a wallet without one is funded over the counter (the bank takes cash).
         """
         address = wallet.address if isinstance(wallet, Wallet) else wallet
         if from_account is None:
-            kept = self._customers.get(address)
-            linked = kept.record.linked_account if kept is not None else None
-            from_account = linked or ""
+            # The ledger's linked account (a category change may have moved it; a
+            # sub-wallet has its parent's), for a wallet this bank operates.
+            from_account = (
+                self._ledger.wallet(address).linked_account if self._operates(address) else ""
+            )
         source = from_account
         return self._submit(
             lambda id_, seq: Fund(id_, seq, wallet=address, amount=amount, from_account=source)
+        )
+
+    def change_category(
+        self,
+        wallet: Wallet | Address,
+        category: int | WalletCategory,
+        *,
+        phone: str | None = None,
+        id_number: str | None = None,
+        name: str | None = None,
+        linked_account: str | None = None,
+        in_person: bool = False,
+    ) -> Receipt:
+        """Move a wallet this bank operates to another category (an upgrade or a downgrade).
+
+        An upgrade needs the KYC of the new category, given here as for
+        :meth:`open_wallet` (``KYC_INSUFFICIENT`` names what is missing); the
+        ledger sees only a commitment to it.  The ledger refuses a change
+        that the wallet's balance, or what it paid today or this year, would
+        break (``BALANCE_CAP_EXCEEDED``, ``DAILY_CAP_EXCEEDED``,
+        ``ANNUAL_CAP_EXCEEDED``), and one of a wallet with open sub-wallets.
+        ``linked_account`` becomes the wallet's linked account (``None``: none).
+        """
+        address = wallet.address if isinstance(wallet, Wallet) else wallet
+        wallet_category = WalletCategory.of(category)
+        record = CustomerRecord(phone, id_number, name, linked_account, in_person)
+        for required in sorted(self._ledger.policy.limits(wallet_category).required_kyc):
+            if not has_kyc_field(record, required):
+                raise NotAuthorisedError(
+                    Reason.KYC_INSUFFICIENT,
+                    f"a category {int(wallet_category)} wallet needs {required.value}",
+                    party=self._name,
+                    field=required.value,
+                )
+        commitment = kyc_digest(self._kyc_salt(address), record)
+        return self._submit(
+            lambda id_, seq: ChangeCategory(
+                id_,
+                seq,
+                wallet=address,
+                category=wallet_category,
+                linked_account=linked_account or "",
+                kyc_digest=commitment,
+            )
+        )
+
+    def close_wallet(self, wallet: Wallet | Address, *, to_account: str | None = None) -> Receipt:
+        """Close a wallet this bank operates; its balance goes to a deposit account.
+
+        ``to_account`` defaults to the wallet's linked account.  Its
+        sub-wallets must be closed first (``WALLET_HAS_SUB_WALLETS``).  A closed
+        wallet receives nothing and signs nothing again (``WALLET_CLOSED``).
+        """
+        address = wallet.address if isinstance(wallet, Wallet) else wallet
+        target = to_account or ""
+        return self._submit(
+            lambda id_, seq: CloseWallet(id_, seq, wallet=address, to_account=target)
         )
 
     def redeem(self, amount: Amount) -> Receipt:
