@@ -39,7 +39,8 @@ from dcep.regulator import (
     daily_report,
     default_rules,
 )
-from dcep.regulator._aml import DAY_US, HOUR_US, day_of, day_start_us
+from dcep.regulator._aml import day_of, day_start_us
+from dcep.regulator._typologies import DAY_US, HOUR_US
 
 SEED = 2026
 DAYS = 240

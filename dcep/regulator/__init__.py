@@ -13,10 +13,8 @@ from dcep._exports import claim as _claim
 from dcep.regulator._alerts import Alert as Alert
 from dcep.regulator._alerts import AmlRule as AmlRule
 from dcep.regulator._aml import DormancyRule as DormancyRule
-from dcep.regulator._aml import FanRule as FanRule
 from dcep.regulator._aml import LargeValueRule as LargeValueRule
 from dcep.regulator._aml import MuleRule as MuleRule
-from dcep.regulator._aml import PassThroughRule as PassThroughRule
 from dcep.regulator._aml import StructuringRule as StructuringRule
 from dcep.regulator._aml import default_rules as default_rules
 from dcep.regulator._aml import screen as screen
@@ -28,6 +26,8 @@ from dcep.regulator._flowgraph import TraceNode as TraceNode
 from dcep.regulator._log import FreezeRecord as FreezeRecord
 from dcep.regulator._log import RegulatorProfile as RegulatorProfile
 from dcep.regulator._log import WarrantRecord as WarrantRecord
+from dcep.regulator._passing import FanRule as FanRule
+from dcep.regulator._passing import PassThroughRule as PassThroughRule
 from dcep.regulator._records import BankProfile as BankProfile
 from dcep.regulator._records import FundsFlow as FundsFlow
 from dcep.regulator._records import PartyRole as PartyRole

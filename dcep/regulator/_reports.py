@@ -21,13 +21,13 @@ from dcep.instructions._kinds import InstructionKind
 from dcep.regulator._alerts import Alert, AmlRule
 from dcep.regulator._aml import (
     BEIJING_UTC_OFFSET_MINUTES,
-    DAY_US,
     LargeValueRule,
     day_start_us,
     default_rules,
     screen,
 )
 from dcep.regulator._records import FundsFlow, PartyRole
+from dcep.regulator._typologies import DAY_US
 from dcep.regulator._view import RegulatorView
 from dcep.values._crypto import Address
 

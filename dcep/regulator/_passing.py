@@ -1,0 +1,227 @@
+"""Money passing through a wallet: fan-in, fan-out and rapid pass-through.
+
+The three rules AML typologies name for a wallet that money crosses rather
+than stays in, each relative to the wallet's own balance and to the
+population in the view, never to an amount of money.  Only wallet-to-wallet
+transfers count; fundings, defunds and bank flows are not counterparties.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Iterator
+from typing import final
+
+import attrs
+
+from dcep.instructions._kinds import InstructionKind
+from dcep.regulator._alerts import Alert
+from dcep.regulator._records import FundsFlow
+from dcep.regulator._typologies import (
+    DAY_US,
+    HOUR_US,
+    at_least,
+    make_alert,
+    percent,
+    transfers_by_wallet,
+)
+from dcep.regulator._view import RegulatorView
+from dcep.values._crypto import Address
+
+__all__ = ["FanRule", "PassThroughRule"]
+
+
+@final
+@attrs.frozen
+class FanRule:
+    """Fan-in (many payers) or fan-out (many payees) within a window, as money passing through.
+
+    A wallet fans in when, within ``window_us``, at least ``many`` distinct
+    wallets paid it and it paid on, to wallets, at least ``passed_percent``
+    of what they paid; it fans out when it paid at least ``many`` distinct
+    wallets at least ``passed_percent`` of what it held at the start of
+    the window and received during it.  Flows with busy hubs (wallets paid by
+    more than ``hub_multiple`` times as many distinct payers as the median
+    wallet in the window: shops) are left out.  A fan-in wallet held at most
+    ``prior_percent`` of what came in before the window (a float is not a
+    pass-through).  Fundings and defunds are not
+    counterparties.  Nothing is required of the narrow side.
+
+    ``many`` is a floor, not the threshold: the threshold is also at least
+    ``population_multiple`` times what the median active wallet of the view
+    reaches in a window (its distinct counterparties on that side, spread
+    evenly over the screened span), so that a population where everyone
+    pays many people, at any scale, does not make everyone a fan.
+    """
+
+    rule_id: str = "fan-in"
+    fan_in: bool = True
+    many: int = attrs.field(default=5, validator=at_least(2))
+    passed_percent: int = attrs.field(default=50, validator=percent())
+    prior_percent: int = attrs.field(default=25, validator=percent(10_000))
+    window_us: int = attrs.field(default=DAY_US, validator=at_least(1))
+    hub_multiple: int = attrs.field(default=10, validator=at_least(1))
+    population_multiple: int = attrs.field(default=3, validator=at_least(1))
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per wallet and episode."""
+        groups = transfers_by_wallet(view, start_us, end_us)
+        hubs = _hubs(groups, self.hub_multiple)
+        many = max(self.many, self._population_threshold(groups, hubs))
+        for wallet, flows in groups.items():
+            if hubs:
+                flows = [f for f in flows if f.payer not in hubs and f.payee not in hubs]
+            if not flows:
+                continue
+            first = 0
+            # Counterparties and fen, in then out, over flows[first : last + 1].
+            sides = (collections.Counter[Address](), collections.Counter[Address]())
+            totals = [0, 0]
+            for last, flow in enumerate(flows):
+                while flow.time_us - flows[first].time_us >= self.window_us:
+                    _count(flows[first], wallet, sides, totals, -1)
+                    first += 1
+                _count(flow, wallet, sides, totals, 1)
+                sources, sinks = +sides[0], +sides[1]
+                wide = sources if self.fan_in else sinks
+                if len(wide) < many:
+                    continue
+                held = view.balance_fen(wallet, before_entry=flows[first].entry_number)
+                if self.fan_in:
+                    base, passed = totals[0], totals[1]
+                else:
+                    base, passed = held + _received(view, wallet, flows[first], flow), totals[1]
+                if passed * 100 < base * self.passed_percent or base <= 0:
+                    continue
+                if self.fan_in and held * 100 > totals[0] * self.prior_percent:
+                    continue
+                detail = f"{len(sources)} payers, {len(sinks)} payees"
+                episode = flows[first : last + 1]
+                score = len(wide) / many * min(1.0, passed / base)
+                yield make_alert(
+                    self.rule_id, wallet, episode, detail, *sources, *sinks, score=score
+                )
+                sides[0].clear()
+                sides[1].clear()
+                totals[:] = [0, 0]
+                first = last + 1
+
+    def _population_threshold(
+        self, groups: dict[Address, list[FundsFlow]], hubs: set[Address]
+    ) -> int:
+        # What the median active wallet reaches in one window, times the multiple.
+        times = [flow.time_us for flows in groups.values() for flow in flows]
+        if not times:
+            return 0
+        span_us = max(self.window_us, max(times) - min(times))
+        per_window: list[float] = []
+        for wallet, flows in groups.items():
+            if wallet in hubs:
+                continue
+            if self.fan_in:
+                wide = {f.payer for f in flows if f.payee == wallet and f.payer not in hubs}
+            else:
+                wide = {f.payee for f in flows if f.payer == wallet and f.payee not in hubs}
+            if wide:
+                per_window.append(len(wide) * self.window_us / span_us)
+        if not per_window:
+            return 0
+        per_window.sort()
+        return math.ceil(self.population_multiple * per_window[len(per_window) // 2])
+
+
+def _hubs(groups: dict[Address, list[FundsFlow]], multiple: int) -> set[Address]:
+    """Busy hubs: wallets paid by ``multiple`` times the median wallet's distinct payers."""
+    degrees = {
+        wallet: len({f.payer for f in flows if f.payee == wallet})
+        for wallet, flows in groups.items()
+    }
+    paid = sorted(d for d in degrees.values() if d)
+    if not paid:
+        return set()
+    limit = multiple * paid[len(paid) // 2]
+    return {wallet for wallet, degree in degrees.items() if degree > limit}
+
+
+def _received(view: RegulatorView, wallet: Address, first: FundsFlow, last: FundsFlow) -> int:
+    """What ``wallet`` received (of every kind) from ``first`` to ``last``, both included."""
+    return sum(
+        f.amount_fen
+        for f in view.flows_in(wallet, first.time_us, last.time_us + 1)
+        if f.entry_number <= last.entry_number
+    )
+
+
+def _count(
+    flow: FundsFlow,
+    wallet: Address,
+    sides: tuple[collections.Counter[Address], collections.Counter[Address]],
+    totals: list[int],
+    step: int,
+) -> None:
+    side = 0 if flow.payee == wallet else 1
+    sides[side][flow.payer if side == 0 else flow.payee] += step
+    totals[side] += step * flow.amount_fen
+
+
+@final
+@attrs.frozen
+class PassThroughRule:
+    """Rapid pass-through (layering): an inflow large for the wallet leaves almost at once.
+
+    A transfer into a wallet that held at most ``prior_percent`` of it just
+    before, followed within ``window_us`` by transfers out of at least
+    ``passed_percent`` of it, in at least ``min_episodes`` separate
+    episodes within ``episodes_us``.  Relative to the wallet's own balance:
+    no amount at all.
+    """
+
+    rule_id: str = "pass-through"
+    passed_percent: int = attrs.field(default=90, validator=percent())
+    prior_percent: int = attrs.field(default=10, validator=percent(10_000))
+    window_us: int = attrs.field(default=6 * HOUR_US, validator=at_least(1))
+    min_episodes: int = attrs.field(default=2, validator=at_least(1))
+    episodes_us: int = attrs.field(default=DAY_US, validator=at_least(1))
+
+    def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
+        """One alert per wallet and run of episodes; outflows are not reused."""
+        for wallet, flows in transfers_by_wallet(view, start_us, end_us).items():
+            episodes: list[list[FundsFlow]] = []
+            used_until = -1
+            for inflow in flows:
+                amount = inflow.amount_fen
+                if inflow.payee != wallet or inflow.entry_number <= used_until:
+                    continue
+                prior = view.balance_fen(wallet, before_entry=inflow.entry_number)
+                if prior * 100 > amount * self.prior_percent:
+                    continue
+                sent, taken = 0, []
+                for flow in view.flows_out(
+                    wallet, inflow.time_us, inflow.time_us + self.window_us
+                ):
+                    if flow.entry_number <= inflow.entry_number or flow.kind is not (
+                        InstructionKind.TRANSFER
+                    ):
+                        continue
+                    sent += flow.amount_fen
+                    taken.append(flow)
+                    if sent * 100 >= amount * self.passed_percent:
+                        used_until = flow.entry_number
+                        episodes.append([inflow, *taken])
+                        break
+            yield from self._runs(wallet, episodes)
+
+    def _runs(self, wallet: Address, episodes: list[list[FundsFlow]]) -> Iterator[Alert]:
+        first = 0
+        for last in range(len(episodes)):
+            while episodes[last][0].time_us - episodes[first][0].time_us >= self.episodes_us:
+                first += 1
+            if last + 1 - first >= self.min_episodes:
+                run = episodes[first : last + 1]
+                flows = [f for episode in run for f in episode]
+                others = [f.payer if f.payee == wallet else f.payee for f in flows]
+                score = len(run) / self.min_episodes
+                detail = f"{len(run)} inflows passed on"
+                yield make_alert(self.rule_id, wallet, flows, detail, *others, score=score)
+                first = last + 1
