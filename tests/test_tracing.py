@@ -248,6 +248,40 @@ def test_json_and_errors() -> None:
         graph.node(town.bank.address)
 
 
+@pytest.mark.parametrize("trace", [trace_forward, trace_backward])
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"rule": "lifo"}, "rule"),
+        ({"start_us": 10, "end_us": 5}, "start_us"),
+        ({"start_us": -1}, "start_us"),
+        ({"end_us": 1.5}, "end_us"),
+    ],
+)
+def test_nonsense_settings_are_refused_with_the_field_named(
+    trace: object, settings: dict[str, object], field: str
+) -> None:
+    town = Town.build(2)
+    town.fund(0, "100")
+    town.pay(0, 1, "60")
+    assert callable(trace)
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        trace(town.view, town.address(0), **settings)
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("trace", [trace_forward, trace_backward])
+def test_a_trace_from_an_address_the_view_never_saw_is_refused(trace: object) -> None:
+    town = Town.build(2)
+    town.fund(0, "100")
+    assert callable(trace)
+    stranger = dcep.Address(bytes(range(20)))
+    with pytest.raises(dcep.UnknownPartyError) as caught:
+        trace(town.view, stranger)
+    assert caught.value.reason is dcep.Reason.UNKNOWN_WALLET
+
+
 def test_to_networkx_without_networkx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     town = Town.build(2)
     town.fund(0, "100")

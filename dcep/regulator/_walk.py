@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from dcep.errors import InvalidFieldError, Reason
+from dcep.errors import InvalidFieldError, Reason, UnknownPartyError
 from dcep.regulator._flowgraph import (
     AllocationRule,
     FlowGraph,
@@ -56,8 +56,29 @@ class Trace:
     ) -> None:
         if type(max_hops) is not int or max_hops < 1:
             raise InvalidFieldError(Reason.FIELD_INVALID, "max_hops is at least 1", field="hops")
+        try:
+            self.rule = AllocationRule(rule)
+        except ValueError:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a trace follows money under {', '.join(r.value for r in AllocationRule)}, "
+                f"not {rule!r}",
+                field="rule",
+            ) from None
+        for name, value in (("start_us", start_us), ("end_us", end_us)):
+            if value is not None and (type(value) is not int or value < 0):
+                raise InvalidFieldError(
+                    Reason.FIELD_INVALID,
+                    f"{name} is whole microseconds since 1970, not {value!r}",
+                    field=name,
+                )
+        if start_us is not None and end_us is not None and start_us > end_us:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"the window starts at {start_us}, after it ends at {end_us}",
+                field="start_us",
+            )
         self.view = view
-        self.rule = AllocationRule(rule)
         self.window = (start_us, end_us)
         self.start = 0 if start_us is None else start_us
         self.end = END_US if end_us is None else end_us
@@ -94,6 +115,12 @@ class Trace:
 
     def seeds(self, origin: int | Address, *, outgoing: bool) -> Iterator[FundsFlow]:
         if isinstance(origin, Address):
+            if self.view.role(origin) is PartyRole.UNKNOWN:
+                raise UnknownPartyError(
+                    Reason.UNKNOWN_WALLET,
+                    f"{origin} has no flow in the view: nothing to trace",
+                    party=str(origin),
+                )
             self.terminal.add(origin)
             self.nodes[origin] = Tally(0)
             index = self.account(origin)
