@@ -179,14 +179,7 @@ class Bank(Signer):
         """
         wallet_category = WalletCategory.of(category)
         record = CustomerRecord(phone, id_number, name, linked_account, in_person)
-        for required in sorted(self._ledger.policy.limits(wallet_category).required_kyc):
-            if not has_kyc_field(record, required):
-                raise NotAuthorisedError(
-                    Reason.KYC_INSUFFICIENT,
-                    f"a category {int(wallet_category)} wallet needs {required.value}",
-                    party=self._name,
-                    field=required.value,
-                )
+        self._require_kyc(wallet_category, record)
         self._wallets_opened += 1
         number: int | None = self._wallets_opened
         if seed is None:
@@ -321,14 +314,7 @@ class Bank(Signer):
         address = wallet.address if isinstance(wallet, Wallet) else wallet
         wallet_category = WalletCategory.of(category)
         record = CustomerRecord(phone, id_number, name, linked_account, in_person)
-        for required in sorted(self._ledger.policy.limits(wallet_category).required_kyc):
-            if not has_kyc_field(record, required):
-                raise NotAuthorisedError(
-                    Reason.KYC_INSUFFICIENT,
-                    f"a category {int(wallet_category)} wallet needs {required.value}",
-                    party=self._name,
-                    field=required.value,
-                )
+        self._require_kyc(wallet_category, record)
         commitment = kyc_digest(self._kyc_salt(address), record)
         return self._submit(
             lambda id_, seq: ChangeCategory(
@@ -388,6 +374,17 @@ class Bank(Signer):
         instruction = signed.instruction
         assert isinstance(instruction, Disclosure)
         return instruction
+
+    def _require_kyc(self, category: WalletCategory, record: CustomerRecord) -> None:
+        # Before anything is signed or stored: the policy's KYC for the category.
+        for required in sorted(self._ledger.policy.limits(category).required_kyc):
+            if not has_kyc_field(record, required):
+                raise NotAuthorisedError(
+                    Reason.KYC_INSUFFICIENT,
+                    f"a category {int(category)} wallet needs {required.value}",
+                    party=self._name,
+                    field=required.value,
+                )
 
     def _kyc_salt(self, wallet: Address) -> bytes:
         return derive_seed(self._seed, f"kyc:{wallet}")
