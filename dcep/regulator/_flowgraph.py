@@ -92,6 +92,8 @@ class FlowGraph:
     max_hops: int
     nodes: tuple[TraceNode, ...]
     edges: tuple[TraceEdge, ...]
+    #: The entries a trace started from, when it started from several (an alert's).
+    origin_entries: tuple[int, ...] = ()
 
     def node(self, address: Address) -> TraceNode:
         """The node of ``address``; ``UNKNOWN_WALLET`` if the trace did not reach it."""

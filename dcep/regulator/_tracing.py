@@ -27,7 +27,7 @@ from __future__ import annotations
 import collections
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from fractions import Fraction
 
 import attrs
@@ -82,7 +82,7 @@ class _Taint:
 class _Forward(Trace):
     taints: dict[Address, _Taint]
 
-    def run(self, origin: int | Address) -> FlowGraph:
+    def run(self, origin: int | Address | Collection[int]) -> FlowGraph:
         self.taints = {}
         seeds = {flow.entry_number for flow in self.seeds(origin, outgoing=True)}
         for number in seeds:
@@ -209,7 +209,7 @@ class _Backward(Trace):
     demands: dict[int, _Carried]  # FIFO: offsets; other rules: one (0, amount) interval
     decompositions: dict[Address, dict[int, list[tuple[int | None, int]]]]
 
-    def run(self, origin: int | Address) -> FlowGraph:
+    def run(self, origin: int | Address | Collection[int]) -> FlowGraph:
         self.demands, self.decompositions = {}, {}
         poisoned: set[Address] = set()
         for flow in self.seeds(origin, outgoing=False):
@@ -323,7 +323,7 @@ class _Backward(Trace):
 
 def trace_forward(
     view: RegulatorView,
-    origin: int | Address,
+    origin: int | Address | Collection[int],
     *,
     rule: AllocationRule = AllocationRule.FIFO,
     start_us: int | None = None,
@@ -333,7 +333,9 @@ def trace_forward(
 ) -> FlowGraph:
     """Where did the money go?  From entry ``origin``, or all payments of holder ``origin``.
 
-    An issuance or a funding is traced by its entry number.  Raises
+    ``origin`` may also be several entry numbers (an alert's ``entries``), so
+    that the trace follows the suspect money rather than the wallet's whole
+    life.  An issuance or a funding is traced by its entry number.  Raises
     ``FIELD_INVALID`` for an entry that moved no e-CNY or lies outside the
     window, or ``max_hops`` below 1.
     """
@@ -342,7 +344,7 @@ def trace_forward(
 
 def trace_backward(
     view: RegulatorView,
-    origin: int | Address,
+    origin: int | Address | Collection[int],
     *,
     rule: AllocationRule = AllocationRule.FIFO,
     start_us: int | None = None,

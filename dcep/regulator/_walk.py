@@ -9,7 +9,7 @@ holders are end points, and how the result becomes a :class:`~dcep.regulator.Flo
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import attrs
 
@@ -113,29 +113,62 @@ class Trace:
             self.queued.add(number)
             heapq.heappush(self.heap, sign * number)
 
-    def seeds(self, origin: int | Address, *, outgoing: bool) -> Iterator[FundsFlow]:
+    def seeds(
+        self, origin: int | Address | Collection[int], *, outgoing: bool
+    ) -> Iterator[FundsFlow]:
         if isinstance(origin, Address):
-            if self.view.role(origin) is PartyRole.UNKNOWN:
-                raise UnknownPartyError(
-                    Reason.UNKNOWN_WALLET,
-                    f"{origin} has no flow in the view: nothing to trace",
-                    party=str(origin),
+            yield from self._holder_seeds(origin, outgoing=outgoing)
+        elif isinstance(origin, int):
+            yield self._entry_seed(origin, outgoing=outgoing)
+        else:
+            numbers = sorted(set(origin))
+            if not numbers or any(type(number) is not int for number in numbers):
+                raise InvalidFieldError(
+                    Reason.FIELD_INVALID,
+                    "a trace starts from an address, an entry number, or entry numbers",
+                    field="origin",
                 )
-            self.terminal.add(origin)
-            self.nodes[origin] = Tally(0)
-            index = self.account(origin)
-            rows = index.outgoing if outgoing else index.incoming
-            for _, number, _ in rows_between(rows, (self.start, 0), (self.end, 0)):
-                yield self.view.flow(number)
-            return
-        flow = self.view.flow(origin)
+            flows = [self.view.flow(number) for number in numbers]
+            # Start where the money entered the set (forward: no earlier entry of
+            # the set paid the payer; backward: no later one left the payee):
+            # the rest of the set is reached by following it, and counted once.
+            for flow in flows:
+                if not any(
+                    other is not flow
+                    and (
+                        (other.payee == flow.payer and other.time_us <= flow.time_us)
+                        if outgoing
+                        else (other.payer == flow.payee and other.time_us >= flow.time_us)
+                    )
+                    for other in flows
+                ):
+                    yield self._entry_seed(flow.entry_number, outgoing=outgoing)
+
+    def _holder_seeds(self, origin: Address, *, outgoing: bool) -> Iterator[FundsFlow]:
+        if self.view.role(origin) is PartyRole.UNKNOWN:
+            raise UnknownPartyError(
+                Reason.UNKNOWN_WALLET,
+                f"{origin} has no flow in the view: nothing to trace",
+                party=str(origin),
+            )
+        self.terminal.add(origin)
+        self.nodes[origin] = Tally(0)
+        index = self.account(origin)
+        rows = index.outgoing if outgoing else index.incoming
+        for _, number, _ in rows_between(rows, (self.start, 0), (self.end, 0)):
+            yield self.view.flow(number)
+
+    def _entry_seed(self, number: int, *, outgoing: bool) -> FundsFlow:
+        flow = self.view.flow(number)
         if not self.start <= flow.time_us < self.end:
             raise InvalidFieldError(Reason.FIELD_INVALID, "the entry is outside the window")
-        self.nodes[flow.payer if outgoing else flow.payee] = Tally(0)
+        self.nodes.setdefault(flow.payer if outgoing else flow.payee, Tally(0))
         self.forced.add(flow.payee if outgoing else flow.payer)
-        yield flow
+        return flow
 
-    def graph(self, direction: TraceDirection, origin: int | Address) -> FlowGraph:
+    def graph(
+        self, direction: TraceDirection, origin: int | Address | Collection[int]
+    ) -> FlowGraph:
         nodes = []
         for address, tally in sorted(self.nodes.items(), key=lambda item: (item[1].hop, item[0])):
             role = self.view.role(address)
@@ -158,4 +191,5 @@ class Trace:
             self.max_hops,
             tuple(nodes),
             tuple(edges),
+            () if isinstance(origin, int | Address) else tuple(sorted(set(origin))),
         )
