@@ -74,7 +74,18 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
-@pytest.mark.parametrize("path", DOC_FILES, ids=_relative)
+#: Pages whose examples run a whole simulation or start a Dask cluster: seconds each.
+SLOW_PAGES: Final = {DOCS / "simulate.md", DOCS / "sweep.md"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, marks=pytest.mark.slow) if path in SLOW_PAGES else path
+        for path in DOC_FILES
+    ],
+    ids=_relative,
+)
 def test_python_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Examples may create files (Ledger.open("city.db")): give each file a fresh directory.
     monkeypatch.chdir(tmp_path)

@@ -25,6 +25,10 @@ from dcep.core._sentinels import (
     _signature_is_good,
 )
 
+# Every test here starts or shares a pool of worker processes: the fast loop
+# (pytest -m "not slow") leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 
 def _world(wallets: int) -> tuple[dcep.Ledger, list[dcep.Wallet]]:
     ledger = dcep.Ledger.with_journal(block_size=64)

@@ -27,6 +27,9 @@ from dcep.instructions import InstructionKind
 from dcep.regulator import FundsFlow, RegulatorView
 from dcep.sim import Case, Economy, Role, SimulationResult, Typology
 
+# Whole simulated economies, and a command-line run: seconds each.
+pytestmark = pytest.mark.slow
+
 ECONOMY: Final = Economy(seed=3, wallets=3_000, payments=30_000, days=14)
 BEIJING: Final = dt.timezone(dt.timedelta(hours=8))
 

@@ -17,6 +17,9 @@ import dcep.errors
 import dcep.sweep
 from dcep.sweep import SweepRun, grid, holding_limit_experiment, run_sweep, sweep_runs
 
+# A Dask cluster of worker processes per sweep: seconds to start.
+pytestmark = pytest.mark.slow
+
 SMALL = {"wallets": [60], "payments": [150]}
 
 
