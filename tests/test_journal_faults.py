@@ -1270,3 +1270,13 @@ def test_a_signed_instruction_of_wrong_field_types_is_a_typed_error() -> None:
             dcep.instructions.SignedInstruction(*arguments)  # type: ignore[arg-type]
         assert caught.value.reason is dcep.Reason.FIELD_INVALID
         assert caught.value.field == field
+
+
+def test_a_new_ledger_in_a_missing_directory_is_refused_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no such folder"
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        dcep.Ledger.open(missing / "city.db")
+    assert caught.value.reason is dcep.Reason.FIELD_INVALID
+    assert caught.value.field == "path"
+    assert str(missing) in str(caught.value)
+    assert not missing.exists()

@@ -247,6 +247,13 @@ class SqliteStore:
         existing = _check_file(self._path)
         if not existing and not create:
             raise _refuse(Reason.STORE_NOT_DCEP, self._path, "empty or missing, not a ledger")
+        if not existing and not self._path.parent.is_dir():
+            # SQLite would say "unable to open database file": name the real cause.
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"{self._path.parent}: no such directory for a new ledger",
+                field="path",
+            )
         #: Bytes at the end of the write-ahead log that do not make a whole
         #: frame: a write torn by a crash, which SQLite drops on opening.
         self.torn_wal_bytes = _torn_wal_bytes(self._path) if existing else 0

@@ -128,21 +128,23 @@ class Trace:
                     "a trace starts from an address, an entry number, or entry numbers",
                     field="origin",
                 )
+            # In entry order, so in time order: the first receipt is the earliest.
             flows = [self.view.flow(number) for number in numbers]
             # Start where the money entered the set (forward: no earlier entry of
             # the set paid the payer; backward: no later one left the payee):
             # the rest of the set is reached by following it, and counted once.
-            for flow in flows:
-                if not any(
-                    other is not flow
-                    and (
-                        (other.payee == flow.payer and other.time_us <= flow.time_us)
-                        if outgoing
-                        else (other.payer == flow.payee and other.time_us >= flow.time_us)
-                    )
-                    for other in flows
-                ):
-                    yield self._entry_seed(flow.entry_number, outgoing=outgoing)
+            if outgoing:
+                first_in: dict[Address, int] = {}
+                for flow in flows:
+                    first_in.setdefault(flow.payee, flow.time_us)
+                starts = [f for f in flows if first_in.get(f.payer, f.time_us + 1) > f.time_us]
+            else:
+                last_out: dict[Address, int] = {}
+                for flow in flows:
+                    last_out[flow.payer] = flow.time_us
+                starts = [f for f in flows if last_out.get(f.payee, f.time_us - 1) < f.time_us]
+            for flow in starts:
+                yield self._entry_seed(flow.entry_number, outgoing=outgoing)
 
     def _holder_seeds(self, origin: Address, *, outgoing: bool) -> Iterator[FundsFlow]:
         if self.view.role(origin) is PartyRole.UNKNOWN:
