@@ -1,7 +1,5 @@
 """Build hooks for the documentation site (``hooks:`` and mkdocstrings in mkdocs.yml).
 
-* The nav may name pages that other work has not written yet (how-to guides):
-  entries whose file is missing are left out, and a section left empty goes.
 * ``examples/*.ipynb`` become the Notebooks section (pages ``examples/NAME/``),
   rendered by mkdocs-jupyter without running them, read where they are:
   nothing is copied into ``docs/``.
@@ -46,28 +44,26 @@ def _uri(notebook: Path) -> str:
     return f"{notebook.parent.name}/{notebook.name}"
 
 
-def _prune(items: list[Any], docs_dir: Path, notebooks: list[str]) -> list[Any]:
-    """The nav ``items`` without pages that do not exist and sections left empty."""
+def _with_notebooks(items: list[Any], notebooks: list[str]) -> list[Any]:
+    """The nav ``items`` with the Notebooks section filled, or left out when there are none.
+
+    Every other entry stays as written: a page the nav names that does not
+    exist fails the strict build (``validation.nav.not_found``), so that a
+    deleted page cannot quietly vanish from the site.
+    """
     kept: list[Any] = []
     for item in items:
-        title, value = next(iter(item.items())) if isinstance(item, dict) else (None, item)
-        if title == NOTEBOOKS_TITLE and value == []:
-            value = notebooks
-        elif isinstance(value, list):
-            value = _prune(value, docs_dir, notebooks)
-        elif "://" not in value and not (docs_dir / value).is_file():
-            log.info("nav: leaving out %s, which does not exist (yet)", value)
+        if isinstance(item, dict) and item.get(NOTEBOOKS_TITLE) == []:
+            if notebooks:
+                kept.append({NOTEBOOKS_TITLE: notebooks})
             continue
-        if value == []:
-            log.info("nav: leaving out the empty section %r", title)
-            continue
-        kept.append(value if title is None else {title: value})
+        kept.append(item)
     return kept
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     notebooks = [_uri(path) for path in _notebooks(config)]
-    config.nav = _prune(config.nav or [], Path(config.docs_dir), notebooks)
+    config.nav = _with_notebooks(config.nav or [], notebooks)
     snippets = config.mdx_configs.setdefault("pymdownx.snippets", {})
     snippets["base_path"] = [str(_root(config))]
     return config
