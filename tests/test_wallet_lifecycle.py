@@ -425,3 +425,18 @@ def test_a_file_with_an_open_sub_wallet_reopens_and_verifies(tmp_path: Path) -> 
         assert report.snapshot_checked
     finally:
         again.close()
+
+
+def test_a_closed_sub_wallet_keeps_its_category_when_its_parent_changes(town: Town) -> None:
+    # Found by the stateful test: the invariants compared a closed sub-wallet's
+    # category with its parent's, though a closed wallet never acts again.
+    till = town.alice.open_sub_wallet(seed=3)
+    town.alice.close_sub_wallet(till)
+    town.bank.change_category(
+        town.alice,
+        3,
+        phone="13800138000",
+        id_number="110101199001011234",
+    )
+    assert town.ledger.wallet(till.address).category == 4
+    assert town.ledger.violations() == []
