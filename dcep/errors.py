@@ -115,6 +115,13 @@ class Reason(enum.StrEnum):
     KEY_NOT_HELD = "key_not_held"
     # The ledger's own promises.
     INVARIANT_VIOLATED = "invariant_violated"
+    # Two-phase payments, conditions and linked batches (issue #25).
+    PENDING_UNKNOWN = "pending_unknown"
+    PENDING_ALREADY_RESOLVED = "pending_already_resolved"
+    PENDING_EXPIRED = "pending_expired"
+    PENDING_OUTSTANDING = "pending_outstanding"
+    CONDITION_NOT_MET = "condition_not_met"
+    LINKED_BATCH_INVALID = "linked_batch_invalid"
 
 
 class DcepError(Exception):

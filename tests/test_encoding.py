@@ -247,6 +247,62 @@ KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
     ),
 }
 
+
+def _conditions() -> st.SearchStrategy[tuple[object, ...]]:
+    not_before = st.builds(dcep.instructions.NotBefore, st.integers(0, 2**63 - 1))
+    approved = st.lists(verify_keys, min_size=1, max_size=4, unique=True).flatmap(
+        lambda keys: st.builds(
+            dcep.instructions.ApprovedBy, st.just(tuple(keys)), st.integers(1, len(keys))
+        )
+    )
+    locks = st.builds(
+        dcep.instructions.HashLock, digests, st.sampled_from(dcep.instructions.HashAlgorithm)
+    )
+    return st.lists(st.one_of(not_before, approved, locks), max_size=4).map(tuple)
+
+
+@st.composite
+def pending_payments(draw: st.DrawFn) -> dcep.instructions.PayPending:
+    payer, payee = draw(st.lists(addresses, min_size=2, max_size=2, unique=True))
+    return dcep.instructions.PayPending(
+        draw(instruction_ids),
+        draw(sequences),
+        payer=payer,
+        payee=payee,
+        amount=draw(positive_amounts),
+        expires_at_us=draw(st.integers(1, 2**63 - 1)),
+        conditions=draw(_conditions()),
+        memo=draw(memos),
+    )
+
+
+approvals = st.builds(dcep.instructions.Approval, verify_keys, st.binary(min_size=64, max_size=64))
+KIND_STRATEGIES[InstructionKind.PAY_PENDING] = pending_payments()
+KIND_STRATEGIES[InstructionKind.POST_PENDING] = st.builds(
+    dcep.instructions.PostPending,
+    id=instruction_ids,
+    sequence=sequences,
+    payer=addresses,
+    pending_id=instruction_ids,
+    amount=positive_amounts,
+    preimage=st.binary(max_size=256),
+    approvals=st.lists(approvals, max_size=3).map(tuple),
+)
+KIND_STRATEGIES[InstructionKind.VOID_PENDING] = st.builds(
+    dcep.instructions.VoidPending,
+    id=instruction_ids,
+    sequence=sequences,
+    payer=addresses,
+    pending_id=instruction_ids,
+)
+KIND_STRATEGIES[InstructionKind.LINK_BATCH] = st.builds(
+    dcep.instructions.LinkBatch,
+    id=instruction_ids,
+    sequence=sequences,
+    members=st.integers(1, 1000),
+    digest=digests,
+)
+
 instructions: st.SearchStrategy[Instruction] = st.one_of(*KIND_STRATEGIES.values())
 
 # Every error decoding may raise: the encoding's own, and the records' field checks.
@@ -400,6 +456,35 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     ),
     InstructionKind.CLOSE_WALLET: dcep.instructions.CloseWallet(
         20, 20, wallet=PAYER, to_account=""
+    ),
+    InstructionKind.PAY_PENDING: dcep.instructions.PayPending(
+        21,
+        21,
+        payer=PAYER,
+        payee=PAYEE,
+        amount=dcep.cny("30"),
+        expires_at_us=10**15,
+        conditions=(
+            dcep.instructions.NotBefore(5),
+            dcep.instructions.ApprovedBy((VerifyKey(b"\x05" * 32),)),
+            dcep.instructions.HashLock(b"\x06" * 32),
+        ),
+        memo="deposit",
+    ),
+    InstructionKind.POST_PENDING: dcep.instructions.PostPending(
+        22,
+        22,
+        payer=PAYER,
+        pending_id=21,
+        amount=dcep.cny("20"),
+        preimage=b"open",
+        approvals=(dcep.instructions.Approval(VerifyKey(b"\x05" * 32), b"\x09" * 64),),
+    ),
+    InstructionKind.VOID_PENDING: dcep.instructions.VoidPending(
+        23, 23, payer=PAYER, pending_id=21
+    ),
+    InstructionKind.LINK_BATCH: dcep.instructions.LinkBatch(
+        24, 24, members=2, digest=b"\x0a" * 32
     ),
 }
 

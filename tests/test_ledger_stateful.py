@@ -248,6 +248,8 @@ reserves_fen = st.one_of(
     st.integers(1, MAX_FEN),
     st.sampled_from((MAX_FEN, MAX_FEN - 1, MAX_FEN // 2 + 1)),
 )
+#: How a pending payment is resolved, and by whom.
+resolutions = st.sampled_from(("post", "post", "post_by_payer", "void", "void_by_payer"))
 memos = st.sampled_from(("", "noodles", "房租", "x" * 140))
 #: The first banks' pledged reserves, and a first wallet of each category 1-4:
 #: (which bank opens it, what it is funded with, if anything).
@@ -316,6 +318,8 @@ class WalletModel:
     own: tuple[int | None, int | None, int | None, int | None] | None = None
     children: list[WalletModel] = field(default_factory=list)
     closed: bool = False
+    #: Held for this wallet's pending payments: in its holdings, not spendable.
+    reserved: int = 0
 
     @property
     def address(self) -> dcep.Address:
@@ -326,6 +330,22 @@ class WalletModel:
 
     def __repr__(self) -> str:
         return self.label
+
+
+@dataclass(eq=False)
+class Hold:
+    """A pending payment (two-phase), as the model knows it."""
+
+    payer: WalletModel
+    payee: WalletModel
+    id: int
+    amount: int
+    expires_at_us: int
+    #: The secret of its hash lock, or ``None`` for no condition.
+    secret: bytes | None
+    created: int
+    #: How it ended: "posted", "voided", "expired"; ``None`` while outstanding.
+    outcome: str | None = None
 
 
 @dataclass(eq=False)
@@ -399,6 +419,10 @@ class LedgerMachine(RuleBasedStateMachine):
         #: How many instructions each role client has signed (its next id and sequence - 1).
         self.signed: dict[dcep.Address, int] = {}
         self.next_seed = 1
+        #: Every pending payment ever made, oldest first.
+        self.holds: list[Hold] = []
+        #: Expiries the ledger has yet to journal: they open its next entry.
+        self.unbooked_expiries: list[Posting] = []
 
     # -- helpers -------------------------------------------------------------------
 
@@ -440,6 +464,7 @@ class LedgerMachine(RuleBasedStateMachine):
         sequence: int,
         instruction: dcep.instructions.Instruction | None,
         content: Callable[[], Reason | None],
+        ahead: int = 0,
     ) -> Outcome:
         """Idempotency and ordering first, then what the instruction itself asks.
 
@@ -448,16 +473,17 @@ class LedgerMachine(RuleBasedStateMachine):
         never reuses an id, which the model asserts.
         """
         prior = self.accepted.get((signer, instruction_id))
-        if prior is not None and self._remembered(prior[1]):
+        if prior is not None and self._remembered(prior[1], ahead):
             assert instruction is not None, "model: this client cannot have reused an id"
             return Duplicate(prior[1]) if prior[0] == instruction else Reason.ID_REUSED
         if sequence <= self.last_seq.get(signer, 0):
             return Reason.SEQUENCE_REPLAYED
         return content()
 
-    def _remembered(self, receipt: dcep.Receipt) -> bool:
-        """Whether the entry is within the idempotency window of latest entries."""
-        return receipt.entry_number >= len(self.entries) - self.window
+    def _remembered(self, receipt: dcep.Receipt, ahead: int = 0) -> bool:
+        """Whether the entry is within the idempotency window of latest entries
+        (``ahead`` entries from now, for the members of a linked batch)."""
+        return receipt.entry_number >= len(self.entries) + ahead - self.window
 
     def _attempt(
         self, outcome: Outcome, act: Callable[[], T], instruction_id: int | None = None
@@ -513,7 +539,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert receipt.kind is kind
         assert receipt.signer == signer
         assert receipt.accepted_at_us == self.now_us
-        assert Counter(receipt.postings) == Counter(postings)
+        # Pending payments that expired since the last entry open this one.
+        expired, self.unbooked_expiries = self.unbooked_expiries, []
+        assert receipt.postings[: len(expired)] == tuple(expired)
+        assert Counter(receipt.postings) == Counter([*expired, *postings])
         instruction = entry.signed.instruction
         assert entry.signed.signer.address == signer
         assert (instruction.id, instruction.sequence, instruction.KIND) == (number, number, kind)
@@ -602,7 +631,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _held(self, wallet: WalletModel) -> int:
         """What counts toward ``wallet``'s balance cap: with its sub-wallets, for a parent."""
-        return wallet.balance + sum(child.balance for child in wallet.children)
+        return (
+            wallet.balance
+            + wallet.reserved
+            + sum(child.balance + child.reserved for child in wallet.children)
+        )
 
     def _predict_room(
         self, wallet: WalletModel, amount: int, *, within_family: bool
@@ -1954,7 +1987,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.WALLET_FROZEN
             if amount > source.balance:
                 return Reason.INSUFFICIENT_BALANCE
-            if not collect and _exceeds(self._caps_of(child)[0], child.balance + amount):
+            if not collect and _exceeds(
+                self._caps_of(child)[0], child.balance + child.reserved + amount
+            ):
                 return Reason.BALANCE_CAP_EXCEEDED
             return None
 
@@ -2045,6 +2080,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.WALLET_CLOSED
             if child.address in self.frozen:
                 return Reason.WALLET_FROZEN
+            if child.reserved:
+                return Reason.PENDING_OUTSTANDING
             return None
 
         number = self._next_number(parent.address)
@@ -2132,7 +2169,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return refusal
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
-            if _exceeds(caps.balance, wallet.balance):
+            if _exceeds(caps.balance, wallet.balance + wallet.reserved):
                 return Reason.BALANCE_CAP_EXCEEDED
             if _exceeds(caps.daily, today):
                 return Reason.DAILY_CAP_EXCEEDED
@@ -2182,6 +2219,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 return refusal
             if wallet.address in self.frozen:
                 return Reason.WALLET_FROZEN
+            if wallet.reserved:
+                return Reason.PENDING_OUTSTANDING
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
             if not account and held:
@@ -2236,17 +2275,323 @@ class LedgerMachine(RuleBasedStateMachine):
         self._defund(wallet, fen, None)
         self._fund(wallet.operator, wallet, fen, "counter")
 
+    # -- two-phase payments and linked batches (issue #25) ------------------------------
+
+    def _expire_holds(self) -> None:
+        """Expire, in the model, every hold whose time has come: the ledger does so
+        before its next instruction, and journals it at the head of that entry."""
+        due = sorted(
+            (h for h in self.holds if h.outcome is None and h.expires_at_us <= self.now_us),
+            key=lambda h: (h.expires_at_us, h.created),
+        )
+        for hold in due:
+            event("a pending payment expired")
+            hold.outcome = "expired"
+            hold.payer.reserved -= hold.amount
+            hold.payer.balance += hold.amount
+            self.unbooked_expiries.append(
+                _posting(AccountKind.RESERVED, hold.payer.address, -hold.amount, str(hold.id))
+            )
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(
+        payer=picks,
+        payee=picks,
+        plan=plans,
+        seconds=st.integers(1, 7200),
+        locked=st.booleans(),
+    )
+    def reserve(self, payer: int, payee: int, plan: Plan, seconds: int, locked: bool) -> None:
+        """A wallet makes a pending payment, sometimes behind a hash lock."""
+        self._reserve(payer, payee, plan, seconds, locked)
+
+    def _reserve(
+        self, payer: int, payee: int, plan: Plan, seconds: int, locked: bool
+    ) -> Hold | None:
+        source = self._wallet(payer)
+        target = self._other_wallet(source, payee)
+        amount = plan.resolve([source.balance, *self._payment_targets(source, target)])
+        number = self._next_number(source.address)
+        secret = f"secret {number}".encode() if locked else None
+        conditions = (dcep.instructions.HashLock.of(secret),) if secret is not None else ()
+        expires_at_us = self.now_us + seconds * 1_000_000
+        expected = dcep.instructions.PayPending(
+            number,
+            number,
+            payer=source.address,
+            payee=target.address,
+            amount=_amount(amount),
+            expires_at_us=expires_at_us,
+            conditions=conditions,
+        )
+
+        def content() -> Reason | None:
+            if source.closed:
+                return Reason.WALLET_CLOSED
+            if source.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if target.closed:
+                return Reason.WALLET_CLOSED
+            if amount > source.balance:
+                return Reason.INSUFFICIENT_BALANCE
+            refusal = self._predict_payment_caps(source, amount)
+            if refusal is None and source.parent is not None:
+                refusal = self._predict_payment_caps(source.parent, amount)
+            return refusal
+
+        outcome = self._envelope(source.address, number, number, expected, content)
+
+        def act() -> dcep.Receipt:
+            return source.role.pay_pending(
+                target.role, _amount(amount), expires_at_us=expires_at_us, conditions=conditions
+            )
+
+        if self._attempt(outcome, act, number) is None:
+            return None
+        self._count_payment(source, amount)
+        if source.parent is not None:
+            self._count_payment(source.parent, amount)
+        source.balance -= amount
+        source.reserved += amount
+        hold = Hold(source, target, number, amount, expires_at_us, secret, self.entry_count)
+        self.holds.append(hold)
+        self._book(
+            self.entries[-1],
+            source.address,
+            number,
+            expected.KIND,
+            [_posting(AccountKind.RESERVED, source.address, amount, str(number))],
+        )
+        return hold
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(
+        payer=picks,
+        payee=picks,
+        plan=plans,
+        seconds=st.integers(1, 7200),
+        locked=st.booleans(),
+        attempts=st.lists(
+            st.tuples(resolutions, st.integers(1, 120), st.booleans(), st.integers(0, 3600)),
+            min_size=1,
+            max_size=3,
+        ),
+    )
+    def a_two_phase_payment(
+        self,
+        payer: int,
+        payee: int,
+        plan: Plan,
+        seconds: int,
+        locked: bool,
+        attempts: list[tuple[str, int, bool, int]],
+    ) -> None:
+        """A pending payment, then attempts to resolve it with time passing between:
+        the first that may resolves it, and every later one is refused."""
+        hold = self._reserve(payer, payee, plan, seconds, locked)
+        if hold is None:
+            return
+        for action, percent, right_secret, wait in attempts:
+            if wait:
+                self.clock.advance(seconds=wait)
+                self.now_us += wait * 1_000_000
+                self._expire_holds()
+            self._resolve(hold, action, percent, right_secret)
+
+    @precondition(lambda self: bool(self.holds))
+    @rule(
+        pick=far_picks,
+        action=resolutions,
+        percent=st.integers(1, 120),
+        right_secret=st.booleans(),
+    )
+    def resolve(self, pick: int, action: str, percent: int, right_secret: bool) -> None:
+        """Post (part of) a pending payment, or void it: often one already resolved."""
+        self._resolve(self.holds[pick % len(self.holds)], action, percent, right_secret)
+
+    def _resolve(self, hold: Hold, action: str, percent: int, right_secret: bool) -> None:
+        signer = hold.payer if action in ("post_by_payer", "void_by_payer") else hold.payee
+        posting = action.startswith("post")
+        posted = max(hold.amount * percent // 100, 1)
+        preimage = (hold.secret or b"") if right_secret else b"a guess"
+        number = self._next_number(signer.address)
+        expected: dcep.instructions.Instruction = (
+            dcep.instructions.PostPending(
+                number,
+                number,
+                payer=hold.payer.address,
+                pending_id=hold.id,
+                amount=_amount(posted),
+                preimage=preimage,
+            )
+            if posting
+            else dcep.instructions.VoidPending(
+                number, number, payer=hold.payer.address, pending_id=hold.id
+            )
+        )
+        family = (hold.payer.parent or hold.payer) is (hold.payee.parent or hold.payee)
+
+        def content() -> Reason | None:
+            if hold.outcome == "expired":
+                return Reason.PENDING_EXPIRED
+            if hold.outcome is not None:
+                return Reason.PENDING_ALREADY_RESOLVED
+            if not posting:
+                if signer is not hold.payee:
+                    return Reason.SIGNER_NOT_AUTHORISED
+                return Reason.WALLET_CLOSED if hold.payee.closed else None
+            if signer.closed:
+                return Reason.WALLET_CLOSED
+            if posted > hold.amount:
+                return Reason.AMOUNT_TOO_LARGE
+            if hold.payer.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if hold.payee.closed:
+                return Reason.WALLET_CLOSED
+            if hold.secret is not None and preimage != hold.secret:
+                return Reason.CONDITION_NOT_MET
+            return self._predict_room(hold.payee, posted, within_family=family)
+
+        outcome = self._envelope(signer.address, number, number, expected, content)
+
+        def act() -> dcep.Receipt:
+            if posting:
+                return signer.role.post(
+                    hold.payer.role, hold.id, _amount(posted), preimage=preimage
+                )
+            return signer.role.void(hold.payer.role, hold.id)
+
+        if self._attempt(outcome, act, number) is None:
+            return
+        hold.payer.reserved -= hold.amount
+        reserved = _posting(AccountKind.RESERVED, hold.payer.address, -hold.amount, str(hold.id))
+        if posting:
+            event("a pending payment posted" + (" in part" if posted < hold.amount else ""))
+            hold.outcome = "posted"
+            hold.payer.balance += hold.amount - posted
+            hold.payee.balance += posted
+            postings = [
+                _posting(AccountKind.WALLET, hold.payer.address, -posted),
+                _posting(AccountKind.WALLET, hold.payee.address, posted),
+                reserved,
+            ]
+        else:
+            event("a pending payment voided")
+            hold.outcome = "voided"
+            hold.payer.balance += hold.amount
+            postings = [reserved]
+        self._book(self.entries[-1], signer.address, number, expected.KIND, postings)
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(
+        members=st.lists(st.tuples(picks, picks, st.integers(1, 120)), min_size=1, max_size=4),
+    )
+    def a_linked_batch(self, members: list[tuple[int, int, int]]) -> None:
+        """Payments submitted as one linked batch (a payroll, a swap), some of which
+        may be refused alone: then none is accepted and the first refused is named."""
+        plan = [
+            (self._wallet(a), self._other_wallet(self._wallet(a), b), percent)
+            for a, b, percent in members
+        ]
+        submitter = plan[0][0]
+        header_number = self._next_number(submitter.address)
+        batch = submitter.role.linked()
+        # Saved, to put back what predicting the members did to the model.
+        saved = [
+            (w.balance, w.day, w.spent_today, w.year, w.spent_this_year) for w in self.wallet_list
+        ]
+        expected: list[tuple[WalletModel, WalletModel, int, int]] = []
+        for payer, payee, percent in plan:
+            amount = max(payer.balance * percent // 100, 1)
+            number = self._next_number(payer.address)
+            batch.add(payer.role.sign_payment(payee.role, _amount(amount)))
+            expected.append((payer, payee, amount, number))
+        members_signed = batch.members
+        header = dcep.instructions.LinkBatch(
+            header_number,
+            header_number,
+            members=len(members_signed),
+            digest=dcep.instructions.linked_digest(members_signed),
+        )
+        refusal: tuple[int, Reason] | None = None
+        first = self._envelope(
+            submitter.address,
+            header_number,
+            header_number,
+            header,
+            lambda: Reason.SIGNER_NOT_AUTHORISED if submitter.closed else None,
+        )
+        assert not isinstance(first, Duplicate), "model: a new batch has a new header"
+        if first is not None:
+            refusal = (0, first)
+        for position, (payer, payee, amount, number) in enumerate(expected, start=1):
+            if refusal is not None:
+                break
+            transfer = dcep.instructions.Transfer(
+                number, number, payer=payer.address, payee=payee.address, amount=_amount(amount)
+            )
+
+            def content(
+                payer: WalletModel = payer, payee: WalletModel = payee, amount: int = amount
+            ) -> Reason | None:
+                return self._predict_payment(payer, payee, amount)
+
+            outcome = self._envelope(
+                payer.address, number, number, transfer, content, ahead=position
+            )
+            if isinstance(outcome, Duplicate) or outcome is Reason.ID_REUSED:
+                # Already accepted: no member of a new batch.
+                outcome = Reason.LINKED_BATCH_INVALID
+            if outcome is not None:
+                refusal = (position, outcome)
+                break
+            self._count_payment(payer, amount)
+            if payer.parent is not None:
+                self._count_payment(payer.parent, amount)
+            payer.balance -= amount
+            payee.balance += amount
+        for wallet, (balance, day, today, year, this_year) in zip(
+            self.wallet_list, saved, strict=True
+        ):
+            wallet.balance, wallet.day, wallet.spent_today = balance, day, today
+            wallet.year, wallet.spent_this_year = year, this_year
+        if refusal is not None:
+            event(f"a linked batch refused: {refusal[1].value}")
+            before = self._observe()
+            error = _refusal(batch.submit)
+            assert error is not None, f"model expected {refusal}, the ledger accepted"
+            assert error.reason is refusal[1], (refusal, error)
+            where = "the header" if refusal[0] == 0 else f"member {refusal[0]} of {len(plan)}"
+            assert where in str(error), error
+            assert self._observe() == before, "a refused linked batch changed the ledger"
+            return
+        event("a linked batch accepted")
+        published = len(self.entries)
+        batch.submit()
+        assert len(self.entries) == published + 1 + len(plan)
+        self._book(
+            self.entries[published],
+            submitter.address,
+            header_number,
+            dcep.instructions.InstructionKind.LINK_BATCH,
+            [],
+        )
+        for offset, (payer, payee, amount, number) in enumerate(expected, start=1):
+            self._apply_payment(self.entries[published + offset], payer, payee, amount, number)
+
     # -- time ------------------------------------------------------------------------
 
     @rule(hours=st.integers(0, 30), minutes=st.integers(0, 59))
     def let_hours_pass(self, hours: int, minutes: int) -> None:
         self.clock.advance(hours=hours, seconds=minutes * 60)
         self.now_us += (hours * 60 + minutes) * 60 * 1_000_000
+        self._expire_holds()
 
     @rule(days=st.integers(1, 400))
     def let_days_pass(self, days: int) -> None:
         self.clock.advance(days=days)
         self.now_us += days * 24 * 3600 * 1_000_000
+        self._expire_holds()
 
     @rule(
         boundary=st.sampled_from(("midnight", "new_year")),
@@ -2263,6 +2608,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if step > 0:
             self.clock.advance(microseconds=step)
             self.now_us += step
+            self._expire_holds()
 
     # -- the ledger shows exactly the model ------------------------------------------
 
@@ -2313,7 +2659,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 int(wallet_info.category),
                 wallet_info.operator,
                 wallet_info.linked_account,
-                wallet_info.balance.fen,
+                wallet_info.balance.fen - wallet.reserved,
                 wallet_info.spent_today.fen,
                 wallet_info.spent_this_year.fen,
                 wallet_info.parent,
@@ -2330,7 +2676,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 None if wallet.parent is None else wallet.parent.address,
                 wallet.closed,
             ), wallet
-            assert ledger.balance(wallet.address).fen == wallet.balance
+            assert ledger.balance(wallet.address).fen == wallet.balance + wallet.reserved
             assert ledger.is_frozen(wallet.address) == (wallet.address in self.frozen), wallet
         supply = ledger.check_invariants()
         assert (
@@ -2342,8 +2688,19 @@ class LedgerMachine(RuleBasedStateMachine):
             self.issued,
             self.redeemed,
             sum(bank.vault for bank in self.bank_list),
-            sum(wallet.balance for wallet in self.wallet_list),
+            sum(wallet.balance + wallet.reserved for wallet in self.wallet_list),
         )
+        # Every pending payment outstanding in the model, and no other, is on the
+        # ledger (one whose time passed expires with the ledger's next entry).
+        outstanding = {(h.payer.address, h.id) for h in self.holds if h.outcome is None}
+        listed = {
+            (p.payer, p.id) for p in ledger.pending_payments() if p.expires_at_us > self.now_us
+        }
+        assert listed == outstanding
+        # Each resolved once: one posted or voided is outstanding no more.
+        for hold in self.holds:
+            if hold.outcome in ("posted", "voided"):
+                assert ledger.pending_payment(hold.payer.address, hold.id) is None
         for signer in self._signers():
             assert ledger.last_sequence(signer) == self.last_seq.get(signer, 0), signer
 

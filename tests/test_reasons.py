@@ -59,11 +59,15 @@ from dcep.instructions import (
     Freeze,
     Fund,
     Genesis,
+    HashLock,
     Instruction,
     Issue,
+    LinkBatch,
     OpenSubWallet,
     OpenWallet,
     PayIn,
+    PayPending,
+    PostPending,
     SignedInstruction,
     TopUpSubWallet,
     Transfer,
@@ -230,6 +234,7 @@ def _ledger_state(ledger: Ledger, signers: tuple[Address, ...]) -> tuple[object,
         ledger.entry_count,
         ledger.central_bank,
         [ledger.last_sequence(signer) for signer in signers],
+        ledger.pending_payments(),
     )
 
 
@@ -1119,6 +1124,122 @@ def sub_wallet_cap_above_parent() -> Attempt:
     )
 
 
+def _pending(world: World, *, seconds: int = 60, conditions: tuple[object, ...] = ()) -> Build:
+    expires_at_us = world.clock.now_us() + seconds * 1_000_000
+    return lambda i, s: PayPending(
+        i,
+        s,
+        payer=world.alice.address,
+        payee=world.bob.address,
+        amount=cny("30"),
+        expires_at_us=expires_at_us,
+        conditions=conditions,
+    )
+
+
+def _post(world: World, pending_id: int) -> Build:
+    return lambda i, s: PostPending(
+        i, s, payer=world.alice.address, pending_id=pending_id, amount=cny("30")
+    )
+
+
+def pending_unknown() -> Attempt:
+    world = _world()
+    signed = world.bob.sign(_post(world, 99))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        UnknownPartyError,
+        instruction_id=1,
+        party=str(world.alice.address),
+        field="pending_id",
+    )
+
+
+def pending_already_resolved() -> Attempt:
+    world = _world()
+    world.alice.submit(_pending(world))
+    world.bob.submit(_post(world, 1))
+    signed = world.bob.sign(_post(world, 1))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        DuplicateError,
+        instruction_id=2,
+        party=str(world.alice.address),
+        field="pending_id",
+    )
+
+
+def pending_expired() -> Attempt:
+    world = _world()
+    world.alice.submit(_pending(world, seconds=1))
+    world.clock.advance(seconds=2)
+    # The post's own time expires the payment first; refused, it is put back.
+    signed = world.bob.sign(_post(world, 1))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=1,
+        party=str(world.alice.address),
+        field="pending_id",
+    )
+
+
+def pending_outstanding() -> Attempt:
+    world = _world()
+    world.alice.submit(_pending(world))
+    signed = world.bank.sign(
+        lambda i, s: CloseWallet(i, s, wallet=world.alice.address, to_account=ACCOUNT)
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=6,
+        party=str(world.alice.address),
+        field="wallet",
+    )
+
+
+def condition_not_met() -> Attempt:
+    world = _world()
+    lock = HashLock.of(b"the secret")
+    world.alice.submit(_pending(world, conditions=(lock,)))
+    signed = world.bob.sign(
+        lambda i, s: PostPending(
+            i,
+            s,
+            payer=world.alice.address,
+            pending_id=1,
+            amount=cny("30"),
+            preimage=b"a guess",
+        )
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=1,
+        party=str(world.alice.address),
+        field="conditions",
+    )
+
+
+def linked_batch_invalid() -> Attempt:
+    world = _world()
+    member = world.alice.sign(_pay(world.alice, world.bob.address, cny("1")))
+    # The header names another batch (its digest is of no members at all).
+    header = world.alice.sign(lambda i, s: LinkBatch(i, s, members=1, digest=bytes(32)))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit_linked(header, [member]),
+        InvalidFieldError,
+        instruction_id=2,
+    )
+
+
 def _in_memory(scenario: Callable[[], Attempt]) -> Scenario:
     return lambda _tmp_path: scenario()
 
@@ -1184,6 +1305,12 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.WALLET_IS_SUB_WALLET: _in_memory(wallet_is_sub_wallet),
     Reason.NOT_A_SUB_WALLET: _in_memory(not_a_sub_wallet),
     Reason.SUB_WALLET_CAP_ABOVE_PARENT: _in_memory(sub_wallet_cap_above_parent),
+    Reason.PENDING_UNKNOWN: _in_memory(pending_unknown),
+    Reason.PENDING_ALREADY_RESOLVED: _in_memory(pending_already_resolved),
+    Reason.PENDING_EXPIRED: _in_memory(pending_expired),
+    Reason.PENDING_OUTSTANDING: _in_memory(pending_outstanding),
+    Reason.CONDITION_NOT_MET: _in_memory(condition_not_met),
+    Reason.LINKED_BATCH_INVALID: _in_memory(linked_batch_invalid),
 }
 
 

@@ -16,6 +16,7 @@ from dcep.core._records import AccountKind as AccountKind
 from dcep.core._records import BankInfo as BankInfo
 from dcep.core._records import CentralBankInfo as CentralBankInfo
 from dcep.core._records import LedgerEntry as LedgerEntry
+from dcep.core._records import PendingPayment as PendingPayment
 from dcep.core._records import Posting as Posting
 from dcep.core._records import Receipt as Receipt
 from dcep.core._records import Rejection as Rejection
@@ -30,6 +31,7 @@ __all__ = [
     "LedgerCore",
     "LedgerEntry",
     "LedgerReader",
+    "PendingPayment",
     "Posting",
     "Receipt",
     "Rejection",

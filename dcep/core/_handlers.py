@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, transfer
 from dcep.core._handlers_parties import appoint_regulator, authorise_bank, genesis, open_wallet
+from dcep.core._handlers_pending import link_batch, pay_pending, post_pending, void_pending
 from dcep.core._handlers_supervision import disclosure, freeze, unfreeze, warrant
 from dcep.core._handlers_wallets import (
     change_category,
@@ -60,4 +61,8 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.CLOSE_SUB_WALLET: close_sub_wallet,
     InstructionKind.CHANGE_CATEGORY: change_category,
     InstructionKind.CLOSE_WALLET: close_wallet,
+    InstructionKind.PAY_PENDING: pay_pending,
+    InstructionKind.POST_PENDING: post_pending,
+    InstructionKind.VOID_PENDING: void_pending,
+    InstructionKind.LINK_BATCH: link_batch,
 }

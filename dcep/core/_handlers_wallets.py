@@ -107,6 +107,19 @@ def _no_sub_wallets(wallet: WalletAccount, address: Address, instruction_id: int
         )
 
 
+def _no_pending(wallet: WalletAccount, address: Address, instruction_id: int, field: str) -> None:
+    # Money held for a pending payment is promised to its payee until it resolves.
+    if wallet.reserved_fen:
+        raise InvalidFieldError(
+            Reason.PENDING_OUTSTANDING,
+            f"wallet {address} holds {fen(wallet.reserved_fen)} for pending payments: "
+            "they must be posted, voided or expire first",
+            instruction_id=instruction_id,
+            party=str(address),
+            field=field,
+        )
+
+
 def open_sub_wallet(
     state: LedgerState, policy: Policy, instruction: OpenSubWallet, signer: VerifyKey, _now: int
 ) -> tuple[Posting, ...]:
@@ -219,6 +232,7 @@ def close_sub_wallet(
     parent = _signing_parent(state, instruction.parent, signer, instruction.id)
     child = _sub_wallet_of(state, instruction.parent, instruction.sub_wallet, instruction.id)
     require_not_frozen(state, instruction.sub_wallet, instruction.id)
+    _no_pending(child, instruction.sub_wallet, instruction.id, "sub_wallet")
     held_fen = child.balance_fen
     child.balance_fen = 0
     child.closed = True
@@ -303,6 +317,7 @@ def close_wallet(
     """Close a wallet: its balance goes to a deposit account, and it is never used again."""
     wallet = _operated_wallet(state, instruction.wallet, signer, instruction.id)
     require_not_frozen(state, instruction.wallet, instruction.id)
+    _no_pending(wallet, instruction.wallet, instruction.id, "wallet")
     bank = state.banks[signer.address]
     account = instruction.to_account or wallet.linked_account
     held_fen = wallet.balance_fen

@@ -41,7 +41,13 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             # record of their own.  (A store that lost the sub-wallet or closed rows
             # of a snapshot restores a state that breaks this, and is refused.)
             wallets_per_bank[wallet.operator] = wallets_per_bank.get(wallet.operator, 0) + 1
-        for name in ("balance_fen", "spent_today_fen", "spent_this_year_fen", "sub_wallets_fen"):
+        for name in (
+            "balance_fen",
+            "spent_today_fen",
+            "spent_this_year_fen",
+            "sub_wallets_fen",
+            "reserved_fen",
+        ):
             if getattr(wallet, name) < 0:
                 problems.append(f"wallet {address}: negative {name}")
         balance_cap, _, daily_cap, annual_cap = caps_fen(wallet, policy)
@@ -60,6 +66,7 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         ):
             problems.append(f"wallet {address}: closed, yet it holds money or open sub-wallets")
     problems.extend(_family_violations(state, policy))
+    problems.extend(_pending_violations(state))
     for address, bank in state.banks.items():
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
@@ -89,6 +96,32 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             f"{len(state.accepted)} receipts recorded, oldest first, for the latest "
             f"{remembered} of {state.entry_count} accepted entries"
         )
+    return problems
+
+
+def _pending_violations(state: LedgerState) -> list[str]:
+    """Money reserved is exactly what pending payments hold; each resolves once; none is lost."""
+    problems: list[str] = []
+    reserved: dict[Address, int] = {}
+    for key, pending in state.pending.items():
+        reserved[pending.payer] = reserved.get(pending.payer, 0) + pending.amount.fen
+        if key in state.pending_resolved:
+            problems.append(f"pending payment {pending.id} of {pending.payer}: also resolved")
+        if pending.payee not in state.wallets or pending.payer not in state.wallets:
+            problems.append(f"pending payment {pending.id} of {pending.payer}: unknown wallet")
+        if pending.expires_at_us <= state.last_time_us:
+            problems.append(f"pending payment {pending.id} of {pending.payer}: past its expiry")
+    for address, wallet in state.wallets.items():
+        if wallet.reserved_fen != reserved.get(address, 0):
+            problems.append(
+                f"wallet {address}: reserves {wallet.reserved_fen} fen, but its pending "
+                f"payments hold {reserved.get(address, 0)} fen"
+            )
+    due = {key for _, _, key in state.pending_expiries}
+    if not due.issuperset(state.pending):
+        problems.append("a pending payment outstanding is not due to expire")
+    if state.linked_due:
+        problems.append(f"a linked batch is open with {state.linked_due} members due")
     return problems
 
 

@@ -18,17 +18,21 @@ would put the state's only readers in a second module that reaches into it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from dcep.core._handlers import HANDLERS
+from dcep.core._handlers_pending import expire_due, undo_expiry
 from dcep.core._invariants import find_violations
+from dcep.core._overlay import overlay_of
 from dcep.core._posting_codec import encode_postings
 from dcep.core._records import (
     AccountKind,
     BankInfo,
     CentralBankInfo,
     LedgerEntry,
+    PendingPayment,
+    Posting,
     Receipt,
     SupplyReport,
     WalletInfo,
@@ -52,7 +56,13 @@ from dcep.errors import (
     SequenceError,
     UnknownPartyError,
 )
-from dcep.instructions._encoding import SignedInstruction
+from dcep.instructions._encoding import (
+    LINKED_START,
+    SignedInstruction,
+    linked_digest,
+    member_digest,
+)
+from dcep.instructions._kinds import InstructionKind, LinkBatch
 from dcep.values._clock import Clock, ManualClock
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import (
@@ -119,7 +129,7 @@ class LedgerCore:
         self._network_id = _network_id_bytes(network_id)
         self._policy = policy if policy is not None else Policy()
         self._clock: Clock = clock if clock is not None else ManualClock()
-        self._state = LedgerState()
+        self._state = LedgerState(network_id=self._network_id)
         self._listeners: list[tuple[Listener, CommitHook | None]] = []
 
     # -- configuration ---------------------------------------------------------
@@ -209,6 +219,8 @@ class LedgerCore:
         body_digest = digest(signed.body, person=_DIGEST_PERSON)
         prior = state.accepted.get(key)
         if prior is not None:
+            if state.linked_due:
+                raise _linked_invalid("a member of a linked batch must be new", instruction.id)
             if record_matches(prior, body_digest):
                 return receipt_from_record(key, prior)
             raise DuplicateError(
@@ -242,7 +254,17 @@ class LedgerCore:
                 field="accepted_at_us",
             )
         kind = instruction.KIND
-        postings = HANDLERS[kind](state, self._policy, instruction, signer, now_us)
+        if kind is InstructionKind.LINK_BATCH and at_us is None:
+            raise _linked_invalid("a linked batch is submitted with submit_linked", instruction.id)
+        running = _member_fold(state, signed) if state.linked_due else None
+        expiries = state.pending_expiries
+        if expiries and expiries[0][0] <= now_us:
+            postings = self._apply_with_expiries(signed, now_us)
+        else:
+            postings = HANDLERS[kind](state, self._policy, instruction, signer, now_us)
+        if running is not None:
+            state.linked_running = running
+            state.linked_due -= 1
         entry_number = state.entry_count
         # Positional: this runs once per accepted instruction, and keywords cost more.
         receipt = Receipt(entry_number, instruction.id, kind, signer_address, now_us, postings)
@@ -261,6 +283,97 @@ class LedgerCore:
             for on_entry, _ in tuple(self._listeners):
                 on_entry(entry)
         return receipt
+
+    def _apply_with_expiries(self, signed: SignedInstruction, now_us: int) -> tuple[Posting, ...]:
+        # Pending payments due by now expire first, so the instruction sees
+        # their money back; if it is refused, they are put back as they were.
+        state = self._state
+        done, expired = expire_due(state, now_us)
+        instruction = signed.instruction
+        try:
+            postings = HANDLERS[instruction.KIND](
+                state, self._policy, instruction, signed.signer, now_us
+            )
+        except BaseException:
+            undo_expiry(state, done)
+            raise
+        return expired + postings
+
+    def submit_linked(
+        self, header: SignedInstruction | bytes, members: Sequence[SignedInstruction | bytes]
+    ) -> list[Receipt]:
+        """Apply ``members`` as one linked batch: all accepted, or none; their receipts.
+
+        ``header`` is a signed :class:`~dcep.instructions.LinkBatch` naming the
+        members (their number and :func:`~dcep.instructions.linked_digest`).
+        The header and the members become consecutive entries, at one time.
+        If any is refused, nothing changes and its error is raised, its
+        message naming which member (from 1) failed; ``LINKED_BATCH_INVALID``
+        if the header does not name exactly these members.  Submitting the
+        same batch again returns the first receipts.
+        """
+        try:
+            return self._apply_linked(header, members)
+        finally:
+            self.commit()
+
+    def _apply_linked(
+        self, header: SignedInstruction | bytes, members: Sequence[SignedInstruction | bytes]
+    ) -> list[Receipt]:
+        checked = [self.checked(item) for item in (header, *members)]
+        for position, item in enumerate(checked):
+            if isinstance(item, DcepError):
+                raise _as_member(item, position, len(members))
+        signed = [item for item in checked if isinstance(item, SignedInstruction)]
+        head = signed[0].instruction
+        if not isinstance(head, LinkBatch):
+            raise _linked_invalid("the header of a linked batch is a LinkBatch", head.id)
+        if head.members != len(members) or head.digest != linked_digest(signed[1:]):
+            raise _linked_invalid(
+                f"the header names {head.members} members, not these {len(members)}", head.id
+            )
+        state = self._state
+        read_us = self._clock.now_us()
+        now_us = max(read_us, state.last_time_us) if type(read_us) is int else read_us
+        # First on a throwaway overlay (see dcep.core._overlay), with no
+        # subscribers: does every member pass?  Then for real.
+        listeners = self._listeners
+        self._state, self._listeners = overlay_of(state), []
+        try:
+            for position, item in enumerate(signed):
+                try:
+                    self.apply_checked(item, at_us=now_us)
+                except DcepError as error:
+                    raise _as_member(error, position, len(members)) from None
+        finally:
+            self._state, self._listeners = state, listeners
+        receipts = []
+        for item in signed:
+            try:
+                receipts.append(self.apply_checked(item, at_us=now_us))
+            except DcepError as error:  # pragma: no cover - the overlay said it passes
+                raise InvariantError(
+                    Reason.INVARIANT_VIOLATED,
+                    f"a linked batch passed on the overlay but not for real: {error}",
+                ) from error
+        return receipts[1:]
+
+    @property
+    def linked_members_due(self) -> int:
+        """Members of a linked batch still to come (0 between submissions).
+
+        A journal seals no block while this is nonzero, so a block, a
+        snapshot and a write never split a linked batch.
+        """
+        return self._state.linked_due
+
+    def pending_payments(self) -> list[PendingPayment]:
+        """Every pending payment outstanding, oldest first (by the entry that made it)."""
+        return sorted(self._state.pending.values(), key=lambda pending: pending.created_entry)
+
+    def pending_payment(self, payer: Address, pending_id: int) -> PendingPayment | None:
+        """The pending payment ``pending_id`` of ``payer`` if it is outstanding, else ``None``."""
+        return self._state.pending.get(accepted_key(payer, pending_id))
 
     def subscribe(
         self, on_entry: Listener, on_commit: CommitHook | None = None
@@ -335,6 +448,9 @@ class LedgerCore:
         if kind is AccountKind.WALLET:
             wallet = self._state.wallets.get(owner)
             return wallet.holdings_fen() if wallet is not None else 0
+        if kind is AccountKind.RESERVED:
+            held = self._state.pending.get(accepted_key(owner, int(account_id)))
+            return held.amount.fen if held is not None else 0
         bank = self._state.banks.get(owner)
         if bank is None:
             return 0
@@ -427,7 +543,9 @@ class LedgerCore:
         ``KeyError`` or ``struct.error`` on damaged rows) and then leaves the
         state as it was.
         """
-        self._state = restore_state(rows)
+        restored = restore_state(rows)
+        restored.network_id = self._network_id
+        self._state = restored
 
     def _check(self) -> None:
         """Assert every invariant: the hook the stateful tests call after each step."""
@@ -447,6 +565,32 @@ class LedgerCore:
             f"{len(self._state.banks)} banks, {len(self._state.wallets)} wallets, "
             f"{self._state.entry_count} entries>"
         )
+
+
+def _linked_invalid(message: str, instruction_id: int) -> InvalidFieldError:
+    return InvalidFieldError(Reason.LINKED_BATCH_INVALID, message, instruction_id=instruction_id)
+
+
+def _member_fold(state: LedgerState, signed: SignedInstruction) -> bytes:
+    # The digest of the members so far, with this one: the last must reach the header's.
+    running = member_digest(state.linked_running or LINKED_START, signed)
+    if state.linked_due == 1 and running != state.linked_digest:
+        raise _linked_invalid(
+            "these are not the members the linked batch's header names", signed.instruction.id
+        )
+    return running
+
+
+def _as_member(error: DcepError, position: int, members: int) -> DcepError:
+    # The same error, saying which member of the batch it is about.
+    where = "the header" if position == 0 else f"member {position} of {members}"
+    return type(error)(
+        error.reason,
+        f"linked batch refused at {where}: {error.message}",
+        instruction_id=error.instruction_id,
+        party=error.party,
+        field=error.field,
+    )
 
 
 def _as_address(address: bytes) -> Address:

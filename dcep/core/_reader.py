@@ -38,6 +38,10 @@ class LedgerReader(Protocol):
     def last_entry_time_us(self) -> int:
         """When the last entry was accepted (0 before any)."""
 
+    @property
+    def linked_members_due(self) -> int:
+        """Members of a linked batch still to come: no block may end before them."""
+
     def account_balance_fen(self, kind: AccountKind, owner: Address, account_id: str = "") -> int:
         """The balance a posting of ``kind`` on ``owner`` changes; 0 for an unknown account."""
 

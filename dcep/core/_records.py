@@ -13,6 +13,7 @@ from typing import final
 import attrs
 
 from dcep.errors import DcepError, Reason
+from dcep.instructions._conditions import Condition
 from dcep.instructions._encoding import SignedInstruction
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import InstitutionCode
@@ -25,6 +26,7 @@ __all__ = [
     "BankInfo",
     "CentralBankInfo",
     "LedgerEntry",
+    "PendingPayment",
     "Posting",
     "Receipt",
     "Rejection",
@@ -47,6 +49,11 @@ class AccountKind(enum.StrEnum):
     DEPOSIT = "deposit"
     #: Cash a bank took in at the counter in exchange for e-CNY.
     CASH = "cash"
+    #: e-CNY of a wallet held for one pending payment (``account_id``: its id),
+    #: part of the wallet's holdings (its ``WALLET`` balance), which no one can
+    #: spend until the payment is posted, voided or expires.  A lien on the
+    #: wallet, not a second place money is: the supply counts it once.
+    RESERVED = "reserved"
 
 
 @final
@@ -172,3 +179,25 @@ class SupplyReport:
     def outstanding(self) -> Amount:
         """e-CNY issued and not yet redeemed."""
         return self.issued - self.redeemed
+
+
+@final
+@attrs.frozen
+class PendingPayment:
+    """A payment in its first phase: reserved by ``payer``, not yet posted, voided or expired.
+
+    ``payer`` and ``id`` (the id of the :class:`~dcep.instructions.PayPending`
+    that made it) name it; ``amount`` is held in the payer's wallet until
+    ``expires_at_us`` at the latest; posting needs every one of
+    ``conditions``.
+    """
+
+    payer: Address
+    id: int
+    payee: Address
+    amount: Amount
+    expires_at_us: int
+    conditions: tuple[Condition, ...]
+    memo: str
+    created_entry: int
+    created_at_us: int

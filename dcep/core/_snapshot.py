@@ -8,12 +8,16 @@ rebuilds exactly the state that was captured.
 
 from __future__ import annotations
 
+import heapq
 from typing import final
 
 import attrs
 
-from dcep.core._records import CentralBankInfo
+from dcep.core._records import CentralBankInfo, PendingPayment
 from dcep.core._state import (
+    EXPIRED,
+    POSTED,
+    VOIDED,
     BankBooks,
     LedgerState,
     WalletAccount,
@@ -21,9 +25,11 @@ from dcep.core._state import (
     pack_record,
     unpack_record,
 )
+from dcep.instructions._conditions import CONDITIONS
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
+from dcep.values._money import Amount
 from dcep.values._policy import WalletCategory
 
 __all__ = ["LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
@@ -39,6 +45,11 @@ FrozenRow = tuple[bytes, bytes]
 WarrantRow = tuple[bytes, bytes, int]
 #: A sub-wallet: its address, its parent's, and its own caps in fen (-1: the category's).
 SubWalletRow = tuple[bytes, bytes, int, int, int, int]
+#: A pending payment outstanding: payer ‖ id (36 bytes), payee, amount, expiry,
+#: conditions (their wire form), memo, the entry that made it and its time.
+PendingRow = tuple[bytes, bytes, int, int, bytes, str, int, int]
+#: A resolved pending payment: payer ‖ id and how it ended (1 posted, 2 voided, 3 expired).
+ResolvedRow = tuple[bytes, int]
 
 
 @final
@@ -64,6 +75,10 @@ class LedgerSnapshot:
     sub_wallets: tuple[SubWalletRow, ...] = ()
     #: The addresses of closed wallets, in the order they were opened.
     closed: tuple[bytes, ...] = ()
+    #: Pending payments outstanding (issue #25), oldest first.
+    pending: tuple[PendingRow, ...] = ()
+    #: Pending payments resolved, in the order they were.
+    pending_resolved: tuple[ResolvedRow, ...] = ()
 
 
 @final
@@ -147,6 +162,20 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             if wallet.parent is not None
         ),
         closed=tuple(bytes(address) for address, wallet in state.wallets.items() if wallet.closed),
+        pending=tuple(
+            (
+                accepted_key(p.payer, p.id),
+                bytes(p.payee),
+                p.amount.fen,
+                p.expires_at_us,
+                CONDITIONS.write(p.conditions),
+                p.memo,
+                p.created_entry,
+                p.created_at_us,
+            )
+            for p in sorted(state.pending.values(), key=lambda p: p.created_entry)
+        ),
+        pending_resolved=tuple(state.pending_resolved.items()),
     )
 
 
@@ -261,6 +290,7 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         state.frozen[Address(wallet_raw)] = Address(regulator_raw)
     for warrant_key, wallet_raw, answered in snapshot.warrants:
         state.warrants[warrant_key] = (Address(wallet_raw), bool(answered))
+    _restore_pending(state, snapshot)
     for table, rows, restored in (
         ("banks", snapshot.banks, state.banks),
         ("wallets", snapshot.wallets, state.wallets),
@@ -271,6 +301,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         ("warrants", snapshot.warrants, state.warrants),
         ("sub_wallets", snapshot.sub_wallets, {row[0] for row in snapshot.sub_wallets}),
         ("closed", snapshot.closed, set(snapshot.closed)),
+        ("pending", snapshot.pending, state.pending),
+        ("pending_resolved", snapshot.pending_resolved, state.pending_resolved),
     ):
         if len(rows) != len(restored):
             raise ValueError(f"the snapshot's {table} name the same key twice")
@@ -281,3 +313,32 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
     state.entry_count = snapshot.entry_count
     state.last_time_us = snapshot.last_time_us
     return state
+
+
+def _restore_pending(state: LedgerState, snapshot: LedgerSnapshot) -> None:
+    # The wallets' reserved money is rebuilt from the payments, not stored twice.
+    for key, payee, amount_fen, expires_at_us, conditions, memo, entry, at_us in snapshot.pending:
+        if len(key) != 36:
+            raise ValueError("a pending payment's key is payer and id, 36 bytes")
+        payer = Address(key[:20])
+        conditions_read, end = CONDITIONS.read(conditions, 0)
+        if end != len(conditions):
+            raise ValueError("a pending payment's conditions have bytes left over")
+        pending = PendingPayment(
+            payer=payer,
+            id=int.from_bytes(key[20:], "big"),
+            payee=Address(payee),
+            amount=Amount(amount_fen),
+            expires_at_us=expires_at_us,
+            conditions=conditions_read,
+            memo=memo,
+            created_entry=entry,
+            created_at_us=at_us,
+        )
+        state.pending[key] = pending
+        state.wallets[payer].reserved_fen += amount_fen
+        heapq.heappush(state.pending_expiries, (expires_at_us, entry, key))
+    for key, outcome in snapshot.pending_resolved:
+        if outcome not in (POSTED, VOIDED, EXPIRED):
+            raise ValueError(f"no pending outcome {outcome}")
+        state.pending_resolved[key] = outcome

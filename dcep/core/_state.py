@@ -19,13 +19,16 @@ from typing import Final, final
 import attrs
 
 from dcep.core._posting_codec import decode_postings
-from dcep.core._records import CentralBankInfo, Receipt
+from dcep.core._records import CentralBankInfo, PendingPayment, Receipt
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
 from dcep.values._policy import WalletCategory
 
 __all__ = [
+    "EXPIRED",
+    "POSTED",
+    "VOIDED",
     "BankBooks",
     "LedgerState",
     "WalletAccount",
@@ -116,10 +119,12 @@ class WalletAccount:
     open_sub_wallets: int = 0
     sub_wallets_fen: int = 0
     closed: bool = False
+    #: Held for this wallet's pending payments as payer: in its holdings, not spendable.
+    reserved_fen: int = 0
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""
-        return self.balance_fen
+        return self.balance_fen + self.reserved_fen
 
 
 @final
@@ -184,3 +189,24 @@ class LedgerState:
     entry_count: int = 0
     #: When the last entry was accepted: the next may not be earlier.
     last_time_us: int = 0
+    #: Pending payments outstanding, by payer ‖ id (see :func:`accepted_key`).
+    pending: dict[bytes, PendingPayment] = attrs.field(factory=dict)
+    #: A heap of (expires at, created entry, key): the next pending payment to
+    #: expire is first.  Posted and voided ones are dropped when they surface.
+    pending_expiries: list[tuple[int, int, bytes]] = attrs.field(factory=list)
+    #: How each resolved pending payment ended (:data:`POSTED`, :data:`VOIDED`,
+    #: :data:`EXPIRED`), kept for good: a second attempt is told so.
+    pending_resolved: dict[bytes, int] = attrs.field(factory=dict)
+    #: Inside a linked batch: members still due, the digest they must fold
+    #: to, and the fold so far.  Never nonzero between two submissions.
+    linked_due: int = 0
+    linked_digest: bytes = b""
+    linked_running: bytes = b""
+    #: The ledger's network id, which approvals of a release are signed for.
+    network_id: bytes = b""
+
+
+#: How a pending payment was resolved, as :attr:`LedgerState.pending_resolved` keeps it.
+POSTED: Final = 1
+VOIDED: Final = 2
+EXPIRED: Final = 3

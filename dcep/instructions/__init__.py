@@ -9,9 +9,16 @@ journals, or add a kind.
 """
 
 from dcep._exports import claim as _claim
+from dcep.instructions._conditions import Approval as Approval
+from dcep.instructions._conditions import ApprovedBy as ApprovedBy
+from dcep.instructions._conditions import HashAlgorithm as HashAlgorithm
+from dcep.instructions._conditions import HashLock as HashLock
+from dcep.instructions._conditions import NotBefore as NotBefore
+from dcep.instructions._conditions import approve_release as approve_release
 from dcep.instructions._encoding import SignedInstruction as SignedInstruction
 from dcep.instructions._encoding import decode_instruction as decode_instruction
 from dcep.instructions._encoding import encode_instruction as encode_instruction
+from dcep.instructions._encoding import linked_digest as linked_digest
 from dcep.instructions._kinds import AppointRegulator as AppointRegulator
 from dcep.instructions._kinds import AuthoriseBank as AuthoriseBank
 from dcep.instructions._kinds import ChangeCategory as ChangeCategory
@@ -26,17 +33,23 @@ from dcep.instructions._kinds import Genesis as Genesis
 from dcep.instructions._kinds import Instruction as Instruction
 from dcep.instructions._kinds import InstructionKind as InstructionKind
 from dcep.instructions._kinds import Issue as Issue
+from dcep.instructions._kinds import LinkBatch as LinkBatch
 from dcep.instructions._kinds import OpenSubWallet as OpenSubWallet
 from dcep.instructions._kinds import OpenWallet as OpenWallet
 from dcep.instructions._kinds import PayIn as PayIn
+from dcep.instructions._kinds import PayPending as PayPending
+from dcep.instructions._kinds import PostPending as PostPending
 from dcep.instructions._kinds import Redeem as Redeem
 from dcep.instructions._kinds import TopUpSubWallet as TopUpSubWallet
 from dcep.instructions._kinds import Transfer as Transfer
 from dcep.instructions._kinds import Unfreeze as Unfreeze
+from dcep.instructions._kinds import VoidPending as VoidPending
 from dcep.instructions._kinds import Warrant as Warrant
 
 __all__ = [
     "AppointRegulator",
+    "Approval",
+    "ApprovedBy",
     "AuthoriseBank",
     "ChangeCategory",
     "CloseSubWallet",
@@ -47,20 +60,29 @@ __all__ = [
     "Freeze",
     "Fund",
     "Genesis",
+    "HashAlgorithm",
+    "HashLock",
     "Instruction",
     "InstructionKind",
     "Issue",
+    "LinkBatch",
+    "NotBefore",
     "OpenSubWallet",
     "OpenWallet",
     "PayIn",
+    "PayPending",
+    "PostPending",
     "Redeem",
     "SignedInstruction",
     "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
+    "VoidPending",
     "Warrant",
+    "approve_release",
     "decode_instruction",
     "encode_instruction",
+    "linked_digest",
 ]
 
 _claim(__name__, globals(), __all__)

@@ -14,7 +14,7 @@ out-of-range bytes all raise a :class:`~dcep.DcepError`, never an
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, final
 
 import attrs
@@ -28,6 +28,7 @@ from dcep.values._crypto import (
     Address,
     SigningKey,
     VerifyKey,
+    digest,
     domain_message,
 )
 from dcep.values._money import MAX_AMOUNT_FEN, Amount
@@ -39,6 +40,8 @@ __all__ = [
     "decode_instruction",
     "domain_tag",
     "encode_instruction",
+    "linked_digest",
+    "member_digest",
 ]
 
 #: Bumped whenever any layout changes; old versions stay decodable or are refused by name.
@@ -263,3 +266,21 @@ class SignedInstruction:
                 instruction_id=self.instruction.id,
                 party=str(self.signer.address),
             ) from None
+
+
+_LINKED_PERSON: Final = b"dcep.linked"
+#: Where the fold of a linked batch's member digests starts.
+LINKED_START: Final = bytes(32)
+
+
+def member_digest(running: bytes, member: SignedInstruction) -> bytes:
+    """Fold one member's envelope into a linked batch's running digest."""
+    return digest(running + member.to_bytes(), person=_LINKED_PERSON)
+
+
+def linked_digest(members: Sequence[SignedInstruction]) -> bytes:
+    """What a :class:`~dcep.instructions.LinkBatch` commits to: its members, in order."""
+    running = LINKED_START
+    for member in members:
+        running = member_digest(running, member)
+    return running

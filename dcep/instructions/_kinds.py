@@ -10,7 +10,7 @@ that a replay or a reordering is refused).
 Who may sign what is part of the meaning of each record and is written in
 its docstring; the ledger enforces it.
 
-Twenty records of about twenty lines each make this module longer than
+Two dozen records of about twenty lines each make this module longer than
 400 lines; it stays one module because the set is closed, and reading it
 whole is how a reviewer checks that it is.
 """
@@ -25,6 +25,18 @@ import attrs
 
 from dcep.errors import InvalidFieldError, Reason
 from dcep.instructions import _wire as wire
+from dcep.instructions._conditions import (
+    APPROVALS,
+    CONDITIONS,
+    LATEST_TIME_US,
+    MAX_CONDITIONS,
+    MAX_PREIMAGE_BYTES,
+    Approval,
+    ApprovedBy,
+    Condition,
+    HashLock,
+    NotBefore,
+)
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import Amount
@@ -46,13 +58,17 @@ __all__ = [
     "Instruction",
     "InstructionKind",
     "Issue",
+    "LinkBatch",
     "OpenSubWallet",
     "OpenWallet",
     "PayIn",
+    "PayPending",
+    "PostPending",
     "Redeem",
     "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
+    "VoidPending",
     "Warrant",
 ]
 
@@ -88,6 +104,10 @@ class InstructionKind(enum.IntEnum):
     CLOSE_SUB_WALLET = 18
     CHANGE_CATEGORY = 19
     CLOSE_WALLET = 20
+    PAY_PENDING = 21
+    POST_PENDING = 22
+    VOID_PENDING = 23
+    LINK_BATCH = 24
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -526,6 +546,148 @@ class CloseWallet(Instruction):
     to_account: str = attrs.field(validator=_check_account)
 
 
+def _check_conditions(_instance: object, _attribute: object, value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) > MAX_CONDITIONS
+        or not all(isinstance(c, NotBefore | ApprovedBy | HashLock) for c in value)
+    ):
+        raise _invalid("conditions", f"conditions are a tuple of up to {MAX_CONDITIONS} records")
+
+
+def _check_expiry(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= LATEST_TIME_US:
+        raise _invalid("expires_at_us", f"expires_at_us is microseconds from 1970, not {value!r}")
+
+
+def _check_preimage(_instance: object, _attribute: object, value: object) -> None:
+    if not isinstance(value, bytes) or len(value) > MAX_PREIMAGE_BYTES:
+        raise _invalid("preimage", f"a preimage is 0 to {MAX_PREIMAGE_BYTES} bytes")
+
+
+def _check_approvals(_instance: object, _attribute: object, value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) > 255
+        or not all(isinstance(a, Approval) for a in value)
+    ):
+        raise _invalid("approvals", "approvals are a tuple of up to 255 Approval records")
+
+
+def _to_tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@final
+@attrs.frozen
+class PayPending(Instruction):
+    """A wallet reserves ``amount`` for ``payee``, the first phase of a payment; signed by it.
+
+    The money stays in the payer's holdings (and under its balance cap) but
+    neither side can spend it.  It is then posted (whole or in part; the rest
+    returns to the payer), voided by the payee, or it expires at
+    ``expires_at_us`` by the ledger's clock, with no one asking: whichever
+    comes first, exactly once.  Posting needs every one of ``conditions``.
+    The payer's payment caps count the whole amount now, as a payment.  The
+    instruction's ``id`` names the pending payment, with the payer.
+    """
+
+    KIND = InstructionKind.PAY_PENDING
+    WIRE = (
+        ("payer", wire.ADDRESS),
+        ("payee", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+        ("expires_at_us", wire.U64),
+        ("conditions", CONDITIONS),
+        ("memo", wire.TEXT),
+    )
+
+    payer: Address = attrs.field(validator=_check_type(Address))
+    payee: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    expires_at_us: int = attrs.field(validator=_check_expiry)
+    conditions: tuple[Condition, ...] = attrs.field(
+        default=(), converter=_to_tuple, validator=_check_conditions
+    )
+    memo: str = attrs.field(default="", validator=_MEMO)
+
+    def __attrs_post_init__(self) -> None:
+        if self.payer == self.payee:
+            raise InvalidFieldError(
+                Reason.SELF_PAYMENT, "a wallet cannot pay itself", field="payee"
+            )
+
+
+@final
+@attrs.frozen
+class PostPending(Instruction):
+    """Release ``amount`` of pending payment ``pending_id`` of ``payer`` to its payee.
+
+    Signed by the payer or the payee; either way every condition of the
+    pending payment must hold (``preimage`` opens a hash lock, ``approvals``
+    satisfy an approval rule).  What is not posted returns to the payer.
+    """
+
+    KIND = InstructionKind.POST_PENDING
+    WIRE = (
+        ("payer", wire.ADDRESS),
+        ("pending_id", wire.U128),
+        ("amount", wire.AMOUNT),
+        ("preimage", wire.BLOB),
+        ("approvals", APPROVALS),
+    )
+
+    payer: Address = attrs.field(validator=_check_type(Address))
+    pending_id: int = attrs.field(validator=_check_id)
+    amount: Amount = attrs.field(validator=_check_amount)
+    preimage: bytes = attrs.field(default=b"", validator=_check_preimage, repr=False)
+    approvals: tuple[Approval, ...] = attrs.field(
+        default=(), converter=_to_tuple, validator=_check_approvals
+    )
+
+
+@final
+@attrs.frozen
+class VoidPending(Instruction):
+    """The payee declines pending payment ``pending_id`` of ``payer``: all of it returns.
+
+    Signed by the payee.  The payer cannot void: the payee is promised the
+    money until it expires.
+    """
+
+    KIND = InstructionKind.VOID_PENDING
+    WIRE = (("payer", wire.ADDRESS), ("pending_id", wire.U128))
+
+    payer: Address = attrs.field(validator=_check_type(Address))
+    pending_id: int = attrs.field(validator=_check_id)
+
+
+MAX_LINKED: Final = 1000
+
+
+def _check_members(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_LINKED:
+        raise _invalid("members", f"a linked batch has 1 to {MAX_LINKED} members, not {value!r}")
+
+
+@final
+@attrs.frozen
+class LinkBatch(Instruction):
+    """The next ``members`` entries are one linked batch: all of them are accepted, or none.
+
+    ``digest`` commits to the members' envelopes in order (see
+    :func:`dcep.instructions.linked_digest`), so the ledger, and every replay,
+    refuses anything else in their place.  Signed by a signer of one of the
+    members, who submits the batch.
+    """
+
+    KIND = InstructionKind.LINK_BATCH
+    WIRE = (("members", wire.U64), ("digest", wire.DIGEST))
+
+    members: int = attrs.field(validator=_check_members)
+    digest: bytes = attrs.field(validator=_check_digest)
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -550,5 +712,9 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         CloseSubWallet,
         ChangeCategory,
         CloseWallet,
+        PayPending,
+        PostPending,
+        VoidPending,
+        LinkBatch,
     )
 }

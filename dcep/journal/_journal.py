@@ -263,7 +263,12 @@ class Journal:
             self._seal_if_stored_block_ends()
             return
         self._pending_entries.append(journal_entry)
-        if len(self._block_entry_hashes) >= self._block_size and self._signer is not None:
+        if (
+            len(self._block_entry_hashes) >= self._block_size
+            and self._signer is not None
+            # A linked batch is never split by a block (nor so by a write or a snapshot).
+            and not self._ledger.linked_members_due
+        ):
             self._seal(self._signer)
 
     def _on_commit(self) -> None:

@@ -102,6 +102,16 @@ _LATER_SNAPSHOT_TABLES: Final = {
         "CREATE TABLE IF NOT EXISTS snapshot_closed (wallet BLOB NOT NULL, "
         "position INTEGER PRIMARY KEY)"
     ),
+    "snapshot_pending": (
+        "CREATE TABLE IF NOT EXISTS snapshot_pending (payment BLOB NOT NULL, "
+        "payee BLOB NOT NULL, amount INTEGER NOT NULL, expires_at_us INTEGER NOT NULL, "
+        "conditions BLOB NOT NULL, memo TEXT NOT NULL, created_entry INTEGER NOT NULL, "
+        "created_at_us INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
+    ),
+    "snapshot_pending_resolved": (
+        "CREATE TABLE IF NOT EXISTS snapshot_pending_resolved (payment BLOB NOT NULL, "
+        "outcome INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
+    ),
 }
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -422,6 +432,8 @@ class SqliteStore:
         later_rows: dict[str, Sequence[tuple[object, ...]]] = {
             "snapshot_sub_wallets": state.sub_wallets,
             "snapshot_closed": [(address,) for address in state.closed],
+            "snapshot_pending": state.pending,
+            "snapshot_pending_resolved": state.pending_resolved,
         }
         existing = self._later_tables()
         for table, rows in later_rows.items():
@@ -537,6 +549,12 @@ class SqliteStore:
                 if "snapshot_closed" in later
                 else ()
             ),
+            pending=(rows("snapshot_pending", "bbiibsii") if "snapshot_pending" in later else ()),
+            pending_resolved=(
+                rows("snapshot_pending_resolved", "bi")
+                if "snapshot_pending_resolved" in later
+                else ()
+            ),
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),
@@ -556,7 +574,7 @@ class SqliteStore:
 
     def _later_tables(self) -> set[str]:
         listed = self._connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?)",
             tuple(_LATER_SNAPSHOT_TABLES),
         )
         return {name for (name,) in listed}

@@ -18,6 +18,7 @@ from dcep.parties._customers import KeptCustomer as KeptCustomer
 from dcep.parties._customers import MemoryCustomerStore as MemoryCustomerStore
 from dcep.parties._customers import SqliteCustomerStore as SqliteCustomerStore
 from dcep.parties._regulator import Regulator as Regulator
+from dcep.parties._signer import LinkedBatch as LinkedBatch
 from dcep.parties._wallet import Wallet as Wallet
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "CustomerRecovery",
     "CustomerStore",
     "KeptCustomer",
+    "LinkedBatch",
     "MemoryCustomerStore",
     "Regulator",
     "SqliteCustomerStore",

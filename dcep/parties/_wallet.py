@@ -6,14 +6,18 @@ from typing import TYPE_CHECKING, final
 
 from dcep.core._records import Receipt
 from dcep.errors import DcepError
+from dcep.instructions._conditions import Approval, Condition
 from dcep.instructions._encoding import SignedInstruction
 from dcep.instructions._kinds import (
     CloseSubWallet,
     CollectFromSubWallet,
     Defund,
     OpenSubWallet,
+    PayPending,
+    PostPending,
     TopUpSubWallet,
     Transfer,
+    VoidPending,
 )
 from dcep.ledger._ledger import Ledger
 from dcep.parties._signer import Seed, Signer, master_seed
@@ -151,6 +155,108 @@ class Wallet(Signer):
         closing = sub_wallet.address if isinstance(sub_wallet, Wallet) else sub_wallet
         return self._submit(
             lambda id_, seq: CloseSubWallet(id_, seq, parent=self.address, sub_wallet=closing)
+        )
+
+    def sign_pending(
+        self,
+        payee: Wallet | Address,
+        amount: Amount,
+        *,
+        expires_at_us: int,
+        conditions: tuple[Condition, ...] = (),
+        memo: str = "",
+    ) -> SignedInstruction:
+        """Sign a pending payment without submitting it (for a linked batch)."""
+        to = payee.address if isinstance(payee, Wallet) else payee
+        return self._sign(
+            lambda id_, seq: PayPending(
+                id_,
+                seq,
+                payer=self.address,
+                payee=to,
+                amount=amount,
+                expires_at_us=expires_at_us,
+                conditions=conditions,
+                memo=memo,
+            )
+        )
+
+    def pay_pending(
+        self,
+        payee: Wallet | Address,
+        amount: Amount,
+        *,
+        expires_at_us: int,
+        conditions: tuple[Condition, ...] = (),
+        memo: str = "",
+    ) -> Receipt:
+        """Reserve ``amount`` for ``payee`` until ``expires_at_us``: a two-phase payment.
+
+        The receipt's ``instruction_id`` names the pending payment (with this
+        wallet's address).  The payee or this wallet posts it
+        (:meth:`post`), the payee may void it (:meth:`void`), or it expires
+        and the money comes back.  Raises why not, as :meth:`pay` does, and
+        ``PENDING_EXPIRED`` for an expiry not after now.
+        """
+        return self._ledger.submit(
+            self.sign_pending(
+                payee, amount, expires_at_us=expires_at_us, conditions=conditions, memo=memo
+            )
+        )
+
+    def sign_post(
+        self,
+        payer: Wallet | Address,
+        pending_id: int,
+        amount: Amount | None = None,
+        *,
+        preimage: bytes = b"",
+        approvals: tuple[Approval, ...] = (),
+    ) -> SignedInstruction:
+        """Sign the posting of a pending payment without submitting it."""
+        source = payer.address if isinstance(payer, Wallet) else payer
+        if amount is None:
+            pending = self._ledger.pending_payment(source, pending_id)
+            # Nothing outstanding: the ledger will say why, whatever the amount.
+            amount = pending.amount if pending is not None else Amount(1)
+        posted = amount
+        return self._sign(
+            lambda id_, seq: PostPending(
+                id_,
+                seq,
+                payer=source,
+                pending_id=pending_id,
+                amount=posted,
+                preimage=preimage,
+                approvals=approvals,
+            )
+        )
+
+    def post(
+        self,
+        payer: Wallet | Address,
+        pending_id: int,
+        amount: Amount | None = None,
+        *,
+        preimage: bytes = b"",
+        approvals: tuple[Approval, ...] = (),
+    ) -> Receipt:
+        """Post pending payment ``pending_id`` of ``payer``: ``amount`` of it (all if ``None``).
+
+        Signed by this wallet, its payer or its payee.  The rest returns to
+        the payer.  ``preimage`` and ``approvals`` meet its conditions;
+        ``CONDITION_NOT_MET`` if they do not, ``PENDING_EXPIRED`` or
+        ``PENDING_ALREADY_RESOLVED`` if it is no longer outstanding.
+        """
+        return self._ledger.submit(
+            self.sign_post(payer, pending_id, amount, preimage=preimage, approvals=approvals)
+        )
+
+    def void(self, payer: Wallet | Address, pending_id: int) -> Receipt:
+        """Decline pending payment ``pending_id`` of ``payer`` as its payee: all of it returns."""
+        source = payer.address if isinstance(payer, Wallet) else payer
+        return self._submit(
+            lambda id_, seq: VoidPending(id_, seq, payer=source, pending_id=pending_id)
         )
 
     def __repr__(self) -> str:
