@@ -122,6 +122,10 @@ class Reason(enum.StrEnum):
     PENDING_OUTSTANDING = "pending_outstanding"
     CONDITION_NOT_MET = "condition_not_met"
     LINKED_BATCH_INVALID = "linked_batch_invalid"
+    # Purpose-bound vouchers (issue #25).
+    VOUCHER_UNKNOWN = "voucher_unknown"
+    VOUCHER_EXPIRED = "voucher_expired"
+    VOUCHER_WRONG_MERCHANT = "voucher_wrong_merchant"
 
 
 class DcepError(Exception):

@@ -303,6 +303,41 @@ KIND_STRATEGIES[InstructionKind.LINK_BATCH] = st.builds(
     digest=digests,
 )
 
+
+@st.composite
+def vouchers(draw: st.DrawFn) -> dcep.instructions.IssueVoucher:
+    issuer, holder = draw(st.lists(addresses, min_size=2, max_size=2, unique=True))
+    regions = draw(st.lists(institution_codes(), max_size=3).map(tuple))
+    merchants = draw(st.lists(addresses, min_size=0 if regions else 1, max_size=3).map(tuple))
+    return dcep.instructions.IssueVoucher(
+        draw(instruction_ids),
+        draw(sequences),
+        issuer=issuer,
+        holder=holder,
+        amount=draw(positive_amounts),
+        expires_at_us=draw(st.integers(1, 2**63 - 1)),
+        regions=regions,
+        merchants=merchants,
+        memo=draw(memos),
+    )
+
+
+@st.composite
+def voucher_spends(draw: st.DrawFn) -> dcep.instructions.SpendVoucher:
+    issuer, payee = draw(st.lists(addresses, min_size=2, max_size=2, unique=True))
+    return dcep.instructions.SpendVoucher(
+        draw(instruction_ids),
+        draw(sequences),
+        issuer=issuer,
+        voucher_id=draw(instruction_ids),
+        payee=payee,
+        amount=draw(positive_amounts),
+    )
+
+
+KIND_STRATEGIES[InstructionKind.ISSUE_VOUCHER] = vouchers()
+KIND_STRATEGIES[InstructionKind.SPEND_VOUCHER] = voucher_spends()
+
 instructions: st.SearchStrategy[Instruction] = st.one_of(*KIND_STRATEGIES.values())
 
 # Every error decoding may raise: the encoding's own, and the records' field checks.
@@ -485,6 +520,20 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     ),
     InstructionKind.LINK_BATCH: dcep.instructions.LinkBatch(
         24, 24, members=2, digest=b"\x0a" * 32
+    ),
+    InstructionKind.ISSUE_VOUCHER: dcep.instructions.IssueVoucher(
+        25,
+        25,
+        issuer=PAYER,
+        holder=PAYEE,
+        amount=dcep.cny("100"),
+        expires_at_us=10**15,
+        regions=(InstitutionCode.parse("MA.156.1301"),),
+        merchants=(Address(b"\x44" * 20),),
+        memo="stimulus",
+    ),
+    InstructionKind.SPEND_VOUCHER: dcep.instructions.SpendVoucher(
+        26, 26, issuer=PAYER, voucher_id=25, payee=Address(b"\x44" * 20), amount=dcep.cny("30")
     ),
 }
 

@@ -248,6 +248,12 @@ reserves_fen = st.one_of(
     st.integers(1, MAX_FEN),
     st.sampled_from((MAX_FEN, MAX_FEN - 1, MAX_FEN // 2 + 1)),
 )
+#: Where a voucher may be spent: all the opening's banks, one, or none of them.
+voucher_regions = st.lists(
+    st.sampled_from(("MA.156.1100", "MA.156.1100.01", "MA.156.1100.02", "MA.156.1301")),
+    max_size=2,
+    unique=True,
+)
 #: How a pending payment is resolved, and by whom.
 resolutions = st.sampled_from(("post", "post", "post_by_payer", "void", "void_by_payer"))
 memos = st.sampled_from(("", "noodles", "房租", "x" * 140))
@@ -320,6 +326,8 @@ class WalletModel:
     closed: bool = False
     #: Held for this wallet's pending payments: in its holdings, not spendable.
     reserved: int = 0
+    #: Set aside for vouchers this wallet issued: in its holdings, not spendable.
+    vouchers: int = 0
 
     @property
     def address(self) -> dcep.Address:
@@ -346,6 +354,28 @@ class Hold:
     created: int
     #: How it ended: "posted", "voided", "expired"; ``None`` while outstanding.
     outcome: str | None = None
+
+
+@dataclass(eq=False)
+class VoucherModel:
+    """A voucher, as the model knows it: who may spend what where, until when."""
+
+    issuer: WalletModel
+    holder: WalletModel
+    id: int
+    left: int
+    expires_at_us: int
+    regions: tuple[str, ...]
+    merchants: tuple[WalletModel, ...]
+    created: int
+    #: "spent" or "expired" once it is no more.
+    outcome: str | None = None
+
+    def pays(self, payee: WalletModel) -> bool:
+        code = payee.operator.code
+        return payee in self.merchants or any(
+            code == region or code.startswith(region + ".") for region in self.regions
+        )
 
 
 @dataclass(eq=False)
@@ -421,6 +451,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.next_seed = 1
         #: Every pending payment ever made, oldest first.
         self.holds: list[Hold] = []
+        #: Every voucher ever issued, oldest first.
+        self.vouchers: list[VoucherModel] = []
         #: Expiries the ledger has yet to journal: they open its next entry.
         self.unbooked_expiries: list[Posting] = []
 
@@ -634,7 +666,8 @@ class LedgerMachine(RuleBasedStateMachine):
         return (
             wallet.balance
             + wallet.reserved
-            + sum(child.balance + child.reserved for child in wallet.children)
+            + wallet.vouchers
+            + sum(child.balance + child.reserved + child.vouchers for child in wallet.children)
         )
 
     def _predict_room(
@@ -1988,7 +2021,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if amount > source.balance:
                 return Reason.INSUFFICIENT_BALANCE
             if not collect and _exceeds(
-                self._caps_of(child)[0], child.balance + child.reserved + amount
+                self._caps_of(child)[0], child.balance + child.reserved + child.vouchers + amount
             ):
                 return Reason.BALANCE_CAP_EXCEEDED
             return None
@@ -2080,7 +2113,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.WALLET_CLOSED
             if child.address in self.frozen:
                 return Reason.WALLET_FROZEN
-            if child.reserved:
+            if child.reserved or child.vouchers:
                 return Reason.PENDING_OUTSTANDING
             return None
 
@@ -2169,7 +2202,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return refusal
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
-            if _exceeds(caps.balance, wallet.balance + wallet.reserved):
+            if _exceeds(caps.balance, wallet.balance + wallet.reserved + wallet.vouchers):
                 return Reason.BALANCE_CAP_EXCEEDED
             if _exceeds(caps.daily, today):
                 return Reason.DAILY_CAP_EXCEEDED
@@ -2219,7 +2252,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return refusal
             if wallet.address in self.frozen:
                 return Reason.WALLET_FROZEN
-            if wallet.reserved:
+            if wallet.reserved or wallet.vouchers:
                 return Reason.PENDING_OUTSTANDING
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
@@ -2280,18 +2313,27 @@ class LedgerMachine(RuleBasedStateMachine):
     def _expire_holds(self) -> None:
         """Expire, in the model, every hold whose time has come: the ledger does so
         before its next instruction, and journals it at the head of that entry."""
-        due = sorted(
-            (h for h in self.holds if h.outcome is None and h.expires_at_us <= self.now_us),
-            key=lambda h: (h.expires_at_us, h.created),
-        )
-        for hold in due:
-            event("a pending payment expired")
-            hold.outcome = "expired"
-            hold.payer.reserved -= hold.amount
-            hold.payer.balance += hold.amount
-            self.unbooked_expiries.append(
-                _posting(AccountKind.RESERVED, hold.payer.address, -hold.amount, str(hold.id))
-            )
+        due: list[Hold | VoucherModel] = [
+            h for h in self.holds if h.outcome is None and h.expires_at_us <= self.now_us
+        ]
+        due += [v for v in self.vouchers if v.outcome is None and v.expires_at_us <= self.now_us]
+        for item in sorted(due, key=lambda h: (h.expires_at_us, h.created)):
+            item.outcome = "expired"
+            if isinstance(item, Hold):
+                event("a pending payment expired")
+                item.payer.reserved -= item.amount
+                item.payer.balance += item.amount
+                self.unbooked_expiries.append(
+                    _posting(AccountKind.RESERVED, item.payer.address, -item.amount, str(item.id))
+                )
+            else:
+                # Every expired voucher's remainder is back with its issuer.
+                event("a voucher expired")
+                item.issuer.vouchers -= item.left
+                item.issuer.balance += item.left
+                self.unbooked_expiries.append(
+                    _posting(AccountKind.VOUCHER, item.issuer.address, -item.left, str(item.id))
+                )
 
     @precondition(lambda self: len(self.wallet_list) >= 2)
     @rule(
@@ -2484,6 +2526,194 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: len(self.wallet_list) >= 2)
     @rule(
+        issuer=picks,
+        holder=picks,
+        plan=plans,
+        seconds=st.integers(1, 7200),
+        regions=voucher_regions,
+        merchants=st.lists(picks, max_size=2),
+    )
+    def issue_a_voucher(
+        self,
+        issuer: int,
+        holder: int,
+        plan: Plan,
+        seconds: int,
+        regions: list[str],
+        merchants: list[int],
+    ) -> None:
+        """A wallet sets money aside for a holder, to spend in some regions or shops."""
+        self._issue_voucher(issuer, holder, plan, seconds, regions, merchants)
+
+    def _issue_voucher(
+        self,
+        issuer: int,
+        holder: int,
+        plan: Plan,
+        seconds: int,
+        regions: list[str],
+        merchants: list[int],
+    ) -> VoucherModel | None:
+        source = self._wallet(issuer)
+        target = self._other_wallet(source, holder)
+        shops = tuple(dict.fromkeys(self._wallet(pick) for pick in merchants))
+        if not regions and not shops:
+            regions = ["MA.156.1100"]
+        amount = plan.resolve([source.balance])
+        number = self._next_number(source.address)
+        expires_at_us = self.now_us + seconds * 1_000_000
+        codes = tuple(dcep.InstitutionCode.parse(region) for region in regions)
+        expected = dcep.instructions.IssueVoucher(
+            number,
+            number,
+            issuer=source.address,
+            holder=target.address,
+            amount=_amount(amount),
+            expires_at_us=expires_at_us,
+            regions=codes,
+            merchants=tuple(shop.address for shop in shops),
+        )
+
+        def content() -> Reason | None:
+            if source.closed:
+                return Reason.WALLET_CLOSED
+            if source.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if target.closed:
+                return Reason.WALLET_CLOSED
+            if amount > source.balance:
+                return Reason.INSUFFICIENT_BALANCE
+            return None
+
+        outcome = self._envelope(source.address, number, number, expected, content)
+
+        def act() -> dcep.Receipt:
+            return source.role.issue_voucher(
+                target.role,
+                _amount(amount),
+                expires_at_us=expires_at_us,
+                regions=codes,
+                merchants=tuple(shop.role for shop in shops),
+            )
+
+        if self._attempt(outcome, act, number) is None:
+            return None
+        source.balance -= amount
+        source.vouchers += amount
+        voucher = VoucherModel(
+            source, target, number, amount, expires_at_us, tuple(regions), shops, self.entry_count
+        )
+        self.vouchers.append(voucher)
+        self._book(
+            self.entries[-1],
+            source.address,
+            number,
+            expected.KIND,
+            [_posting(AccountKind.VOUCHER, source.address, amount, str(number))],
+        )
+        return voucher
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(
+        issuer=picks,
+        holder=picks,
+        plan=plans,
+        seconds=st.integers(1, 7200),
+        regions=voucher_regions,
+        merchants=st.lists(picks, max_size=2),
+        spends=st.lists(
+            st.tuples(picks, st.integers(1, 120), st.integers(0, 3600)), min_size=1, max_size=4
+        ),
+    )
+    def a_voucher_campaign(
+        self,
+        issuer: int,
+        holder: int,
+        plan: Plan,
+        seconds: int,
+        regions: list[str],
+        merchants: list[int],
+        spends: list[tuple[int, int, int]],
+    ) -> None:
+        """A voucher, then its holder tries to spend it, time passing between."""
+        voucher = self._issue_voucher(issuer, holder, plan, seconds, regions, merchants)
+        if voucher is None:
+            return
+        for payee, percent, wait in spends:
+            self._spend_voucher(voucher, payee, percent, wait)
+
+    @precondition(lambda self: bool(self.vouchers))
+    @rule(pick=far_picks, payee=picks, percent=st.integers(1, 120), wait=st.integers(0, 600))
+    def spend_a_voucher(self, pick: int, payee: int, percent: int, wait: int) -> None:
+        """The holder pays a merchant (or one the voucher does not name) with a voucher;
+        no voucher money is spent outside its purpose or after its expiry."""
+        self._spend_voucher(self.vouchers[pick % len(self.vouchers)], payee, percent, wait)
+
+    def _spend_voucher(self, voucher: VoucherModel, payee: int, percent: int, wait: int) -> None:
+        if wait:
+            self.clock.advance(seconds=wait)
+            self.now_us += wait * 1_000_000
+            self._expire_holds()
+        holder = voucher.holder
+        target = self._other_wallet(voucher.issuer, payee)
+        amount = max(voucher.left * percent // 100, 1)
+        number = self._next_number(holder.address)
+        expected = dcep.instructions.SpendVoucher(
+            number,
+            number,
+            issuer=voucher.issuer.address,
+            voucher_id=voucher.id,
+            payee=target.address,
+            amount=_amount(amount),
+        )
+        family = (voucher.issuer.parent or voucher.issuer) is (target.parent or target)
+
+        def content() -> Reason | None:
+            if voucher.outcome == "expired":
+                return Reason.VOUCHER_EXPIRED
+            if voucher.outcome == "spent":
+                return Reason.INSUFFICIENT_BALANCE
+            if holder.closed:
+                return Reason.WALLET_CLOSED
+            if holder.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if target.closed:
+                return Reason.WALLET_CLOSED
+            if not voucher.pays(target):
+                return Reason.VOUCHER_WRONG_MERCHANT
+            if amount > voucher.left:
+                return Reason.INSUFFICIENT_BALANCE
+            return self._predict_room(target, amount, within_family=family)
+
+        outcome = self._envelope(holder.address, number, number, expected, content)
+
+        def act() -> dcep.Receipt:
+            return holder.role.spend_voucher(
+                voucher.issuer.role, voucher.id, target.role, _amount(amount)
+            )
+
+        if self._attempt(outcome, act, number) is None:
+            return
+        event("a voucher spent" + ("" if amount < voucher.left else " to its last fen"))
+        voucher.left -= amount
+        if not voucher.left:
+            voucher.outcome = "spent"
+        voucher.issuer.vouchers -= amount
+        target.balance += amount
+        self._book(
+            self.entries[-1],
+            holder.address,
+            number,
+            expected.KIND,
+            [
+                _posting(AccountKind.WALLET, voucher.issuer.address, -amount),
+                _posting(AccountKind.WALLET, target.address, amount),
+                _posting(AccountKind.VOUCHER, voucher.issuer.address, -amount, str(voucher.id)),
+            ],
+        )
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(
         members=st.lists(st.tuples(picks, picks, st.integers(1, 120)), min_size=1, max_size=4),
     )
     def a_linked_batch(self, members: list[tuple[int, int, int]]) -> None:
@@ -2659,7 +2889,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 int(wallet_info.category),
                 wallet_info.operator,
                 wallet_info.linked_account,
-                wallet_info.balance.fen - wallet.reserved,
+                wallet_info.balance.fen - wallet.reserved - wallet.vouchers,
                 wallet_info.spent_today.fen,
                 wallet_info.spent_this_year.fen,
                 wallet_info.parent,
@@ -2676,7 +2906,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 None if wallet.parent is None else wallet.parent.address,
                 wallet.closed,
             ), wallet
-            assert ledger.balance(wallet.address).fen == wallet.balance + wallet.reserved
+            held = wallet.balance + wallet.reserved + wallet.vouchers
+            assert ledger.balance(wallet.address).fen == held
+            assert wallet_info.reserved.fen == wallet.reserved + wallet.vouchers
             assert ledger.is_frozen(wallet.address) == (wallet.address in self.frozen), wallet
         supply = ledger.check_invariants()
         assert (
@@ -2688,15 +2920,18 @@ class LedgerMachine(RuleBasedStateMachine):
             self.issued,
             self.redeemed,
             sum(bank.vault for bank in self.bank_list),
-            sum(wallet.balance + wallet.reserved for wallet in self.wallet_list),
+            sum(w.balance + w.reserved + w.vouchers for w in self.wallet_list),
         )
         # Every pending payment outstanding in the model, and no other, is on the
-        # ledger (one whose time passed expires with the ledger's next entry).
+        # ledger (one whose time passed is gone; its expiry opens the next entry).
         outstanding = {(h.payer.address, h.id) for h in self.holds if h.outcome is None}
-        listed = {
-            (p.payer, p.id) for p in ledger.pending_payments() if p.expires_at_us > self.now_us
-        }
+        listed = {(p.payer, p.id) for p in ledger.pending_payments()}
         assert listed == outstanding
+        # Every voucher the model has outstanding, with what is left, and no other.
+        shown_vouchers = {(v.issuer, v.id, v.amount.fen) for v in ledger.vouchers()}
+        assert shown_vouchers == {
+            (v.issuer.address, v.id, v.left) for v in self.vouchers if v.outcome is None
+        }
         # Each resolved once: one posted or voided is outstanding no more.
         for hold in self.holds:
             if hold.outcome in ("posted", "voided"):

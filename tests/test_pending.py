@@ -302,13 +302,23 @@ def test_expiry_needs_no_caller_and_opens_the_next_entry(deal: Deal) -> None:
 
 
 def test_a_refused_instruction_leaves_due_expiries_undone(deal: Deal) -> None:
-    deal.buyer.pay_pending(deal.seller, cny("40"), expires_at_us=_later(deal, 1))
+    pending_id = deal.buyer.pay_pending(
+        deal.seller, cny("40"), expires_at_us=_later(deal, 1)
+    ).instruction_id
     deal.clock.advance(seconds=5)
-    # Refused after the expiry ran, so the expiry is put back with it.
+    # Readers go by the clock: it has expired, and its money is spendable.
+    assert deal.ledger.pending_payments() == []
+    assert deal.ledger.wallet(deal.buyer.address).reserved == cny("0")
+    # Refused after the expiry ran, so the expiry is put back with it: the
+    # journal's next entry carries it.
+    held = (AccountKind.RESERVED, deal.buyer.address, str(pending_id))
     refused(
         deal.ledger, Reason.INSUFFICIENT_BALANCE, lambda: deal.seller.pay(deal.agent, cny("1000"))
     )
-    assert len(deal.ledger.pending_payments()) == 1
+    assert deal.ledger.account_balance_fen(*held) == 4000
+    receipt = deal.buyer.defund(cny("3000"))
+    assert receipt.postings[0].kind is AccountKind.RESERVED
+    assert deal.ledger.account_balance_fen(*held) == 0
 
 
 def test_payments_expire_in_order_of_expiry_then_creation(deal: Deal) -> None:

@@ -62,6 +62,7 @@ from dcep.instructions import (
     HashLock,
     Instruction,
     Issue,
+    IssueVoucher,
     LinkBatch,
     OpenSubWallet,
     OpenWallet,
@@ -69,6 +70,7 @@ from dcep.instructions import (
     PayPending,
     PostPending,
     SignedInstruction,
+    SpendVoucher,
     TopUpSubWallet,
     Transfer,
     Unfreeze,
@@ -235,6 +237,7 @@ def _ledger_state(ledger: Ledger, signers: tuple[Address, ...]) -> tuple[object,
         ledger.central_bank,
         [ledger.last_sequence(signer) for signer in signers],
         ledger.pending_payments(),
+        ledger.vouchers(),
     )
 
 
@@ -1240,6 +1243,74 @@ def linked_batch_invalid() -> Attempt:
     )
 
 
+def _voucher(world: World, region: str, *, seconds: int = 60) -> Build:
+    expires_at_us = world.clock.now_us() + seconds * 1_000_000
+    return lambda i, s: IssueVoucher(
+        i,
+        s,
+        issuer=world.bob.address,
+        holder=world.alice.address,
+        amount=cny("50"),
+        expires_at_us=expires_at_us,
+        regions=(InstitutionCode.parse(region),),
+    )
+
+
+def _spend(world: World, voucher_id: int) -> Build:
+    # Alice pays herself: only the voucher's regions decide whether she may.
+    return lambda i, s: SpendVoucher(
+        i,
+        s,
+        issuer=world.bob.address,
+        voucher_id=voucher_id,
+        payee=world.alice.address,
+        amount=cny("1"),
+    )
+
+
+def voucher_unknown() -> Attempt:
+    world = _world()
+    signed = world.alice.sign(_spend(world, 99))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        UnknownPartyError,
+        instruction_id=1,
+        party=str(world.bob.address),
+        field="voucher_id",
+    )
+
+
+def voucher_expired() -> Attempt:
+    world = _world()
+    world.bob.submit(_voucher(world, "MA.156.1100", seconds=1))
+    world.clock.advance(seconds=2)
+    signed = world.alice.sign(_spend(world, 1))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=1,
+        party=str(world.bob.address),
+        field="voucher_id",
+    )
+
+
+def voucher_wrong_merchant() -> Attempt:
+    world = _world()
+    # Alice's bank is MA.156.1100.01, in Beijing; the voucher is for Shijiazhuang.
+    world.bob.submit(_voucher(world, "MA.156.1301"))
+    signed = world.alice.sign(_spend(world, 1))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=1,
+        party=str(world.alice.address),
+        field="payee",
+    )
+
+
 def _in_memory(scenario: Callable[[], Attempt]) -> Scenario:
     return lambda _tmp_path: scenario()
 
@@ -1311,6 +1382,9 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.PENDING_OUTSTANDING: _in_memory(pending_outstanding),
     Reason.CONDITION_NOT_MET: _in_memory(condition_not_met),
     Reason.LINKED_BATCH_INVALID: _in_memory(linked_batch_invalid),
+    Reason.VOUCHER_UNKNOWN: _in_memory(voucher_unknown),
+    Reason.VOUCHER_EXPIRED: _in_memory(voucher_expired),
+    Reason.VOUCHER_WRONG_MERCHANT: _in_memory(voucher_wrong_merchant),
 }
 
 

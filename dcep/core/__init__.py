@@ -21,6 +21,7 @@ from dcep.core._records import Posting as Posting
 from dcep.core._records import Receipt as Receipt
 from dcep.core._records import Rejection as Rejection
 from dcep.core._records import SupplyReport as SupplyReport
+from dcep.core._records import Voucher as Voucher
 from dcep.core._records import WalletInfo as WalletInfo
 from dcep.core._sentinels import SentinelPool as SentinelPool
 
@@ -38,6 +39,7 @@ __all__ = [
     "ReplayableLedger",
     "SentinelPool",
     "SupplyReport",
+    "Voucher",
     "WalletInfo",
 ]
 

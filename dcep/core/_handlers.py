@@ -19,6 +19,7 @@ from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, trans
 from dcep.core._handlers_parties import appoint_regulator, authorise_bank, genesis, open_wallet
 from dcep.core._handlers_pending import link_batch, pay_pending, post_pending, void_pending
 from dcep.core._handlers_supervision import disclosure, freeze, unfreeze, warrant
+from dcep.core._handlers_vouchers import issue_voucher, spend_voucher
 from dcep.core._handlers_wallets import (
     change_category,
     close_sub_wallet,
@@ -65,4 +66,6 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.POST_PENDING: post_pending,
     InstructionKind.VOID_PENDING: void_pending,
     InstructionKind.LINK_BATCH: link_batch,
+    InstructionKind.ISSUE_VOUCHER: issue_voucher,
+    InstructionKind.SPEND_VOUCHER: spend_voucher,
 }

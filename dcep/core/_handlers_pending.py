@@ -31,7 +31,7 @@ from dcep.core._checks import (
     wallet_of,
 )
 from dcep.core._handlers_money import _check_payment_caps, _count_payment
-from dcep.core._records import AccountKind, PendingPayment, Posting
+from dcep.core._records import AccountKind, PendingPayment, Posting, Voucher
 from dcep.core._state import EXPIRED, POSTED, VOIDED, LedgerState, accepted_key
 from dcep.errors import (
     AmountError,
@@ -57,8 +57,8 @@ __all__ = [
     "void_pending",
 ]
 
-#: What expiring took off the heap: each item, and the payment it expired (None if stale).
-Expired = list[tuple[tuple[int, int, bytes], PendingPayment | None]]
+#: What expiring took off the heap: each item, and what it expired (None if stale).
+Expired = list[tuple[tuple[int, int, bytes], PendingPayment | Voucher | None]]
 
 
 def pay_pending(
@@ -253,38 +253,54 @@ def void_pending(
 
 
 def expire_due(state: LedgerState, now_us: int) -> tuple[Expired, tuple[Posting, ...]]:
-    """Expire every pending payment due by ``now_us``; what was done, and its postings."""
+    """Expire every pending payment and voucher due by ``now_us``; what was done, and its postings.
+
+    A pending payment's money returns to its payer, a voucher's remainder to
+    its issuer: both to what the wallet may spend, from what it held aside.
+    """
     heap = state.pending_expiries
     done: Expired = []
     postings: list[Posting] = []
     while heap and heap[0][0] <= now_us:
         item = heapq.heappop(heap)
-        pending = state.pending.get(item[2])
-        done.append((item, pending))
-        if pending is None:
-            continue  # posted or voided before it was due
-        _resolve(state, pending, EXPIRED)
-        payer = state.wallets[pending.payer]
-        reserved_fen = pending.amount.fen
-        payer.reserved_fen -= reserved_fen
-        payer.balance_fen += reserved_fen
-        postings.append(
-            Posting(AccountKind.RESERVED, pending.payer, -reserved_fen, str(pending.id))
-        )
+        key = item[2]
+        record: PendingPayment | Voucher | None = state.pending.get(key) or state.vouchers.get(key)
+        done.append((item, record))
+        if record is None:
+            continue  # posted, voided or spent before it was due
+        state.pending_resolved[key] = EXPIRED
+        if isinstance(record, PendingPayment):
+            del state.pending[key]
+            wallet = state.wallets[record.payer]
+            wallet.reserved_fen -= record.amount.fen
+            kind, owner = AccountKind.RESERVED, record.payer
+        else:
+            del state.vouchers[key]
+            wallet = state.wallets[record.issuer]
+            wallet.vouchers_fen -= record.amount.fen
+            kind, owner = AccountKind.VOUCHER, record.issuer
+        wallet.balance_fen += record.amount.fen
+        postings.append(Posting(kind, owner, -record.amount.fen, str(record.id)))
     return done, tuple(postings)
 
 
 def undo_expiry(state: LedgerState, done: Expired) -> None:
     """Put back what :func:`expire_due` did, latest first: the instruction was refused."""
-    for item, pending in reversed(done):
+    for item, record in reversed(done):
         heapq.heappush(state.pending_expiries, item)
-        if pending is None:
+        if record is None:
             continue
-        del state.pending_resolved[item[2]]
-        state.pending[item[2]] = pending
-        payer = state.wallets[pending.payer]
-        payer.balance_fen -= pending.amount.fen
-        payer.reserved_fen += pending.amount.fen
+        key = item[2]
+        del state.pending_resolved[key]
+        if isinstance(record, PendingPayment):
+            state.pending[key] = record
+            wallet = state.wallets[record.payer]
+            wallet.reserved_fen += record.amount.fen
+        else:
+            state.vouchers[key] = record
+            wallet = state.wallets[record.issuer]
+            wallet.vouchers_fen += record.amount.fen
+        wallet.balance_fen -= record.amount.fen
 
 
 def link_batch(

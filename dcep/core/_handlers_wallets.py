@@ -109,11 +109,11 @@ def _no_sub_wallets(wallet: WalletAccount, address: Address, instruction_id: int
 
 def _no_pending(wallet: WalletAccount, address: Address, instruction_id: int, field: str) -> None:
     # Money held for a pending payment is promised to its payee until it resolves.
-    if wallet.reserved_fen:
+    if wallet.reserved_fen or wallet.vouchers_fen:
         raise InvalidFieldError(
             Reason.PENDING_OUTSTANDING,
-            f"wallet {address} holds {fen(wallet.reserved_fen)} for pending payments: "
-            "they must be posted, voided or expire first",
+            f"wallet {address} holds {fen(wallet.reserved_fen + wallet.vouchers_fen)} for "
+            "pending payments or vouchers: they must be resolved, spent or expire first",
             instruction_id=instruction_id,
             party=str(address),
             field=field,

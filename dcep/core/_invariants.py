@@ -47,6 +47,7 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             "spent_this_year_fen",
             "sub_wallets_fen",
             "reserved_fen",
+            "vouchers_fen",
         ):
             if getattr(wallet, name) < 0:
                 problems.append(f"wallet {address}: negative {name}")
@@ -117,9 +118,24 @@ def _pending_violations(state: LedgerState) -> list[str]:
                 f"wallet {address}: reserves {wallet.reserved_fen} fen, but its pending "
                 f"payments hold {reserved.get(address, 0)} fen"
             )
+    set_aside: dict[Address, int] = {}
+    for key, voucher in state.vouchers.items():
+        set_aside[voucher.issuer] = set_aside.get(voucher.issuer, 0) + voucher.amount.fen
+        if key in state.pending_resolved or voucher.amount.fen <= 0:
+            problems.append(f"voucher {voucher.id} of {voucher.issuer}: resolved or empty")
+        if voucher.holder not in state.wallets or voucher.issuer not in state.wallets:
+            problems.append(f"voucher {voucher.id} of {voucher.issuer}: unknown wallet")
+        if voucher.expires_at_us <= state.last_time_us:
+            problems.append(f"voucher {voucher.id} of {voucher.issuer}: past its expiry")
+    for address, wallet in state.wallets.items():
+        if wallet.vouchers_fen != set_aside.get(address, 0):
+            problems.append(
+                f"wallet {address}: sets {wallet.vouchers_fen} fen aside, but its vouchers "
+                f"hold {set_aside.get(address, 0)} fen"
+            )
     due = {key for _, _, key in state.pending_expiries}
-    if not due.issuperset(state.pending):
-        problems.append("a pending payment outstanding is not due to expire")
+    if not due.issuperset(state.pending) or not due.issuperset(state.vouchers):
+        problems.append("a pending payment or voucher outstanding is not due to expire")
     if state.linked_due:
         problems.append(f"a linked batch is open with {state.linked_due} members due")
     return problems

@@ -35,6 +35,7 @@ from dcep.core._records import (
     Posting,
     Receipt,
     SupplyReport,
+    Voucher,
     WalletInfo,
 )
 from dcep.core._snapshot import LedgerSnapshot, capture_state, restore_state
@@ -46,6 +47,7 @@ from dcep.core._state import (
     pack_record,
     receipt_from_record,
     record_matches,
+    voucher_key,
 )
 from dcep.errors import (
     DcepError,
@@ -367,13 +369,62 @@ class LedgerCore:
         """
         return self._state.linked_due
 
+    # Readers see the ledger as of its clock: what has expired by now is gone
+    # and its money back, though the ledger journals that with its next entry.
+
+    def _now_us(self) -> int:
+        return max(self._clock.now_us(), self._state.last_time_us)
+
     def pending_payments(self) -> list[PendingPayment]:
-        """Every pending payment outstanding, oldest first (by the entry that made it)."""
-        return sorted(self._state.pending.values(), key=lambda pending: pending.created_entry)
+        """Every pending payment outstanding now, oldest first (by the entry that made it)."""
+        now_us = self._now_us()
+        return sorted(
+            (p for p in self._state.pending.values() if p.expires_at_us > now_us),
+            key=lambda pending: pending.created_entry,
+        )
 
     def pending_payment(self, payer: Address, pending_id: int) -> PendingPayment | None:
-        """The pending payment ``pending_id`` of ``payer`` if it is outstanding, else ``None``."""
-        return self._state.pending.get(accepted_key(payer, pending_id))
+        """Pending payment ``pending_id`` of ``payer`` if it is outstanding now, else ``None``."""
+        found = self._state.pending.get(accepted_key(payer, pending_id))
+        return found if found is not None and found.expires_at_us > self._now_us() else None
+
+    def vouchers(self, holder: Address | None = None) -> list[Voucher]:
+        """Vouchers outstanding now (of ``holder``, or all), oldest first."""
+        now_us = self._now_us()
+        return sorted(
+            (
+                v
+                for v in self._state.vouchers.values()
+                if v.expires_at_us > now_us and (holder is None or v.holder == holder)
+            ),
+            key=lambda voucher: voucher.created_entry,
+        )
+
+    def voucher(self, issuer: Address, voucher_id: int) -> Voucher | None:
+        """Voucher ``voucher_id`` of ``issuer`` with what is left, if it is outstanding now."""
+        found = self._state.vouchers.get(voucher_key(issuer, voucher_id))
+        return found if found is not None and found.expires_at_us > self._now_us() else None
+
+    def _expired_by_now(self) -> dict[Address, int]:
+        # What each wallet holds aside that has expired by the clock and is
+        # not yet journalled: a walk of the due end of the expiry heap only.
+        state = self._state
+        now_us = self._now_us()
+        expired: dict[Address, int] = {}
+        stack = [0] if state.pending_expiries else []
+        heap = state.pending_expiries
+        while stack:
+            index = stack.pop()
+            expires_at_us, _, key = heap[index]
+            if expires_at_us > now_us:
+                continue
+            record = state.pending.get(key) or state.vouchers.get(key)
+            if isinstance(record, PendingPayment):
+                expired[record.payer] = expired.get(record.payer, 0) + record.amount.fen
+            elif record is not None:
+                expired[record.issuer] = expired.get(record.issuer, 0) + record.amount.fen
+            stack.extend(child for child in (2 * index + 1, 2 * index + 2) if child < len(heap))
+        return expired
 
     def subscribe(
         self, on_entry: Listener, on_commit: CommitHook | None = None
@@ -451,6 +502,9 @@ class LedgerCore:
         if kind is AccountKind.RESERVED:
             held = self._state.pending.get(accepted_key(owner, int(account_id)))
             return held.amount.fen if held is not None else 0
+        if kind is AccountKind.VOUCHER:
+            voucher = self._state.vouchers.get(voucher_key(owner, int(account_id)))
+            return voucher.amount.fen if voucher is not None else 0
         bank = self._state.banks.get(owner)
         if bank is None:
             return 0
@@ -466,13 +520,16 @@ class LedgerCore:
         """A snapshot of one wallet; spending counts only the current day and year."""
         account = self._wallet(address)
         # An address's 20 raw bytes find it too; the snapshot names it as an Address.
-        return _wallet_info(_as_address(address), account, *self._today())
+        shown = _as_address(address)
+        expired = self._expired_by_now().get(shown, 0)
+        return _wallet_info(shown, account, *self._today(), expired)
 
     def wallets(self) -> list[WalletInfo]:
         """Snapshots of every wallet, in the order they were opened."""
         day, year = self._today()
+        expired = self._expired_by_now()
         return [
-            _wallet_info(address, account, day, year)
+            _wallet_info(address, account, day, year, expired.get(address, 0))
             for address, account in self._state.wallets.items()
         ]
 
@@ -605,7 +662,9 @@ def _party_text(value: object) -> str:
     return str(value)
 
 
-def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) -> WalletInfo:
+def _wallet_info(
+    address: Address, account: WalletAccount, day: int, year: int, expired_fen: int = 0
+) -> WalletInfo:
     # The counters reset lazily, on the next payment; a snapshot must not show
     # yesterday's spending as today's.
     return WalletInfo(
@@ -619,6 +678,7 @@ def _wallet_info(address: Address, account: WalletAccount, day: int, year: int) 
         spent_this_year=Amount(account.spent_this_year_fen if account.year == year else 0),
         parent=account.parent,
         closed=account.closed,
+        reserved=Amount(account.reserved_fen + account.vouchers_fen - expired_fen),
     )
 
 

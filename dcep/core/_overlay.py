@@ -167,4 +167,5 @@ def overlay_of(state: LedgerState) -> LedgerState:
         linked_digest=state.linked_digest,
         linked_running=state.linked_running,
         network_id=state.network_id,
+        vouchers=_ReadThrough(state.vouchers),
     )

@@ -31,6 +31,7 @@ __all__ = [
     "Receipt",
     "Rejection",
     "SupplyReport",
+    "Voucher",
     "WalletInfo",
 ]
 
@@ -54,6 +55,10 @@ class AccountKind(enum.StrEnum):
     #: spend until the payment is posted, voided or expires.  A lien on the
     #: wallet, not a second place money is: the supply counts it once.
     RESERVED = "reserved"
+    #: e-CNY an issuer's wallet set aside for one voucher (``account_id``: its
+    #: id): in the issuer's holdings until the holder spends it at a merchant,
+    #: or it expires and is the issuer's to spend again.
+    VOUCHER = "voucher"
 
 
 @final
@@ -163,6 +168,9 @@ class WalletInfo:
     spent_this_year: Amount
     parent: Address | None = None
     closed: bool = False
+    #: Of ``balance``, what is held for pending payments and vouchers the
+    #: wallet issued: its, but not spendable (``balance - reserved`` is).
+    reserved: Amount = attrs.field(factory=lambda: Amount(0))
 
 
 @final
@@ -198,6 +206,31 @@ class PendingPayment:
     amount: Amount
     expires_at_us: int
     conditions: tuple[Condition, ...]
+    memo: str
+    created_entry: int
+    created_at_us: int
+
+
+@final
+@attrs.frozen
+class Voucher:
+    """Money an issuer set aside for ``holder`` to spend only for a purpose, until it expires.
+
+    ``issuer`` and ``id`` (of the :class:`~dcep.instructions.IssueVoucher`)
+    name it.  ``amount`` is what is left.  The holder may pay it only to a
+    wallet in ``merchants`` or operated by a bank whose institution code is
+    one of ``regions`` or under one; what is left at ``expires_at_us`` is the
+    issuer's to spend again.  Until spent it is the issuer's money, never
+    the holder's: a merchant paid with it holds ordinary money.
+    """
+
+    issuer: Address
+    id: int
+    holder: Address
+    amount: Amount
+    expires_at_us: int
+    regions: tuple[InstitutionCode, ...]
+    merchants: tuple[Address, ...]
     memo: str
     created_entry: int
     created_at_us: int

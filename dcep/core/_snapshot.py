@@ -13,10 +13,11 @@ from typing import final
 
 import attrs
 
-from dcep.core._records import CentralBankInfo, PendingPayment
+from dcep.core._records import CentralBankInfo, PendingPayment, Voucher
 from dcep.core._state import (
     EXPIRED,
     POSTED,
+    SPENT,
     VOIDED,
     BankBooks,
     LedgerState,
@@ -24,6 +25,7 @@ from dcep.core._state import (
     accepted_key,
     pack_record,
     unpack_record,
+    voucher_key,
 )
 from dcep.instructions._conditions import CONDITIONS
 from dcep.instructions._kinds import InstructionKind
@@ -50,6 +52,10 @@ SubWalletRow = tuple[bytes, bytes, int, int, int, int]
 PendingRow = tuple[bytes, bytes, int, int, bytes, str, int, int]
 #: A resolved pending payment: payer ‖ id and how it ended (1 posted, 2 voided, 3 expired).
 ResolvedRow = tuple[bytes, int]
+#: A voucher outstanding: its key ("V" ‖ issuer ‖ id), holder, what is left,
+#: expiry, regions (codes joined by spaces), merchants (their addresses one
+#: after another), memo, the entry that issued it and its time.
+VoucherRow = tuple[bytes, bytes, int, int, str, bytes, str, int, int]
 
 
 @final
@@ -77,8 +83,10 @@ class LedgerSnapshot:
     closed: tuple[bytes, ...] = ()
     #: Pending payments outstanding (issue #25), oldest first.
     pending: tuple[PendingRow, ...] = ()
-    #: Pending payments resolved, in the order they were.
+    #: Pending payments resolved (and vouchers spent or expired), in the order they were.
     pending_resolved: tuple[ResolvedRow, ...] = ()
+    #: Vouchers outstanding, oldest first.
+    vouchers: tuple[VoucherRow, ...] = ()
 
 
 @final
@@ -176,6 +184,20 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for p in sorted(state.pending.values(), key=lambda p: p.created_entry)
         ),
         pending_resolved=tuple(state.pending_resolved.items()),
+        vouchers=tuple(
+            (
+                voucher_key(v.issuer, v.id),
+                bytes(v.holder),
+                v.amount.fen,
+                v.expires_at_us,
+                " ".join(str(code) for code in v.regions),
+                b"".join(bytes(address) for address in v.merchants),
+                v.memo,
+                v.created_entry,
+                v.created_at_us,
+            )
+            for v in sorted(state.vouchers.values(), key=lambda v: v.created_entry)
+        ),
     )
 
 
@@ -303,6 +325,7 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         ("closed", snapshot.closed, set(snapshot.closed)),
         ("pending", snapshot.pending, state.pending),
         ("pending_resolved", snapshot.pending_resolved, state.pending_resolved),
+        ("vouchers", snapshot.vouchers, state.vouchers),
     ):
         if len(rows) != len(restored):
             raise ValueError(f"the snapshot's {table} name the same key twice")
@@ -338,7 +361,26 @@ def _restore_pending(state: LedgerState, snapshot: LedgerSnapshot) -> None:
         state.pending[key] = pending
         state.wallets[payer].reserved_fen += amount_fen
         heapq.heappush(state.pending_expiries, (expires_at_us, entry, key))
+    for row in snapshot.vouchers:
+        key, holder, left_fen, expires_at_us, regions, merchants, memo, entry, at_us = row
+        if len(key) != 37 or len(merchants) % 20:
+            raise ValueError("a voucher row is malformed")
+        issuer = Address(key[1:21])
+        state.vouchers[key] = Voucher(
+            issuer=issuer,
+            id=int.from_bytes(key[21:], "big"),
+            holder=Address(holder),
+            amount=Amount(left_fen),
+            expires_at_us=expires_at_us,
+            regions=tuple(InstitutionCode.parse(code) for code in regions.split()),
+            merchants=tuple(Address(merchants[i : i + 20]) for i in range(0, len(merchants), 20)),
+            memo=memo,
+            created_entry=entry,
+            created_at_us=at_us,
+        )
+        state.wallets[issuer].vouchers_fen += left_fen
+        heapq.heappush(state.pending_expiries, (expires_at_us, entry, key))
     for key, outcome in snapshot.pending_resolved:
-        if outcome not in (POSTED, VOIDED, EXPIRED):
+        if outcome not in (POSTED, VOIDED, EXPIRED, SPENT):
             raise ValueError(f"no pending outcome {outcome}")
         state.pending_resolved[key] = outcome

@@ -19,7 +19,7 @@ from typing import Final, final
 import attrs
 
 from dcep.core._posting_codec import decode_postings
-from dcep.core._records import CentralBankInfo, PendingPayment, Receipt
+from dcep.core._records import CentralBankInfo, PendingPayment, Receipt, Voucher
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
@@ -28,6 +28,7 @@ from dcep.values._policy import WalletCategory
 __all__ = [
     "EXPIRED",
     "POSTED",
+    "SPENT",
     "VOIDED",
     "BankBooks",
     "LedgerState",
@@ -37,6 +38,7 @@ __all__ = [
     "receipt_from_record",
     "record_matches",
     "unpack_record",
+    "voucher_key",
 ]
 
 #: What the ledger remembers of each accepted instruction, for idempotent
@@ -121,10 +123,12 @@ class WalletAccount:
     closed: bool = False
     #: Held for this wallet's pending payments as payer: in its holdings, not spendable.
     reserved_fen: int = 0
+    #: Set aside for vouchers this wallet issued: in its holdings, not spendable.
+    vouchers_fen: int = 0
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""
-        return self.balance_fen + self.reserved_fen
+        return self.balance_fen + self.reserved_fen + self.vouchers_fen
 
 
 @final
@@ -204,9 +208,19 @@ class LedgerState:
     linked_running: bytes = b""
     #: The ledger's network id, which approvals of a release are signed for.
     network_id: bytes = b""
+    #: Vouchers outstanding, by "V" ‖ issuer ‖ id (see :func:`voucher_key`);
+    #: their expiries share ``pending_expiries``, their ends ``pending_resolved``.
+    vouchers: dict[bytes, Voucher] = attrs.field(factory=dict)
 
 
 #: How a pending payment was resolved, as :attr:`LedgerState.pending_resolved` keeps it.
 POSTED: Final = 1
 VOIDED: Final = 2
 EXPIRED: Final = 3
+#: A voucher spent to its last fen.
+SPENT: Final = 4
+
+
+def voucher_key(issuer: Address, voucher_id: int) -> bytes:
+    """A voucher's key: 37 bytes, so never a pending payment's (36)."""
+    return b"V" + accepted_key(issuer, voucher_id)

@@ -33,6 +33,7 @@ from dcep.instructions._kinds import Genesis as Genesis
 from dcep.instructions._kinds import Instruction as Instruction
 from dcep.instructions._kinds import InstructionKind as InstructionKind
 from dcep.instructions._kinds import Issue as Issue
+from dcep.instructions._kinds import IssueVoucher as IssueVoucher
 from dcep.instructions._kinds import LinkBatch as LinkBatch
 from dcep.instructions._kinds import OpenSubWallet as OpenSubWallet
 from dcep.instructions._kinds import OpenWallet as OpenWallet
@@ -40,6 +41,7 @@ from dcep.instructions._kinds import PayIn as PayIn
 from dcep.instructions._kinds import PayPending as PayPending
 from dcep.instructions._kinds import PostPending as PostPending
 from dcep.instructions._kinds import Redeem as Redeem
+from dcep.instructions._kinds import SpendVoucher as SpendVoucher
 from dcep.instructions._kinds import TopUpSubWallet as TopUpSubWallet
 from dcep.instructions._kinds import Transfer as Transfer
 from dcep.instructions._kinds import Unfreeze as Unfreeze
@@ -65,6 +67,7 @@ __all__ = [
     "Instruction",
     "InstructionKind",
     "Issue",
+    "IssueVoucher",
     "LinkBatch",
     "NotBefore",
     "OpenSubWallet",
@@ -74,6 +77,7 @@ __all__ = [
     "PostPending",
     "Redeem",
     "SignedInstruction",
+    "SpendVoucher",
     "TopUpSubWallet",
     "Transfer",
     "Unfreeze",

@@ -37,6 +37,7 @@ from dcep.instructions._conditions import (
     HashLock,
     NotBefore,
 )
+from dcep.instructions._scopes import MAX_SCOPE, MERCHANTS, REGIONS
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import Amount
@@ -58,6 +59,7 @@ __all__ = [
     "Instruction",
     "InstructionKind",
     "Issue",
+    "IssueVoucher",
     "LinkBatch",
     "OpenSubWallet",
     "OpenWallet",
@@ -65,6 +67,7 @@ __all__ = [
     "PayPending",
     "PostPending",
     "Redeem",
+    "SpendVoucher",
     "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
@@ -108,6 +111,8 @@ class InstructionKind(enum.IntEnum):
     POST_PENDING = 22
     VOID_PENDING = 23
     LINK_BATCH = 24
+    ISSUE_VOUCHER = 25
+    SPEND_VOUCHER = 26
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -688,6 +693,100 @@ class LinkBatch(Instruction):
     digest: bytes = attrs.field(validator=_check_digest)
 
 
+def _check_regions(_instance: object, _attribute: object, value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) > MAX_SCOPE
+        or not all(isinstance(code, InstitutionCode) for code in value)
+    ):
+        raise _invalid("regions", f"regions are a tuple of up to {MAX_SCOPE} institution codes")
+
+
+def _check_merchants(_instance: object, _attribute: object, value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) > MAX_SCOPE
+        or not all(isinstance(address, Address) for address in value)
+    ):
+        raise _invalid("merchants", f"merchants are a tuple of up to {MAX_SCOPE} addresses")
+
+
+@final
+@attrs.frozen
+class IssueVoucher(Instruction):
+    """An issuer's wallet sets ``amount`` aside for ``holder``, to spend for a purpose only.
+
+    Signed by the issuer (a city's wallet, a bank's).  The holder may pay it
+    only to a wallet in ``merchants`` or operated by a bank whose code is one
+    of ``regions`` or under one (at least one of the two is given), and only
+    before ``expires_at_us``; what is left then is the issuer's again, with
+    no one asking.  Until spent the money stays in the issuer's holdings:
+    it is never ordinary money in the holder's hands.  Issuing and spending
+    count toward no payment cap; the issuer's balance cap counts the money
+    it set aside.  The instruction's ``id`` names the voucher, with the issuer.
+    """
+
+    KIND = InstructionKind.ISSUE_VOUCHER
+    WIRE = (
+        ("issuer", wire.ADDRESS),
+        ("holder", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+        ("expires_at_us", wire.U64),
+        ("regions", REGIONS),
+        ("merchants", MERCHANTS),
+        ("memo", wire.TEXT),
+    )
+
+    issuer: Address = attrs.field(validator=_check_type(Address))
+    holder: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    expires_at_us: int = attrs.field(validator=_check_expiry)
+    regions: tuple[InstitutionCode, ...] = attrs.field(
+        default=(), converter=_to_tuple, validator=_check_regions
+    )
+    merchants: tuple[Address, ...] = attrs.field(
+        default=(), converter=_to_tuple, validator=_check_merchants
+    )
+    memo: str = attrs.field(default="", validator=_MEMO)
+
+    def __attrs_post_init__(self) -> None:
+        if self.issuer == self.holder:
+            raise InvalidFieldError(
+                Reason.SELF_PAYMENT, "an issuer cannot hold its own voucher", field="holder"
+            )
+        if not self.regions and not self.merchants:
+            raise _invalid("regions", "a voucher names regions or merchants it may be spent at")
+
+
+@final
+@attrs.frozen
+class SpendVoucher(Instruction):
+    """The holder pays ``amount`` of voucher ``voucher_id`` of ``issuer`` to ``payee``.
+
+    Signed by the holder; ``payee`` must be one of the voucher's merchants,
+    or in one of its regions, and receives ordinary money.
+    """
+
+    KIND = InstructionKind.SPEND_VOUCHER
+    WIRE = (
+        ("issuer", wire.ADDRESS),
+        ("voucher_id", wire.U128),
+        ("payee", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+    )
+
+    issuer: Address = attrs.field(validator=_check_type(Address))
+    voucher_id: int = attrs.field(validator=_check_id)
+    payee: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+
+    def __attrs_post_init__(self) -> None:
+        if self.payee == self.issuer:
+            raise InvalidFieldError(
+                Reason.SELF_PAYMENT, "a voucher cannot pay its own issuer", field="payee"
+            )
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -716,5 +815,7 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         PostPending,
         VoidPending,
         LinkBatch,
+        IssueVoucher,
+        SpendVoucher,
     )
 }

@@ -112,6 +112,13 @@ _LATER_SNAPSHOT_TABLES: Final = {
         "CREATE TABLE IF NOT EXISTS snapshot_pending_resolved (payment BLOB NOT NULL, "
         "outcome INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
     ),
+    "snapshot_vouchers": (
+        "CREATE TABLE IF NOT EXISTS snapshot_vouchers (voucher BLOB NOT NULL, "
+        "holder BLOB NOT NULL, amount INTEGER NOT NULL, expires_at_us INTEGER NOT NULL, "
+        "regions TEXT NOT NULL, merchants BLOB NOT NULL, memo TEXT NOT NULL, "
+        "created_entry INTEGER NOT NULL, created_at_us INTEGER NOT NULL, "
+        "position INTEGER PRIMARY KEY)"
+    ),
 }
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -434,6 +441,7 @@ class SqliteStore:
             "snapshot_closed": [(address,) for address in state.closed],
             "snapshot_pending": state.pending,
             "snapshot_pending_resolved": state.pending_resolved,
+            "snapshot_vouchers": state.vouchers,
         }
         existing = self._later_tables()
         for table, rows in later_rows.items():
@@ -555,6 +563,9 @@ class SqliteStore:
                 if "snapshot_pending_resolved" in later
                 else ()
             ),
+            vouchers=(
+                rows("snapshot_vouchers", "bbiisbsii") if "snapshot_vouchers" in later else ()
+            ),
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),
@@ -574,7 +585,7 @@ class SqliteStore:
 
     def _later_tables(self) -> set[str]:
         listed = self._connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?)",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?, ?)",
             tuple(_LATER_SNAPSHOT_TABLES),
         )
         return {name for (name,) in listed}

@@ -12,15 +12,18 @@ from dcep.instructions._kinds import (
     CloseSubWallet,
     CollectFromSubWallet,
     Defund,
+    IssueVoucher,
     OpenSubWallet,
     PayPending,
     PostPending,
+    SpendVoucher,
     TopUpSubWallet,
     Transfer,
     VoidPending,
 )
 from dcep.ledger._ledger import Ledger
 from dcep.parties._signer import Seed, Signer, master_seed
+from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, SigningKey
 from dcep.values._money import Amount
 from dcep.values._policy import WalletCategory
@@ -257,6 +260,55 @@ class Wallet(Signer):
         source = payer.address if isinstance(payer, Wallet) else payer
         return self._submit(
             lambda id_, seq: VoidPending(id_, seq, payer=source, pending_id=pending_id)
+        )
+
+    def issue_voucher(
+        self,
+        holder: Wallet | Address,
+        amount: Amount,
+        *,
+        expires_at_us: int,
+        regions: tuple[InstitutionCode | str, ...] = (),
+        merchants: tuple[Wallet | Address, ...] = (),
+        memo: str = "",
+    ) -> Receipt:
+        """Set ``amount`` aside for ``holder`` to spend only at ``merchants`` or in ``regions``.
+
+        ``regions`` are institution codes: a merchant operated by a bank with
+        that code, or one under it, may be paid.  What is left at
+        ``expires_at_us`` is this wallet's to spend again, with no one asking.
+        The receipt's ``instruction_id`` names the voucher (with this wallet).
+        """
+        to = holder.address if isinstance(holder, Wallet) else holder
+        codes = tuple(
+            code if isinstance(code, InstitutionCode) else InstitutionCode.parse(code)
+            for code in regions
+        )
+        shops = tuple(m.address if isinstance(m, Wallet) else m for m in merchants)
+        return self._submit(
+            lambda id_, seq: IssueVoucher(
+                id_,
+                seq,
+                issuer=self.address,
+                holder=to,
+                amount=amount,
+                expires_at_us=expires_at_us,
+                regions=codes,
+                merchants=shops,
+                memo=memo,
+            )
+        )
+
+    def spend_voucher(
+        self, issuer: Wallet | Address, voucher_id: int, payee: Wallet | Address, amount: Amount
+    ) -> Receipt:
+        """Pay ``amount`` of a voucher this wallet holds to ``payee``, a merchant it names."""
+        source = issuer.address if isinstance(issuer, Wallet) else issuer
+        to = payee.address if isinstance(payee, Wallet) else payee
+        return self._submit(
+            lambda id_, seq: SpendVoucher(
+                id_, seq, issuer=source, voucher_id=voucher_id, payee=to, amount=amount
+            )
         )
 
     def __repr__(self) -> str:
