@@ -372,6 +372,9 @@ class VoucherModel:
     outcome: str | None = None
 
     def pays(self, payee: WalletModel) -> bool:
+        """Whether the voucher may pay ``payee``: never the holder's own family."""
+        if (payee.parent or payee) is (self.holder.parent or self.holder):
+            return False
         code = payee.operator.code
         return payee in self.merchants or any(
             code == region or code.startswith(region + ".") for region in self.regions
@@ -2655,7 +2658,8 @@ class LedgerMachine(RuleBasedStateMachine):
             self.now_us += wait * 1_000_000
             self._expire_holds()
         holder = voucher.holder
-        target = self._other_wallet(voucher.issuer, payee)
+        # Sometimes the holder itself: never allowed.
+        target = holder if payee % 8 == 7 else self._other_wallet(voucher.issuer, payee)
         amount = max(voucher.left * percent // 100, 1)
         number = self._next_number(holder.address)
         expected = dcep.instructions.SpendVoucher(
@@ -2675,7 +2679,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.INSUFFICIENT_BALANCE
             if holder.closed:
                 return Reason.WALLET_CLOSED
-            if holder.address in self.frozen:
+            if holder.address in self.frozen or voucher.issuer.address in self.frozen:
                 return Reason.WALLET_FROZEN
             if target.closed:
                 return Reason.WALLET_CLOSED

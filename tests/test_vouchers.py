@@ -197,6 +197,27 @@ def test_the_remainder_returns_to_the_issuer_at_expiry_with_no_caller() -> None:
     town.city.defund(cny("4965"))  # all of it spendable again
 
 
+def test_a_voucher_never_pays_its_holder_nor_a_frozen_issuers_money() -> None:
+    town = _city()
+    # The resident banks in Beijing, where this voucher may be spent...
+    voucher_id = town.city.issue_voucher(
+        town.resident, cny("10"), expires_at_us=_later(town, 30), regions=(BEIJING,)
+    ).instruction_id
+    # ...but not on itself: that would be ordinary money in its hands.
+    refused(
+        town.ledger,
+        Reason.VOUCHER_WRONG_MERCHANT,
+        lambda: town.resident.spend_voucher(town.city, voucher_id, town.resident, cny("1")),
+    )
+    regulator = dcep.CentralBank.restore(town.ledger, seed=27).appoint_regulator("AML", seed=4)
+    regulator.freeze(town.city.address, reason="case 5")
+    refused(
+        town.ledger,
+        Reason.WALLET_FROZEN,
+        lambda: town.resident.spend_voucher(town.city, voucher_id, town.beijing_shop, cny("1")),
+    )
+
+
 def test_only_the_holder_spends() -> None:
     town = _city()
     voucher_id = town.city.issue_voucher(

@@ -132,12 +132,17 @@ def spend_voucher(
     holder = state.wallets[voucher.holder]
     require_open(holder, voucher.holder, instruction.id, "holder")
     require_not_frozen(state, voucher.holder, instruction.id)
+    # The money paid out is the issuer's: a freeze on it stops its vouchers too.
+    require_not_frozen(state, voucher.issuer, instruction.id)
     payee_address = instruction.payee
     payee = wallet_of(state, payee_address, instruction.id, "payee")
     require_open(payee, payee_address, instruction.id, "payee")
     region = state.banks[payee.operator].code
-    if payee_address not in voucher.merchants and not any(
-        region == allowed or region.is_under(allowed) for allowed in voucher.regions
+    # Never to the holder's own family: that would make it ordinary money in its hands.
+    own = (payee.parent or payee_address) == (holder.parent or voucher.holder)
+    if own or (
+        payee_address not in voucher.merchants
+        and not any(region == allowed or region.is_under(allowed) for allowed in voucher.regions)
     ):
         raise NotAuthorisedError(
             Reason.VOUCHER_WRONG_MERCHANT,
