@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dcep
+import dcep.regulator
 from dcep import Reason, cny
 from dcep.core import AccountKind
 from dcep.instructions import (
@@ -569,6 +570,26 @@ def test_a_database_reopens_with_pending_payments_outstanding(
         again.close()
         if not close_first:
             ledger.close()
+
+
+def test_the_regulator_lists_pending_payments_from_the_journal_alone() -> None:
+    deal = _deal(block_size=3)
+    journal = deal.ledger.journal
+    assert journal is not None
+    # One view follows the ledger from here on, one reads the store at the end.
+    follower = dcep.regulator.ProgrammableView.from_store(journal.store)
+    follower.follow(deal.ledger)
+    _busy(deal)
+    deal.buyer.pay_pending(deal.seller, cny("3"), expires_at_us=_later(deal, 5))
+    read = dcep.regulator.ProgrammableView.from_store(journal.store)
+    assert read.entry_count == follower.entry_count == deal.ledger.entry_count
+    for view in (read, follower):
+        assert view.pending_outstanding() == deal.ledger.pending_payments()
+    # Past an expiry the journal has not recorded yet, as the ledger reads it.
+    deal.clock.advance(seconds=10)
+    now_us = deal.clock.now_us()
+    assert read.pending_outstanding(now_us) == deal.ledger.pending_payments()
+    assert len(read.pending_outstanding()) == len(read.pending_outstanding(now_us)) + 1
 
 
 def test_the_regulator_sees_a_posting_as_one_payment() -> None:

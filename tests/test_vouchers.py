@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dcep
+import dcep.regulator
 from dcep import Reason, cny
 from dcep.core import AccountKind
 
@@ -263,6 +264,29 @@ def test_the_regulator_sees_a_spend_as_a_payment_from_the_issuer() -> None:
         town.city.address,
         town.hebei_shops[0].address,
         2500,
+    )
+
+
+def test_the_regulator_reads_a_campaigns_spend_by_region() -> None:
+    town = _city(block_size=4)
+    voucher_id = town.city.issue_voucher(
+        town.resident,
+        cny("100"),
+        expires_at_us=_later(town, 60),
+        regions=(HEBEI,),
+        merchants=(town.beijing_shop,),
+    ).instruction_id
+    spends = [(town.hebei_shops[0], "12"), (town.hebei_shops[1], "3"), (town.beijing_shop, "40")]
+    for shop, yuan in spends:
+        town.resident.spend_voucher(town.city, voucher_id, shop, cny(yuan))
+    journal = town.ledger.journal
+    assert journal is not None
+    view = dcep.regulator.ProgrammableView.from_store(journal.store)
+    assert view.voucher_spend_by_region(town.city.address) == {BEIJING: 4000, HEBEI: 1500}
+    assert view.voucher_spend_by_region(town.resident.address) == {}
+    # What the campaign spent is what the merchants received.
+    assert sum(view.voucher_spend_by_region().values()) == sum(
+        shop.balance.fen for shop in (*town.hebei_shops, town.beijing_shop)
     )
 
 

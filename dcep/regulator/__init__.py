@@ -5,6 +5,8 @@ state: it sees pseudonymous flows (:class:`FundsFlow`), wallet and bank
 profiles, freezes and warrants.  :func:`trace_forward` and
 :func:`trace_backward` follow money into a :class:`FlowGraph`; :func:`screen`
 runs AML rules (:class:`AmlRule`) into :class:`Alert` records;
+:class:`ProgrammableView` lists pending payments outstanding and a voucher
+campaign's spend by region;
 :func:`daily_report` writes the large-value and suspicious-transaction
 reports.
 """
@@ -28,6 +30,7 @@ from dcep.regulator._log import RegulatorProfile as RegulatorProfile
 from dcep.regulator._log import WarrantRecord as WarrantRecord
 from dcep.regulator._passing import FanRule as FanRule
 from dcep.regulator._passing import PassThroughRule as PassThroughRule
+from dcep.regulator._programmable import ProgrammableView as ProgrammableView
 from dcep.regulator._records import BankProfile as BankProfile
 from dcep.regulator._records import FundsFlow as FundsFlow
 from dcep.regulator._records import PartyRole as PartyRole
@@ -62,6 +65,7 @@ __all__ = [
     "MuleRule",
     "PartyRole",
     "PassThroughRule",
+    "ProgrammableView",
     "RegulatorProfile",
     "RegulatorView",
     "ScatterGatherRule",
