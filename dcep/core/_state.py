@@ -97,8 +97,10 @@ class WalletAccount:
 
     ``day`` and ``year`` say which local day and year the ``spent_*``
     counters belong to; a payment on a later day starts them from zero.
-    Later kinds of money (reserved, offline, voucher) become fields here and
-    :meth:`holdings_fen` adds them up, so the balance cap keeps one meaning.
+    Other kinds of money are fields here and :meth:`holdings_fen` adds them
+    up, so the balance cap keeps one meaning: ``reserved_fen`` for the
+    wallet's pending payments, ``vouchers_fen`` for vouchers it issued (an
+    offline allowance would be one more).  ``balance_fen`` is what it may spend.
 
     A sub-wallet names its ``parent`` and keeps its ``own_caps`` (balance,
     single payment, daily, annual, in fen; ``None``: the category's); a
