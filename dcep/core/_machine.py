@@ -12,8 +12,9 @@ processes are in :mod:`dcep.core._batches`; journals, stores and opening a
 database are in the layers above (:mod:`dcep.journal`, :mod:`dcep.ledger`).
 
 Over 400 lines, on purpose: the state machine's one class is its submit
-path plus the queries every reader uses, and splitting the queries away
-would put the state's only readers in a second module that reaches into it.
+path (with the expiries it runs first and the linked batches it tries on an
+overlay) plus the queries every reader uses, and splitting either away would
+put a second module's hands on the state it holds.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ __all__ = ["LedgerCore"]
 _DIGEST_PERSON: Final = b"dcep.instr"
 #: The latest time a journal or snapshot can hold: 2^63 - 1 microseconds since 1970.
 _LATEST_TIME_US: Final = 2**63 - 1
+_LINK_BATCH: Final = InstructionKind.LINK_BATCH
 Listener = Callable[[LedgerEntry], None]
 CommitHook = Callable[[], None]
 
@@ -256,7 +258,7 @@ class LedgerCore:
                 field="accepted_at_us",
             )
         kind = instruction.KIND
-        if kind is InstructionKind.LINK_BATCH and at_us is None:
+        if kind is _LINK_BATCH and at_us is None:
             raise _linked_invalid("a linked batch is submitted with submit_linked", instruction.id)
         running = _member_fold(state, signed) if state.linked_due else None
         expiries = state.pending_expiries
