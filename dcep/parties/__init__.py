@@ -16,6 +16,7 @@ from dcep.parties._customers import CustomerRecovery as CustomerRecovery
 from dcep.parties._customers import CustomerStore as CustomerStore
 from dcep.parties._customers import KeptCustomer as KeptCustomer
 from dcep.parties._customers import MemoryCustomerStore as MemoryCustomerStore
+from dcep.parties._customers import PendingUpdate as PendingUpdate
 from dcep.parties._customers import SqliteCustomerStore as SqliteCustomerStore
 from dcep.parties._regulator import Regulator as Regulator
 from dcep.parties._wallet import Wallet as Wallet
@@ -27,6 +28,7 @@ __all__ = [
     "CustomerStore",
     "KeptCustomer",
     "MemoryCustomerStore",
+    "PendingUpdate",
     "Regulator",
     "SqliteCustomerStore",
     "Wallet",

@@ -28,6 +28,7 @@ from dcep.parties._customers import (
     CustomerStore,
     KeptCustomer,
     MemoryCustomerStore,
+    PendingUpdate,
 )
 from dcep.parties._signer import Seed, Signer, has_kyc_field, master_seed
 from dcep.parties._wallet import Wallet
@@ -131,6 +132,15 @@ class Bank(Signer):
             else:
                 store.discard(wallet)
                 back += 1
+        # A pending category change was accepted if the ledger took the bank's
+        # instruction of that sequence number: nothing later was signed before this.
+        last_sequence = self._ledger.last_sequence(self.address)
+        applied = dropped = 0
+        for update in store.pending_updates():
+            accepted = update.sequence <= last_sequence
+            store.settle_update(update.wallet, applied=accepted)
+            applied += accepted
+            dropped += not accepted
         on_ledger = self._ledger.bank(self.address).wallet_count
         confirmed = store.wallets(confirmed=True)
         if len(confirmed) != on_ledger:
@@ -141,7 +151,9 @@ class Bank(Signer):
                     store.discard(wallet)
                     back += 1
             confirmed = store.wallets(confirmed=True)
-        return CustomerRecovery(forward, back, max(0, on_ledger - len(confirmed)))
+        return CustomerRecovery(
+            forward, back, max(0, on_ledger - len(confirmed)), applied, dropped
+        )
 
     def assign_branch_code(self, segment: str, branch_name: str) -> InstitutionCode:
         """Give one of this bank's branches a code under the bank's own."""
@@ -315,8 +327,11 @@ class Bank(Signer):
         wallet_category = WalletCategory.of(category)
         record = CustomerRecord(phone, id_number, name, linked_account, in_person)
         self._require_kyc(wallet_category, record)
-        commitment = kyc_digest(self._kyc_salt(address), record)
-        return self._submit(
+        salt = self._kyc_salt(address)
+        commitment = kyc_digest(salt, record)
+        # Written ahead, like an opening: the new record is kept once the ledger
+        # has committed its digest, and a crash in between is settled on attaching.
+        signed = self._sign(
             lambda id_, seq: ChangeCategory(
                 id_,
                 seq,
@@ -326,6 +341,17 @@ class Bank(Signer):
                 kyc_digest=commitment,
             )
         )
+        sequence = signed.instruction.sequence
+        store = self._customers
+        store.begin_update(PendingUpdate(address, record, salt, sequence))
+        try:
+            receipt = self._ledger.submit(signed)
+        except DcepError:
+            if self._ledger.last_sequence(self.address) < sequence:
+                store.settle_update(address, applied=False)
+            raise
+        store.settle_update(address, applied=True)
+        return receipt
 
     def close_wallet(self, wallet: Wallet | Address, *, to_account: str | None = None) -> Receipt:
         """Close a wallet this bank operates; its balance goes to a deposit account.
