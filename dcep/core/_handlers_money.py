@@ -28,6 +28,7 @@ from dcep.core._checks import (
 from dcep.core._records import AccountKind, Posting
 from dcep.core._state import LedgerState, WalletAccount
 from dcep.errors import (
+    InsufficientFundsError,
     InvalidFieldError,
     LimitExceededError,
     Reason,
@@ -49,9 +50,10 @@ __all__ = ["defund", "fund", "issue", "pay_in", "redeem", "transfer"]
 
 
 def issue(
-    state: LedgerState, _policy: Policy, instruction: Issue, signer: VerifyKey, _now_us: int
+    state: LedgerState, policy: Policy, instruction: Issue, signer: VerifyKey, _now_us: int
 ) -> tuple[Posting, ...]:
-    """Exchange a bank's reserves for e-CNY in its vault, fen for fen."""
+    """Exchange a bank's reserves for e-CNY in its vault: fen for fen in 2021, at the
+    policy's reserve ratio for a bank in 2026."""
     require_central_bank(state, signer, instruction.id)
     bank = state.banks.get(instruction.bank)
     if bank is None:
@@ -63,29 +65,34 @@ def issue(
             field="bank",
         )
     amount_fen = instruction.amount.fen
-    require_funds(
-        bank.reserves_available_fen,
-        instruction.amount,
-        Reason.INSUFFICIENT_RESERVES,
-        instruction_id=instruction.id,
-        party=bank.name,
-        field="reserves",
-    )
     require_room(state.issued_fen, amount_fen, "lifetime issuance", instruction.id)
     require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
+    require_room(bank.outstanding_fen, amount_fen, "outstanding issuance", instruction.id)
+    held_fen = bank.reserves_held_fen(policy)
+    needed_fen = policy.reserves_required_fen(bank.code, bank.outstanding_fen + amount_fen)
+    if needed_fen > bank.reserves_pledged_fen:
+        available_fen = bank.reserves_pledged_fen - held_fen
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_RESERVES,
+            f"{bank.name}: issuing {fen(amount_fen)} needs {fen(needed_fen - held_fen)} more "
+            f"reserves; {fen(available_fen)} available",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="reserves",
+        )
     bank.outstanding_fen += amount_fen
     bank.vault_fen += amount_fen
     state.issued_fen += amount_fen
     return (
-        Posting(AccountKind.RESERVES, instruction.bank, -amount_fen),
+        Posting(AccountKind.RESERVES, instruction.bank, held_fen - needed_fen),
         Posting(AccountKind.VAULT, instruction.bank, amount_fen),
     )
 
 
 def redeem(
-    state: LedgerState, _policy: Policy, instruction: Redeem, signer: VerifyKey, _now_us: int
+    state: LedgerState, policy: Policy, instruction: Redeem, signer: VerifyKey, _now_us: int
 ) -> tuple[Posting, ...]:
-    """Return e-CNY from a bank's vault to the central bank for reserves."""
+    """Return e-CNY from a bank's vault to the central bank, releasing the reserves behind it."""
     bank = signing_bank(state, signer, instruction.id)
     amount_fen = instruction.amount.fen
     require_funds(
@@ -107,12 +114,13 @@ def redeem(
         field="outstanding",
     )
     require_room(state.redeemed_fen, amount_fen, "lifetime redemption", instruction.id)
+    held_fen = bank.reserves_held_fen(policy)
     bank.vault_fen -= amount_fen
     bank.outstanding_fen -= amount_fen
     state.redeemed_fen += amount_fen
     return (
         Posting(AccountKind.VAULT, signer.address, -amount_fen),
-        Posting(AccountKind.RESERVES, signer.address, amount_fen),
+        Posting(AccountKind.RESERVES, signer.address, held_fen - bank.reserves_held_fen(policy)),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dcep.core._checks import caps_fen
 from dcep.core._state import BankBooks, LedgerState, WalletAccount, unpack_record
 from dcep.values._crypto import Address
-from dcep.values._policy import Policy
+from dcep.values._policy import Policy, ReserveMode
 
 __all__ = ["find_violations"]
 
@@ -29,8 +29,20 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         )
     if outstanding_fen != sum(bank.outstanding_fen for bank in state.banks.values()):
         problems.append("supply: outstanding issuance per bank does not add up to the total")
+    backed_fen = sum(bank.reserves_held_fen(policy) for bank in state.banks.values())
+    # 2021: every fen outstanding is backed by a fen of reserves.  2026: at
+    # least the ratio of each bank's, and all of each payment institution's.
+    if backed_fen > outstanding_fen or (
+        policy.reserve_mode is ReserveMode.FULL and backed_fen != outstanding_fen
+    ):
+        problems.append(
+            f"supply: {backed_fen} fen backed by reserves of {outstanding_fen} fen outstanding "
+            f"in the {policy.reserve_mode.value} mode"
+        )
     for address, bank in state.banks.items():
-        problems.extend(f"bank {bank.name} ({address}): {p}" for p in _bank_violations(bank))
+        problems.extend(
+            f"bank {bank.name} ({address}): {p}" for p in _bank_violations(bank, policy)
+        )
     wallets_per_bank: dict[Address, int] = {}
     for address, wallet in state.wallets.items():
         # Recovery checks every wallet: the text of a problem is built only if there is one.
@@ -149,16 +161,22 @@ def _tighter_than_parent(
     return problems
 
 
-def _bank_violations(bank: BankBooks) -> list[str]:
+def _bank_violations(bank: BankBooks, policy: Policy) -> list[str]:
     problems: list[str] = []
     for name in ("outstanding_fen", "vault_fen", "cash_fen", "deposits_total_fen"):
         if getattr(bank, name) < 0:
             problems.append(f"negative {name}")
-    if bank.outstanding_fen > bank.reserves_pledged_fen:
+    # The reserve invariant of each mode: all issuance backed (2021, and a payment
+    # institution's in 2026), or the policy's ratio of it, rounded up (a bank in 2026).
+    held_fen = bank.reserves_held_fen(policy)
+    if held_fen > bank.reserves_pledged_fen:
         problems.append(
-            f"outstanding issuance {bank.outstanding_fen} fen exceeds pledged reserves "
-            f"{bank.reserves_pledged_fen} fen"
+            f"outstanding issuance {bank.outstanding_fen} fen needs {held_fen} fen of reserves "
+            f"({policy.reserve_mode.value} mode), more than the {bank.reserves_pledged_fen} "
+            "fen pledged"
         )
+    if not bank.outstanding_fen >= held_fen >= 0:
+        problems.append(f"reserves held {held_fen} fen are not within the issuance they back")
     negative = [account for account, fen in bank.deposits.items() if fen < 0]
     if negative:
         problems.append(f"negative deposit accounts {sorted(negative)}")

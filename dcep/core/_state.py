@@ -23,7 +23,7 @@ from dcep.core._records import CentralBankInfo, Receipt
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
-from dcep.values._policy import WalletCategory
+from dcep.values._policy import Policy, WalletCategory
 
 __all__ = [
     "BankBooks",
@@ -127,11 +127,15 @@ class WalletAccount:
 class BankBooks:
     """An operator's books, balanced at every step.
 
-    Assets (reserves left, vault, cash) equal liabilities and capital
-    (customer deposits, pledged reserves): since reserves left are pledged
-    minus outstanding, that is ``vault + cash - outstanding == deposits``.
-    The three cumulative counters let the invariants check the deposits
-    against their history.
+    Its e-CNY books balance in every reserve mode: what it took in for
+    e-CNY (cash, and deposits paid out of) equals what it holds of it and
+    what it gave out, ``vault + cash - outstanding == deposits``.  The
+    reserves that back its issuance depend on the mode
+    (:meth:`reserves_held_fen`): all of it in 2021, so that reserves left,
+    vault and cash equal deposits and pledged capital; the policy's ratio of
+    it for a bank in 2026, the rest being the bank's own deposit liability
+    to its wallets' holders.  The three cumulative counters let the
+    invariants check the deposits against their history.
     """
 
     key: VerifyKey
@@ -151,10 +155,17 @@ class BankBooks:
     defunded_to_deposits_fen: int = 0
     wallet_count: int = 0
 
-    @property
-    def reserves_available_fen(self) -> int:
-        """Pledged reserves not yet exchanged for e-CNY (100% reserve mode)."""
-        return self.reserves_pledged_fen - self.outstanding_fen
+    def reserves_held_fen(self, policy: Policy) -> int:
+        """Reserves that back the e-CNY issued to this operator, under ``policy``'s mode.
+
+        All of it in the 2021 mode and for a payment institution; the
+        policy's ratio of it, rounded up to the fen, for a bank in 2026.
+        """
+        return policy.reserves_required_fen(self.code, self.outstanding_fen)
+
+    def reserves_available_fen(self, policy: Policy) -> int:
+        """Pledged reserves not yet holding e-CNY issuance up: what more issuance may use."""
+        return self.reserves_pledged_fen - self.reserves_held_fen(policy)
 
 
 @final

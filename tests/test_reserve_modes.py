@@ -1,0 +1,160 @@
+"""The two reserve modes (issue 24, part 6): 2021's 100% reserves and 2026's partial ones.
+
+In the 2021 mode every fen issued to an operator is a fen less in its
+reserves.  In the 2026 mode a bank backs its issuance at the policy's
+reserve ratio (rounded up to the fen): the rest is its own deposit liability
+to its wallets' holders.  A non-bank payment institution backs every fen in
+either mode.  The supply invariants of each mode hold after every step here
+and in the stateful test, which runs under both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dcep
+from dcep import Reason, cny
+from dcep.core import AccountKind
+
+BANK_CODE = "MA.156.1100.01"
+PAYMENT_INSTITUTION_CODE = "MA.156.1100.09"
+
+
+def policy_2026(ratio_bp: int = 700, interest_bp: int = 0) -> dcep.Policy:
+    return dcep.Policy(
+        reserve_mode=dcep.ReserveMode.DEPOSIT,
+        reserve_ratio_bp=ratio_bp,
+        interest_rate_bp=interest_bp,
+        payment_institutions=[PAYMENT_INSTITUTION_CODE],
+    )
+
+
+def ceil_ratio(fen: int, ratio_bp: int) -> int:
+    """The reserves ``fen`` of issuance needs at ``ratio_bp``, worked out apart from dcep."""
+    whole, part = divmod(fen * ratio_bp, 10_000)
+    return whole + (part > 0)
+
+
+def test_in_2021_every_fen_issued_is_a_fen_of_reserves() -> None:
+    ledger = dcep.Ledger()
+    pboc = dcep.CentralBank(ledger, seed=26)
+    bank = pboc.authorise_bank("ICBC", code=BANK_CODE, reserves=cny("1000"))
+    pboc.issue(bank, cny("1000"))
+    with pytest.raises(dcep.InsufficientFundsError) as caught:
+        pboc.issue(bank, cny("0.01"))
+    assert caught.value.reason is Reason.INSUFFICIENT_RESERVES
+    supply = ledger.check_invariants()
+    assert supply.backed_by_reserves == supply.outstanding == cny("1000")
+    assert ledger.bank("ICBC").reserves_available == cny("0")
+
+
+def test_in_2026_a_bank_backs_its_issuance_at_the_ratio_and_a_payment_institution_fully() -> None:
+    ledger = dcep.Ledger(policy=policy_2026(ratio_bp=700))
+    pboc = dcep.CentralBank(ledger, seed=26)
+    bank = pboc.authorise_bank("ICBC", code=BANK_CODE, reserves=cny("700"))
+    institution = pboc.authorise_bank("Pay Co", code=PAYMENT_INSTITUTION_CODE, reserves=cny("700"))
+    # 7% of ¥10,000 is ¥700: all the bank pledged.
+    receipt = pboc.issue(bank, cny("10000"))
+    assert [(p.kind, p.delta_fen) for p in receipt.postings] == [
+        (AccountKind.RESERVES, -70000),
+        (AccountKind.VAULT, 1000000),
+    ]
+    with pytest.raises(dcep.InsufficientFundsError) as caught:
+        pboc.issue(bank, cny("0.01"))  # 7% of a fen, rounded up, is a fen more
+    assert (caught.value.reason, caught.value.field) == (Reason.INSUFFICIENT_RESERVES, "reserves")
+    pboc.issue(institution, cny("700"))
+    with pytest.raises(dcep.InsufficientFundsError):
+        pboc.issue(institution, cny("0.01"))
+    supply = ledger.check_invariants()
+    assert supply.outstanding == cny("10700")
+    assert supply.backed_by_reserves == cny("1400")
+    # Redeeming releases the reserves behind what is redeemed.
+    released = bank.redeem(cny("5000")).postings[1]
+    assert (released.kind, released.delta_fen) == (AccountKind.RESERVES, 35000)
+    assert ledger.bank("ICBC").reserves_available == cny("350")
+    ledger.check_invariants()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ratio_bp=st.integers(0, 10_000),
+    pledged=st.integers(1, 10**7),
+    steps=st.lists(st.tuples(st.booleans(), st.integers(1, 10**8)), max_size=8),
+    institution=st.booleans(),
+)
+def test_reserves_held_are_the_ratio_of_what_is_outstanding_rounded_up(
+    ratio_bp: int, pledged: int, steps: list[tuple[bool, int]], institution: bool
+) -> None:
+    ledger = dcep.Ledger(policy=policy_2026(ratio_bp=ratio_bp))
+    pboc = dcep.CentralBank(ledger, seed=26)
+    code = PAYMENT_INSTITUTION_CODE if institution else BANK_CODE
+    bank = pboc.authorise_bank("B", code=code, reserves=dcep.Amount(pledged))
+    outstanding = 0
+    available = pledged
+    effective_bp = 10_000 if institution else ratio_bp
+    for redeeming, amount in steps:
+        before = ledger.supply()
+        act: Callable[[], dcep.Receipt]
+        if redeeming:
+            act = lambda: bank.redeem(dcep.Amount(amount))  # noqa: E731, B023
+            # Nothing was funded: the vault holds everything outstanding.
+            refusal = Reason.INSUFFICIENT_VAULT if amount > outstanding else None
+        else:
+            act = lambda: pboc.issue(bank, dcep.Amount(amount))  # noqa: E731, B023
+            too_much = ceil_ratio(outstanding + amount, effective_bp) > pledged
+            refusal = Reason.INSUFFICIENT_RESERVES if too_much else None
+        if refusal is not None:
+            with pytest.raises(dcep.InsufficientFundsError) as caught:
+                act()
+            assert caught.value.reason is refusal
+            assert ledger.supply() == before
+            continue
+        receipt = act()
+        outstanding += -amount if redeeming else amount
+        reserves = sum(p.delta_fen for p in receipt.postings if p.kind is AccountKind.RESERVES)
+        available += reserves
+        assert available == pledged - ceil_ratio(outstanding, effective_bp)
+        assert ledger.bank("B").reserves_available == dcep.Amount(available)
+        supply = ledger.check_invariants()
+        assert supply.backed_by_reserves.fen == ceil_ratio(outstanding, effective_bp)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"reserve_ratio_bp": 700},  # a ratio means nothing in the 2021 mode
+        {"interest_rate_bp": 150},
+        {"reserve_mode": dcep.ReserveMode.DEPOSIT, "reserve_ratio_bp": 10_001},
+        {"reserve_mode": dcep.ReserveMode.DEPOSIT, "reserve_ratio_bp": -1},
+        {"reserve_mode": dcep.ReserveMode.DEPOSIT, "interest_rate_bp": 1.5},
+        {"payment_institutions": ["not a code"]},
+        {"payment_institutions": [7]},
+    ],
+)
+def test_a_policy_refuses_reserve_settings_it_cannot_honour(fields: dict[str, object]) -> None:
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        dcep.Policy(**fields)  # type: ignore[arg-type]
+    assert caught.value.reason is Reason.FIELD_INVALID
+
+
+@given(
+    ratio_bp=st.integers(0, 10_000),
+    interest_bp=st.integers(0, 10_000),
+    codes=st.sets(st.sampled_from([BANK_CODE, PAYMENT_INSTITUTION_CODE, "MA.156.3100.02"])),
+)
+def test_the_policy_text_keeps_the_reserve_mode(
+    ratio_bp: int, interest_bp: int, codes: set[str]
+) -> None:
+    policy = dcep.Policy(
+        reserve_mode=dcep.ReserveMode.DEPOSIT,
+        reserve_ratio_bp=ratio_bp,
+        interest_rate_bp=interest_bp,
+        payment_institutions=codes,
+    )
+    assert dcep.Policy.from_text(policy.to_text()) == policy
+    assert attrs.evolve(policy, payment_institutions=()).payment_institutions == frozenset()
