@@ -115,6 +115,8 @@ class Reason(enum.StrEnum):
     KEY_NOT_HELD = "key_not_held"
     # The ledger's own promises.
     INVARIANT_VIOLATED = "invariant_violated"
+    # Reserve modes (issue #24): interest only where the policy pays it.
+    INTEREST_NOT_PAYABLE = "interest_not_payable"
 
 
 class DcepError(Exception):

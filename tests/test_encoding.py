@@ -245,6 +245,9 @@ KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
         wallet=addresses,
         to_account=accounts,
     ),
+    InstructionKind.ACCRUE_INTEREST: st.builds(
+        dcep.instructions.AccrueInterest, id=instruction_ids, sequence=sequences, wallet=addresses
+    ),
 }
 
 instructions: st.SearchStrategy[Instruction] = st.one_of(*KIND_STRATEGIES.values())
@@ -401,6 +404,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.CLOSE_WALLET: dcep.instructions.CloseWallet(
         20, 20, wallet=PAYER, to_account=""
     ),
+    InstructionKind.ACCRUE_INTEREST: dcep.instructions.AccrueInterest(21, 21, wallet=PAYER),
 }
 
 

@@ -258,11 +258,15 @@ openings = st.tuples(
 )
 #: The reserve mode: None for 2021's, else 2026's ratio in basis points (7% and 10% often);
 #: and whether the second bank is a non-bank payment institution.
-ReserveSettings = tuple[int | None, bool]
+#: and the yearly interest rate on bank wallets in 2026 (ignored in 2021).
+ReserveSettings = tuple[int | None, bool, int]
 reserve_settings = st.tuples(
     st.one_of(st.none(), st.sampled_from((700, 1_000, 0, 10_000)), st.integers(0, 10_000)),
     st.booleans(),
+    st.sampled_from((0, 150, 10_000)),
 )
+#: A year of 365 days in microseconds, times basis points: interest's denominator.
+INTEREST_DENOMINATOR: Final = 10_000 * 365 * 24 * 3600 * 1_000_000
 #: The categories with the waterfall, and with the reverse waterfall.
 WaterfallSettings = tuple[frozenset[int], frozenset[int]]
 waterfall_settings = st.tuples(
@@ -328,6 +332,9 @@ class WalletModel:
     own: tuple[int | None, int | None, int | None, int | None] | None = None
     children: list[WalletModel] = field(default_factory=list)
     closed: bool = False
+    #: 2026 mode: when its interest period began (None: not yet) and the fraction carried.
+    interest_from: int | None = None
+    interest_carry: int = 0
 
     @property
     def address(self) -> dcep.Address:
@@ -390,6 +397,8 @@ class LedgerMachine(RuleBasedStateMachine):
     reserve_bp: int | None
     #: Codes of the operators that are non-bank payment institutions (100% in every mode).
     institutions: frozenset[str]
+    #: The yearly interest rate on bank wallets in the 2026 mode, in basis points.
+    interest_bp: int
     #: Categories with the waterfall, and with the reverse waterfall.
     waterfall: frozenset[int]
     reverse_waterfall: frozenset[int]
@@ -1231,17 +1240,19 @@ class LedgerMachine(RuleBasedStateMachine):
         if window is not None:
             policy = attrs.evolve(policy, idempotency_window=window)
             self.window = window
-        self.reserve_bp, institution = reserve_mode
+        self.reserve_bp, institution, self.interest_bp = reserve_mode
         self.institutions = frozenset({"MA.156.1100.02"} if institution else ())
         if self.reserve_bp is not None:
             policy = attrs.evolve(
                 policy,
                 reserve_mode=dcep.ReserveMode.DEPOSIT,
                 reserve_ratio_bp=self.reserve_bp,
+                interest_rate_bp=self.interest_bp,
                 payment_institutions=self.institutions,
             )
         else:
             self.institutions = frozenset()
+            self.interest_bp = 0
         self.waterfall, self.reverse_waterfall = falls
         for category in range(1, 5):
             limits = attrs.evolve(
@@ -2410,6 +2421,63 @@ class LedgerMachine(RuleBasedStateMachine):
         self._pay(peer, wallet, fen, "to a closed wallet")
         self._defund(wallet, fen, None)
         self._fund(wallet.operator, wallet, fen, "counter")
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(
+        pick=picks,
+        other_bank=st.one_of(st.none(), st.none(), st.none(), st.none(), picks),
+        twice=st.booleans(),
+    )
+    def accrue_interest(self, pick: int, other_bank: int | None, twice: bool) -> None:
+        """The operator pays a wallet its interest since its last accrual (2026 mode): the
+        wallet's (family's) balance times the rate times the time, a fraction of a fen
+        carried; what would take it over its balance cap is not paid."""
+        wallet = self._wallet(pick)
+        bank = wallet.operator if other_bank is None else self._bank(other_bank)
+        for _ in range(2 if twice else 1):
+            self._accrue(bank, wallet)
+
+    def _accrue(self, bank: BankModel, wallet: WalletModel) -> None:
+        paid = carry = 0
+        if wallet.interest_from is not None:
+            due, carry = divmod(
+                self._held(wallet) * self.interest_bp * (self.now_us - wallet.interest_from)
+                + wallet.interest_carry,
+                INTEREST_DENOMINATOR,
+            )
+            paid = min(due, _room(self._caps_of(wallet)[0], self._held(wallet)))
+
+        def content() -> Reason | None:
+            if wallet.operator is not bank:
+                return Reason.SIGNER_NOT_AUTHORISED
+            if wallet.closed:
+                return Reason.WALLET_CLOSED
+            if not self.interest_bp or bank.code in self.institutions:
+                return Reason.INTEREST_NOT_PAYABLE
+            if wallet.parent is not None:
+                return Reason.WALLET_IS_SUB_WALLET
+            if paid > bank.vault:
+                return Reason.INSUFFICIENT_VAULT
+            return None
+
+        number = self._next_number(bank.address)
+        expected = dcep.instructions.AccrueInterest(number, number, wallet=wallet.address)
+        outcome = self._envelope(bank.address, number, number, expected, content)
+        if self._attempt(outcome, lambda: bank.role.accrue_interest(wallet.role), number) is None:
+            return
+        postings: list[Posting] = []
+        if wallet.interest_from is None:
+            event("2026: a wallet's interest period starts")
+        if paid:
+            event("2026: interest paid")
+            bank.vault -= paid
+            wallet.balance += paid
+            postings = [
+                _posting(AccountKind.VAULT, bank.address, -paid),
+                _posting(AccountKind.WALLET, wallet.address, paid),
+            ]
+        wallet.interest_from, wallet.interest_carry = self.now_us, carry
+        self._book(self.entries[-1], bank.address, number, expected.KIND, postings)
 
     # -- time ------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ from dcep import (
 from dcep.core._snapshot import Snapshot
 from dcep.errors import CodeError, EncodingError, InvariantError, KeyAccessError, KeyFileError
 from dcep.instructions import (
+    AccrueInterest,
     AppointRegulator,
     AuthoriseBank,
     CloseWallet,
@@ -1055,6 +1056,19 @@ def wallet_closed() -> Attempt:
     )
 
 
+def interest_not_payable() -> Attempt:
+    world = _world()
+    # The world's policy is the 2021 reserve mode: e-CNY bears no interest.
+    signed = world.bank.sign(lambda i, s: AccrueInterest(i, s, wallet=world.alice.address))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=6,
+        party="ICBC",
+    )
+
+
 def wallet_has_sub_wallets() -> Attempt:
     world = _world()
     world.alice.submit(_open_sub(world.alice, Party(world.ledger, _key("till"))))
@@ -1184,6 +1198,7 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.WALLET_IS_SUB_WALLET: _in_memory(wallet_is_sub_wallet),
     Reason.NOT_A_SUB_WALLET: _in_memory(not_a_sub_wallet),
     Reason.SUB_WALLET_CAP_ABOVE_PARENT: _in_memory(sub_wallet_cap_above_parent),
+    Reason.INTEREST_NOT_PAYABLE: _in_memory(interest_not_payable),
 }
 
 

@@ -10,7 +10,12 @@ and in the stateful test, which runs under both.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import sqlite3
 from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
 
 import attrs
 import pytest
@@ -158,3 +163,140 @@ def test_the_policy_text_keeps_the_reserve_mode(
     )
     assert dcep.Policy.from_text(policy.to_text()) == policy
     assert attrs.evolve(policy, payment_institutions=()).payment_institutions == frozenset()
+
+
+# --- Interest (2026) --------------------------------------------------------------------
+
+YEAR_US = 365 * 24 * 3600 * 1_000_000
+
+
+@attrs.define
+class Bank2026:
+    ledger: dcep.Ledger
+    clock: dcep.ManualClock
+    bank: dcep.Bank
+    #: Category 1 (cap ¥500,000), holding ¥10,000.
+    saver: dcep.Wallet
+
+
+def bank_2026(interest_bp: int = 150, path: Path | None = None) -> Bank2026:
+    clock = dcep.ManualClock()
+    policy = policy_2026(interest_bp=interest_bp)
+    ledger = (
+        dcep.Ledger(policy=policy, clock=clock)
+        if path is None
+        else dcep.Ledger.open(
+            path, policy=policy, clock=clock, block_size=2, snapshot_every_blocks=1
+        )
+    )
+    pboc = dcep.CentralBank(ledger, seed=26)
+    bank = pboc.authorise_bank("ICBC", code=BANK_CODE, reserves=cny("42000"))
+    pboc.issue(bank, cny("600000"))  # 7% of it: all ICBC pledged
+    bank.pay_in("6222-0001", cny("10000"))
+    kyc = {"id_number": "110101199001011234", "linked_account": "6222-0001"}
+    saver = bank.open_wallet(category=1, phone="137", in_person=True, **kyc)
+    bank.fund(saver, cny("10000"))
+    return Bank2026(ledger, clock, bank, saver)
+
+
+def test_a_year_at_one_and_a_half_percent() -> None:
+    world = bank_2026(interest_bp=150)
+    assert world.bank.accrue_interest(world.saver).postings == ()  # starts the period
+    supply = world.ledger.supply()
+    world.clock.advance(days=365)
+    receipt = world.bank.accrue_interest(world.saver)
+    # ¥10,000 at 1.5% for a year of 365 days: ¥150, out of the bank's vault.
+    assert [(p.kind, p.delta_fen) for p in receipt.postings] == [
+        (AccountKind.VAULT, -15000),
+        (AccountKind.WALLET, 15000),
+    ]
+    assert world.saver.balance == cny("10150")
+    assert world.ledger.supply().outstanding == supply.outstanding  # moved, not made
+    world.ledger.check_invariants()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rate_bp=st.integers(1, 10_000),
+    steps=st.lists(st.integers(0, 40 * 24 * 3600 * 1_000_000), min_size=1, max_size=6),
+    fund=st.lists(st.integers(0, 100_000), min_size=6, max_size=6),
+)
+def test_carrying_the_fraction_pays_the_exact_interest_rounded_down(
+    rate_bp: int, steps: list[int], fund: list[int]
+) -> None:
+    """However often it accrues, a wallet is paid the floor of its exact interest."""
+    world = bank_2026(interest_bp=rate_bp)
+    world.bank.accrue_interest(world.saver)
+    exact = Fraction(0)
+    paid = 0
+    for elapsed_us, more in zip(steps, fund, strict=False):
+        balance = world.saver.balance.fen
+        world.clock.advance(microseconds=elapsed_us)
+        exact += Fraction(balance * rate_bp * elapsed_us, 10_000 * YEAR_US)
+        receipt = world.bank.accrue_interest(world.saver)
+        paid += sum(p.delta_fen for p in receipt.postings if p.kind is AccountKind.WALLET)
+        assert paid == math.floor(exact)
+        if more:
+            world.bank.fund(world.saver, dcep.Amount(more), from_account="")
+    world.ledger.check_invariants()
+
+
+def test_interest_is_refused_where_the_policy_pays_none() -> None:
+    for ledger, bank, wallet in (
+        _a_wallet(dcep.Policy()),
+        _a_wallet(policy_2026(interest_bp=0)),
+        _a_wallet(policy_2026(interest_bp=150), code=PAYMENT_INSTITUTION_CODE),
+    ):
+        with pytest.raises(dcep.NotAuthorisedError) as caught:
+            bank.accrue_interest(wallet)
+        assert caught.value.reason is Reason.INTEREST_NOT_PAYABLE
+        ledger.check_invariants()
+
+
+def _a_wallet(
+    policy: dcep.Policy, code: str = BANK_CODE
+) -> tuple[dcep.Ledger, dcep.Bank, dcep.Wallet]:
+    ledger = dcep.Ledger(policy=policy)
+    pboc = dcep.CentralBank(ledger, seed=26)
+    bank = pboc.authorise_bank("B", code=code, reserves=cny("100"))
+    return ledger, bank, bank.open_wallet(category=4, phone="1")
+
+
+def test_interest_stops_at_the_balance_cap_and_a_sub_wallet_earns_through_its_parent() -> None:
+    world = bank_2026(interest_bp=10_000)  # 100% a year
+    world.bank.accrue_interest(world.saver)
+    till = world.saver.open_sub_wallet(seed=1)
+    world.saver.top_up(till, cny("5000"))
+    with pytest.raises(dcep.NotAuthorisedError) as caught:
+        world.bank.accrue_interest(till.address)
+    assert caught.value.reason is Reason.WALLET_IS_SUB_WALLET
+    world.clock.advance(days=365)
+    world.bank.accrue_interest(world.saver)  # on the family's ¥10,000
+    assert (world.saver.balance, till.balance) == (cny("15000"), cny("5000"))
+    world.clock.advance(days=365 * 30)  # ¥20,000 x 30 is far over the ¥500,000 cap
+    world.bank.accrue_interest(world.saver)
+    assert world.saver.balance + till.balance == cny("500000")
+    world.ledger.check_invariants()
+
+
+def test_interest_survives_a_restart(tmp_path: Path) -> None:
+    stored = bank_2026(interest_bp=333, path=tmp_path / "ledger.db")
+    twin = bank_2026(interest_bp=333)
+    for world in (stored, twin):
+        world.bank.accrue_interest(world.saver)
+        world.clock.advance(days=100, microseconds=7)
+        world.bank.accrue_interest(world.saver)  # leaves a fraction of a fen carried
+    rows = stored.ledger.snapshot()
+    assert rows.interest_wallets
+    assert rows.interest_banks
+    assert rows == twin.ledger.snapshot()
+    now = stored.clock.now_us()
+    stored.ledger.close()
+    # Closing wrote a snapshot, interest rows included, which reopening restores.
+    with contextlib.closing(sqlite3.connect(tmp_path / "ledger.db")) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert {"snapshot_interest_wallets", "snapshot_interest_banks"} <= tables
+    reopened = dcep.Ledger.open(tmp_path / "ledger.db", clock=dcep.ManualClock(now))
+    assert reopened.snapshot() == rows
+    reopened.check_invariants()
+    reopened.close()

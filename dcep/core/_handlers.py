@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from dcep.core._handlers_interest import accrue_interest
 from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, transfer
 from dcep.core._handlers_parties import appoint_regulator, authorise_bank, genesis, open_wallet
 from dcep.core._handlers_supervision import disclosure, freeze, unfreeze, warrant
@@ -60,4 +61,5 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.CLOSE_SUB_WALLET: close_sub_wallet,
     InstructionKind.CHANGE_CATEGORY: change_category,
     InstructionKind.CLOSE_WALLET: close_wallet,
+    InstructionKind.ACCRUE_INTEREST: accrue_interest,
 }

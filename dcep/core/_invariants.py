@@ -9,6 +9,7 @@ stateful tests can call it after every step.
 from __future__ import annotations
 
 from dcep.core._checks import caps_fen
+from dcep.core._handlers_interest import INTEREST_DENOMINATOR
 from dcep.core._state import BankBooks, LedgerState, WalletAccount, unpack_record
 from dcep.values._crypto import Address
 from dcep.values._policy import Policy, ReserveMode
@@ -56,6 +57,10 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         for name in ("balance_fen", "spent_today_fen", "spent_this_year_fen", "sub_wallets_fen"):
             if getattr(wallet, name) < 0:
                 problems.append(f"wallet {address}: negative {name}")
+        if not 0 <= wallet.interest_carry < INTEREST_DENOMINATOR or (
+            wallet.interest_carry and wallet.interest_from_us < 0
+        ):
+            problems.append(f"wallet {address}: carries {wallet.interest_carry} of a fen")
         balance_cap, _, daily_cap, annual_cap = caps_fen(wallet, policy)
         for cap_fen, value, name in (
             # A parent's balance cap bounds it and its sub-wallets together.
@@ -188,8 +193,14 @@ def _bank_violations(bank: BankBooks, policy: Policy) -> list[str]:
             f"deposits {bank.deposits_total_fen} fen, but paid in + defunded - funded "
             f"= {expected_fen} fen"
         )
-    if bank.vault_fen + bank.cash_fen - bank.outstanding_fen != bank.deposits_total_fen:
+    if bank.interest_paid_fen < 0:
+        problems.append("negative interest_paid_fen")
+    # Interest came out of the vault against the bank's own funds (2026 mode; else 0).
+    if (
+        bank.vault_fen + bank.cash_fen - bank.outstanding_fen + bank.interest_paid_fen
+        != bank.deposits_total_fen
+    ):
         problems.append(
-            "books do not balance: reserves left + vault + cash != deposits + pledged capital"
+            "books do not balance: vault + cash - outstanding + interest paid != deposits"
         )
     return problems

@@ -116,6 +116,10 @@ class WalletAccount:
     open_sub_wallets: int = 0
     sub_wallets_fen: int = 0
     closed: bool = False
+    #: 2026 reserve mode: when the wallet's current interest period began (-1:
+    #: none yet), and the fraction of a fen carried from its last accrual.
+    interest_from_us: int = -1
+    interest_carry: int = 0
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""
@@ -129,7 +133,8 @@ class BankBooks:
 
     Its e-CNY books balance in every reserve mode: what it took in for
     e-CNY (cash, and deposits paid out of) equals what it holds of it and
-    what it gave out, ``vault + cash - outstanding == deposits``.  The
+    what it gave out, less the interest it paid its wallets from its own
+    funds, ``vault + cash - outstanding + interest_paid == deposits``.  The
     reserves that back its issuance depend on the mode
     (:meth:`reserves_held_fen`): all of it in 2021, so that reserves left,
     vault and cash equal deposits and pledged capital; the policy's ratio of
@@ -154,6 +159,9 @@ class BankBooks:
     funded_from_deposits_fen: int = 0
     defunded_to_deposits_fen: int = 0
     wallet_count: int = 0
+    #: Interest paid to wallets (2026 reserve mode): e-CNY out of the vault
+    #: against the bank's own funds, not against any deposit.
+    interest_paid_fen: int = 0
 
     def reserves_held_fen(self, policy: Policy) -> int:
         """Reserves that back the e-CNY issued to this operator, under ``policy``'s mode.

@@ -12,6 +12,7 @@ from dcep._exports import claim as _claim
 from dcep.instructions._encoding import SignedInstruction as SignedInstruction
 from dcep.instructions._encoding import decode_instruction as decode_instruction
 from dcep.instructions._encoding import encode_instruction as encode_instruction
+from dcep.instructions._kinds import AccrueInterest as AccrueInterest
 from dcep.instructions._kinds import AppointRegulator as AppointRegulator
 from dcep.instructions._kinds import AuthoriseBank as AuthoriseBank
 from dcep.instructions._kinds import ChangeCategory as ChangeCategory
@@ -36,6 +37,7 @@ from dcep.instructions._kinds import Unfreeze as Unfreeze
 from dcep.instructions._kinds import Warrant as Warrant
 
 __all__ = [
+    "AccrueInterest",
     "AppointRegulator",
     "AuthoriseBank",
     "ChangeCategory",

@@ -10,7 +10,7 @@ that a replay or a reordering is refused).
 Who may sign what is part of the meaning of each record and is written in
 its docstring; the ledger enforces it.
 
-Twenty records of about twenty lines each make this module longer than
+Twenty-one records of about twenty lines each make this module longer than
 400 lines; it stays one module because the set is closed, and reading it
 whole is how a reviewer checks that it is.
 """
@@ -32,6 +32,7 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "KIND_RECORDS",
+    "AccrueInterest",
     "AppointRegulator",
     "AuthoriseBank",
     "ChangeCategory",
@@ -88,6 +89,7 @@ class InstructionKind(enum.IntEnum):
     CLOSE_SUB_WALLET = 18
     CHANGE_CATEGORY = 19
     CLOSE_WALLET = 20
+    ACCRUE_INTEREST = 21
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -526,6 +528,23 @@ class CloseWallet(Instruction):
     to_account: str = attrs.field(validator=_check_account)
 
 
+@final
+@attrs.frozen
+class AccrueInterest(Instruction):
+    """The operating bank pays a wallet the interest accrued since its last accrual.
+
+    Only in the 2026 reserve mode with an interest rate, and only by a bank
+    (not a payment institution); the ledger works out the amount from its
+    clock (see ``docs/concepts/reserves.md``).  A wallet's first accrual
+    starts its interest period and pays nothing.
+    """
+
+    KIND = InstructionKind.ACCRUE_INTEREST
+    WIRE = (("wallet", wire.ADDRESS),)
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -550,5 +569,6 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         CloseSubWallet,
         ChangeCategory,
         CloseWallet,
+        AccrueInterest,
     )
 }

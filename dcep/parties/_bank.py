@@ -14,6 +14,7 @@ from typing import final
 from dcep.core._records import Receipt
 from dcep.errors import DcepError, KeyAccessError, NotAuthorisedError, Reason, UnknownPartyError
 from dcep.instructions._kinds import (
+    AccrueInterest,
     ChangeCategory,
     CloseWallet,
     Disclosure,
@@ -365,6 +366,18 @@ class Bank(Signer):
         return self._submit(
             lambda id_, seq: CloseWallet(id_, seq, wallet=address, to_account=target)
         )
+
+    def accrue_interest(self, wallet: Wallet | Address) -> Receipt:
+        """Pay a wallet this bank operates its interest since the last accrual (2026 mode).
+
+        The ledger works the amount out from its clock and the policy's rate
+        (see ``docs/concepts/reserves.md``); the first accrual of a wallet
+        starts its interest period and pays nothing.  Refused with
+        ``INTEREST_NOT_PAYABLE`` unless the policy is in the 2026 reserve mode
+        with a rate and this bank is no payment institution.
+        """
+        address = wallet.address if isinstance(wallet, Wallet) else wallet
+        return self._submit(lambda id_, seq: AccrueInterest(id_, seq, wallet=address))
 
     def redeem(self, amount: Amount) -> Receipt:
         """Return ``amount`` of e-CNY from the vault to the central bank for reserves."""
