@@ -5,10 +5,6 @@ All checks first, then mutations that cannot fail (see :mod:`dcep.core._handlers
 
 from __future__ import annotations
 
-from typing import Final, final
-
-import attrs
-
 from dcep.core._checks import (
     caps_fen,
     central_bank_of,
@@ -27,6 +23,7 @@ from dcep.core._checks import (
 )
 from dcep.core._records import AccountKind, Posting
 from dcep.core._state import LedgerState, WalletAccount
+from dcep.core._waterfall import NO_WATERFALL, Waterfall, sweep, top_up, waterfall
 from dcep.errors import (
     InsufficientFundsError,
     InvalidFieldError,
@@ -43,7 +40,7 @@ from dcep.instructions._kinds import (
     Transfer,
 )
 from dcep.values._crypto import Address, VerifyKey
-from dcep.values._money import MAX_AMOUNT_FEN, Amount
+from dcep.values._money import MAX_AMOUNT_FEN
 from dcep.values._policy import Policy, year_of_day
 
 __all__ = ["defund", "fund", "issue", "pay_in", "redeem", "transfer"]
@@ -307,7 +304,7 @@ def transfer(
     With the waterfall of the payee's category, the part that would take it
     over its balance cap goes on to its linked deposit account; with the
     reverse waterfall of the payer's, what its balance lacks is first drawn
-    from its linked deposit account (see :func:`_waterfall`).
+    from its linked deposit account (see :mod:`dcep.core._waterfall`).
     """
     amount_fen = instruction.amount.fen
     day = policy.calendar_day(now_us)
@@ -334,10 +331,10 @@ def transfer(
     ):
         payer, payee, falls = _checked_transfer(state, policy, instruction, signer, day, year)
     else:
-        falls = _NO_WATERFALL
+        falls = NO_WATERFALL
     postings: list[Posting] = []
     if falls.top_up_fen:
-        postings += _top_up(state, payer, payer_address, falls)
+        postings += top_up(state, payer, payer_address, falls)
     _count_payment(payer, amount_fen, day, year)
     payer.balance_fen -= amount_fen
     payee.balance_fen += amount_fen
@@ -352,118 +349,8 @@ def transfer(
         Posting(AccountKind.WALLET, instruction.payee, amount_fen),
     )
     if falls.sweep_fen:
-        postings += _sweep(state, payee, instruction.payee, falls)
+        postings += sweep(state, payee, instruction.payee, falls)
     return tuple(postings)
-
-
-@final
-@attrs.frozen
-class _Waterfall:
-    """What a payment draws from the payer's deposit and sweeps to the payee's."""
-
-    top_up_fen: int = 0
-    top_up_account: str = ""
-    sweep_fen: int = 0
-    sweep_account: str = ""
-
-
-_NO_WATERFALL: Final = _Waterfall()
-
-
-def _top_up(
-    state: LedgerState, payer: WalletAccount, address: Address, falls: _Waterfall
-) -> tuple[Posting, ...]:
-    # A funding from the payer's own linked deposit, as ``fund`` does it.
-    bank = state.banks[payer.operator]
-    amount_fen, account = falls.top_up_fen, falls.top_up_account
-    bank.deposits[account] -= amount_fen
-    bank.deposits_total_fen -= amount_fen
-    bank.funded_from_deposits_fen += amount_fen
-    bank.vault_fen -= amount_fen
-    payer.balance_fen += amount_fen
-    return (
-        Posting(AccountKind.DEPOSIT, payer.operator, -amount_fen, account),
-        Posting(AccountKind.VAULT, payer.operator, -amount_fen),
-        Posting(AccountKind.WALLET, address, amount_fen),
-    )
-
-
-def _sweep(
-    state: LedgerState, payee: WalletAccount, address: Address, falls: _Waterfall
-) -> tuple[Posting, ...]:
-    # A defund into the payee's own linked deposit, as ``defund`` does it.
-    bank = state.banks[payee.operator]
-    amount_fen, account = falls.sweep_fen, falls.sweep_account
-    payee.balance_fen -= amount_fen
-    bank.vault_fen += amount_fen
-    bank.deposits[account] += amount_fen
-    bank.deposits_total_fen += amount_fen
-    bank.defunded_to_deposits_fen += amount_fen
-    return (
-        Posting(AccountKind.WALLET, address, -amount_fen),
-        Posting(AccountKind.VAULT, payee.operator, amount_fen),
-        Posting(AccountKind.DEPOSIT, payee.operator, amount_fen, account),
-    )
-
-
-def _linked_deposit(state: LedgerState, wallet: WalletAccount) -> int | None:
-    # The balance of a wallet of its own's linked deposit account; None if it
-    # has none (sub-wallets have no waterfall: their parent's family cap rules).
-    if wallet.parent is not None or not wallet.linked_account:
-        return None
-    return state.banks[wallet.operator].deposits.get(wallet.linked_account)
-
-
-def _waterfall(
-    state: LedgerState,
-    policy: Policy,
-    instruction: Transfer,
-    payer: WalletAccount,
-    payee: WalletAccount,
-    family: bool,
-) -> _Waterfall:
-    # What the policy lets this payment draw and sweep; nothing where a check
-    # below will refuse it as before.
-    amount_fen = instruction.amount.fen
-    top_up_fen = sweep_fen = 0
-    shortfall_fen = amount_fen - payer.balance_fen
-    if shortfall_fen > 0 and policy.categories[payer.category].reverse_waterfall:
-        deposit_fen = _linked_deposit(state, payer)
-        bank = state.banks[payer.operator]
-        if deposit_fen is not None and deposit_fen >= shortfall_fen:
-            require_funds(
-                bank.vault_fen,
-                Amount(shortfall_fen),
-                Reason.INSUFFICIENT_VAULT,
-                instruction_id=instruction.id,
-                party=bank.name,
-                field="vault",
-            )
-            require_room(
-                bank.funded_from_deposits_fen, shortfall_fen, "lifetime fundings", instruction.id
-            )
-            top_up_fen = shortfall_fen
-    cap = caps_fen(payee, policy)[0]
-    over_fen = (
-        0
-        if cap is None or family
-        else payee.holdings_fen() + payee.sub_wallets_fen + amount_fen - cap
-    )
-    if over_fen > 0 and policy.categories[payee.category].waterfall:
-        deposit_fen = _linked_deposit(state, payee)
-        if deposit_fen is not None:
-            bank = state.banks[payee.operator]
-            require_room(deposit_fen, over_fen, "the deposit account", instruction.id)
-            require_room(bank.deposits_total_fen, over_fen, "the bank's deposits", instruction.id)
-            require_room(
-                bank.defunded_to_deposits_fen, over_fen, "lifetime defunds", instruction.id
-            )
-            # The payer's own top-up left the vault first, so there is room for it.
-            require_room(bank.vault_fen, over_fen, "the bank's vault", instruction.id)
-            sweep_fen = over_fen
-    if not top_up_fen and not sweep_fen:
-        return _NO_WATERFALL
-    return _Waterfall(top_up_fen, payer.linked_account, sweep_fen, payee.linked_account)
 
 
 def _count_payment(payer: WalletAccount, amount_fen: int, day: int, year: int) -> None:
@@ -514,7 +401,7 @@ def _checked_transfer(
     signer: VerifyKey,
     day: int,
     year: int,
-) -> tuple[WalletAccount, WalletAccount, _Waterfall]:
+) -> tuple[WalletAccount, WalletAccount, Waterfall]:
     # Every check of a payment, in order: raise the first that fails, else
     # return the payer's and payee's accounts and what the waterfall moves.
     central_bank_of(state, instruction.id)
@@ -528,7 +415,7 @@ def _checked_transfer(
     amount_fen = instruction.amount.fen
     # A payment inside one family (parent and sub-wallets) leaves its total as it was.
     family = (payer.parent or instruction.payer) == (payee.parent or instruction.payee)
-    falls = _waterfall(state, policy, instruction, payer, payee, family)
+    falls = waterfall(state, policy, instruction, payer, payee, family)
     require_funds(
         payer.balance_fen + falls.top_up_fen,
         instruction.amount,
