@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dcep
+import dcep.journal
 from dcep import Reason, cny
 from dcep.core import AccountKind
 
@@ -299,4 +300,9 @@ def test_interest_survives_a_restart(tmp_path: Path) -> None:
     reopened = dcep.Ledger.open(tmp_path / "ledger.db", clock=dcep.ManualClock(now))
     assert reopened.snapshot() == rows
     reopened.check_invariants()
+    # And a replica re-executing every entry under the recorded policy pays the same fen.
+    store = reopened.journal.store if reopened.journal is not None else None
+    assert isinstance(store, dcep.journal.SqliteStore)
+    report = dcep.Replica(store, policy=store.stored_policy()).catch_up()
+    assert report.entry_count == reopened.entry_count
     reopened.close()

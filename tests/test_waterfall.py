@@ -11,6 +11,7 @@ checks the rules for any balance, cap, deposit and amount.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dcep
+import dcep.journal
 from dcep import Reason, cny
 from dcep.core import AccountKind
 from dcep.regulator import RegulatorView
@@ -292,3 +294,37 @@ def test_a_waterfall_flag_is_true_or_false(flag: object) -> None:
     with pytest.raises(dcep.InvalidFieldError) as caught:
         attrs.evolve(dcep.Policy().limits(2), waterfall=flag)  # type: ignore[arg-type]
     assert caught.value.field == "waterfall"
+
+
+def test_a_stored_ledger_with_waterfalls_verifies_and_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = dcep.Ledger.open(path, policy=waterfall_policy(), block_size=3)
+    pboc = dcep.CentralBank(ledger, seed=24)
+    bank = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("100000"))
+    pboc.issue(bank, cny("50000"))
+    bank.pay_in(SHOP_ACCOUNT, cny("20000"))
+    bank.pay_in(ALICE_ACCOUNT, cny("5000"))
+    shop = bank.open_wallet(category=2, linked_account=SHOP_ACCOUNT, phone="1", id_number="2")
+    alice = bank.open_wallet(category=2, linked_account=ALICE_ACCOUNT, phone="3", id_number="4")
+    bank.fund(shop, cny("9900"))
+    alice.pay(shop, cny("2500"))  # all of it drawn from Alice's deposit; ¥2,400 swept on
+    shop.pay(alice, cny("100"))
+    expected = (ledger.wallets(), ledger.banks(), ledger.supply())
+    ledger.close()
+    reopened = dcep.Ledger.open(path)
+    try:
+        assert (reopened.wallets(), reopened.banks(), reopened.supply()) == expected
+        journal = reopened.journal
+        assert journal is not None
+        store = journal.store
+        assert isinstance(store, dcep.journal.SqliteStore)
+        # The policy the file records, as ``dcep verify`` reads it: the waterfalls are in it.
+        policy = store.stored_policy()
+        assert policy == waterfall_policy()
+        report = dcep.Replica(store, policy=policy).catch_up()
+        assert report.entry_count == reopened.entry_count
+        view = RegulatorView.from_store(store)
+        view._check()
+        assert view.balance_fen(shop.address) == shop.balance.fen == 990_000  # ¥10,000 - ¥100
+    finally:
+        reopened.close()
