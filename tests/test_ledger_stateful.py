@@ -752,7 +752,8 @@ class LedgerMachine(RuleBasedStateMachine):
         cap = self._caps_of(payee)[0]
         over = 0 if cap is None or family else self._held(payee) + amount - cap
         deposit = self._linked_deposit(payee)
-        if over > 0 and payee.category in self.waterfall and deposit is not None:
+        frozen = payee.address in self.frozen
+        if over > 0 and payee.category in self.waterfall and deposit is not None and not frozen:
             bank = payee.operator
             totals = (
                 deposit,

@@ -328,3 +328,16 @@ def test_a_stored_ledger_with_waterfalls_verifies_and_reads_back(tmp_path: Path)
         assert view.balance_fen(shop.address) == shop.balance.fen == 990_000  # ¥10,000 - ¥100
     finally:
         reopened.close()
+
+
+def test_nothing_is_swept_out_of_a_frozen_wallet(town: Town) -> None:
+    # A frozen wallet may not defund; a sweep would be one, so the payment is refused.
+    pboc = dcep.CentralBank.restore(town.ledger, seed=24)
+    regulator = pboc.appoint_regulator("AML", seed=7)
+    regulator.freeze(town.shop.address, "case 24")
+    town.bank.fund(town.alice, cny("1000"))
+    refused(town, Reason.BALANCE_CAP_EXCEEDED, lambda: town.alice.pay(town.shop, cny("1000.01")))
+    town.alice.pay(town.shop, cny("1000"))  # what fits still settles
+    regulator.unfreeze(town.shop.address, "case closed")
+    town.alice.pay(town.shop, cny("0.01"))  # swept again
+    assert town.shop.balance == cny("10000")

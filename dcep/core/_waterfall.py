@@ -120,7 +120,13 @@ def waterfall(
         if cap is None or family
         else payee.holdings_fen() + payee.sub_wallets_fen + amount_fen - cap
     )
-    if over_fen > 0 and policy.categories[payee.category].waterfall:
+    # A frozen wallet may not defund, so nothing is swept out of it either: a
+    # payment that would take it over its cap is refused, as without a waterfall.
+    if (
+        over_fen > 0
+        and policy.categories[payee.category].waterfall
+        and instruction.payee not in state.frozen
+    ):
         deposit_fen = _linked_deposit(state, payee)
         if deposit_fen is not None:
             bank = state.banks[payee.operator]
