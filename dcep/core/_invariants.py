@@ -126,11 +126,13 @@ def _family_violations(state: LedgerState, policy: Policy) -> list[str]:
                 f"sub-wallet {address}: parent {wallet.parent} is not a wallet of its own"
             )
             continue
-        if (wallet.category, wallet.operator) != (parent.category, parent.operator):
-            problems.append(f"sub-wallet {address}: not of its parent's category and operator")
         held_fen[wallet.parent] = held_fen.get(wallet.parent, 0) + wallet.holdings_fen()
         if wallet.closed:
+            # A closed sub-wallet keeps the category it closed with: its parent may
+            # change category afterwards (ChangeCategory needs no open sub-wallets).
             continue
+        if (wallet.category, wallet.operator) != (parent.category, parent.operator):
+            problems.append(f"sub-wallet {address}: not of its parent's category and operator")
         open_count[wallet.parent] = open_count.get(wallet.parent, 0) + 1
         if parent.closed:
             problems.append(f"sub-wallet {address}: open under a closed parent")
