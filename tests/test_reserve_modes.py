@@ -23,9 +23,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dcep
+import dcep.instructions
 import dcep.journal
 from dcep import Reason, cny
 from dcep.core import AccountKind
+from dcep.regulator import RegulatorView
 
 BANK_CODE = "MA.156.1100.01"
 PAYMENT_INSTITUTION_CODE = "MA.156.1100.09"
@@ -176,6 +178,7 @@ class Bank2026:
     ledger: dcep.Ledger
     clock: dcep.ManualClock
     bank: dcep.Bank
+    view: RegulatorView
     #: Category 1 (cap ¥500,000), holding ¥10,000.
     saver: dcep.Wallet
 
@@ -190,6 +193,7 @@ def bank_2026(interest_bp: int = 150, path: Path | None = None) -> Bank2026:
             path, policy=policy, clock=clock, block_size=2, snapshot_every_blocks=1
         )
     )
+    view = RegulatorView.attach(ledger)
     pboc = dcep.CentralBank(ledger, seed=26)
     bank = pboc.authorise_bank("ICBC", code=BANK_CODE, reserves=cny("42000"))
     pboc.issue(bank, cny("600000"))  # 7% of it: all ICBC pledged
@@ -197,7 +201,7 @@ def bank_2026(interest_bp: int = 150, path: Path | None = None) -> Bank2026:
     kyc = {"id_number": "110101199001011234", "linked_account": "6222-0001"}
     saver = bank.open_wallet(category=1, phone="137", in_person=True, **kyc)
     bank.fund(saver, cny("10000"))
-    return Bank2026(ledger, clock, bank, saver)
+    return Bank2026(ledger, clock, bank, view, saver)
 
 
 def test_a_year_at_one_and_a_half_percent() -> None:
@@ -214,6 +218,16 @@ def test_a_year_at_one_and_a_half_percent() -> None:
     assert world.saver.balance == cny("10150")
     assert world.ledger.supply().outstanding == supply.outstanding  # moved, not made
     world.ledger.check_invariants()
+    # The regulator sees a flow from the bank to the wallet, and the same balances.
+    flow = world.view.flow(receipt.entry_number)
+    assert (flow.kind, flow.payer, flow.payee, flow.amount_fen) == (
+        dcep.instructions.InstructionKind.ACCRUE_INTEREST,
+        world.bank.address,
+        world.saver.address,
+        15000,
+    )
+    assert world.view.balance_fen(world.saver.address) == world.saver.balance.fen
+    world.view._check()
 
 
 @settings(max_examples=40, deadline=None)
