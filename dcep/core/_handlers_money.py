@@ -332,9 +332,7 @@ def transfer(
         payer, payee, falls = _checked_transfer(state, policy, instruction, signer, day, year)
     else:
         falls = NO_WATERFALL
-    postings: list[Posting] = []
-    if falls.top_up_fen:
-        postings += top_up(state, payer, payer_address, falls)
+    drawn = () if falls is NO_WATERFALL else top_up(state, payer, payer_address, falls)
     _count_payment(payer, amount_fen, day, year)
     payer.balance_fen -= amount_fen
     payee.balance_fen += amount_fen
@@ -344,13 +342,13 @@ def transfer(
         parent.sub_wallets_fen -= amount_fen
     if payee.parent is not None:
         state.wallets[payee.parent].sub_wallets_fen += amount_fen
-    postings += (
+    paid = (
         Posting(AccountKind.WALLET, payer_address, -amount_fen),
         Posting(AccountKind.WALLET, instruction.payee, amount_fen),
     )
-    if falls.sweep_fen:
-        postings += sweep(state, payee, instruction.payee, falls)
-    return tuple(postings)
+    if falls is NO_WATERFALL:
+        return paid  # the usual case: no waterfall, nothing else to post
+    return (*drawn, *paid, *sweep(state, payee, instruction.payee, falls))
 
 
 def _count_payment(payer: WalletAccount, amount_fen: int, day: int, year: int) -> None:

@@ -45,8 +45,10 @@ def top_up(
     state: LedgerState, payer: WalletAccount, address: Address, falls: Waterfall
 ) -> tuple[Posting, ...]:
     # A funding from the payer's own linked deposit, as ``fund`` does it.
-    bank = state.banks[payer.operator]
     amount_fen, account = falls.top_up_fen, falls.top_up_account
+    if not amount_fen:
+        return ()
+    bank = state.banks[payer.operator]
     bank.deposits[account] -= amount_fen
     bank.deposits_total_fen -= amount_fen
     bank.funded_from_deposits_fen += amount_fen
@@ -63,8 +65,10 @@ def sweep(
     state: LedgerState, payee: WalletAccount, address: Address, falls: Waterfall
 ) -> tuple[Posting, ...]:
     # A defund into the payee's own linked deposit, as ``defund`` does it.
-    bank = state.banks[payee.operator]
     amount_fen, account = falls.sweep_fen, falls.sweep_account
+    if not amount_fen:
+        return ()
+    bank = state.banks[payee.operator]
     payee.balance_fen -= amount_fen
     bank.vault_fen += amount_fen
     bank.deposits[account] += amount_fen
