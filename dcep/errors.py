@@ -126,6 +126,8 @@ class Reason(enum.StrEnum):
     VOUCHER_UNKNOWN = "voucher_unknown"
     VOUCHER_EXPIRED = "voucher_expired"
     VOUCHER_WRONG_MERCHANT = "voucher_wrong_merchant"
+    # Reserve modes (issue #24): interest only where the policy pays it.
+    INTEREST_NOT_PAYABLE = "interest_not_payable"
 
 
 class DcepError(Exception):

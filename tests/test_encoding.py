@@ -245,6 +245,9 @@ KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
         wallet=addresses,
         to_account=accounts,
     ),
+    InstructionKind.ACCRUE_INTEREST: st.builds(
+        dcep.instructions.AccrueInterest, id=instruction_ids, sequence=sequences, wallet=addresses
+    ),
 }
 
 
@@ -535,6 +538,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.SPEND_VOUCHER: dcep.instructions.SpendVoucher(
         26, 26, issuer=PAYER, voucher_id=25, payee=Address(b"\x44" * 20), amount=dcep.cny("30")
     ),
+    InstructionKind.ACCRUE_INTEREST: dcep.instructions.AccrueInterest(21, 21, wallet=PAYER),
 }
 
 

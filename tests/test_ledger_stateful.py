@@ -264,6 +264,22 @@ openings = st.tuples(
     st.lists(st.integers(_yuan(100_000), _yuan(10_000_000)), min_size=2, max_size=3),
     st.lists(st.tuples(picks, st.integers(0, _yuan(1_000))), min_size=4, max_size=4),
 )
+#: The reserve mode: None for 2021's, else 2026's ratio in basis points (7% and 10% often);
+#: and whether the second bank is a non-bank payment institution.
+#: and the yearly interest rate on bank wallets in 2026 (ignored in 2021).
+ReserveSettings = tuple[int | None, bool, int]
+reserve_settings = st.tuples(
+    st.one_of(st.none(), st.sampled_from((700, 1_000, 0, 10_000)), st.integers(0, 10_000)),
+    st.booleans(),
+    st.sampled_from((0, 150, 10_000)),
+)
+#: A year of 365 days in microseconds, times basis points: interest's denominator.
+INTEREST_DENOMINATOR: Final = 10_000 * 365 * 24 * 3600 * 1_000_000
+#: The categories with the waterfall, and with the reverse waterfall.
+WaterfallSettings = tuple[frozenset[int], frozenset[int]]
+waterfall_settings = st.tuples(
+    st.frozensets(strategies.category_numbers), st.frozensets(strategies.category_numbers)
+)
 start_times = st.sampled_from(
     (
         dt.datetime(2025, 12, 31, 22, 0, tzinfo=BEIJING),
@@ -328,6 +344,9 @@ class WalletModel:
     reserved: int = 0
     #: Set aside for vouchers this wallet issued: in its holdings, not spendable.
     vouchers: int = 0
+    #: 2026 mode: when its interest period began (None: not yet) and the fraction carried.
+    interest_from: int | None = None
+    interest_carry: int = 0
 
     @property
     def address(self) -> dcep.Address:
@@ -427,6 +446,15 @@ class LedgerMachine(RuleBasedStateMachine):
     entries: list[dcep.core.LedgerEntry]
     now_us: int
     caps: dict[int, Caps]
+    #: The reserve ratio of a bank in the 2026 mode, in basis points; None: the 2021 mode.
+    reserve_bp: int | None
+    #: Codes of the operators that are non-bank payment institutions (100% in every mode).
+    institutions: frozenset[str]
+    #: The yearly interest rate on bank wallets in the 2026 mode, in basis points.
+    interest_bp: int
+    #: Categories with the waterfall, and with the reverse waterfall.
+    waterfall: frozenset[int]
+    reverse_waterfall: frozenset[int]
 
     def __init__(self) -> None:
         super().__init__()
@@ -597,8 +625,23 @@ class LedgerMachine(RuleBasedStateMachine):
             return Reason.CODE_DUPLICATE
         return None
 
+    def _reserves_for(self, bank: BankModel, outstanding: int) -> int:
+        """The reserves ``outstanding`` of issuance ties up: all of it, or the ratio rounded up."""
+        if self.reserve_bp is None or bank.code in self.institutions:
+            return outstanding
+        whole, part = divmod(outstanding * self.reserve_bp, 10_000)
+        return whole + (part > 0)
+
+    def _issuable(self, bank: BankModel) -> int:
+        """The most that may still be issued to ``bank`` (a large amount if no reserve binds)."""
+        if self.reserve_bp is None or bank.code in self.institutions:
+            return bank.pledged - bank.outstanding
+        if self.reserve_bp == 0:
+            return MAX_FEN
+        return bank.pledged * 10_000 // self.reserve_bp - bank.outstanding
+
     def _predict_issue(self, bank: BankModel, amount: int) -> Reason | None:
-        if amount > bank.pledged - bank.outstanding:
+        if self._reserves_for(bank, bank.outstanding + amount) > bank.pledged:
             return Reason.INSUFFICIENT_RESERVES
         if self.issued + amount > MAX_FEN or bank.vault + amount > MAX_FEN:
             return Reason.AMOUNT_TOO_LARGE
@@ -734,10 +777,16 @@ class LedgerMachine(RuleBasedStateMachine):
             return Reason.WALLET_FROZEN  # checked right after the signer, before the payee
         if payee.closed:
             return Reason.WALLET_CLOSED
-        if amount > payer.balance:
+        family = (payer.parent or payer) is (payee.parent or payee)
+        refusal, top_up, sweep = self._predict_waterfall(payer, payee, amount, family)
+        if refusal is not None:
+            return refusal
+        if amount > payer.balance + top_up:
             return Reason.INSUFFICIENT_BALANCE
         refusal = self._predict_payment_caps(payer, amount)
         if refusal is not None:
+            if refusal is Reason.DAILY_CAP_EXCEEDED and (top_up or sweep):
+                event("a waterfall that crosses the payer's daily cap is refused")
             return refusal
         if payer.parent is not None:
             # A sub-wallet's payments count toward its parent's caps too.
@@ -745,8 +794,46 @@ class LedgerMachine(RuleBasedStateMachine):
             if refusal is not None:
                 event("a sub-wallet's payment would break its parent's cap")
                 return refusal
-        family = (payer.parent or payer) is (payee.parent or payee)
-        return self._predict_room(payee, amount, within_family=family)
+        return self._predict_room(payee, amount - sweep, within_family=family)
+
+    def _linked_deposit(self, wallet: WalletModel) -> int | None:
+        """What a wallet of its own's linked deposit account holds; None without one."""
+        if wallet.parent is not None or not wallet.linked:
+            return None
+        return wallet.operator.deposits.get(wallet.linked)
+
+    def _predict_waterfall(
+        self, payer: WalletModel, payee: WalletModel, amount: int, family: bool
+    ) -> tuple[Reason | None, int, int]:
+        """(refusal, top-up, sweep): what the payer's reverse waterfall draws from its
+        deposit and what the payee's waterfall sweeps on to its own."""
+        top_up = sweep = 0
+        short = amount - payer.balance
+        deposit = self._linked_deposit(payer)
+        if short > 0 and payer.category in self.reverse_waterfall and deposit is not None:
+            bank = payer.operator
+            if deposit >= short:
+                if short > bank.vault:
+                    return Reason.INSUFFICIENT_VAULT, 0, 0
+                if bank.funded_from_deposits + short > MAX_FEN:
+                    return Reason.AMOUNT_TOO_LARGE, 0, 0
+                top_up = short
+        cap = self._caps_of(payee)[0]
+        over = 0 if cap is None or family else self._held(payee) + amount - cap
+        deposit = self._linked_deposit(payee)
+        frozen = payee.address in self.frozen
+        if over > 0 and payee.category in self.waterfall and deposit is not None and not frozen:
+            bank = payee.operator
+            totals = (
+                deposit,
+                sum(bank.deposits.values()),
+                bank.defunded_to_deposits,
+                bank.vault,
+            )
+            if max(totals) + over > MAX_FEN:
+                return Reason.AMOUNT_TOO_LARGE, 0, 0
+            sweep = over
+        return None, top_up, sweep
 
     def _predict_payment_caps(self, payer: WalletModel, amount: int) -> Reason | None:
         _, single, daily, annual = self._caps_of(payer)
@@ -783,20 +870,49 @@ class LedgerMachine(RuleBasedStateMachine):
         amount: int,
         number: int,
     ) -> None:
+        family = (payer.parent or payer) is (payee.parent or payee)
+        refusal, top_up, sweep = self._predict_waterfall(payer, payee, amount, family)
+        assert refusal is None
+        postings: list[Posting] = []
+        if top_up:
+            bank = payer.operator
+            bank.deposits[payer.linked] -= top_up
+            bank.funded_from_deposits += top_up
+            bank.vault -= top_up
+            payer.balance += top_up
+            postings += [
+                _posting(AccountKind.DEPOSIT, bank.address, -top_up, payer.linked),
+                _posting(AccountKind.VAULT, bank.address, -top_up),
+                _posting(AccountKind.WALLET, payer.address, top_up),
+            ]
+            event("a reverse waterfall tops a payment up")
+        _, _, daily, _ = self._caps_of(payer)
+        today, _ = self._spent(payer)
+        if (top_up or sweep) and daily is not None and today + amount == daily:
+            event("a waterfall payment uses the last of the payer's daily cap")
         self._count_payment(payer, amount)
         if payer.parent is not None:
             self._count_payment(payer.parent, amount)
         payer.balance -= amount
         payee.balance += amount
+        postings += [
+            _posting(AccountKind.WALLET, payer.address, -amount),
+            _posting(AccountKind.WALLET, payee.address, amount),
+        ]
+        if sweep:
+            bank = payee.operator
+            payee.balance -= sweep
+            bank.vault += sweep
+            bank.deposits[payee.linked] += sweep
+            bank.defunded_to_deposits += sweep
+            postings += [
+                _posting(AccountKind.WALLET, payee.address, -sweep),
+                _posting(AccountKind.VAULT, bank.address, sweep),
+                _posting(AccountKind.DEPOSIT, bank.address, sweep, payee.linked),
+            ]
+            event("a waterfall sweeps the excess to the payee's deposit")
         self._book(
-            entry,
-            payer.address,
-            number,
-            dcep.instructions.InstructionKind.TRANSFER,
-            [
-                _posting(AccountKind.WALLET, payer.address, -amount),
-                _posting(AccountKind.WALLET, payee.address, amount),
-            ],
+            entry, payer.address, number, dcep.instructions.InstructionKind.TRANSFER, postings
         )
 
     def _count_payment(self, payer: WalletModel, amount: int) -> None:
@@ -870,16 +986,23 @@ class LedgerMachine(RuleBasedStateMachine):
             is None
         ):
             return
+        held = self._reserves_for(bank, bank.outstanding)
         bank.outstanding += amount
         bank.vault += amount
         self.issued += amount
+        if self._reserves_for(bank, bank.outstanding) - held < amount:
+            event("2026: an issue backed by fewer reserves than it issues")
         self._book(
             self.entries[-1],
             self.cb.address,
             number,
             dcep.instructions.InstructionKind.ISSUE,
             [
-                _posting(AccountKind.RESERVES, bank.address, -amount),
+                _posting(
+                    AccountKind.RESERVES,
+                    bank.address,
+                    held - self._reserves_for(bank, bank.outstanding),
+                ),
                 _posting(AccountKind.VAULT, bank.address, amount),
             ],
         )
@@ -892,6 +1015,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if self._attempt(outcome, lambda: bank.role.redeem(_amount(amount)), number) is None:
             return
+        held = self._reserves_for(bank, bank.outstanding)
         bank.vault -= amount
         bank.outstanding -= amount
         self.redeemed += amount
@@ -902,7 +1026,11 @@ class LedgerMachine(RuleBasedStateMachine):
             dcep.instructions.InstructionKind.REDEEM,
             [
                 _posting(AccountKind.VAULT, bank.address, -amount),
-                _posting(AccountKind.RESERVES, bank.address, amount),
+                _posting(
+                    AccountKind.RESERVES,
+                    bank.address,
+                    held - self._reserves_for(bank, bank.outstanding),
+                ),
             ],
         )
 
@@ -1151,9 +1279,18 @@ class LedgerMachine(RuleBasedStateMachine):
         tight=st.booleans(),
         opening=openings,
         window=st.sampled_from((None, None, 2, 9)),
+        reserve_mode=reserve_settings,
+        falls=waterfall_settings,
     )
     def start_ledger(
-        self, start: dt.datetime, cb_seed: int, tight: bool, opening: Opening, window: int | None
+        self,
+        start: dt.datetime,
+        cb_seed: int,
+        tight: bool,
+        opening: Opening,
+        window: int | None,
+        reserve_mode: ReserveSettings,
+        falls: WaterfallSettings,
     ) -> None:
         """A central bank, then (through the same checked paths as the rules) two or
         three banks with reserves, issuance and deposits, and a wallet of each
@@ -1161,7 +1298,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
         The ledger runs under the default policy, whose caps the model takes
         from the README, or under a tight one built here; and with the default
-        idempotency window or one so short that resubmissions often fall out of it.
+        idempotency window or one so short that resubmissions often fall out of it;
+        in the 2021 reserve mode or the 2026 one (with a drawn ratio, the second
+        bank perhaps a payment institution); with the waterfalls of some categories.
         """
         self.now_us = _micros(start)
         self.clock = dcep.ManualClock.at(start)
@@ -1171,6 +1310,27 @@ class LedgerMachine(RuleBasedStateMachine):
         if window is not None:
             policy = attrs.evolve(policy, idempotency_window=window)
             self.window = window
+        self.reserve_bp, institution, self.interest_bp = reserve_mode
+        self.institutions = frozenset({"MA.156.1100.02"} if institution else ())
+        if self.reserve_bp is not None:
+            policy = attrs.evolve(
+                policy,
+                reserve_mode=dcep.ReserveMode.DEPOSIT,
+                reserve_ratio_bp=self.reserve_bp,
+                interest_rate_bp=self.interest_bp,
+                payment_institutions=self.institutions,
+            )
+        else:
+            self.institutions = frozenset()
+            self.interest_bp = 0
+        self.waterfall, self.reverse_waterfall = falls
+        for category in range(1, 5):
+            limits = attrs.evolve(
+                policy.limits(category),
+                waterfall=category in self.waterfall,
+                reverse_waterfall=category in self.reverse_waterfall,
+            )
+            policy = policy.with_limits(category, limits)
         self.ledger = dcep.Ledger(network_id=NETWORK, policy=policy, clock=self.clock)
         self.entries = []
         self.ledger.subscribe(self.entries.append)
@@ -1207,9 +1367,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(bank=picks, plan=plans)
     def issue(self, bank: int, plan: Plan) -> None:
         chosen = self._bank(bank)
-        amount = plan.resolve(
-            [chosen.pledged - chosen.outstanding, chosen.vault, MAX_FEN - self.issued]
-        )
+        amount = plan.resolve([self._issuable(chosen), chosen.vault, MAX_FEN - self.issued])
         self._issue_with(self.cb, chosen, self._next_number(self.cb.address), amount)
 
     @precondition(lambda self: bool(self.bank_list))
@@ -1228,7 +1386,7 @@ class LedgerMachine(RuleBasedStateMachine):
         two = dcep.CentralBank(self.ledger, name=CB_NAME, code=CB_CODE, seed=self.cb_seed)
         assert one.address == two.address == self.cb.address
         number = self.last_seq[self.cb.address] + 1
-        targets = [chosen.pledged - chosen.outstanding, chosen.vault]
+        targets = [self._issuable(chosen), chosen.vault]
         amount = first.resolve(targets)
         self._issue_with(one, chosen, number, amount)
         self._issue_with(two, chosen, number, amount if same else second.resolve(targets))
@@ -1393,6 +1551,35 @@ class LedgerMachine(RuleBasedStateMachine):
             if paying.balance < fen:
                 self._top_up(paying, 100)
             self._pay(paying, paid, fen, "again")
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(payer=picks, payee=picks, edge=st.sampled_from((-1, 0, 1)), draw=st.booleans())
+    def a_waterfall_crosses_a_daily_cap(
+        self, payer: int, payee: int, edge: int, draw: bool
+    ) -> None:
+        """A payee (with the waterfall, if a category has it) filled to near its cap; the
+        payer pays what its daily cap leaves, in payments it may make, then a fen short
+        of, exactly or a fen past the cap, drawing on its deposit when short (``draw``)."""
+        paying = self._wallet(payer)
+        falls = [
+            w
+            for w in self.wallet_list
+            if w is not paying and w.category in self.waterfall and not w.closed
+        ]
+        paid = falls[payee % len(falls)] if falls else self._other_wallet(paying, payee)
+        self._top_up(paid, 100)
+        _, single, daily, _ = self._caps_of(paying)
+        for _ in range(6):
+            today, _ = self._spent(paying)
+            left = _room(daily, today) + edge
+            fen = min(left, _room(single, 0), _yuan(20_000))
+            if fen <= 0:
+                break
+            if paying.balance < fen and not draw:
+                self._top_up(paying, 100)
+            self._pay(paying, paid, fen, "to the daily cap")
+            if fen == left:
+                break
 
     @precondition(lambda self: bool(self.wallet_list))
     @rule(payer=picks, payee=picks, plan=plans, memo=memos)
@@ -2813,6 +3000,63 @@ class LedgerMachine(RuleBasedStateMachine):
         for offset, (payer, payee, amount, number) in enumerate(expected, start=1):
             self._apply_payment(self.entries[published + offset], payer, payee, amount, number)
 
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(
+        pick=picks,
+        other_bank=st.one_of(st.none(), st.none(), st.none(), st.none(), picks),
+        twice=st.booleans(),
+    )
+    def accrue_interest(self, pick: int, other_bank: int | None, twice: bool) -> None:
+        """The operator pays a wallet its interest since its last accrual (2026 mode): the
+        wallet's (family's) balance times the rate times the time, a fraction of a fen
+        carried; what would take it over its balance cap is not paid."""
+        wallet = self._wallet(pick)
+        bank = wallet.operator if other_bank is None else self._bank(other_bank)
+        for _ in range(2 if twice else 1):
+            self._accrue(bank, wallet)
+
+    def _accrue(self, bank: BankModel, wallet: WalletModel) -> None:
+        paid = carry = 0
+        if wallet.interest_from is not None:
+            due, carry = divmod(
+                self._held(wallet) * self.interest_bp * (self.now_us - wallet.interest_from)
+                + wallet.interest_carry,
+                INTEREST_DENOMINATOR,
+            )
+            paid = min(due, _room(self._caps_of(wallet)[0], self._held(wallet)))
+
+        def content() -> Reason | None:
+            if wallet.operator is not bank:
+                return Reason.SIGNER_NOT_AUTHORISED
+            if wallet.closed:
+                return Reason.WALLET_CLOSED
+            if not self.interest_bp or bank.code in self.institutions:
+                return Reason.INTEREST_NOT_PAYABLE
+            if wallet.parent is not None:
+                return Reason.WALLET_IS_SUB_WALLET
+            if paid > bank.vault:
+                return Reason.INSUFFICIENT_VAULT
+            return None
+
+        number = self._next_number(bank.address)
+        expected = dcep.instructions.AccrueInterest(number, number, wallet=wallet.address)
+        outcome = self._envelope(bank.address, number, number, expected, content)
+        if self._attempt(outcome, lambda: bank.role.accrue_interest(wallet.role), number) is None:
+            return
+        postings: list[Posting] = []
+        if wallet.interest_from is None:
+            event("2026: a wallet's interest period starts")
+        if paid:
+            event("2026: interest paid")
+            bank.vault -= paid
+            wallet.balance += paid
+            postings = [
+                _posting(AccountKind.VAULT, bank.address, -paid),
+                _posting(AccountKind.WALLET, wallet.address, paid),
+            ]
+        wallet.interest_from, wallet.interest_carry = self.now_us, carry
+        self._book(self.entries[-1], bank.address, number, expected.KIND, postings)
+
     # -- time ------------------------------------------------------------------------
 
     @rule(hours=st.integers(0, 30), minutes=st.integers(0, 59))
@@ -2877,7 +3121,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 bank.name,
                 bank.code,
                 bank.pledged,
-                bank.pledged - bank.outstanding,
+                bank.pledged - self._reserves_for(bank, bank.outstanding),
                 bank.outstanding,
                 bank.vault,
                 bank.cash,
@@ -2920,12 +3164,18 @@ class LedgerMachine(RuleBasedStateMachine):
             supply.redeemed.fen,
             supply.in_vaults.fen,
             supply.in_wallets.fen,
+            supply.backed_by_reserves.fen,
         ) == (
             self.issued,
             self.redeemed,
             sum(bank.vault for bank in self.bank_list),
             sum(w.balance + w.reserved + w.vouchers for w in self.wallet_list),
+            sum(self._reserves_for(bank, bank.outstanding) for bank in self.bank_list),
         )
+        # Each mode's backing: all of it in 2021; in 2026 no more than is outstanding.
+        if self.reserve_bp is None:
+            assert supply.backed_by_reserves == supply.outstanding
+        assert supply.backed_by_reserves <= supply.outstanding
         # Every pending payment outstanding in the model, and no other, is on the
         # ledger (one whose time passed is gone; its expiry opens the next entry).
         outstanding = {(h.payer.address, h.id) for h in self.holds if h.outcome is None}

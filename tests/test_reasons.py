@@ -52,6 +52,7 @@ from dcep import (
 from dcep.core._snapshot import Snapshot
 from dcep.errors import CodeError, EncodingError, InvariantError, KeyAccessError, KeyFileError
 from dcep.instructions import (
+    AccrueInterest,
     AppointRegulator,
     AuthoriseBank,
     CloseWallet,
@@ -1063,6 +1064,19 @@ def wallet_closed() -> Attempt:
     )
 
 
+def interest_not_payable() -> Attempt:
+    world = _world()
+    # The world's policy is the 2021 reserve mode: e-CNY bears no interest.
+    signed = world.bank.sign(lambda i, s: AccrueInterest(i, s, wallet=world.alice.address))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=6,
+        party="ICBC",
+    )
+
+
 def wallet_has_sub_wallets() -> Attempt:
     world = _world()
     world.alice.submit(_open_sub(world.alice, Party(world.ledger, _key("till"))))
@@ -1385,6 +1399,7 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.VOUCHER_UNKNOWN: _in_memory(voucher_unknown),
     Reason.VOUCHER_EXPIRED: _in_memory(voucher_expired),
     Reason.VOUCHER_WRONG_MERCHANT: _in_memory(voucher_wrong_merchant),
+    Reason.INTEREST_NOT_PAYABLE: _in_memory(interest_not_payable),
 }
 
 

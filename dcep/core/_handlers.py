@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from dcep.core._handlers_interest import accrue_interest
 from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, transfer
 from dcep.core._handlers_parties import appoint_regulator, authorise_bank, genesis, open_wallet
 from dcep.core._handlers_pending import link_batch, pay_pending, post_pending, void_pending
@@ -68,4 +69,5 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.LINK_BATCH: link_batch,
     InstructionKind.ISSUE_VOUCHER: issue_voucher,
     InstructionKind.SPEND_VOUCHER: spend_voucher,
+    InstructionKind.ACCRUE_INTEREST: accrue_interest,
 }

@@ -23,7 +23,9 @@ from dcep.core._checks import (
 )
 from dcep.core._records import AccountKind, Posting
 from dcep.core._state import LedgerState, WalletAccount
+from dcep.core._waterfall import NO_WATERFALL, Waterfall, sweep, top_up, waterfall
 from dcep.errors import (
+    InsufficientFundsError,
     InvalidFieldError,
     LimitExceededError,
     Reason,
@@ -45,9 +47,10 @@ __all__ = ["defund", "fund", "issue", "pay_in", "redeem", "transfer"]
 
 
 def issue(
-    state: LedgerState, _policy: Policy, instruction: Issue, signer: VerifyKey, _now_us: int
+    state: LedgerState, policy: Policy, instruction: Issue, signer: VerifyKey, _now_us: int
 ) -> tuple[Posting, ...]:
-    """Exchange a bank's reserves for e-CNY in its vault, fen for fen."""
+    """Exchange a bank's reserves for e-CNY in its vault: fen for fen in 2021, at the
+    policy's reserve ratio for a bank in 2026."""
     require_central_bank(state, signer, instruction.id)
     bank = state.banks.get(instruction.bank)
     if bank is None:
@@ -59,29 +62,34 @@ def issue(
             field="bank",
         )
     amount_fen = instruction.amount.fen
-    require_funds(
-        bank.reserves_available_fen,
-        instruction.amount,
-        Reason.INSUFFICIENT_RESERVES,
-        instruction_id=instruction.id,
-        party=bank.name,
-        field="reserves",
-    )
+    held_fen = bank.reserves_held_fen(policy)
+    needed_fen = policy.reserves_required_fen(bank.code, bank.outstanding_fen + amount_fen)
+    if needed_fen > bank.reserves_pledged_fen:
+        available_fen = bank.reserves_pledged_fen - held_fen
+        raise InsufficientFundsError(
+            Reason.INSUFFICIENT_RESERVES,
+            f"{bank.name}: issuing {fen(amount_fen)} needs {fen(needed_fen - held_fen)} more "
+            f"reserves; {fen(available_fen)} available",
+            instruction_id=instruction.id,
+            party=bank.name,
+            field="reserves",
+        )
+    # Outstanding issuance is at most what was issued: room for the total is room for it.
     require_room(state.issued_fen, amount_fen, "lifetime issuance", instruction.id)
     require_room(bank.vault_fen, amount_fen, "the bank's vault", instruction.id)
     bank.outstanding_fen += amount_fen
     bank.vault_fen += amount_fen
     state.issued_fen += amount_fen
     return (
-        Posting(AccountKind.RESERVES, instruction.bank, -amount_fen),
+        Posting(AccountKind.RESERVES, instruction.bank, held_fen - needed_fen),
         Posting(AccountKind.VAULT, instruction.bank, amount_fen),
     )
 
 
 def redeem(
-    state: LedgerState, _policy: Policy, instruction: Redeem, signer: VerifyKey, _now_us: int
+    state: LedgerState, policy: Policy, instruction: Redeem, signer: VerifyKey, _now_us: int
 ) -> tuple[Posting, ...]:
-    """Return e-CNY from a bank's vault to the central bank for reserves."""
+    """Return e-CNY from a bank's vault to the central bank, releasing the reserves behind it."""
     bank = signing_bank(state, signer, instruction.id)
     amount_fen = instruction.amount.fen
     require_funds(
@@ -103,12 +111,13 @@ def redeem(
         field="outstanding",
     )
     require_room(state.redeemed_fen, amount_fen, "lifetime redemption", instruction.id)
+    held_fen = bank.reserves_held_fen(policy)
     bank.vault_fen -= amount_fen
     bank.outstanding_fen -= amount_fen
     state.redeemed_fen += amount_fen
     return (
         Posting(AccountKind.VAULT, signer.address, -amount_fen),
-        Posting(AccountKind.RESERVES, signer.address, amount_fen),
+        Posting(AccountKind.RESERVES, signer.address, held_fen - bank.reserves_held_fen(policy)),
     )
 
 
@@ -290,7 +299,13 @@ def _check_payment_caps(
 def transfer(
     state: LedgerState, policy: Policy, instruction: Transfer, signer: VerifyKey, now_us: int
 ) -> tuple[Posting, ...]:
-    """Pay from one wallet to another, within both wallets' category caps."""
+    """Pay from one wallet to another, within both wallets' category caps.
+
+    With the waterfall of the payee's category, the part that would take it
+    over its balance cap goes on to its linked deposit account; with the
+    reverse waterfall of the payer's, what its balance lacks is first drawn
+    from its linked deposit account (see :mod:`dcep.core._waterfall`).
+    """
     amount_fen = instruction.amount.fen
     day = policy.calendar_day(now_us)
     year = year_of_day(day)
@@ -314,7 +329,10 @@ def transfer(
         or payee.open_sub_wallets
         or not _within_caps(payer, payee, amount_fen, policy, day, year)
     ):
-        payer, payee = _checked_transfer(state, policy, instruction, signer, day, year)
+        payer, payee, falls = _checked_transfer(state, policy, instruction, signer, day, year)
+    else:
+        falls = NO_WATERFALL
+    drawn = () if falls is NO_WATERFALL else top_up(state, payer, payer_address, falls)
     _count_payment(payer, amount_fen, day, year)
     payer.balance_fen -= amount_fen
     payee.balance_fen += amount_fen
@@ -324,10 +342,13 @@ def transfer(
         parent.sub_wallets_fen -= amount_fen
     if payee.parent is not None:
         state.wallets[payee.parent].sub_wallets_fen += amount_fen
-    return (
+    paid = (
         Posting(AccountKind.WALLET, payer_address, -amount_fen),
         Posting(AccountKind.WALLET, instruction.payee, amount_fen),
     )
+    if falls is NO_WATERFALL:
+        return paid  # the usual case: no waterfall, nothing else to post
+    return (*drawn, *paid, *sweep(state, payee, instruction.payee, falls))
 
 
 def _count_payment(payer: WalletAccount, amount_fen: int, day: int, year: int) -> None:
@@ -378,9 +399,9 @@ def _checked_transfer(
     signer: VerifyKey,
     day: int,
     year: int,
-) -> tuple[WalletAccount, WalletAccount]:
+) -> tuple[WalletAccount, WalletAccount, Waterfall]:
     # Every check of a payment, in order: raise the first that fails, else
-    # return the payer's and payee's accounts.
+    # return the payer's and payee's accounts and what the waterfall moves.
     central_bank_of(state, instruction.id)
     payer = wallet_of(state, instruction.payer, instruction.id, "payer")
     require_signer_is(signer, instruction.payer, instruction.id, "wallet")
@@ -390,8 +411,11 @@ def _checked_transfer(
     payee = wallet_of(state, instruction.payee, instruction.id, "payee")
     require_open(payee, instruction.payee, instruction.id, "payee")
     amount_fen = instruction.amount.fen
+    # A payment inside one family (parent and sub-wallets) leaves its total as it was.
+    family = (payer.parent or instruction.payer) == (payee.parent or instruction.payee)
+    falls = waterfall(state, policy, instruction, payer, payee, family)
     require_funds(
-        payer.balance_fen,
+        payer.balance_fen + falls.top_up_fen,
         instruction.amount,
         Reason.INSUFFICIENT_BALANCE,
         instruction_id=instruction.id,
@@ -401,15 +425,13 @@ def _checked_transfer(
     _check_payment_caps(
         state, payer, instruction.payer, amount_fen, policy, day, year, instruction.id
     )
-    # A payment inside one family (parent and sub-wallets) leaves its total as it was.
-    family = (payer.parent or instruction.payer) == (payee.parent or instruction.payee)
     require_under_cap(
         state,
         payee,
         instruction.payee,
-        amount_fen,
+        amount_fen - falls.sweep_fen,
         policy,
         instruction.id,
         within_family=family,
     )
-    return payer, payee
+    return payer, payee, falls

@@ -9,9 +9,10 @@ stateful tests can call it after every step.
 from __future__ import annotations
 
 from dcep.core._checks import caps_fen
+from dcep.core._handlers_interest import INTEREST_DENOMINATOR
 from dcep.core._state import BankBooks, LedgerState, WalletAccount, unpack_record
 from dcep.values._crypto import Address
-from dcep.values._policy import Policy
+from dcep.values._policy import Policy, ReserveMode
 
 __all__ = ["find_violations"]
 
@@ -29,8 +30,20 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         )
     if outstanding_fen != sum(bank.outstanding_fen for bank in state.banks.values()):
         problems.append("supply: outstanding issuance per bank does not add up to the total")
+    backed_fen = sum(bank.reserves_held_fen(policy) for bank in state.banks.values())
+    # 2021: every fen outstanding is backed by a fen of reserves.  2026: at
+    # least the ratio of each bank's, and all of each payment institution's.
+    if backed_fen > outstanding_fen or (
+        policy.reserve_mode is ReserveMode.FULL and backed_fen != outstanding_fen
+    ):
+        problems.append(
+            f"supply: {backed_fen} fen backed by reserves of {outstanding_fen} fen outstanding "
+            f"in the {policy.reserve_mode.value} mode"
+        )
     for address, bank in state.banks.items():
-        problems.extend(f"bank {bank.name} ({address}): {p}" for p in _bank_violations(bank))
+        problems.extend(
+            f"bank {bank.name} ({address}): {p}" for p in _bank_violations(bank, policy)
+        )
     wallets_per_bank: dict[Address, int] = {}
     for address, wallet in state.wallets.items():
         # Recovery checks every wallet: the text of a problem is built only if there is one.
@@ -51,6 +64,10 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         ):
             if getattr(wallet, name) < 0:
                 problems.append(f"wallet {address}: negative {name}")
+        if not 0 <= wallet.interest_carry < INTEREST_DENOMINATOR or (
+            wallet.interest_carry and wallet.interest_from_us < 0
+        ):
+            problems.append(f"wallet {address}: carries {wallet.interest_carry} of a fen")
         balance_cap, _, daily_cap, annual_cap = caps_fen(wallet, policy)
         for cap_fen, value, name in (
             # A parent's balance cap bounds it and its sub-wallets together.
@@ -200,16 +217,22 @@ def _tighter_than_parent(
     return problems
 
 
-def _bank_violations(bank: BankBooks) -> list[str]:
+def _bank_violations(bank: BankBooks, policy: Policy) -> list[str]:
     problems: list[str] = []
     for name in ("outstanding_fen", "vault_fen", "cash_fen", "deposits_total_fen"):
         if getattr(bank, name) < 0:
             problems.append(f"negative {name}")
-    if bank.outstanding_fen > bank.reserves_pledged_fen:
+    # The reserve invariant of each mode: all issuance backed (2021, and a payment
+    # institution's in 2026), or the policy's ratio of it, rounded up (a bank in 2026).
+    held_fen = bank.reserves_held_fen(policy)
+    if held_fen > bank.reserves_pledged_fen:
         problems.append(
-            f"outstanding issuance {bank.outstanding_fen} fen exceeds pledged reserves "
-            f"{bank.reserves_pledged_fen} fen"
+            f"outstanding issuance {bank.outstanding_fen} fen needs {held_fen} fen of reserves "
+            f"({policy.reserve_mode.value} mode), more than the {bank.reserves_pledged_fen} "
+            "fen pledged"
         )
+    if not bank.outstanding_fen >= held_fen >= 0:
+        problems.append(f"reserves held {held_fen} fen are not within the issuance they back")
     negative = [account for account, fen in bank.deposits.items() if fen < 0]
     if negative:
         problems.append(f"negative deposit accounts {sorted(negative)}")
@@ -221,8 +244,14 @@ def _bank_violations(bank: BankBooks) -> list[str]:
             f"deposits {bank.deposits_total_fen} fen, but paid in + defunded - funded "
             f"= {expected_fen} fen"
         )
-    if bank.vault_fen + bank.cash_fen - bank.outstanding_fen != bank.deposits_total_fen:
+    if bank.interest_paid_fen < 0:
+        problems.append("negative interest_paid_fen")
+    # Interest came out of the vault against the bank's own funds (2026 mode; else 0).
+    if (
+        bank.vault_fen + bank.cash_fen - bank.outstanding_fen + bank.interest_paid_fen
+        != bank.deposits_total_fen
+    ):
         problems.append(
-            "books do not balance: reserves left + vault + cash != deposits + pledged capital"
+            "books do not balance: vault + cash - outstanding + interest paid != deposits"
         )
     return problems

@@ -513,7 +513,7 @@ class LedgerCore:
         if kind is AccountKind.VAULT:
             return bank.vault_fen
         if kind is AccountKind.RESERVES:
-            return bank.reserves_available_fen
+            return bank.reserves_available_fen(self._policy)
         if kind is AccountKind.CASH:
             return bank.cash_fen
         return bank.deposits.get(account_id, 0)
@@ -547,17 +547,20 @@ class LedgerCore:
             # would be a bytes-with-str comparison (a BytesWarning under -b).
             books = banks.get(which)
             if books is not None:
-                return _bank_info(_as_address(which), books)
+                return _bank_info(_as_address(which), books, self._policy)
         else:
             for address, books in banks.items():
                 if which in (books.code, books.name, str(books.code)):
-                    return _bank_info(address, books)
+                    return _bank_info(address, books, self._policy)
         shown = _party_text(which)
         raise UnknownPartyError(Reason.UNKNOWN_BANK, f"no authorised bank {shown}", party=shown)
 
     def banks(self) -> list[BankInfo]:
         """Snapshots of every bank, in the order they were authorised."""
-        return [_bank_info(address, books) for address, books in self._state.banks.items()]
+        return [
+            _bank_info(address, books, self._policy)
+            for address, books in self._state.banks.items()
+        ]
 
     def lifetime_totals_fen(self) -> tuple[int, int]:
         """(issued, redeemed) in fen, in constant time: what each block header records.
@@ -575,6 +578,9 @@ class LedgerCore:
             redeemed=Amount(state.redeemed_fen),
             in_vaults=Amount(sum(bank.vault_fen for bank in state.banks.values())),
             in_wallets=Amount(sum(w.holdings_fen() for w in state.wallets.values())),
+            backed_by_reserves=Amount(
+                sum(bank.reserves_held_fen(self._policy) for bank in state.banks.values())
+            ),
         )
 
     def check_invariants(self) -> SupplyReport:
@@ -684,13 +690,13 @@ def _wallet_info(
     )
 
 
-def _bank_info(address: Address, books: BankBooks) -> BankInfo:
+def _bank_info(address: Address, books: BankBooks, policy: Policy) -> BankInfo:
     return BankInfo(
         name=books.name,
         code=books.code,
         address=address,
         reserves_pledged=Amount(books.reserves_pledged_fen),
-        reserves_available=Amount(books.reserves_available_fen),
+        reserves_available=Amount(books.reserves_available_fen(policy)),
         outstanding_issuance=Amount(books.outstanding_fen),
         vault=Amount(books.vault_fen),
         cash=Amount(books.cash_fen),

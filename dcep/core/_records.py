@@ -176,12 +176,19 @@ class WalletInfo:
 @final
 @attrs.frozen
 class SupplyReport:
-    """Where all e-CNY is: ``issued - redeemed == in_vaults + in_wallets``."""
+    """Where all e-CNY is: ``issued - redeemed == in_vaults + in_wallets``.
+
+    ``backed_by_reserves`` is how much of what is outstanding the operators'
+    reserves at the central bank hold up: all of it in the 2021 reserve
+    mode; in 2026 the reserve ratio of each bank's (the rest is the bank's
+    own deposit liability) and all of each payment institution's.
+    """
 
     issued: Amount
     redeemed: Amount
     in_vaults: Amount
     in_wallets: Amount
+    backed_by_reserves: Amount
 
     @property
     def outstanding(self) -> Amount:

@@ -56,6 +56,11 @@ ResolvedRow = tuple[bytes, int]
 #: expiry, regions (codes joined by spaces), merchants (their addresses one
 #: after another), memo, the entry that issued it and its time.
 VoucherRow = tuple[bytes, bytes, int, int, str, bytes, str, int, int]
+#: A wallet bearing interest (2026 mode): its address, the start of its interest
+#: period and the fraction of a fen it carries.
+InterestWalletRow = tuple[bytes, int, int]
+#: A bank that paid interest: its address and the fen it paid.
+InterestBankRow = tuple[bytes, int]
 
 
 @final
@@ -87,6 +92,10 @@ class LedgerSnapshot:
     pending_resolved: tuple[ResolvedRow, ...] = ()
     #: Vouchers outstanding, oldest first.
     vouchers: tuple[VoucherRow, ...] = ()
+    #: Interest (issue #24, 2026 reserve mode): only wallets that have accrued
+    #: and banks that have paid, so older snapshots and ledgers without it are as they were.
+    interest_wallets: tuple[InterestWalletRow, ...] = ()
+    interest_banks: tuple[InterestBankRow, ...] = ()
 
 
 @final
@@ -198,6 +207,16 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             )
             for v in sorted(state.vouchers.values(), key=lambda v: v.created_entry)
         ),
+        interest_wallets=tuple(
+            (bytes(address), wallet.interest_from_us, wallet.interest_carry)
+            for address, wallet in state.wallets.items()
+            if wallet.interest_from_us >= 0
+        ),
+        interest_banks=tuple(
+            (bytes(address), bank.interest_paid_fen)
+            for address, bank in state.banks.items()
+            if bank.interest_paid_fen
+        ),
     )
 
 
@@ -284,6 +303,11 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         child = state.wallets[Address(address_raw)]
         if not child.closed and child.parent is not None:
             state.wallets[child.parent].open_sub_wallets += 1
+    for address_raw, from_us, carry in snapshot.interest_wallets:
+        wallet = state.wallets[Address(address_raw)]
+        wallet.interest_from_us, wallet.interest_carry = from_us, carry
+    for address_raw, paid_fen in snapshot.interest_banks:
+        state.banks[Address(address_raw)].interest_paid_fen = paid_fen
     for signer, last in snapshot.sequences:
         state.sequences[Address(signer)] = last
     # Oldest first, whatever order the store returned them in: the window
@@ -326,6 +350,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         ("pending", snapshot.pending, state.pending),
         ("pending_resolved", snapshot.pending_resolved, state.pending_resolved),
         ("vouchers", snapshot.vouchers, state.vouchers),
+        ("interest_wallets", snapshot.interest_wallets, {r[0] for r in snapshot.interest_wallets}),
+        ("interest_banks", snapshot.interest_banks, {r[0] for r in snapshot.interest_banks}),
     ):
         if len(rows) != len(restored):
             raise ValueError(f"the snapshot's {table} name the same key twice")

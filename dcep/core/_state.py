@@ -23,7 +23,7 @@ from dcep.core._records import CentralBankInfo, PendingPayment, Receipt, Voucher
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
-from dcep.values._policy import WalletCategory
+from dcep.values._policy import Policy, WalletCategory
 
 __all__ = [
     "EXPIRED",
@@ -127,6 +127,10 @@ class WalletAccount:
     reserved_fen: int = 0
     #: Set aside for vouchers this wallet issued: in its holdings, not spendable.
     vouchers_fen: int = 0
+    #: 2026 reserve mode: when the wallet's current interest period began (-1:
+    #: none yet), and the fraction of a fen carried from its last accrual.
+    interest_from_us: int = -1
+    interest_carry: int = 0
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""
@@ -138,11 +142,16 @@ class WalletAccount:
 class BankBooks:
     """An operator's books, balanced at every step.
 
-    Assets (reserves left, vault, cash) equal liabilities and capital
-    (customer deposits, pledged reserves): since reserves left are pledged
-    minus outstanding, that is ``vault + cash - outstanding == deposits``.
-    The three cumulative counters let the invariants check the deposits
-    against their history.
+    Its e-CNY books balance in every reserve mode: what it took in for
+    e-CNY (cash, and deposits paid out of) equals what it holds of it and
+    what it gave out, less the interest it paid its wallets from its own
+    funds, ``vault + cash - outstanding + interest_paid == deposits``.  The
+    reserves that back its issuance depend on the mode
+    (:meth:`reserves_held_fen`): all of it in 2021, so that reserves left,
+    vault and cash equal deposits and pledged capital; the policy's ratio of
+    it for a bank in 2026, the rest being the bank's own deposit liability
+    to its wallets' holders.  The three cumulative counters let the
+    invariants check the deposits against their history.
     """
 
     key: VerifyKey
@@ -161,11 +170,21 @@ class BankBooks:
     funded_from_deposits_fen: int = 0
     defunded_to_deposits_fen: int = 0
     wallet_count: int = 0
+    #: Interest paid to wallets (2026 reserve mode): e-CNY out of the vault
+    #: against the bank's own funds, not against any deposit.
+    interest_paid_fen: int = 0
 
-    @property
-    def reserves_available_fen(self) -> int:
-        """Pledged reserves not yet exchanged for e-CNY (100% reserve mode)."""
-        return self.reserves_pledged_fen - self.outstanding_fen
+    def reserves_held_fen(self, policy: Policy) -> int:
+        """Reserves that back the e-CNY issued to this operator, under ``policy``'s mode.
+
+        All of it in the 2021 mode and for a payment institution; the
+        policy's ratio of it, rounded up to the fen, for a bank in 2026.
+        """
+        return policy.reserves_required_fen(self.code, self.outstanding_fen)
+
+    def reserves_available_fen(self, policy: Policy) -> int:
+        """Pledged reserves not yet holding e-CNY issuance up: what more issuance may use."""
+        return self.reserves_pledged_fen - self.reserves_held_fen(policy)
 
 
 @final

@@ -19,6 +19,7 @@ from dcep.instructions._encoding import SignedInstruction as SignedInstruction
 from dcep.instructions._encoding import decode_instruction as decode_instruction
 from dcep.instructions._encoding import encode_instruction as encode_instruction
 from dcep.instructions._encoding import linked_digest as linked_digest
+from dcep.instructions._kinds import AccrueInterest as AccrueInterest
 from dcep.instructions._kinds import AppointRegulator as AppointRegulator
 from dcep.instructions._kinds import AuthoriseBank as AuthoriseBank
 from dcep.instructions._kinds import ChangeCategory as ChangeCategory
@@ -49,6 +50,7 @@ from dcep.instructions._kinds import VoidPending as VoidPending
 from dcep.instructions._kinds import Warrant as Warrant
 
 __all__ = [
+    "AccrueInterest",
     "AppointRegulator",
     "Approval",
     "ApprovedBy",

@@ -45,6 +45,7 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "KIND_RECORDS",
+    "AccrueInterest",
     "AppointRegulator",
     "AuthoriseBank",
     "ChangeCategory",
@@ -113,6 +114,7 @@ class InstructionKind(enum.IntEnum):
     LINK_BATCH = 24
     ISSUE_VOUCHER = 25
     SPEND_VOUCHER = 26
+    ACCRUE_INTEREST = 27
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -787,6 +789,23 @@ class SpendVoucher(Instruction):
             )
 
 
+@final
+@attrs.frozen
+class AccrueInterest(Instruction):
+    """The operating bank pays a wallet the interest accrued since its last accrual.
+
+    Only in the 2026 reserve mode with an interest rate, and only by a bank
+    (not a payment institution); the ledger works out the amount from its
+    clock (see ``docs/concepts/reserves.md``).  A wallet's first accrual
+    starts its interest period and pays nothing.
+    """
+
+    KIND = InstructionKind.ACCRUE_INTEREST
+    WIRE = (("wallet", wire.ADDRESS),)
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -817,5 +836,6 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         LinkBatch,
         IssueVoucher,
         SpendVoucher,
+        AccrueInterest,
     )
 }

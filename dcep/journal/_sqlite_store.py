@@ -119,6 +119,15 @@ _LATER_SNAPSHOT_TABLES: Final = {
         "created_entry INTEGER NOT NULL, created_at_us INTEGER NOT NULL, "
         "position INTEGER PRIMARY KEY)"
     ),
+    # Interest in the 2026 reserve mode (issue #24).
+    "snapshot_interest_wallets": (
+        "CREATE TABLE IF NOT EXISTS snapshot_interest_wallets (wallet BLOB NOT NULL, "
+        "from_us INTEGER NOT NULL, carry INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
+    ),
+    "snapshot_interest_banks": (
+        "CREATE TABLE IF NOT EXISTS snapshot_interest_banks (bank BLOB NOT NULL, "
+        "paid INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
+    ),
 }
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -442,6 +451,8 @@ class SqliteStore:
             "snapshot_pending": state.pending,
             "snapshot_pending_resolved": state.pending_resolved,
             "snapshot_vouchers": state.vouchers,
+            "snapshot_interest_wallets": state.interest_wallets,
+            "snapshot_interest_banks": state.interest_banks,
         }
         existing = self._later_tables()
         for table, rows in later_rows.items():
@@ -566,6 +577,14 @@ class SqliteStore:
             vouchers=(
                 rows("snapshot_vouchers", "bbiisbsii") if "snapshot_vouchers" in later else ()
             ),
+            interest_wallets=(
+                rows("snapshot_interest_wallets", "bii")
+                if "snapshot_interest_wallets" in later
+                else ()
+            ),
+            interest_banks=(
+                rows("snapshot_interest_banks", "bi") if "snapshot_interest_banks" in later else ()
+            ),
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),
@@ -585,7 +604,8 @@ class SqliteStore:
 
     def _later_tables(self) -> set[str]:
         listed = self._connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?, ?)",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+            f"({', '.join('?' for _ in _LATER_SNAPSHOT_TABLES)})",
             tuple(_LATER_SNAPSHOT_TABLES),
         )
         return {name for (name,) in listed}

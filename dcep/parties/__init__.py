@@ -16,6 +16,7 @@ from dcep.parties._customers import CustomerRecovery as CustomerRecovery
 from dcep.parties._customers import CustomerStore as CustomerStore
 from dcep.parties._customers import KeptCustomer as KeptCustomer
 from dcep.parties._customers import MemoryCustomerStore as MemoryCustomerStore
+from dcep.parties._customers import PendingUpdate as PendingUpdate
 from dcep.parties._customers import SqliteCustomerStore as SqliteCustomerStore
 from dcep.parties._regulator import Regulator as Regulator
 from dcep.parties._signer import LinkedBatch as LinkedBatch
@@ -29,6 +30,7 @@ __all__ = [
     "KeptCustomer",
     "LinkedBatch",
     "MemoryCustomerStore",
+    "PendingUpdate",
     "Regulator",
     "SqliteCustomerStore",
     "Wallet",

@@ -14,6 +14,7 @@ from typing import final
 from dcep.core._records import Receipt
 from dcep.errors import DcepError, KeyAccessError, NotAuthorisedError, Reason, UnknownPartyError
 from dcep.instructions._kinds import (
+    AccrueInterest,
     ChangeCategory,
     CloseWallet,
     Disclosure,
@@ -28,6 +29,7 @@ from dcep.parties._customers import (
     CustomerStore,
     KeptCustomer,
     MemoryCustomerStore,
+    PendingUpdate,
 )
 from dcep.parties._signer import Seed, Signer, has_kyc_field, master_seed
 from dcep.parties._wallet import Wallet
@@ -131,6 +133,15 @@ class Bank(Signer):
             else:
                 store.discard(wallet)
                 back += 1
+        # A pending category change was accepted if the ledger took the bank's
+        # instruction of that sequence number: nothing later was signed before this.
+        last_sequence = self._ledger.last_sequence(self.address)
+        applied = dropped = 0
+        for update in store.pending_updates():
+            accepted = update.sequence <= last_sequence
+            store.settle_update(update.wallet, applied=accepted)
+            applied += accepted
+            dropped += not accepted
         on_ledger = self._ledger.bank(self.address).wallet_count
         confirmed = store.wallets(confirmed=True)
         if len(confirmed) != on_ledger:
@@ -141,7 +152,9 @@ class Bank(Signer):
                     store.discard(wallet)
                     back += 1
             confirmed = store.wallets(confirmed=True)
-        return CustomerRecovery(forward, back, max(0, on_ledger - len(confirmed)))
+        return CustomerRecovery(
+            forward, back, max(0, on_ledger - len(confirmed)), applied, dropped
+        )
 
     def assign_branch_code(self, segment: str, branch_name: str) -> InstitutionCode:
         """Give one of this bank's branches a code under the bank's own."""
@@ -315,8 +328,11 @@ class Bank(Signer):
         wallet_category = WalletCategory.of(category)
         record = CustomerRecord(phone, id_number, name, linked_account, in_person)
         self._require_kyc(wallet_category, record)
-        commitment = kyc_digest(self._kyc_salt(address), record)
-        return self._submit(
+        salt = self._kyc_salt(address)
+        commitment = kyc_digest(salt, record)
+        # Written ahead, like an opening: the new record is kept once the ledger
+        # has committed its digest, and a crash in between is settled on attaching.
+        signed = self._sign(
             lambda id_, seq: ChangeCategory(
                 id_,
                 seq,
@@ -326,6 +342,17 @@ class Bank(Signer):
                 kyc_digest=commitment,
             )
         )
+        sequence = signed.instruction.sequence
+        store = self._customers
+        store.begin_update(PendingUpdate(address, record, salt, sequence))
+        try:
+            receipt = self._ledger.submit(signed)
+        except DcepError:
+            if self._ledger.last_sequence(self.address) < sequence:
+                store.settle_update(address, applied=False)
+            raise
+        store.settle_update(address, applied=True)
+        return receipt
 
     def close_wallet(self, wallet: Wallet | Address, *, to_account: str | None = None) -> Receipt:
         """Close a wallet this bank operates; its balance goes to a deposit account.
@@ -339,6 +366,18 @@ class Bank(Signer):
         return self._submit(
             lambda id_, seq: CloseWallet(id_, seq, wallet=address, to_account=target)
         )
+
+    def accrue_interest(self, wallet: Wallet | Address) -> Receipt:
+        """Pay a wallet this bank operates its interest since the last accrual (2026 mode).
+
+        The ledger works the amount out from its clock and the policy's rate
+        (see ``docs/concepts/reserves.md``); the first accrual of a wallet
+        starts its interest period and pays nothing.  Refused with
+        ``INTEREST_NOT_PAYABLE`` unless the policy is in the 2026 reserve mode
+        with a rate and this bank is no payment institution.
+        """
+        address = wallet.address if isinstance(wallet, Wallet) else wallet
+        return self._submit(lambda id_, seq: AccrueInterest(id_, seq, wallet=address))
 
     def redeem(self, amount: Amount) -> Receipt:
         """Return ``amount`` of e-CNY from the vault to the central bank for reserves."""

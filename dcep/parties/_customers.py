@@ -22,6 +22,15 @@ After a crash, attaching the bank again settles every pending record
 against the recovered ledger: confirmed if its wallet is there, deleted if
 not.  So no wallet is left without its record and no record without its
 wallet, and the counter never hands out a number twice.
+
+A category change writes ahead the same way: the new record is stored as a
+*pending update*, with the bank's sequence number of the ``ChangeCategory``,
+before that is signed; it replaces the kept record once the ledger accepts,
+and is dropped if the ledger refuses.  A crash in between is settled on
+attaching again: the ledger's last sequence number of the bank says whether
+that instruction was accepted (the bank signs nothing else before it
+settles).  So a disclosure always seals the record whose digest the ledger
+committed last.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ __all__ = [
     "CustomerStore",
     "KeptCustomer",
     "MemoryCustomerStore",
+    "PendingUpdate",
     "SqliteCustomerStore",
 ]
 
@@ -59,6 +69,15 @@ CREATE TABLE customers (
 );
 CREATE TABLE branches (code TEXT PRIMARY KEY, name TEXT NOT NULL, position INTEGER NOT NULL);
 """
+
+#: Pending category changes.  Created on first use, not in the schema above,
+#: so that a store written before updates existed is read (and kept at
+#: format 1) as it is.
+_UPDATES: Final = (
+    "CREATE TABLE IF NOT EXISTS updates "
+    "(wallet BLOB PRIMARY KEY, record BLOB NOT NULL, salt BLOB NOT NULL, "
+    "sequence INTEGER NOT NULL)"
+)
 
 
 @final
@@ -94,6 +113,26 @@ class CustomerRecovery:
     rolled_forward: int
     rolled_back: int
     wallets_without_record: int
+    #: Pending category changes the ledger accepted, now the kept records.
+    updates_applied: int = 0
+    #: Pending category changes the ledger never accepted, now dropped.
+    updates_dropped: int = 0
+
+
+@final
+@attrs.frozen
+class PendingUpdate:
+    """A category change in flight: the record to keep once the ledger accepts it.
+
+    ``sequence`` is the bank's sequence number of the ``ChangeCategory``:
+    the ledger accepted it if its last sequence number of the bank is at
+    least that.
+    """
+
+    wallet: Address
+    record: CustomerRecord
+    salt: bytes = attrs.field(repr=False)
+    sequence: int
 
 
 class CustomerStore(Protocol):
@@ -124,6 +163,15 @@ class CustomerStore(Protocol):
     def wallets(self, *, confirmed: bool) -> list[Address]:
         """The wallets with a confirmed (or a pending) record, in the order they were opened."""
 
+    def begin_update(self, update: PendingUpdate) -> None:
+        """Store ``update`` as pending (replacing any earlier pending one of its wallet)."""
+
+    def settle_update(self, wallet: Address, *, applied: bool) -> None:
+        """Make the pending update of ``wallet`` its kept record (``applied``), or drop it."""
+
+    def pending_updates(self) -> list[PendingUpdate]:
+        """Every pending update, by wallet."""
+
     def add_branch(self, code: str, name: str) -> None:
         """Record a branch code the bank assigned."""
 
@@ -138,11 +186,12 @@ class CustomerStore(Protocol):
 class MemoryCustomerStore:
     """A :class:`CustomerStore` in memory: gone with the process, as in a simulation."""
 
-    __slots__ = ("_bank", "_branches", "_kept", "_numbered")
+    __slots__ = ("_bank", "_branches", "_kept", "_numbered", "_updates")
 
     def __init__(self) -> None:
         self._bank: tuple[Address, bytes] | None = None
         self._kept: dict[Address, KeptCustomer] = {}
+        self._updates: dict[Address, PendingUpdate] = {}
         self._numbered = 0
         self._branches: list[tuple[str, str]] = []
 
@@ -176,6 +225,26 @@ class MemoryCustomerStore:
     def wallets(self, *, confirmed: bool) -> list[Address]:
         """The wallets with a confirmed (or a pending) record, in the order they were opened."""
         return [w for w, kept in self._kept.items() if kept.confirmed is confirmed]
+
+    def begin_update(self, update: PendingUpdate) -> None:
+        """Store ``update`` as pending (replacing any earlier pending one of its wallet)."""
+        self._updates[update.wallet] = update
+
+    def settle_update(self, wallet: Address, *, applied: bool) -> None:
+        """Make the pending update of ``wallet`` its kept record (``applied``), or drop it."""
+        update = self._updates.pop(wallet, None)
+        if update is None or not applied:
+            return
+        kept = self._kept.get(wallet)
+        self._kept[wallet] = (
+            KeptCustomer(wallet, update.record, update.salt, None, confirmed=True)
+            if kept is None
+            else attrs.evolve(kept, record=update.record, salt=update.salt)
+        )
+
+    def pending_updates(self) -> list[PendingUpdate]:
+        """Every pending update, by wallet."""
+        return [self._updates[wallet] for wallet in sorted(self._updates)]
 
     def add_branch(self, code: str, name: str) -> None:
         """Record a branch code the bank assigned."""
@@ -360,6 +429,66 @@ class SqliteCustomerStore:
             (int(confirmed),),
         ).fetchall()
         return [Address(bytes(row[0])) for row in rows]
+
+    def begin_update(self, update: PendingUpdate) -> None:
+        """Store ``update`` as pending (replacing any earlier pending one of its wallet)."""
+        self._write(
+            [
+                (_UPDATES, ()),
+                (
+                    "INSERT OR REPLACE INTO updates VALUES (?, ?, ?, ?)",
+                    (
+                        bytes(update.wallet),
+                        update.record.encode(),
+                        update.salt,
+                        update.sequence,
+                    ),
+                ),
+            ]
+        )
+
+    def settle_update(self, wallet: Address, *, applied: bool) -> None:
+        """Make the pending update of ``wallet`` its kept record (``applied``), or drop it."""
+        update = next((u for u in self.pending_updates() if u.wallet == wallet), None)
+        if update is None:
+            return
+        key = bytes(wallet)
+        statements: list[tuple[str, tuple[object, ...]]] = []
+        if applied:
+            # A wallet the store had no record of (a store in memory before) gets one.
+            statements += [
+                (
+                    "INSERT OR IGNORE INTO customers VALUES (?, NULL, ?, ?, 1, "
+                    "(SELECT coalesce(max(position), 0) + 1 FROM customers))",
+                    (key, update.record.encode(), update.salt),
+                ),
+                (
+                    "UPDATE customers SET record = ?, salt = ? WHERE wallet = ?",
+                    (update.record.encode(), update.salt, key),
+                ),
+            ]
+        statements.append(("DELETE FROM updates WHERE wallet = ?", (key,)))
+        self._write(statements)
+
+    def pending_updates(self) -> list[PendingUpdate]:
+        """Every pending update, by wallet."""
+        exists = self._connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'updates'"
+        ).fetchone()[0]
+        if not exists:
+            return []
+        rows = self._connection.execute(
+            "SELECT wallet, record, salt, sequence FROM updates ORDER BY wallet"
+        ).fetchall()
+        return [
+            PendingUpdate(
+                Address(bytes(wallet)),
+                CustomerRecord.decode(bytes(record)),
+                bytes(salt),
+                int(sequence),
+            )
+            for wallet, record, salt, sequence in rows
+        ]
 
     def add_branch(self, code: str, name: str) -> None:
         """Record a branch code the bank assigned."""

@@ -110,20 +110,26 @@ class AccountIndex:
         return max(times) if times else None
 
 
-def check_totals(indexes: Iterable[AccountIndex], flows: Mapping[int, tuple[int, int]]) -> None:
+def check_totals(
+    indexes: Iterable[AccountIndex], moved: Mapping[tuple[bytes, int, int], tuple[int, int]]
+) -> None:
     """Assert each row's time and running total, and that all money in is all money out.
 
-    ``flows`` maps each entry number to its ``(time_us, amount_fen)``; for tests.
+    ``moved`` maps (holder, side: 0 in and 1 out, entry number) to the
+    ``(time_us, amount_fen)`` that entry moved on that side; for tests.
     """
     totals = [0, 0]
     for index in indexes:
         for side, rows in enumerate((index.incoming, index.outgoing)):
             previous = 0
             for time_us, number, total in rows_between(rows, (0, 0), (END_US, 0)):
-                assert (time_us, total) == (flows[number][0], previous + flows[number][1])
+                expected = moved[(bytes(index.address), side, number)]
+                assert (time_us, total) == (expected[0], previous + expected[1])
                 previous = total
             totals[side] += previous
-    assert totals[0] == totals[1] == sum(amount for _, amount in flows.values())
+    assert totals[0] == totals[1]
+    for side in (0, 1):
+        assert totals[side] == sum(v[1] for k, v in moved.items() if k[1] == side)
 
 
 #: The index of a holder with no flows, shared: never add to it.

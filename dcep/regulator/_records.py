@@ -49,6 +49,13 @@ class FundsFlow:
     (central bank to vault) and ``REDEEM`` (vault to central bank).  ``bank``
     is the bank on one side, where there is one; ``cash`` marks a funding
     paid in cash at the counter.
+
+    A payment under the waterfall (issue 24) is one flow of the whole
+    amount from payer to payee: ``topped_up_fen`` of it came into the
+    payer's wallet from its linked deposit first, and ``swept_fen`` of it
+    went on from the payee's wallet to its linked deposit.  Those two are
+    the holders' own fundings and defunds, made in the same entry: the view
+    counts them in the wallets' balances, against their banks' vaults.
     """
 
     entry_number: int
@@ -59,6 +66,8 @@ class FundsFlow:
     amount_fen: int
     bank: Address | None = None
     cash: bool = False
+    topped_up_fen: int = 0
+    swept_fen: int = 0
 
 
 @final
@@ -104,6 +113,15 @@ def flow_of(
     moves = [p for p in postings if p.kind in _ECNY_ACCOUNTS]
     if not moves:
         return None
+    topped_up_fen = swept_fen = 0
+    if kind is InstructionKind.TRANSFER and len(moves) > 2:
+        # The waterfall's legs: vault to payer first, payee to vault last.
+        if moves[0].kind is AccountKind.VAULT and moves[0].delta_fen < 0:
+            topped_up_fen = moves[1].delta_fen
+            moves = moves[2:]
+        if len(moves) > 2 and moves[-1].kind is AccountKind.VAULT and moves[-1].delta_fen > 0:
+            swept_fen = moves[-1].delta_fen
+            moves = moves[:-2]
     debits = [p for p in moves if p.delta_fen < 0]
     credits = [p for p in moves if p.delta_fen > 0]
     amounts = {-p.delta_fen for p in debits} | {p.delta_fen for p in credits}
@@ -117,4 +135,6 @@ def flow_of(
     payee = canonical(credits[0].owner if credits else central_bank)
     bank = payer if payer in banks else payee if payee in banks else None
     cash = kind is InstructionKind.FUND and any(p.kind is AccountKind.CASH for p in postings)
-    return FundsFlow(number, time_us, kind, payer, payee, amounts.pop(), bank, cash)
+    return FundsFlow(
+        number, time_us, kind, payer, payee, amounts.pop(), bank, cash, topped_up_fen, swept_fen
+    )

@@ -47,6 +47,9 @@ from dcep.values._crypto import Address
 __all__ = ["RegulatorView"]
 
 _RowT = TypeVar("_RowT", tuple[int, int], tuple[int, int, int])
+#: The sides of a holder's index a flow adds to, as ``check_totals`` numbers them.
+_IN: Final = 0
+_OUT: Final = 1
 _NO_ROWS: Final[SortedRows[tuple[int, int]]] = sorted_rows()
 
 
@@ -204,15 +207,32 @@ class RegulatorView:
         key = (flow.time_us, flow.entry_number)
         self._flows[flow.entry_number] = flow
         self._by_time.add(key)
-        for rows in (self._index_of(flow.payer).outgoing, self._index_of(flow.payee).incoming):
+        for holder, side, amount_fen in self._moves(flow):
+            index = self._index_of(holder)
+            rows = index.incoming if side == _IN else index.outgoing
             total = rows[len(rows) - 1][2] if len(rows) else 0
-            rows.add((*key, total + flow.amount_fen))
+            rows.add((*key, total + amount_fen))
         for bank in {flow.bank, self._operator(flow.payer), self._operator(flow.payee)}:
             if bank is None:
                 continue
             if (bank_rows := self._bank_index.get(bank)) is None:
                 bank_rows = self._bank_index[bank] = sorted_rows()
             bank_rows.add(key)
+
+    def _moves(self, flow: FundsFlow) -> list[tuple[Address, int, int]]:
+        # (holder, in or out, fen) of each balance a flow changes: a waterfall's
+        # top-up and sweep are the payer's and payee's own, against their banks' vaults.
+        moves = [
+            (flow.payer, _OUT, flow.amount_fen - flow.topped_up_fen),
+            (flow.payee, _IN, flow.amount_fen - flow.swept_fen),
+        ]
+        payer_bank, payee_bank = self._operator(flow.payer), self._operator(flow.payee)
+        # A payment's own rows stay even when all of it was swept on: it was paid.
+        if flow.topped_up_fen and payer_bank is not None:
+            moves.append((self._canonical(payer_bank), _OUT, flow.topped_up_fen))
+        if flow.swept_fen and payee_bank is not None:
+            moves.append((self._canonical(payee_bank), _IN, flow.swept_fen))
+        return moves
 
     def _index_of(self, address: Address) -> AccountIndex:
         index = self._accounts.get(address)
@@ -397,8 +417,12 @@ class RegulatorView:
     def _check(self) -> None:
         """Assert that the indexes agree with the flows and with each other (for tests)."""
         assert len(self._by_time) == len(self._flows)
-        flows = {number: (f.time_us, f.amount_fen) for number, f in self._flows.items()}
-        check_totals(self._accounts.values(), flows)
+        moved = {
+            (bytes(holder), side, number): (flow.time_us, amount_fen)
+            for number, flow in self._flows.items()
+            for holder, side, amount_fen in self._moves(flow)
+        }
+        check_totals(self._accounts.values(), moved)
 
     def __repr__(self) -> str:
         return (

@@ -16,8 +16,9 @@ from typing import Final, final
 
 import attrs
 
-from dcep.errors import InvalidFieldError, Reason
+from dcep.errors import DcepError, InvalidFieldError, Reason
 from dcep.values._clock import MICROSECONDS_PER_DAY
+from dcep.values._codes import InstitutionCode
 from dcep.values._money import Amount, cny
 
 __all__ = [
@@ -71,15 +72,18 @@ class KycField(enum.StrEnum):
 
 @enum.unique
 class ReserveMode(enum.StrEnum):
-    """How issuance is backed.
+    """How issuance is backed: the 2021 design or the reform of 1 January 2026.
 
-    Only the 2021 design is implemented now; the 2026 reform (wallet balances
-    as bank deposit liabilities, partial reserves) will be a second member
-    with its own ratio field, not a change to the ledger's checks.
+    See ``docs/concepts/reserves.md`` for the invariants of each mode.
     """
 
     #: 2021: each fen issued to an operator is a fen less in its reserves.
     FULL = "full"
+    #: 2026: e-CNY in a bank's wallets is a deposit liability of the bank,
+    #: backed by reserves at :attr:`Policy.reserve_ratio_bp` (rounded up to
+    #: the fen); a non-bank payment institution
+    #: (:attr:`Policy.payment_institutions`) still backs every fen.
+    DEPOSIT = "deposit"
 
 
 def _check_cap(
@@ -89,6 +93,15 @@ def _check_cap(
         raise InvalidFieldError(
             Reason.FIELD_INVALID,
             f"{attribute.name} must be an Amount or None (no cap), not {value!r}",
+            field=attribute.name,
+        )
+
+
+def _check_flag(_instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if type(value) is not bool:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"{attribute.name} is True or False, not {value!r}",
             field=attribute.name,
         )
 
@@ -106,6 +119,15 @@ class CategoryLimits:
     annual caps; the balance cap bounds what a wallet may hold after any
     funding or incoming payment.  Defunding to one's own bank account is not
     a payment and counts toward none of them.
+
+    ``waterfall`` (the digital euro's term): a payment that would take a
+    wallet of this category over its balance cap settles, and the excess
+    goes on to the wallet's linked deposit account.  ``reverse_waterfall``:
+    a payment larger than the payer's balance is topped up from its linked
+    deposit account.  Both are off by default, so a payment is refused as
+    before; without a linked account it is refused either way.  The sweep
+    and the top-up are a defund and a fund of the holder's own: they count
+    toward none of the caps, and the payer's caps count the whole payment.
     """
 
     balance_cap: Amount | None = attrs.field(validator=_check_cap)
@@ -113,6 +135,8 @@ class CategoryLimits:
     daily_cap: Amount | None = attrs.field(validator=_check_cap)
     annual_cap: Amount | None = attrs.field(validator=_check_cap)
     required_kyc: frozenset[KycField] = attrs.field(factory=frozenset, converter=_to_kyc_set)
+    waterfall: bool = attrs.field(default=False, validator=_check_flag, kw_only=True)
+    reverse_waterfall: bool = attrs.field(default=False, validator=_check_flag, kw_only=True)
 
     @property
     def requires_linked_account(self) -> bool:
@@ -223,6 +247,33 @@ def _check_reserve_mode(_instance: object, _attribute: object, value: ReserveMod
 
 #: Latest accepted instructions a resubmission gets its first receipt for.
 DEFAULT_IDEMPOTENCY_WINDOW: Final = 100_000
+#: Basis points in a whole: a ratio of 10,000 bp is 100%.
+BASIS_POINTS: Final = 10_000
+
+
+def _check_basis_points(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or not 0 <= value <= BASIS_POINTS:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"{attribute.name} is a whole number of basis points from 0 to 10000, not {value!r}",
+            field=attribute.name,
+        )
+
+
+def _to_code_set(value: Iterable[InstitutionCode | str]) -> frozenset[InstitutionCode]:
+    if isinstance(value, str):
+        value = [value]  # one code, not its characters
+    try:
+        return frozenset(
+            code if isinstance(code, InstitutionCode) else InstitutionCode.parse(code)
+            for code in value
+        )
+    except (DcepError, TypeError):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"payment institutions are institution codes, not {value!r}",
+            field="payment_institutions",
+        ) from None
 
 
 @final
@@ -232,6 +283,14 @@ class Policy:
 
     >>> Policy().limits(4).single_payment_cap
     Amount(fen=50000)
+
+    In :attr:`ReserveMode.DEPOSIT` (2026) a bank backs the e-CNY it was
+    issued with reserves at ``reserve_ratio_bp`` and its wallets may earn
+    interest at ``interest_rate_bp`` a year; the operators whose codes are in
+    ``payment_institutions`` are non-bank payment institutions, which back
+    every fen in either mode.  In :attr:`ReserveMode.FULL` (2021) the ratio
+    is 100% and there is no interest: a policy that says otherwise is
+    refused, so that a setting is never silently ignored.
     """
 
     categories: Mapping[WalletCategory, CategoryLimits] = attrs.field(
@@ -254,6 +313,43 @@ class Policy:
     idempotency_window: int = attrs.field(
         default=DEFAULT_IDEMPOTENCY_WINDOW, validator=_check_window
     )
+    #: 2026 mode: reserves a bank holds per fen it was issued, in basis points
+    #: (``docs/FACTS.md`` gives no figure: set the one you study).
+    reserve_ratio_bp: int = attrs.field(
+        default=BASIS_POINTS, validator=_check_basis_points, kw_only=True
+    )
+    #: 2026 mode: the yearly interest on a bank wallet's balance, in basis points.
+    interest_rate_bp: int = attrs.field(default=0, validator=_check_basis_points, kw_only=True)
+    #: Operators that are non-bank payment institutions: 100% reserves in every mode.
+    payment_institutions: frozenset[InstitutionCode] = attrs.field(
+        factory=frozenset, converter=_to_code_set, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.reserve_mode is ReserveMode.FULL and (
+            self.reserve_ratio_bp != BASIS_POINTS or self.interest_rate_bp
+        ):
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                "the 2021 reserve mode backs every fen and pays no interest: "
+                "a reserve ratio or interest rate needs reserve_mode=ReserveMode.DEPOSIT",
+                field="reserve_mode",
+            )
+
+    def is_payment_institution(self, code: InstitutionCode) -> bool:
+        """Whether the operator with ``code`` is a non-bank payment institution."""
+        return code in self.payment_institutions
+
+    def reserves_required_fen(self, code: InstitutionCode, outstanding_fen: int) -> int:
+        """Reserves an operator must hold against ``outstanding_fen`` of e-CNY it was issued.
+
+        All of it in the 2021 mode and for a payment institution; else the
+        ratio of it, rounded up to the fen (a bank never holds less than the
+        ratio says).
+        """
+        if self.reserve_mode is ReserveMode.FULL or code in self.payment_institutions:
+            return outstanding_fen
+        return -(-outstanding_fen * self.reserve_ratio_bp // BASIS_POINTS)
 
     def limits(self, category: int) -> CategoryLimits:
         """The caps of ``category`` (``1``..``4``)."""
@@ -269,7 +365,10 @@ class Policy:
         """One line that :meth:`from_text` reads back: how a database records its policy.
 
         ``policy/2 reserve=full utc=480 ids=100000 1=cap,cap,cap,cap,kyc|kyc ...``
-        with caps in fen (``-`` for none).
+        with caps in fen (``-`` for none), then only the settings that differ
+        from their defaults (``waterfall=1|2``, ``reverse_waterfall=2``,
+        ``ratio=700``, ``interest=150``, ``pi=CODE|CODE``), so that a policy
+        without them reads as it always did.
         """
         parts = [
             f"policy/{_POLICY_TEXT_VERSION}",
@@ -287,6 +386,16 @@ class Policy:
             fields = [str(cap.fen) if cap is not None else "-" for cap in caps]
             fields.append("|".join(sorted(field.value for field in limits.required_kyc)))
             parts.append(f"{int(category)}={','.join(fields)}")
+        for name in ("waterfall", "reverse_waterfall"):
+            on = [str(int(c)) for c, limits in self.categories.items() if getattr(limits, name)]
+            if on:
+                parts.append(f"{name}={'|'.join(on)}")
+        if self.reserve_ratio_bp != BASIS_POINTS:
+            parts.append(f"ratio={self.reserve_ratio_bp}")
+        if self.interest_rate_bp:
+            parts.append(f"interest={self.interest_rate_bp}")
+        if self.payment_institutions:
+            parts.append(f"pi={'|'.join(sorted(map(str, self.payment_institutions)))}")
         return " ".join(parts)
 
     @classmethod
@@ -301,8 +410,12 @@ class Policy:
             if head != f"policy/{_POLICY_TEXT_VERSION}":
                 raise ValueError(head)
             limits: dict[WalletCategory, CategoryLimits] = {}
+            options: dict[str, str] = {}
             for item in categories:
                 number, values = item.split("=")
+                if not number.isdigit():
+                    options[number] = values
+                    continue
                 *caps, kyc = values.split(",")
                 amounts = [None if cap == "-" else Amount(int(cap)) for cap in caps]
                 balance, single, daily, annual = amounts
@@ -310,13 +423,26 @@ class Policy:
                 limits[WalletCategory.of(int(number))] = CategoryLimits(
                     balance, single, daily, annual, required
                 )
+            for number in filter(None, options.pop("waterfall", "").split("|")):
+                category = WalletCategory.of(int(number))
+                limits[category] = attrs.evolve(limits[category], waterfall=True)
+            for number in filter(None, options.pop("reverse_waterfall", "").split("|")):
+                category = WalletCategory.of(int(number))
+                limits[category] = attrs.evolve(limits[category], reverse_waterfall=True)
+            ratio, interest = options.pop("ratio", None), options.pop("interest", None)
+            codes = options.pop("pi", "")
+            if options:
+                raise ValueError(f"unknown settings {sorted(options)}")
             return cls(
                 categories=limits,
                 reserve_mode=ReserveMode(reserve.removeprefix("reserve=")),
                 utc_offset_minutes=int(utc.removeprefix("utc=")),
                 idempotency_window=int(window.removeprefix("ids=")),
+                reserve_ratio_bp=BASIS_POINTS if ratio is None else int(ratio),
+                interest_rate_bp=0 if interest is None else int(interest),
+                payment_institutions=[code for code in codes.split("|") if code],
             )
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, KeyError) as error:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID, f"not a policy line: {text[:60]!r} ({error})", field="policy"
             ) from None
