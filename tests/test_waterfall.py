@@ -22,6 +22,7 @@ import dcep
 import dcep.journal
 from dcep import Reason, cny
 from dcep.core import AccountKind
+from dcep.export import flow_rows
 from dcep.regulator import RegulatorView
 
 SHOP_ACCOUNT = "6222-0001"
@@ -183,6 +184,27 @@ def test_both_at_once_and_the_regulator_view_reads_them(town: Town) -> None:
         assert town.view.balance_fen(wallet.address) == wallet.balance.fen
     assert town.view.balance_fen(town.bank.address) == town.ledger.bank("ICBC").vault.fen
     town.view._check()
+
+
+def test_the_flow_rows_carry_the_split(town: Town) -> None:
+    # A plain payment first, then one drawn from the payer's deposit and swept
+    # to the payee's: the export keeps what the view read of each.
+    plain = town.anon.pay(town.alice, cny("1"))
+    split = town.alice.pay(town.shop, cny("2500"))
+    rows = {row["entry_number"]: row for row in flow_rows(town.view)}
+    assert (rows[plain.entry_number]["topped_up_fen"], rows[plain.entry_number]["swept_fen"]) == (
+        0,
+        0,
+    )
+    flow = town.view.flow(split.entry_number)
+    row = rows[split.entry_number]
+    assert (row["amount_fen"], row["topped_up_fen"], row["swept_fen"]) == (
+        flow.amount_fen,
+        flow.topped_up_fen,
+        flow.swept_fen,
+    )
+    assert 0 < flow.topped_up_fen < flow.amount_fen
+    assert 0 < flow.swept_fen < flow.amount_fen
 
 
 def test_a_waterfall_does_not_lift_the_payer_s_caps(town: Town) -> None:

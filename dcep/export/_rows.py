@@ -23,7 +23,9 @@ Tables and their columns:
     ``balance_fen``, the running sum after that entry.
 ``flow_rows`` (:data:`FLOW_COLUMNS`), one row per :class:`~dcep.regulator.FundsFlow`
     ``entry_number``, ``time_us``, ``kind``, ``payer``, ``payee``,
-    ``amount_fen``, ``bank`` (or ``None``), ``cash`` (a ``bool``).
+    ``amount_fen``, ``bank`` (or ``None``), ``cash`` (a ``bool``), and of a
+    waterfall payment's amount ``topped_up_fen`` from the payer's linked deposit
+    and ``swept_fen`` to the payee's (0 for every other flow).
 ``alert_rows`` (:data:`ALERT_COLUMNS`), one row per :class:`~dcep.regulator.Alert`
     ``rule``, ``subject``, ``time_us``, ``total_fen``, ``entry_count``,
     ``wallets`` and ``entries`` (space-separated text, in the alert's order),
@@ -107,6 +109,8 @@ FLOW_COLUMNS: Final = (
     "amount_fen",
     "bank",
     "cash",
+    "topped_up_fen",
+    "swept_fen",
 )
 ALERT_COLUMNS: Final = (
     "rule",
@@ -161,6 +165,8 @@ COLUMN_TYPES: Final[Mapping[str, type]] = {
     "balance_fen": int,
     "bank": str,
     "cash": bool,
+    "topped_up_fen": int,
+    "swept_fen": int,
     "rule": str,
     "typology": str,
     "score": float,
@@ -299,6 +305,8 @@ def flow_rows(view: RegulatorView) -> list[Row]:
             "amount_fen": flow.amount_fen,
             "bank": None if flow.bank is None else str(flow.bank),
             "cash": flow.cash,
+            "topped_up_fen": flow.topped_up_fen,
+            "swept_fen": flow.swept_fen,
         }
         for flow in sorted(view.flows(), key=lambda flow: flow.entry_number)
     ]
