@@ -11,7 +11,7 @@ posting that closed it, whichever entry carried it.
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final, final
 
 import attrs
@@ -27,6 +27,8 @@ from dcep.instructions import (
     Transfer,
     VoidPending,
 )
+from dcep.ledger import Ledger
+from dcep.regulator import ProgrammableView
 from dcep.values import Address
 
 __all__ = [
@@ -216,3 +218,69 @@ class CityTally:
         """The accepted ordinary payments with ``memo``."""
         count, fen = self.transfers.get(memo, (0, 0))
         return FlowTotal(count, fen)
+
+    def report(
+        self,
+        ledger: Ledger,
+        view: ProgrammableView,
+        *,
+        city: Address,
+        holders: Mapping[Address, str],
+        groups: Sequence[str],
+        districts: Mapping[Address, str],
+        district_names: Sequence[str],
+        supply: SupplyReport,
+        rejections: Mapping[Reason, int],
+        voucher_refusals: Mapping[Reason, int],
+        skipped: Mapping[str, int],
+    ) -> CityReport:
+        """The report at the end of the run: this tally, the ledger's holdings, the view's reading.
+
+        ``holders`` and ``districts`` name the group and district of each
+        wallet; the refusals and skips are the run's (they are in no entry).
+        """
+        holdings = dict.fromkeys(groups, 0)
+        by_district = dict.fromkeys(district_names, 0)
+        for info in ledger.wallets():
+            holdings[holders[info.address]] += info.balance.fen
+            by_district[districts[info.address]] += info.balance.fen
+        holdings["bank vaults"] = sum(bank.vault.fen for bank in ledger.banks())
+        vouchers = VoucherCampaign(
+            vouchers=self.vouchers,
+            issued_fen=self.issued_fen,
+            spends=self.spends,
+            spent_fen=self.spent_fen,
+            expired=self.expired_vouchers,
+            returned_fen=self.returned_fen,
+            outstanding_fen=sum(v.amount.fen for v in ledger.vouchers()),
+            spent_by_region=view.voucher_spend_by_region(city),
+            spent_by_category=dict(sorted(self.spent_by_category.items())),
+            refused=dict(sorted(voucher_refusals.items())),
+        )
+        escrow = EscrowOutcomes(
+            payments=self.escrows,
+            reserved_fen=self.reserved_fen,
+            posted=self.posted[0],
+            posted_fen=self.posted[1],
+            returned_on_post_fen=self.posted[2],
+            voided=self.voided[0],
+            voided_fen=self.voided[1],
+            expired=self.expired[0],
+            expired_fen=self.expired[1],
+            outstanding=len(view.pending_outstanding()),
+        )
+        return CityReport(
+            holdings_fen=holdings,
+            holdings_by_district_fen=by_district,
+            fares=self.flow(FARE),
+            purchases=self.flow(PURCHASE),
+            rewards=self.flow(REWARD),
+            subsidies=self.flow(SUBSIDY),
+            payroll=self.flow(SALARY),
+            payroll_batches=self.batches,
+            vouchers=vouchers,
+            escrow=escrow,
+            supply=supply,
+            rejections=dict(sorted(rejections.items())),
+            skipped=dict(sorted(skipped.items())),
+        )

@@ -51,8 +51,6 @@ from dcep.sim._city_report import (
     SUBSIDY,
     CityReport,
     CityTally,
-    EscrowOutcomes,
-    VoucherCampaign,
 )
 from dcep.values import Address, Amount, ManualClock
 
@@ -660,50 +658,16 @@ class _CityRun:
     # -- the report ----------------------------------------------------------------
 
     def _report(self, supply: SupplyReport) -> CityReport:
-        ledger, tally, view = self.ledger, self.tally, self.view
-        holdings: dict[str, int] = {role.value: 0 for role in CityRole}
-        by_district: dict[str, int] = {name: 0 for name, _, _ in (*DISTRICTS, OUTSIDE)}
-        for info in ledger.wallets():
-            holdings[self.roles[info.address].value] += info.balance.fen
-            by_district[self.districts[info.address]] += info.balance.fen
-        holdings["bank vaults"] = sum(bank.vault.fen for bank in ledger.banks())
-        city = self.wallets[self.city].address
-        vouchers = VoucherCampaign(
-            vouchers=tally.vouchers,
-            issued_fen=tally.issued_fen,
-            spends=tally.spends,
-            spent_fen=tally.spent_fen,
-            expired=tally.expired_vouchers,
-            returned_fen=tally.returned_fen,
-            outstanding_fen=sum(v.amount.fen for v in ledger.vouchers()),
-            spent_by_region=view.voucher_spend_by_region(city),
-            spent_by_category=dict(sorted(tally.spent_by_category.items())),
-            refused=dict(sorted(self.voucher_refusals.items())),
-        )
-        escrow = EscrowOutcomes(
-            payments=tally.escrows,
-            reserved_fen=tally.reserved_fen,
-            posted=tally.posted[0],
-            posted_fen=tally.posted[1],
-            returned_on_post_fen=tally.posted[2],
-            voided=tally.voided[0],
-            voided_fen=tally.voided[1],
-            expired=tally.expired[0],
-            expired_fen=tally.expired[1],
-            outstanding=len(view.pending_outstanding()),
-        )
-        return CityReport(
-            holdings_fen=holdings,
-            holdings_by_district_fen=by_district,
-            fares=tally.flow(FARE),
-            purchases=tally.flow(PURCHASE),
-            rewards=tally.flow(REWARD),
-            subsidies=tally.flow(SUBSIDY),
-            payroll=tally.flow(SALARY),
-            payroll_batches=tally.batches,
-            vouchers=vouchers,
-            escrow=escrow,
+        return self.tally.report(
+            self.ledger,
+            self.view,
+            city=self.wallets[self.city].address,
+            holders={address: role.value for address, role in self.roles.items()},
+            groups=[role.value for role in CityRole],
+            districts=self.districts,
+            district_names=[name for name, _, _ in (*DISTRICTS, OUTSIDE)],
             supply=supply,
-            rejections=dict(sorted(self.rejections.items())),
-            skipped=dict(sorted(self.skipped.items())),
+            rejections=self.rejections,
+            voucher_refusals=self.voucher_refusals,
+            skipped=self.skipped,
         )
