@@ -36,7 +36,8 @@ DISTRICTS: Final = (
 )
 #: The bank outside the city where online shops and some residents bank.
 OUTSIDE: Final = ("Outside", "Industrial and Commercial Bank of China", "MA.156.1100.01")
-#: What the city's treasury wallet (category 1) may hold at once: the policy's cap.
+#: What a campaign may set aside in the treasury wallet: its category-1 balance cap
+#: (¥500,000 by default) less the float of up to ¥100,000 it keeps for payments.
 _CITY_HOLDING_LIMIT: Final = cny("400000").fen
 
 
