@@ -7,6 +7,7 @@ profiles, freezes and warrants.  :func:`trace_forward` and
 runs AML rules (:class:`AmlRule`) into :class:`Alert` records;
 :class:`ProgrammableView` lists pending payments outstanding and a voucher
 campaign's spend by region;
+:class:`Screener` keeps screening a view that follows a live ledger;
 :func:`daily_report` writes the large-value and suspicious-transaction
 reports.
 """
@@ -38,6 +39,7 @@ from dcep.regulator._records import WalletProfile as WalletProfile
 from dcep.regulator._reports import BankDayReport as BankDayReport
 from dcep.regulator._reports import DailyReport as DailyReport
 from dcep.regulator._reports import daily_report as daily_report
+from dcep.regulator._screener import Screener as Screener
 from dcep.regulator._tracing import trace_backward as trace_backward
 from dcep.regulator._tracing import trace_forward as trace_forward
 from dcep.regulator._typologies import BankRunRule as BankRunRule
@@ -45,6 +47,8 @@ from dcep.regulator._typologies import CycleRule as CycleRule
 from dcep.regulator._typologies import GatherScatterRule as GatherScatterRule
 from dcep.regulator._typologies import ScatterGatherRule as ScatterGatherRule
 from dcep.regulator._view import RegulatorView as RegulatorView
+from dcep.regulator._window import FlowWindow as FlowWindow
+from dcep.regulator._window import WindowRule as WindowRule
 
 __all__ = [
     "Alert",
@@ -58,6 +62,7 @@ __all__ = [
     "DormancyRule",
     "FanRule",
     "FlowGraph",
+    "FlowWindow",
     "FreezeRecord",
     "FundsFlow",
     "GatherScatterRule",
@@ -69,12 +74,14 @@ __all__ = [
     "RegulatorProfile",
     "RegulatorView",
     "ScatterGatherRule",
+    "Screener",
     "StructuringRule",
     "TraceDirection",
     "TraceEdge",
     "TraceNode",
     "WalletProfile",
     "WarrantRecord",
+    "WindowRule",
     "daily_report",
     "default_rules",
     "screen",

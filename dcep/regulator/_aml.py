@@ -26,7 +26,7 @@ import attrs
 from dcep.errors import InvalidFieldError, Reason
 from dcep.regulator._alerts import Alert, AmlRule
 from dcep.regulator._passing import FanRule, PassThroughRule
-from dcep.regulator._records import FundsFlow, PartyRole
+from dcep.regulator._records import FundsFlow
 from dcep.regulator._typologies import (
     DAY_US,
     BankRunRule,
@@ -38,6 +38,7 @@ from dcep.regulator._typologies import (
     percent,
 )
 from dcep.regulator._view import RegulatorView
+from dcep.regulator._window import FlowWindow, WindowRule
 from dcep.values._crypto import Address
 from dcep.values._policy import WalletCategory
 
@@ -68,16 +69,6 @@ def _alert(
     score: float = 1.0,
 ) -> Alert:
     return make_alert(rule, subject, flows, detail, *others, score=score)
-
-
-def _by_wallet(view: RegulatorView, start_us: int, end_us: int) -> dict[Address, list[FundsFlow]]:
-    """The window's flows per wallet on either side, oldest first: one scan of the window."""
-    groups: dict[Address, list[FundsFlow]] = collections.defaultdict(list)
-    for flow in view.flows(start_us, end_us):
-        for address in (flow.payer, flow.payee):
-            if view.role(address) is PartyRole.WALLET:
-                groups[address].append(flow)
-    return groups
 
 
 def _runs(
@@ -123,7 +114,11 @@ class LargeValueRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """Per wallet, day and direction (``in``, ``out``, ``cash``) over the threshold."""
-        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
+        for wallet, flows in window.by_wallet().items():
             groups: dict[tuple[dt.date, str], list[FundsFlow]] = collections.defaultdict(list)
             for flow in flows:
                 day = day_of(flow.time_us, self.utc_offset_minutes)
@@ -157,19 +152,25 @@ class StructuringRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet, direction and run of near-threshold flows."""
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
         low = self.threshold_fen * (100 - self.band_percent) // 100
-        for wallet, flows in _by_wallet(view, start_us, end_us).items():
-            for side in ("in", "out"):
-                near = [
-                    f
-                    for f in flows
-                    if low <= f.amount_fen < self.threshold_fen
-                    and (f.payee == wallet) == (side == "in")
-                ]
-                for run in _runs(near, self.window_us, lambda r: len(r) >= self.min_count):
-                    detail = f"{len(run)} {side} just below"
-                    score = len(run) / self.min_count
-                    yield _alert(self.rule_id, wallet, run, detail, score=score)
+        high = self.threshold_fen
+        # The band first: few flows are in it, so only those are grouped.
+        near: dict[tuple[Address, str], list[FundsFlow]] = collections.defaultdict(list)
+        for flow in window.flows:
+            if low <= flow.amount_fen < high and not window.internal(flow):
+                if window.is_wallet(flow.payer):
+                    near[flow.payer, "out"].append(flow)
+                if window.is_wallet(flow.payee):
+                    near[flow.payee, "in"].append(flow)
+        for (wallet, side), flows in near.items():
+            for run in _runs(flows, self.window_us, lambda r: len(r) >= self.min_count):
+                detail = f"{len(run)} {side} just below"
+                score = len(run) / self.min_count
+                yield _alert(self.rule_id, wallet, run, detail, score=score)
 
 
 @final
@@ -189,8 +190,19 @@ class DormancyRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet and awakening."""
-        for wallet, flows in _by_wallet(view, start_us, end_us).items():
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
+        view = window.view
+        for wallet, flows in window.by_wallet().items():
+            previous: FundsFlow | None = None
             for flow in flows:
+                # The flow before in the group is activity: most flows end here.
+                if previous is not None and flow.time_us - previous.time_us < self.dormant_us:
+                    previous = flow
+                    continue
+                previous = flow
                 index = view._account(wallet)
                 last = index.last_activity_before(flow.time_us, flow.entry_number)
                 idle_since = view.wallet(wallet).opened_at_us if last is None else last
@@ -229,9 +241,18 @@ class MuleRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per collector and episode; the entries are the mules' payments to it."""
-        for collector, flows in _by_wallet(view, start_us, end_us).items():
-            hops = [f for f in flows if f.payee == collector and self._forwards(view, f)]
-            for run in _runs(hops, self.window_us, lambda r: self._mules(r) >= self.min_mules):
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
+        view = window.view
+        anonymous = WalletCategory.ANONYMOUS
+        hops: dict[Address, list[FundsFlow]] = collections.defaultdict(list)
+        for flow in window.transfers:
+            if view.wallet(flow.payer).category is anonymous and self._forwards(view, flow):
+                hops[flow.payee].append(flow)
+        for collector, found in hops.items():
+            for run in _runs(found, self.window_us, lambda r: self._mules(r) >= self.min_mules):
                 mules = dict.fromkeys(f.payer for f in run)
                 detail = f"{len(mules)} category-4 mules"
                 yield _alert(self.rule_id, collector, run, detail, *mules)
@@ -242,10 +263,6 @@ class MuleRule:
 
     def _forwards(self, view: RegulatorView, payment: FundsFlow) -> bool:
         mule = payment.payer
-        if view.role(mule) is not PartyRole.WALLET:
-            return False
-        if view.wallet(mule).category is not WalletCategory.ANONYMOUS:
-            return False
         received = sum(
             f.amount_fen
             for f in view.flows_in(mule, payment.time_us - self.forward_us, payment.time_us + 1)
@@ -295,24 +312,24 @@ def screen(
         raise InvalidFieldError(
             Reason.FIELD_INVALID, "the window is whole microseconds, start <= end", field="window"
         )
-    alerts = [
-        alert
-        for rule in (default_rules() if rules is None else rules)
-        for alert in rule.evaluate(view, start, end)
-    ]
-    if budget is None:
-        return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
     given: object = budget
-    if type(given) not in (int, float) or not 0 < budget <= 1:
+    if budget is not None and (type(given) not in (int, float) or not 0 < budget <= 1):
         raise InvalidFieldError(
             Reason.FIELD_INVALID, "budget is a share of active wallets in (0, 1]", field="budget"
         )
-    active = {
-        address
-        for flow in view.flows(start, end)
-        for address in (flow.payer, flow.payee)
-        if view.role(address) is PartyRole.WALLET
-    }
+    window = FlowWindow(view, start, end)
+    alerts = [
+        alert
+        for rule in (default_rules() if rules is None else rules)
+        for alert in (
+            rule.evaluate_window(window)
+            if isinstance(rule, WindowRule)
+            else rule.evaluate(view, start, end)
+        )
+    ]
+    if budget is None:
+        return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
+    active = window.active_wallets()
     allowed = int(budget * len(active))
     chosen: list[Alert] = []
     subjects: set[Address] = set()

@@ -15,7 +15,6 @@ from typing import final
 
 import attrs
 
-from dcep.instructions._kinds import InstructionKind
 from dcep.regulator._alerts import Alert
 from dcep.regulator._records import FundsFlow
 from dcep.regulator._typologies import (
@@ -24,9 +23,9 @@ from dcep.regulator._typologies import (
     at_least,
     make_alert,
     percent,
-    transfers_by_wallet,
 )
 from dcep.regulator._view import RegulatorView
+from dcep.regulator._window import FlowWindow
 from dcep.values._crypto import Address
 
 __all__ = ["FanRule", "PassThroughRule"]
@@ -66,9 +65,16 @@ class FanRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet and episode."""
-        groups = transfers_by_wallet(view, start_us, end_us)
-        hubs = _hubs(groups, self.hub_multiple)
-        many = max(self.many, self._population_threshold(groups, hubs))
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
+        view = window.view
+        groups = window.transfers_by_wallet()
+        hubs = window.hubs(self.hub_multiple)
+        key = ("fan-threshold", self.fan_in, self.window_us, self.hub_multiple)
+        median = window.shared(key, lambda: self._population_median(groups, hubs))
+        many = max(self.many, math.ceil(self.population_multiple * median))
         for wallet, flows in groups.items():
             if hubs:
                 flows = [f for f in flows if f.payer not in hubs and f.payee not in hubs]
@@ -107,13 +113,15 @@ class FanRule:
                 totals[:] = [0, 0]
                 first = last + 1
 
-    def _population_threshold(
-        self, groups: dict[Address, list[FundsFlow]], hubs: set[Address]
-    ) -> int:
-        # What the median active wallet reaches in one window, times the multiple.
-        times = [flow.time_us for flows in groups.values() for flow in flows]
-        if not times:
+    def _population_median(
+        self, groups: dict[Address, list[FundsFlow]], hubs: frozenset[Address]
+    ) -> float:
+        # What the median active wallet reaches in one window (its distinct
+        # counterparties on the wide side, spread evenly over the span).
+        if not groups:
             return 0
+        times = [flows[0].time_us for flows in groups.values()]
+        times += [flows[-1].time_us for flows in groups.values()]
         span_us = max(self.window_us, max(times) - min(times))
         per_window: list[float] = []
         for wallet, flows in groups.items():
@@ -128,20 +136,7 @@ class FanRule:
         if not per_window:
             return 0
         per_window.sort()
-        return math.ceil(self.population_multiple * per_window[len(per_window) // 2])
-
-
-def _hubs(groups: dict[Address, list[FundsFlow]], multiple: int) -> set[Address]:
-    """Busy hubs: wallets paid by ``multiple`` times the median wallet's distinct payers."""
-    degrees = {
-        wallet: len({f.payer for f in flows if f.payee == wallet})
-        for wallet, flows in groups.items()
-    }
-    paid = sorted(d for d in degrees.values() if d)
-    if not paid:
-        return set()
-    limit = multiple * paid[len(paid) // 2]
-    return {wallet for wallet, degree in degrees.items() if degree > limit}
+        return per_window[len(per_window) // 2]
 
 
 def _received(view: RegulatorView, wallet: Address, first: FundsFlow, last: FundsFlow) -> int:
@@ -186,7 +181,12 @@ class PassThroughRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per wallet and run of episodes; outflows are not reused."""
-        for wallet, flows in transfers_by_wallet(view, start_us, end_us).items():
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
+        view = window.view
+        for wallet, flows in window.transfers_by_wallet().items():
             episodes: list[list[FundsFlow]] = []
             used_until = -1
             for inflow in flows:
@@ -197,12 +197,10 @@ class PassThroughRule:
                 if prior * 100 > amount * self.prior_percent:
                     continue
                 sent, taken = 0, []
-                for flow in view.flows_out(
+                for flow in window.transfers_out(
                     wallet, inflow.time_us, inflow.time_us + self.window_us
                 ):
-                    if flow.entry_number <= inflow.entry_number or flow.kind is not (
-                        InstructionKind.TRANSFER
-                    ):
+                    if flow.entry_number <= inflow.entry_number:
                         continue
                     sent += flow.amount_fen
                     taken.append(flow)

@@ -73,13 +73,19 @@ class FundsFlow:
 @final
 @attrs.frozen
 class WalletProfile:
-    """A wallet as the regulator sees it without a warrant: a pseudonym and its class."""
+    """A wallet as the regulator sees it without a warrant: a pseudonym and its class.
+
+    ``parent`` is the wallet that opened it as a sub-wallet (``None`` for a
+    wallet the bank opened): the link is a fact of the ledger, the holder of
+    either is not.  A sub-wallet has its parent's category and operator.
+    """
 
     address: Address
     category: WalletCategory
     operator: Address
     opened_entry: int
     opened_at_us: int
+    parent: Address | None = None
 
 
 @final

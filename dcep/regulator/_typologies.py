@@ -1,10 +1,14 @@
 """Laundering typologies over time windows: cycles, scatter-gather, gather-scatter, bank runs.
 
-The detectors here, like the ones in :mod:`dcep.regulator._aml`, read only the
-public :class:`~dcep.regulator.RegulatorView` (flows, roles, and
-:meth:`~dcep.regulator.RegulatorView.balance_fen` with ``before_entry``), so a supervisor's
-own rule can be written the same way.  Counterparties are wallets paying
-wallets (``TRANSFER``): fundings, defunds and bank flows never count as one.
+The detectors here, like the ones in :mod:`dcep.regulator._aml`, read only
+public data: a :class:`~dcep.regulator.FlowWindow` (the window's flows,
+read once and grouped per wallet for every rule of a screen) and the
+:class:`~dcep.regulator.RegulatorView` behind it (flows, roles, and
+:meth:`~dcep.regulator.RegulatorView.balance_fen` with ``before_entry``), so
+a supervisor's own rule can be written the same way.  Counterparties are
+wallets paying wallets (``TRANSFER``) outside their own family: fundings,
+defunds, bank flows and moves between a wallet and its sub-wallets never
+count as one.
 
 No default is an amount: each is a count, a share of the case's own money, a
 share of the wallet's own balance, or a multiple of the bank's own history,
@@ -25,8 +29,9 @@ import attrs
 from dcep.errors import InvalidFieldError, Reason
 from dcep.instructions._kinds import InstructionKind
 from dcep.regulator._alerts import Alert
-from dcep.regulator._records import FundsFlow, PartyRole
+from dcep.regulator._records import FundsFlow
 from dcep.regulator._view import RegulatorView
+from dcep.regulator._window import FlowWindow
 from dcep.values._crypto import Address
 
 __all__ = [
@@ -37,7 +42,6 @@ __all__ = [
     "at_least",
     "make_alert",
     "percent",
-    "transfers_by_wallet",
 ]
 
 HOUR_US: Final = 3_600_000_000
@@ -106,31 +110,6 @@ def make_alert(
     )
 
 
-def is_transfer(view: RegulatorView, flow: FundsFlow) -> bool:
-    """Whether ``flow`` is one wallet paying another (a counterparty relation)."""
-    return (
-        flow.kind is InstructionKind.TRANSFER
-        and view.role(flow.payer) is PartyRole.WALLET
-        and view.role(flow.payee) is PartyRole.WALLET
-    )
-
-
-def transfers_by_wallet(
-    view: RegulatorView, start_us: int, end_us: int
-) -> dict[Address, list[FundsFlow]]:
-    """The window's wallet-to-wallet transfers per wallet on either side, oldest first."""
-    groups: dict[Address, list[FundsFlow]] = collections.defaultdict(list)
-    for flow in view.flows(start_us, end_us):
-        if is_transfer(view, flow):
-            groups[flow.payer].append(flow)
-            groups[flow.payee].append(flow)
-    return groups
-
-
-def _transfers_out(view: RegulatorView, wallet: Address, start: int, end: int) -> list[FundsFlow]:
-    return [f for f in view.flows_out(wallet, start, end) if is_transfer(view, f)]
-
-
 @final
 @attrs.frozen
 class CycleRule:
@@ -157,11 +136,15 @@ class CycleRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """Depth-first from each transfer in the window, forward in time."""
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
         used: set[int] = set()
-        for first in view.flows(start_us, end_us):
-            if first.entry_number in used or not is_transfer(view, first):
+        for first in window.transfers:
+            if first.entry_number in used:
                 continue
-            path = self._close(view, first, [first], first.time_us + self.window_us)
+            path = self._close(window, first, [first], first.time_us + self.window_us)
             if path is not None:
                 used.update(f.entry_number for f in path)
                 members = [f.payer for f in path]
@@ -172,7 +155,7 @@ class CycleRule:
                 )
 
     def _close(
-        self, view: RegulatorView, first: FundsFlow, path: list[FundsFlow], deadline: int
+        self, window: FlowWindow, first: FundsFlow, path: list[FundsFlow], deadline: int
     ) -> list[FundsFlow] | None:
         last = path[-1]
         if len(path) >= self.max_length:
@@ -180,7 +163,7 @@ class CycleRule:
         seen = {f.payer for f in path}
         low = last.amount_fen * self.kept_percent // 100
         high = last.amount_fen * 100 // self.kept_percent
-        for hop in _transfers_out(view, last.payee, last.time_us, deadline):
+        for hop in window.transfers_out(last.payee, last.time_us, deadline):
             if hop.entry_number <= last.entry_number and hop.time_us == last.time_us:
                 continue
             if not low <= hop.amount_fen <= high:
@@ -191,7 +174,7 @@ class CycleRule:
                 continue
             if hop.payee in seen:
                 continue
-            found = self._close(view, first, [*path, hop], deadline)
+            found = self._close(window, first, [*path, hop], deadline)
             if found is not None:
                 return found
         return None
@@ -215,14 +198,16 @@ class ScatterGatherRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per source, sink and episode."""
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
         paths: dict[tuple[Address, Address], list[tuple[FundsFlow, FundsFlow]]]
         paths = collections.defaultdict(list)
-        for leg in view.flows(start_us, end_us):
-            if not is_transfer(view, leg):
-                continue
+        for leg in window.transfers:
             low = leg.amount_fen * self.kept_percent // 100
-            for onward in _transfers_out(
-                view, leg.payee, leg.time_us, leg.time_us + self.window_us
+            for onward in window.transfers_out(
+                leg.payee, leg.time_us, leg.time_us + self.window_us
             ):
                 if (
                     onward.entry_number > leg.entry_number
@@ -271,48 +256,72 @@ class GatherScatterRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per hub and episode."""
-        for hub, flows in transfers_by_wallet(view, start_us, end_us).items():
-            if view.role(hub) is not PartyRole.WALLET:
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read.
+
+        Each inflow starts a candidate episode: the hub's transfers from it
+        to ``window_us`` later.  The episodes slide, so counts are kept as
+        the window moves (each transfer enters and leaves once): linear in
+        a hub's transfers, even for a shop with thousands a day.
+        """
+        for hub, flows in window.transfers_by_wallet().items():
+            yield from self._episodes(window.view, hub, flows)
+
+    def _episodes(
+        self, view: RegulatorView, hub: Address, flows: list[FundsFlow]
+    ) -> Iterator[Alert]:
+        payers = collections.Counter[Address]()
+        payees = collections.Counter[Address]()
+        totals = [0, 0]  # fen in, fen out, over flows[first:end]
+
+        def move(flow: FundsFlow, step: int) -> None:
+            side, other = (payers, flow.payer) if flow.payee == hub else (payees, flow.payee)
+            side[other] += step
+            if not side[other]:
+                del side[other]
+            totals[side is payees] += step * flow.amount_fen
+
+        first = end = 0
+        while first < len(flows):
+            if flows[first].payee != hub:  # an episode begins with an inflow
+                if first < end:
+                    move(flows[first], -1)
+                first += 1
                 continue
-            first = 0
-            while first < len(flows):
-                while first < len(flows) and flows[first].payee != hub:
-                    first += 1
-                if first == len(flows):
-                    break
-                began = flows[first].time_us
-                gathered: list[FundsFlow] = []
-                scattered: list[FundsFlow] = []
-                for flow in flows[first:]:
-                    if flow.time_us - began >= self.window_us:
-                        break
-                    (gathered if flow.payee == hub else scattered).append(flow)
-                payers = {f.payer for f in gathered}
-                payees = {f.payee for f in scattered}
-                total_in = sum(f.amount_fen for f in gathered)
-                total_out = sum(f.amount_fen for f in scattered)
-                if (
-                    len(payers) >= self.many
-                    and len(payees) >= self.many
-                    and total_out * 100 >= total_in * self.passed_percent
-                    and view.balance_fen(hub, before_entry=flows[first].entry_number) * 100
-                    <= total_in * self.prior_percent
-                ):
-                    score = min(len(payers), len(payees)) / self.many
-                    yield make_alert(
-                        self.rule_id,
-                        hub,
-                        [*gathered, *scattered],
-                        f"{len(payers)} payers, then {len(payees)} payees",
-                        *payers,
-                        *payees,
-                        score=score,
-                    )
-                    last = max(f.entry_number for f in [*gathered, *scattered])
-                    while first < len(flows) and flows[first].entry_number <= last:
-                        first += 1
-                else:
-                    first += 1
+            began = flows[first].time_us
+            end = max(end, first)
+            while end < len(flows) and flows[end].time_us - began < self.window_us:
+                move(flows[end], 1)
+                end += 1
+            total_in, total_out = totals
+            if (
+                len(payers) >= self.many
+                and len(payees) >= self.many
+                and total_out * 100 >= total_in * self.passed_percent
+                and view.balance_fen(hub, before_entry=flows[first].entry_number) * 100
+                <= total_in * self.prior_percent
+            ):
+                episode = flows[first:end]
+                gathered = dict.fromkeys(f.payer for f in episode if f.payee == hub)
+                scattered = dict.fromkeys(f.payee for f in episode if f.payee != hub)
+                yield make_alert(
+                    self.rule_id,
+                    hub,
+                    episode,
+                    f"{len(payers)} payers, then {len(payees)} payees",
+                    *gathered,
+                    *scattered,
+                    score=min(len(payers), len(payees)) / self.many,
+                )
+                payers.clear()
+                payees.clear()
+                totals[:] = [0, 0]
+                first = end  # a transfer is in one episode at most
+            else:
+                move(flows[first], -1)
+                first += 1
 
 
 @final
@@ -336,23 +345,23 @@ class BankRunRule:
 
     def evaluate(self, view: RegulatorView, start_us: int, end_us: int) -> Iterator[Alert]:
         """One alert per bank and run."""
+        return self.evaluate_window(FlowWindow(view, start_us, end_us))
+
+    def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
+        """As :meth:`evaluate`, over a window already read."""
+        view = window.view
         drains: dict[Address, list[FundsFlow]] = collections.defaultdict(list)
-        drained_before: set[Address] = set()
-        times = [0, 0]
-        for flow in view.flows(None, end_us):
+        drained: set[Address] = set()
+        for flow in window.flows:
             if flow.kind is not InstructionKind.DEFUND or flow.bank is None:
                 continue
-            held = view.balance_fen(flow.payer, before_entry=flow.entry_number)
-            if flow.amount_fen * 100 < held * self.drained_percent:
+            if flow.payer in drained or not self._drains(view, flow):
                 continue
-            if flow.payer in drained_before:
-                continue
-            drained_before.add(flow.payer)
-            if flow.time_us >= start_us:
+            drained.add(flow.payer)
+            if not self._drained_before(view, flow.payer, window.start_us):
                 drains[flow.bank].append(flow)
-        flows = list(view.flows(start_us, end_us))
-        if flows:
-            times = [flows[0].time_us, flows[-1].time_us]
+        flows = window.flows
+        times = [flows[0].time_us, flows[-1].time_us] if flows else [0, 0]
         windows = max(1, (times[1] - times[0]) // self.window_us + 1)
         for bank, found in drains.items():
             need = max(self.min_wallets, self.surge * len(found) / windows)
@@ -379,3 +388,14 @@ class BankRunRule:
                     score=len(run) / need,
                 )
                 first = last = end
+
+    def _drains(self, view: RegulatorView, flow: FundsFlow) -> bool:
+        held = view.balance_fen(flow.payer, before_entry=flow.entry_number)
+        return flow.amount_fen * 100 >= held * self.drained_percent
+
+    def _drained_before(self, view: RegulatorView, wallet: Address, start_us: int) -> bool:
+        """Whether ``wallet`` drained itself into a deposit before the window began."""
+        return start_us > 0 and any(
+            flow.kind is InstructionKind.DEFUND and self._drains(view, flow)
+            for flow in view.flows_out(wallet, None, start_us)
+        )

@@ -28,7 +28,7 @@ from typing import Final, Protocol, TypeVar, final
 from dcep.core._records import LedgerEntry, Posting
 from dcep.errors import InvalidFieldError, JournalError, Reason, UnknownPartyError
 from dcep.instructions._encoding import SignedInstruction
-from dcep.instructions._kinds import AuthoriseBank, Genesis, OpenWallet
+from dcep.instructions._kinds import AuthoriseBank, Genesis, OpenSubWallet, OpenWallet
 from dcep.journal._entries import GENESIS_HASH, JournalEntry, chain_hash
 from dcep.journal._store import Store
 from dcep.regulator._index import (
@@ -82,8 +82,10 @@ class RegulatorView:
         "_banks",
         "_by_time",
         "_central_bank",
+        "_children",
         "_entry_count",
         "_flows",
+        "_parents",
         "_supervision",
         "_wallets",
     )
@@ -98,6 +100,9 @@ class RegulatorView:
         self._accounts: dict[Address, AccountIndex] = {}
         self._bank_index: dict[Address, SortedRows[tuple[int, int]]] = {}
         self._supervision = SupervisionLog()
+        # Sub-wallet links, both ways: child -> parent, parent -> children in order.
+        self._parents: dict[Address, Address] = {}
+        self._children: dict[Address, list[Address]] = {}
 
     # -- building ----------------------------------------------------------------
 
@@ -188,6 +193,8 @@ class RegulatorView:
             self._wallets[wallet] = WalletProfile(
                 wallet, instruction.category, signer, number, time_us
             )
+        elif isinstance(instruction, OpenSubWallet):
+            self._open_sub_wallet(number, time_us, instruction)
         else:
             self._supervision.read(number, time_us, signer, instruction, self._wallets)
         flow = flow_of(
@@ -202,6 +209,21 @@ class RegulatorView:
         if flow is not None:
             self._index(flow)
         self._entry_count += 1
+
+    def _open_sub_wallet(self, number: int, time_us: int, instruction: OpenSubWallet) -> None:
+        parent = self._wallets.get(instruction.parent)
+        if parent is None or parent.parent is not None:
+            raise JournalError(
+                Reason.JOURNAL_REPLAY_DIVERGED,
+                "a sub-wallet opened by no wallet, or by a sub-wallet",
+                entry=number,
+            )
+        child = instruction.sub_wallet_key.address
+        self._wallets[child] = WalletProfile(
+            child, parent.category, parent.operator, number, time_us, parent.address
+        )
+        self._parents[child] = parent.address
+        self._children.setdefault(parent.address, []).append(child)
 
     def _index(self, flow: FundsFlow) -> None:
         key = (flow.time_us, flow.entry_number)
@@ -287,6 +309,26 @@ class RegulatorView:
     def wallets(self) -> tuple[WalletProfile, ...]:
         """Every wallet, in the order they were opened."""
         return tuple(self._wallets.values())
+
+    def parent_of(self, address: Address) -> Address | None:
+        """The wallet whose sub-wallet ``address`` is; ``None`` for a wallet of its own.
+
+        Raises ``UNKNOWN_WALLET`` if ``address`` is no wallet of the view.
+        """
+        return self.wallet(address).parent
+
+    def sub_wallets(self, address: Address) -> tuple[WalletProfile, ...]:
+        """The sub-wallets ``address`` opened, in order (closed ones too); ``UNKNOWN_WALLET``."""
+        self.wallet(address)
+        return tuple(self._wallets[child] for child in self._children.get(address, ()))
+
+    def family(self, address: Address) -> Address:
+        """The head of ``address``'s family: its parent if it is a sub-wallet, else itself.
+
+        Moves between members of one family are internal: the AML rules
+        count none of them as a counterparty.  ``UNKNOWN_WALLET`` if unknown.
+        """
+        return self.wallet(address).parent or address
 
     def bank(self, address: Address) -> BankProfile:
         """The bank at ``address``; raises ``UNKNOWN_BANK`` if none was authorised."""
