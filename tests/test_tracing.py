@@ -24,7 +24,7 @@ import dcep.regulator
 import dcep.sim
 from dcep import RegulatorView, trace_backward, trace_forward
 from dcep.regulator import AllocationRule, FlowGraph, PartyRole, TraceDirection
-from dcep.regulator._tracing import apportion
+from dcep.regulator._tracing import _Backward, apportion
 
 from .strategies import picks
 
@@ -513,6 +513,26 @@ def test_backward_fifo_agrees_with_a_naive_replay(
     seed = flows[pick % len(flows)].entry_number
     graph = trace_backward(town.view, seed, rule=AllocationRule.FIFO, max_hops=1000)
     assert _edges(graph) == _reference_backward_fifo(town.view, seed)
+
+
+@given(payment_graphs(), flow_picks, st.booleans())
+def test_backward_haircut_from_the_last_empty_moment_is_the_whole_history(
+    graph_spec: tuple[int, list[int], list[Step]], pick: int, windowed: bool
+) -> None:
+    """Decomposing from where a holder last held nothing changes no fen of the trace."""
+    town = _run(*graph_spec)
+    flows = list(town.view.flows())
+    seed = flows[pick % len(flows)]
+    start = flows[pick % (flows.index(seed) + 1)].time_us if windowed else None
+    bounded = trace_backward(
+        town.view, seed.entry_number, rule=AllocationRule.HAIRCUT, max_hops=6, start_us=start
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Backward, "emptied", lambda self, index, until: (self.start, 0))
+        whole = trace_backward(
+            town.view, seed.entry_number, rule=AllocationRule.HAIRCUT, max_hops=6, start_us=start
+        )
+    assert bounded == whole
 
 
 @pytest.fixture(scope="module")

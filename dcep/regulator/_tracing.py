@@ -297,12 +297,13 @@ class _Backward(Trace):
             return known
         index = self.account(flow.payer)
         held: dict[int | None, int] = {}
-        if opening := index.balance_before(self.start):
-            held[None] = opening  # money from before the window: not traced further
         until = (flow.time_us, flow.entry_number + 1)
+        since = self.emptied(index, until)
+        if since == (self.start, 0) and (opening := index.balance_before(self.start)):
+            held[None] = opening  # money from before the window: not traced further
         rows = heapq.merge(
-            ((*row[:2], 1) for row in rows_between(index.incoming, (self.start, 0), until)),
-            ((*row[:2], -1) for row in rows_between(index.outgoing, (self.start, 0), until)),
+            ((*row[:2], 1) for row in rows_between(index.incoming, since, until)),
+            ((*row[:2], -1) for row in rows_between(index.outgoing, since, until)),
         )
         result: dict[int, list[tuple[int | None, int]]] = {}
         for _, number, sign in rows:
@@ -319,6 +320,31 @@ class _Backward(Trace):
                     del held[key]
         self.decompositions[flow.payer] = result
         return result
+
+    def emptied(self, index: AccountIndex, until: _Key) -> _Key:
+        """Where a haircut decomposition up to ``until`` may start: the holder's last empty moment.
+
+        Money received before the holder last held nothing has all left, so
+        no later payment carries any of it: the decomposition starts there
+        (a shop that banks its takings every night is decomposed from last
+        night, not from its opening), or at the window's start if the holder
+        was never empty since.  The walk back is bounded by what the
+        decomposition would read anyway.
+        """
+        start = (self.start, 0)
+        balance = index.balance_before(*until)
+        newest_in = AccountIndex.before(index.incoming, until, self.start)
+        newest_out = AccountIndex.before(index.outgoing, until, self.start)
+        rows = heapq.merge(
+            ((row[0], row[1], 1) for row in newest_in),
+            ((row[0], row[1], -1) for row in newest_out),
+            key=lambda row: (-row[0], -row[1]),
+        )
+        for time_us, number, sign in rows:
+            balance -= sign * self.view.flow(number).amount_fen
+            if not balance:
+                return (time_us, number)  # empty just before this row: start at it
+        return start
 
 
 def trace_forward(
