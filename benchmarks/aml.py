@@ -197,6 +197,13 @@ def main(
         figures[f"recall_{typology}"] = share
         say(f"recall {typology:15} {share:7.1%}")
     say(f"flagged: {flagged:.2%} of active normal wallets (alert subjects)")
+    active = {a for flow in view.flows() for a in (flow.payer, flow.payee)}
+    active &= {profile.address for profile in view.wallets()}
+    figures["cases_per_active_wallet"] = len(outcome.cases) / max(1, len(active))
+    say(
+        f"{len(outcome.cases)} cases for {len(active):,} active wallets "
+        f"({figures['cases_per_active_wallet']:.2%}): a budget below that cannot hold them all"
+    )
     curve: list[dict[str, object]] = []
     for budget in BUDGETS:
         top = dcep.screen(view, budget=budget)

@@ -34,6 +34,7 @@ from dcep.regulator import (
     GatherScatterRule,
     Screener,
     WindowRule,
+    calibrate,
     default_rules,
 )
 from dcep.regulator._typologies import DAY_US, HOUR_US
@@ -59,7 +60,7 @@ def _view(entries: list[dcep.core.LedgerEntry]) -> RegulatorView:
 
 
 def _key(alert: Alert) -> tuple[object, ...]:
-    return (alert.rule, alert.subject, alert.entries, alert.score, alert.start_us, alert.time_us)
+    return (alert.rule, alert.subject, alert.entries, alert.start_us, alert.time_us)
 
 
 def test_one_shared_window_finds_what_each_rule_finds_alone(
@@ -72,6 +73,9 @@ def test_one_shared_window_finds_what_each_rule_finds_alone(
         shared = screen(view, start_us=start, end_us=end)
         alone = [a for rule in default_rules() for a in rule.evaluate(view, start, end)]
         assert sorted(map(_key, shared)) == sorted(map(_key, alone))
+        # The same alerts; screen's scores are calibrated across rules, in order within each.
+        active = len(FlowWindow(view, start, end).active_wallets())
+        assert sorted(map(_key, calibrate(alone, active))) == sorted(map(_key, shared))
         assert all(isinstance(rule, WindowRule) for rule in default_rules())
     window = FlowWindow(view, result.start_us, middle)
     assert all(result.start_us <= f.time_us < middle for f in window.flows)
@@ -253,3 +257,51 @@ def test_moves_inside_a_family_are_not_counterparties() -> None:
     for alert in screen(view):
         members = set(alert.wallets)
         assert not (alert.subject in family and members - {alert.subject} <= family)
+
+
+def _alert(rule: str, subject: int, score: float) -> Alert:
+    address = dcep.Address(subject.to_bytes(20, "big"))
+    return Alert(rule, address, (address,), (subject,), (100,), 0, score=score)
+
+
+def test_calibration_ranks_a_rare_rule_above_a_common_one_and_keeps_each_rules_order() -> None:
+    rare = [_alert("rare", 1, 1.0)]
+    common = [_alert("common", n, 1.0 + n / 1000) for n in range(2, 200)]
+    everything = [_alert("all", n, 5.0) for n in range(1, 1001)]
+    calibrated = calibrate([*rare, *common, *everything], active=1000)
+    by_rule = collections.defaultdict(list)
+    for alert in calibrated:
+        by_rule[alert.rule].append(alert.score)
+    assert by_rule["rare"] == [1.0]  # one wallet in a thousand: the full strength
+    assert all(0 < score < 1.0 for score in by_rule["common"])
+    assert by_rule["common"] == sorted(by_rule["common"])  # the order within a rule stays
+    assert set(by_rule["all"]) == {0.0}  # a rule that flags everybody says nothing
+    strong = calibrate([_alert("rare", 1, 99.0)], active=1000)
+    assert strong[0].score == 3.0  # strength counts up to three times
+
+
+def test_a_fan_to_quiet_wallets_scores_above_the_same_fan_to_busy_ones() -> None:
+    families = _families(6)
+    busy = families.payees
+    view = families.view
+    rule = FanRule(fan_in=False, many=5, passed_percent=20, population_multiple=1)
+    (quiet_alert,) = [
+        a for a in rule.evaluate(view, 0, 2**63) if a.subject == families.payer.address
+    ]
+    # The same payer, the same payments, after each payee has a life of its own.
+    clock = families.ledger.clock
+    assert isinstance(clock, dcep.ManualClock)
+    for payee in busy:
+        for other in busy:
+            if other is not payee:
+                clock.advance(seconds=60)
+                payee.pay(other, dcep.cny("1"))
+    clock.advance(seconds=2 * 86_400)
+    start = clock.now_us()
+    for payee in busy:
+        clock.advance(seconds=300)
+        families.payer.pay(payee, dcep.cny("1000"))
+    (busy_alert,) = [
+        a for a in rule.evaluate(view, start, 2**63) if a.subject == families.payer.address
+    ]
+    assert quiet_alert.score > busy_alert.score > 0

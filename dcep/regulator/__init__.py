@@ -20,7 +20,6 @@ from dcep.regulator._aml import LargeValueRule as LargeValueRule
 from dcep.regulator._aml import MuleRule as MuleRule
 from dcep.regulator._aml import StructuringRule as StructuringRule
 from dcep.regulator._aml import default_rules as default_rules
-from dcep.regulator._aml import screen as screen
 from dcep.regulator._flowgraph import AllocationRule as AllocationRule
 from dcep.regulator._flowgraph import FlowGraph as FlowGraph
 from dcep.regulator._flowgraph import TraceDirection as TraceDirection
@@ -39,7 +38,9 @@ from dcep.regulator._records import WalletProfile as WalletProfile
 from dcep.regulator._reports import BankDayReport as BankDayReport
 from dcep.regulator._reports import DailyReport as DailyReport
 from dcep.regulator._reports import daily_report as daily_report
-from dcep.regulator._screener import Screener as Screener
+from dcep.regulator._screening import Screener as Screener
+from dcep.regulator._screening import calibrate as calibrate
+from dcep.regulator._screening import screen as screen
 from dcep.regulator._tracing import trace_backward as trace_backward
 from dcep.regulator._tracing import trace_forward as trace_forward
 from dcep.regulator._typologies import BankRunRule as BankRunRule
@@ -82,6 +83,7 @@ __all__ = [
     "WalletProfile",
     "WarrantRecord",
     "WindowRule",
+    "calibrate",
     "daily_report",
     "default_rules",
     "screen",

@@ -1,4 +1,4 @@
-"""Anti-money-laundering rules over the regulator's view, and screening a window with them.
+"""Anti-money-laundering rules over the regulator's view: reports, structuring, dormancy, mules.
 
 A rule is any object with a ``rule_id`` and ``evaluate(view, start_us,
 end_us)`` that yields :class:`~dcep.regulator.Alert` records (the :class:`~dcep.regulator.AmlRule`
@@ -6,7 +6,8 @@ protocol, in :mod:`dcep.regulator._alerts`); the built-in ones are frozen record
 whose defaults follow PBOC Order [2016] No. 3 and the PBOC's lists of
 suspicious patterns (FACTS.md).  Every threshold is a field, so a
 supervisor can tune one with ``attrs.evolve`` or add a rule of their own to
-the tuple passed to :func:`screen`.  Daily reports are in
+the tuple passed to :func:`~dcep.regulator.screen` (in
+:mod:`dcep.regulator._screening`).  Daily reports are in
 :mod:`dcep.regulator._reports`.
 
 Rules see wallets only by address and category.  "Per customer" totals are
@@ -18,12 +19,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final, final
 
 import attrs
 
-from dcep.errors import InvalidFieldError, Reason
 from dcep.regulator._alerts import Alert, AmlRule
 from dcep.regulator._passing import FanRule, PassThroughRule
 from dcep.regulator._records import FundsFlow
@@ -36,9 +36,10 @@ from dcep.regulator._typologies import (
     at_least,
     make_alert,
     percent,
+    quiet_share,
 )
 from dcep.regulator._view import RegulatorView
-from dcep.regulator._window import FlowWindow, WindowRule
+from dcep.regulator._window import FlowWindow
 from dcep.values._crypto import Address
 from dcep.values._policy import WalletCategory
 
@@ -48,7 +49,6 @@ __all__ = [
     "MuleRule",
     "StructuringRule",
     "default_rules",
-    "screen",
 ]
 
 #: Beijing time, in which the PBOC's "per day" totals are reckoned.
@@ -255,7 +255,10 @@ class MuleRule:
             for run in _runs(found, self.window_us, lambda r: self._mules(r) >= self.min_mules):
                 mules = dict.fromkeys(f.payer for f in run)
                 detail = f"{len(mules)} category-4 mules"
-                yield _alert(self.rule_id, collector, run, detail, *mules)
+                breadth = min(2.0, len(mules) / self.min_mules)
+                quiet = quiet_share(view, mules, run[0].time_us)
+                score = breadth * (0.5 + quiet)
+                yield _alert(self.rule_id, collector, run, detail, *mules, score=score)
 
     @staticmethod
     def _mules(run: Sequence[FundsFlow]) -> int:
@@ -287,55 +290,3 @@ def default_rules() -> tuple[AmlRule, ...]:
         DormancyRule(),
         MuleRule(),
     )
-
-
-def screen(
-    view: RegulatorView,
-    rules: Iterable[AmlRule] | None = None,
-    *,
-    start_us: int | None = None,
-    end_us: int | None = None,
-    budget: float | None = None,
-) -> tuple[Alert, ...]:
-    """Run ``rules`` (default: :func:`default_rules`) over a window.
-
-    Without a ``budget``, every alert, in time order.  With one (a share of
-    the wallets active in the window, from 0 to 1: ``0.02`` for "at most 2%"),
-    the top of the ranking: alerts by score, highest first, as long as the
-    distinct subjects they name stay within ``budget`` times the active
-    wallets.  ``FIELD_INVALID`` for a window that ends before it starts or a
-    budget outside ``(0, 1]``.
-    """
-    start = 0 if start_us is None else start_us
-    end = 2**63 if end_us is None else end_us
-    if type(start) is not int or type(end) is not int or start > end:
-        raise InvalidFieldError(
-            Reason.FIELD_INVALID, "the window is whole microseconds, start <= end", field="window"
-        )
-    given: object = budget
-    if budget is not None and (type(given) not in (int, float) or not 0 < budget <= 1):
-        raise InvalidFieldError(
-            Reason.FIELD_INVALID, "budget is a share of active wallets in (0, 1]", field="budget"
-        )
-    window = FlowWindow(view, start, end)
-    alerts = [
-        alert
-        for rule in (default_rules() if rules is None else rules)
-        for alert in (
-            rule.evaluate_window(window)
-            if isinstance(rule, WindowRule)
-            else rule.evaluate(view, start, end)
-        )
-    ]
-    if budget is None:
-        return tuple(sorted(alerts, key=lambda a: (a.time_us, a.rule, a.entries)))
-    active = window.active_wallets()
-    allowed = int(budget * len(active))
-    chosen: list[Alert] = []
-    subjects: set[Address] = set()
-    for alert in sorted(alerts, key=lambda a: (-a.score, a.time_us, a.rule, a.entries)):
-        if alert.subject not in subjects and len(subjects) >= allowed:
-            continue
-        subjects.add(alert.subject)
-        chosen.append(alert)
-    return tuple(chosen)

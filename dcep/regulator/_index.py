@@ -79,6 +79,10 @@ class AccountIndex:
         self.incoming: SortedRows[Row] = sorted_rows()
         self.outgoing: SortedRows[Row] = sorted_rows()
 
+    def sides(self) -> tuple[SortedRows[Row], SortedRows[Row]]:
+        """The rows in, then the rows out."""
+        return (self.incoming, self.outgoing)
+
     @staticmethod
     def _total_before(rows: SortedRows[Row], time_us: int, number: int) -> int:
         index = rows.bisect_left((time_us, number))

@@ -23,6 +23,7 @@ from dcep.regulator._typologies import (
     at_least,
     make_alert,
     percent,
+    quiet_share,
 )
 from dcep.regulator._view import RegulatorView
 from dcep.regulator._window import FlowWindow
@@ -104,7 +105,11 @@ class FanRule:
                     continue
                 detail = f"{len(sources)} payers, {len(sinks)} payees"
                 episode = flows[first : last + 1]
-                score = len(wide) / many * min(1.0, passed / base)
+                # How much of the money passed, weighed by how quiet the wide side
+                # is: a payroll of a hundred staff is wider than a mule ring, not
+                # more suspicious; staff have lives of their own, mules do not.
+                quiet = quiet_share(view, wide, flows[first].time_us)
+                score = min(1.0, passed / base) * (0.5 + quiet)
                 yield make_alert(
                     self.rule_id, wallet, episode, detail, *sources, *sinks, score=score
                 )

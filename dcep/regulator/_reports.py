@@ -24,9 +24,9 @@ from dcep.regulator._aml import (
     LargeValueRule,
     day_start_us,
     default_rules,
-    screen,
 )
 from dcep.regulator._records import FundsFlow, PartyRole
+from dcep.regulator._screening import screen
 from dcep.regulator._typologies import DAY_US
 from dcep.regulator._view import RegulatorView
 from dcep.values._crypto import Address

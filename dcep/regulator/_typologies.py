@@ -21,7 +21,7 @@ where fen are expected raise :class:`~dcep.InvalidFieldError`.
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, final
 
 import attrs
@@ -42,6 +42,7 @@ __all__ = [
     "at_least",
     "make_alert",
     "percent",
+    "quiet_share",
 ]
 
 HOUR_US: Final = 3_600_000_000
@@ -82,6 +83,29 @@ def percent(most: int = 100) -> Validator:
             )
 
     return check
+
+
+#: How far back a counterparty's history is read, and how few flows make it quiet.
+QUIET_HISTORY_US: Final = 30 * DAY_US
+QUIET_FLOWS: Final = 2
+
+
+def quiet_share(view: RegulatorView, counterparties: Iterable[Address], before_us: int) -> float:
+    """The share of ``counterparties`` with at most two flows in the 30 days before ``before_us``.
+
+    Mules are fresh or dormant wallets (FATF's red flags: new accounts that
+    receive, or send, many payments at once); a payroll's or a shop's
+    counterparties are wallets with a life of their own.  Fan rules weigh
+    their score by it: ``0.5 + share``, so a case at its thresholds whose
+    counterparties are all quiet scores 1.5, and one whose counterparties
+    are all busy 0.5.
+    """
+    found = list(dict.fromkeys(counterparties))
+    if not found:
+        return 0.0
+    start = before_us - QUIET_HISTORY_US
+    quiet = sum(1 for c in found if view.count_flows(c, start, before_us) <= QUIET_FLOWS)
+    return quiet / len(found)
 
 
 def make_alert(
