@@ -118,10 +118,15 @@ class LargeValueRule:
 
     def evaluate_window(self, window: FlowWindow) -> Iterator[Alert]:
         """As :meth:`evaluate`, over a window already read."""
+        least = min(self.threshold_fen, self.cash_threshold_fen or self.threshold_fen)
+        offset_us = self.utc_offset_minutes * 60_000_000
         for wallet, flows in window.by_wallet().items():
-            groups: dict[tuple[dt.date, str], list[FundsFlow]] = collections.defaultdict(list)
+            # No day can reach a threshold that the whole window does not.
+            if sum(flow.amount_fen for flow in flows) < least:
+                continue
+            groups: dict[tuple[int, str], list[FundsFlow]] = collections.defaultdict(list)
             for flow in flows:
-                day = day_of(flow.time_us, self.utc_offset_minutes)
+                day = (flow.time_us + offset_us) // DAY_US
                 groups[day, "in" if flow.payee == wallet else "out"].append(flow)
                 if flow.cash and flow.payee == wallet:
                     groups[day, "cash"].append(flow)
@@ -129,7 +134,8 @@ class LargeValueRule:
                 limit = self.cash_threshold_fen if side == "cash" else self.threshold_fen
                 total = sum(f.amount_fen for f in group)
                 if limit is not None and total >= limit:
-                    detail = f"{side} on {day.isoformat()}"
+                    date = _EPOCH + dt.timedelta(days=day)
+                    detail = f"{side} on {date.isoformat()}"
                     yield _alert(self.rule_id, wallet, group, detail, score=total / limit)
 
 
@@ -265,13 +271,20 @@ class MuleRule:
         return len({f.payer for f in run})
 
     def _forwards(self, view: RegulatorView, payment: FundsFlow) -> bool:
-        mule = payment.payer
-        received = sum(
-            f.amount_fen
-            for f in view.flows_in(mule, payment.time_us - self.forward_us, payment.time_us + 1)
-            if f.entry_number < payment.entry_number and f.payer != payment.payee
-        )
+        # The mule's inflows in the ``forward_us`` before the payment: their
+        # running totals first (two bisections), the flows themselves only
+        # when the total could cover the payment.
+        rows = view._account(payment.payer).incoming
+        low = rows.bisect_left((payment.time_us - self.forward_us, 0))
+        high = rows.bisect_left((payment.time_us, payment.entry_number))
         paid = payment.amount_fen
+        if high == low or rows[high - 1][2] - (rows[low - 1][2] if low else 0) < paid:
+            return False
+        received = sum(
+            flow.amount_fen
+            for _, number, _ in rows.islice(low, high)
+            if (flow := view.flow(number)).payer != payment.payee
+        )
         return received * self.passed_percent <= paid * 100 <= received * 100
 
 

@@ -8,7 +8,6 @@ transfers count; fundings, defunds and bank flows are not counterparties.
 
 from __future__ import annotations
 
-import collections
 import math
 from collections.abc import Iterator
 from typing import final
@@ -77,20 +76,23 @@ class FanRule:
         median = window.shared(key, lambda: self._population_median(groups, hubs))
         many = max(self.many, math.ceil(self.population_multiple * median))
         for wallet, flows in groups.items():
+            # Fewer flows on the wide side than ``many``: never that many counterparties.
+            if sum(1 for f in flows if (f.payee == wallet) is self.fan_in) < many:
+                continue
             if hubs:
                 flows = [f for f in flows if f.payer not in hubs and f.payee not in hubs]
             if not flows:
                 continue
             first = 0
-            # Counterparties and fen, in then out, over flows[first : last + 1].
-            sides = (collections.Counter[Address](), collections.Counter[Address]())
+            # Counterparties (with their flows) and fen, in then out, over flows[first:last+1].
+            sources: dict[Address, int] = {}
+            sinks: dict[Address, int] = {}
             totals = [0, 0]
             for last, flow in enumerate(flows):
                 while flow.time_us - flows[first].time_us >= self.window_us:
-                    _count(flows[first], wallet, sides, totals, -1)
+                    _count(flows[first], wallet, (sources, sinks), totals, -1)
                     first += 1
-                _count(flow, wallet, sides, totals, 1)
-                sources, sinks = +sides[0], +sides[1]
+                _count(flow, wallet, (sources, sinks), totals, 1)
                 wide = sources if self.fan_in else sinks
                 if len(wide) < many:
                     continue
@@ -113,8 +115,8 @@ class FanRule:
                 yield make_alert(
                     self.rule_id, wallet, episode, detail, *sources, *sinks, score=score
                 )
-                sides[0].clear()
-                sides[1].clear()
+                sources.clear()
+                sinks.clear()
                 totals[:] = [0, 0]
                 first = last + 1
 
@@ -156,12 +158,18 @@ def _received(view: RegulatorView, wallet: Address, first: FundsFlow, last: Fund
 def _count(
     flow: FundsFlow,
     wallet: Address,
-    sides: tuple[collections.Counter[Address], collections.Counter[Address]],
+    sides: tuple[dict[Address, int], dict[Address, int]],
     totals: list[int],
     step: int,
 ) -> None:
     side = 0 if flow.payee == wallet else 1
-    sides[side][flow.payer if side == 0 else flow.payee] += step
+    counts = sides[side]
+    other = flow.payer if side == 0 else flow.payee
+    left = counts.get(other, 0) + step
+    if left:
+        counts[other] = left
+    else:
+        del counts[other]
     totals[side] += step * flow.amount_fen
 
 
@@ -198,9 +206,8 @@ class PassThroughRule:
                 amount = inflow.amount_fen
                 if inflow.payee != wallet or inflow.entry_number <= used_until:
                     continue
-                prior = view.balance_fen(wallet, before_entry=inflow.entry_number)
-                if prior * 100 > amount * self.prior_percent:
-                    continue
+                # What left soon after first (two bisections of a plain list),
+                # the balance before only then (two of the view's sorted index).
                 sent, taken = 0, []
                 for flow in window.transfers_out(
                     wallet, inflow.time_us, inflow.time_us + self.window_us
@@ -210,9 +217,14 @@ class PassThroughRule:
                     sent += flow.amount_fen
                     taken.append(flow)
                     if sent * 100 >= amount * self.passed_percent:
-                        used_until = flow.entry_number
-                        episodes.append([inflow, *taken])
                         break
+                else:
+                    continue
+                prior = view.balance_fen(wallet, before_entry=inflow.entry_number)
+                if prior * 100 > amount * self.prior_percent:
+                    continue
+                used_until = taken[-1].entry_number
+                episodes.append([inflow, *taken])
             yield from self._runs(wallet, episodes)
 
     def _runs(self, wallet: Address, episodes: list[list[FundsFlow]]) -> Iterator[Alert]:

@@ -290,8 +290,12 @@ class GatherScatterRule:
         the window moves (each transfer enters and leaves once): linear in
         a hub's transfers, even for a shop with thousands a day.
         """
+        many = self.many
         for hub, flows in window.transfers_by_wallet().items():
-            yield from self._episodes(window.view, hub, flows)
+            # Fewer than ``many`` flows in, or out: never that many payers, or payees.
+            inflows = sum(1 for f in flows if f.payee == hub)
+            if inflows >= many and len(flows) - inflows >= many:
+                yield from self._episodes(window.view, hub, flows)
 
     def _episodes(
         self, view: RegulatorView, hub: Address, flows: list[FundsFlow]
