@@ -28,9 +28,11 @@ class Alert:
     the amount of ``entries[i]``; ``time_us`` is when the pattern was
     complete and ``start_us`` when it began (the window ``[start_us,
     time_us]``, both included).  ``typology`` names the pattern (by default
-    the rule's id) and ``score`` ranks alerts for triage: how far past its
-    rule's thresholds the case went (1.0 is just at them; higher is
-    stronger), comparable across rules.
+    the rule's id) and ``score`` ranks alerts for triage: from a rule, how
+    far past its thresholds the case went (1.0 is just at them; higher is
+    stronger); from :func:`~dcep.regulator.screen`, that strength times the
+    rule's rarity in the window (:func:`~dcep.regulator.calibrate`), so
+    that scores compare across rules.
     """
 
     rule: str

@@ -471,6 +471,11 @@ class RegulatorView:
     def _check(self) -> None:
         """Assert that the indexes agree with the flows and with each other (for tests)."""
         assert len(self._by_time) == len(self._flows)
+        for child, parent in self._parents.items():
+            assert self._wallets[child].parent == parent
+            assert self._wallets[parent].parent is None
+            assert child in self._children[parent]
+        assert sum(map(len, self._children.values())) == len(self._parents)
         moved = {
             (bytes(holder), side, number): (flow.time_us, amount_fen)
             for number, flow in self._flows.items()
