@@ -280,11 +280,12 @@ class MuleRule:
         paid = payment.amount_fen
         if high == low or rows[high - 1][2] - (rows[low - 1][2] if low else 0) < paid:
             return False
-        received = sum(
-            flow.amount_fen
-            for _, number, _ in rows.islice(low, high)
-            if (flow := view.flow(number)).payer != payment.payee
-        )
+        received = 0  # what stayed in the mule, row by row (a waterfall sweeps the rest on)
+        before = rows[low - 1][2] if low else 0
+        for _, number, total in rows.islice(low, high):
+            if view.flow(number).payer != payment.payee:
+                received += total - before
+            before = total
         return received * self.passed_percent <= paid * 100 <= received * 100
 
 

@@ -332,18 +332,18 @@ class _Backward(Trace):
         decomposition would read anyway.
         """
         start = (self.start, 0)
-        balance = index.balance_before(*until)
         newest_in = AccountIndex.before(index.incoming, until, self.start)
         newest_out = AccountIndex.before(index.outgoing, until, self.start)
         rows = heapq.merge(
-            ((row[0], row[1], 1) for row in newest_in),
-            ((row[0], row[1], -1) for row in newest_out),
-            key=lambda row: (-row[0], -row[1]),
+            (row[:2] for row in newest_in),
+            (row[:2] for row in newest_out),
+            key=lambda key: (-key[0], -key[1]),
         )
-        for time_us, number, sign in rows:
-            balance -= sign * self.view.flow(number).amount_fen
-            if not balance:
-                return (time_us, number)  # empty just before this row: start at it
+        for key in rows:
+            # From the running totals, not the flows: a waterfall moves a row
+            # less than its flow, and a vault has rows of other holders' flows.
+            if not index.balance_before(*key):
+                return key  # empty just before this row: start at it
         return start
 
 
