@@ -128,6 +128,12 @@ class Reason(enum.StrEnum):
     VOUCHER_WRONG_MERCHANT = "voucher_wrong_merchant"
     # Reserve modes (issue #24): interest only where the policy pays it.
     INTEREST_NOT_PAYABLE = "interest_not_payable"
+    # Hardware wallets and dual-offline payments (issue #24).
+    OFFLINE_DEVICE_UNKNOWN = "offline_device_unknown"
+    OFFLINE_DEVICE_BLOCKED = "offline_device_blocked"
+    OFFLINE_CAP_EXCEEDED = "offline_cap_exceeded"
+    OFFLINE_TOKENS_UNSETTLED = "offline_tokens_unsettled"
+    OFFLINE_ALLOWANCE_OUTSTANDING = "offline_allowance_outstanding"
 
 
 class DcepError(Exception):

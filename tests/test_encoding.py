@@ -341,6 +341,45 @@ def voucher_spends(draw: st.DrawFn) -> dcep.instructions.SpendVoucher:
 KIND_STRATEGIES[InstructionKind.ISSUE_VOUCHER] = vouchers()
 KIND_STRATEGIES[InstructionKind.SPEND_VOUCHER] = voucher_spends()
 
+counters = st.integers(0, 2**63 - 1)
+offline_tokens = st.builds(
+    dcep.instructions.OfflineToken,
+    device=verify_keys,
+    counter=st.integers(1, 2**63 - 1),
+    payee=addresses,
+    amount=positive_amounts,
+    time_us=st.integers(0, 2**63 - 1),
+    signature=st.binary(min_size=64, max_size=64),
+)
+KIND_STRATEGIES[InstructionKind.REGISTER_DEVICE] = st.builds(
+    dcep.instructions.RegisterDevice,
+    id=instruction_ids,
+    sequence=sequences,
+    wallet=addresses,
+    device_key=verify_keys,
+)
+KIND_STRATEGIES[InstructionKind.LOAD_OFFLINE] = st.builds(
+    dcep.instructions.LoadOffline,
+    id=instruction_ids,
+    sequence=sequences,
+    wallet=addresses,
+    device=addresses,
+    amount=positive_amounts,
+    counter=counters,
+)
+KIND_STRATEGIES[InstructionKind.SETTLE_OFFLINE] = st.builds(
+    dcep.instructions.SettleOffline, id=instruction_ids, sequence=sequences, token=offline_tokens
+)
+KIND_STRATEGIES[InstructionKind.UNLOAD_OFFLINE] = st.builds(
+    dcep.instructions.UnloadOffline,
+    id=instruction_ids,
+    sequence=sequences,
+    wallet=addresses,
+    device=addresses,
+    amount=positive_amounts,
+    counter=counters,
+)
+
 instructions: st.SearchStrategy[Instruction] = st.one_of(*KIND_STRATEGIES.values())
 
 # Every error decoding may raise: the encoding's own, and the records' field checks.
@@ -539,6 +578,22 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
         26, 26, issuer=PAYER, voucher_id=25, payee=Address(b"\x44" * 20), amount=dcep.cny("30")
     ),
     InstructionKind.ACCRUE_INTEREST: dcep.instructions.AccrueInterest(21, 21, wallet=PAYER),
+    InstructionKind.REGISTER_DEVICE: dcep.instructions.RegisterDevice(
+        30, 30, wallet=PAYER, device_key=VerifyKey(b"\x07" * 32)
+    ),
+    InstructionKind.LOAD_OFFLINE: dcep.instructions.LoadOffline(
+        31, 31, wallet=PAYER, device=Address(b"\x45" * 20), amount=dcep.cny("500"), counter=0
+    ),
+    InstructionKind.SETTLE_OFFLINE: dcep.instructions.SettleOffline(
+        32,
+        32,
+        token=dcep.instructions.OfflineToken(
+            VerifyKey(b"\x07" * 32), 1, PAYEE, dcep.cny("28"), 10**15, b"\x0b" * 64
+        ),
+    ),
+    InstructionKind.UNLOAD_OFFLINE: dcep.instructions.UnloadOffline(
+        33, 33, wallet=PAYER, device=Address(b"\x45" * 20), amount=dcep.cny("472"), counter=1
+    ),
 }
 
 

@@ -347,10 +347,15 @@ class WalletModel:
     #: 2026 mode: when its interest period began (None: not yet) and the fraction carried.
     interest_from: int | None = None
     interest_carry: int = 0
+    #: Loaded onto its hardware wallets: in its holdings, spent offline only.
+    offline: int = 0
 
     @property
     def address(self) -> dcep.Address:
         return self.role.address
+
+    def holdings(self) -> int:
+        return self.balance + self.reserved + self.vouchers + self.offline
 
     def open_children(self) -> list[WalletModel]:
         return [child for child in self.children if not child.closed]
@@ -398,6 +403,32 @@ class VoucherModel:
         return payee in self.merchants or any(
             code == region or code.startswith(region + ".") for region in self.regions
         )
+
+
+@dataclass(eq=False)
+class DeviceModel:
+    """A hardware wallet, as the model knows it, with the clones made of it."""
+
+    wallet: WalletModel
+    role: dcep.parties.Device
+    allowance: int = 0
+    paid: int = 0
+    lost: int = 0
+    blocked: bool = False
+    counter_limit: int = 0
+    #: Each settled counter, with the digests of the tokens settled on it.
+    settled: dict[int, list[bytes]] = field(default_factory=dict)
+    #: Copies of the device an attacker made: each pays from the same allowance.
+    twins: list[dcep.parties.Device] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class OfflinePayment:
+    """A token handed over offline: either side may settle it, any number of times."""
+
+    device: DeviceModel
+    token: dcep.instructions.OfflineToken
+    payee: WalletModel
 
 
 @dataclass(eq=False)
@@ -486,6 +517,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.vouchers: list[VoucherModel] = []
         #: Expiries the ledger has yet to journal: they open its next entry.
         self.unbooked_expiries: list[Posting] = []
+        #: Hardware wallets, in the order they were registered, and every token
+        #: any of them (or a clone) handed over.
+        self.devices: list[DeviceModel] = []
+        self.offline_payments: list[OfflinePayment] = []
 
     # -- helpers -------------------------------------------------------------------
 
@@ -709,12 +744,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _held(self, wallet: WalletModel) -> int:
         """What counts toward ``wallet``'s balance cap: with its sub-wallets, for a parent."""
-        return (
-            wallet.balance
-            + wallet.reserved
-            + wallet.vouchers
-            + sum(child.balance + child.reserved + child.vouchers for child in wallet.children)
-        )
+        return wallet.holdings() + sum(child.holdings() for child in wallet.children)
 
     def _predict_room(
         self, wallet: WalletModel, amount: int, *, within_family: bool
@@ -2210,9 +2240,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.WALLET_FROZEN
             if amount > source.balance:
                 return Reason.INSUFFICIENT_BALANCE
-            if not collect and _exceeds(
-                self._caps_of(child)[0], child.balance + child.reserved + child.vouchers + amount
-            ):
+            if not collect and _exceeds(self._caps_of(child)[0], child.holdings() + amount):
                 return Reason.BALANCE_CAP_EXCEEDED
             return None
 
@@ -2305,6 +2333,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.WALLET_FROZEN
             if child.reserved or child.vouchers:
                 return Reason.PENDING_OUTSTANDING
+            if child.offline:
+                return Reason.OFFLINE_ALLOWANCE_OUTSTANDING
             return None
 
         number = self._next_number(parent.address)
@@ -2392,7 +2422,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 return refusal
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
-            if _exceeds(caps.balance, wallet.balance + wallet.reserved + wallet.vouchers):
+            if _exceeds(caps.balance, wallet.holdings()):
                 return Reason.BALANCE_CAP_EXCEEDED
             if _exceeds(caps.daily, today):
                 return Reason.DAILY_CAP_EXCEEDED
@@ -2444,6 +2474,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 return Reason.WALLET_FROZEN
             if wallet.reserved or wallet.vouchers:
                 return Reason.PENDING_OUTSTANDING
+            if wallet.offline:
+                if any(p.device.wallet is wallet for p in self._unsettled()):
+                    event("closing a wallet with offline tokens still unsettled")
+                return Reason.OFFLINE_ALLOWANCE_OUTSTANDING
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
             if not account and held:
@@ -3088,6 +3122,304 @@ class LedgerMachine(RuleBasedStateMachine):
             self.now_us += step
             self._expire_holds()
 
+    # -- hardware wallets and dual-offline payments (issue #24, part 5) ----------------
+
+    def _unsettled(self) -> list[OfflinePayment]:
+        return [
+            p
+            for p in self.offline_payments
+            if p.token.content_digest() not in p.device.settled.get(p.token.counter, [])
+        ]
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(pick=picks)
+    def register_a_device(self, pick: int) -> None:
+        """A wallet binds a card, SIM or wearable with a key of its own."""
+        wallet = self._wallet(pick)
+        number = self._next_number(wallet.address)
+        seed = f"device-{self._fresh_seed()}"
+
+        def content() -> Reason | None:
+            return Reason.WALLET_CLOSED if wallet.closed else None
+
+        key = dcep.values.SigningKey.derive(master_seed(seed), "device")
+        expected = dcep.instructions.RegisterDevice(
+            number, number, wallet=wallet.address, device_key=key.verify_key
+        )
+        outcome = self._envelope(wallet.address, number, number, expected, content)
+        device = self._attempt(outcome, lambda: wallet.role.register_device(seed=seed), number)
+        if device is None:
+            return
+        assert device.address == key.address
+        self.devices.append(DeviceModel(wallet, device))
+        self._book(self.entries[-1], wallet.address, number, expected.KIND, [])
+
+    @precondition(lambda self: bool(self.devices))
+    @rule(pick=picks, plan=plans)
+    def load_a_device(self, pick: int, plan: Plan) -> None:
+        """A wallet moves part of its balance onto one of its devices, to spend offline."""
+        self._load(self.devices[pick % len(self.devices)], plan)
+
+    def _load(self, device: DeviceModel, plan: Plan | None) -> None:
+        wallet = device.wallet
+        room = min(wallet.balance, 100_000 - device.allowance)
+        amount = (
+            max(room // 2, 1)
+            if plan is None
+            else plan.resolve([wallet.balance, 100_000 - device.allowance, 100_000])
+        )
+        counter = device.role.counter
+        number = self._next_number(wallet.address)
+        expected = dcep.instructions.LoadOffline(
+            number,
+            number,
+            wallet=wallet.address,
+            device=device.role.address,
+            amount=_amount(amount),
+            counter=counter,
+        )
+
+        def content() -> Reason | None:
+            if wallet.closed:
+                return Reason.WALLET_CLOSED
+            if wallet.address in self.frozen:
+                return Reason.WALLET_FROZEN
+            if device.blocked:
+                return Reason.OFFLINE_DEVICE_BLOCKED
+            if amount > wallet.balance:
+                return Reason.INSUFFICIENT_BALANCE
+            if device.allowance + amount > 100_000:
+                return Reason.OFFLINE_CAP_EXCEEDED
+            if device.settled and counter < max(device.settled):
+                return Reason.FIELD_INVALID
+            return None
+
+        outcome = self._envelope(wallet.address, number, number, expected, content)
+        act = lambda: wallet.role.load_offline(device.role, _amount(amount))  # noqa: E731
+        if self._attempt(outcome, act, number) is None:
+            return
+        wallet.balance -= amount
+        wallet.offline += amount
+        device.allowance += amount
+        device.counter_limit = max(device.counter_limit, counter + 10)
+        account = bytes(device.role.address).hex()
+        self._book(
+            self.entries[-1],
+            wallet.address,
+            number,
+            expected.KIND,
+            [_posting(AccountKind.OFFLINE, wallet.address, amount, account)],
+        )
+
+    @precondition(lambda self: bool(self.devices))
+    @rule(pick=picks, payee=picks, percent=st.integers(1, 120), twin=st.integers(0, 3))
+    def pay_offline(self, pick: int, payee: int, percent: int, twin: int) -> None:
+        """A device (or, sometimes, a clone of it) pays another wallet with no network."""
+        self._pay_offline(self.devices[pick % len(self.devices)], payee, percent, twin)
+
+    def _pay_offline(
+        self, device: DeviceModel, payee: int, percent: int, twin: int
+    ) -> OfflinePayment | None:
+        signer = device.role
+        if twin == 3 or (twin and device.twins):
+            if not device.twins or twin == 3:
+                device.twins.append(device.role.clone())
+            signer = device.twins[-1]
+        target = self._other_wallet(device.wallet, payee)
+        if target is device.wallet:
+            return None
+        amount = min(max(signer.allowance.fen * percent // 100, 1), 50_000)
+        made: list[dcep.instructions.OfflineToken] = []
+        refusal = _refusal(
+            lambda: made.append(signer.pay_offline(target.address, _amount(amount)))
+        )
+        if refusal is not None:
+            # Offline, no ledger: the device itself refuses beyond its caps or allowance.
+            assert refusal.reason in (Reason.OFFLINE_CAP_EXCEEDED, Reason.INSUFFICIENT_BALANCE)
+            return None
+        (token,) = made
+        payment = OfflinePayment(device, token, target)
+        self.offline_payments.append(payment)
+        return payment
+
+    @precondition(lambda self: bool(self.offline_payments))
+    @rule(pick=far_picks, by_payee=st.booleans())
+    def settle_offline(self, pick: int, by_payee: bool) -> None:
+        """Either side comes online and settles a token (perhaps one settled already)."""
+        self._settle(self.offline_payments[pick % len(self.offline_payments)], by_payee)
+
+    def _settle(self, payment: OfflinePayment, by_payee: bool) -> None:
+        device, token, payee = payment.device, payment.token, payment.payee
+        payer = device.wallet
+        settler = payee if by_payee else payer
+        number = self._next_number(settler.address)
+        expected = dcep.instructions.SettleOffline(number, number, token=token)
+        content_digest = token.content_digest()
+        seen = device.settled.get(token.counter, [])
+        again = content_digest in seen
+        paid = min(token.amount.fen, device.allowance)
+        family = (payer.parent or payer) is (payee.parent or payee)
+
+        def content() -> Reason | None:
+            if settler.closed:
+                return Reason.WALLET_CLOSED
+            if again:
+                return None
+            if token.counter > device.counter_limit:
+                return Reason.OFFLINE_CAP_EXCEEDED
+            if payee.closed:
+                return Reason.WALLET_CLOSED
+            return self._predict_room(payee, paid, within_family=family) if paid else None
+
+        outcome = self._envelope(settler.address, number, number, expected, content)
+        act = lambda: settler.role.settle_offline([token])[0]  # noqa: E731
+        if self._attempt(outcome, act, number) is None:
+            return
+        postings: list[Posting] = []
+        if again:
+            event("an offline token settled again: nothing new")
+        else:
+            loss = token.amount.fen - paid
+            if seen:
+                event("a cloned device spent its allowance twice")
+                if seen and payee is not self._first_payee(device, token.counter):
+                    event("a cloned device spent its allowance twice at two merchants")
+            if loss:
+                event("a cloned device's payee was not paid in full: a loss")
+            device.blocked = device.blocked or bool(seen) or bool(loss)
+            device.settled.setdefault(token.counter, []).append(content_digest)
+            account = bytes(device.role.address).hex()
+            if paid:
+                payer.offline -= paid
+                payee.balance += paid
+                device.allowance -= paid
+                device.paid += paid
+                postings += [
+                    _posting(AccountKind.WALLET, payer.address, -paid),
+                    _posting(AccountKind.WALLET, payee.address, paid),
+                    _posting(AccountKind.OFFLINE, payer.address, -paid, account),
+                ]
+            if loss:
+                device.lost += loss
+                postings.append(_posting(AccountKind.OFFLINE_LOSS, payer.address, loss, account))
+        self._book(self.entries[-1], settler.address, number, expected.KIND, postings)
+
+    def _first_payee(self, device: DeviceModel, counter: int) -> WalletModel | None:
+        first = device.settled[counter][0]
+        for payment in self.offline_payments:
+            if payment.device is device and payment.token.content_digest() == first:
+                return payment.payee
+        return None
+
+    @precondition(lambda self: bool(self.devices))
+    @rule(pick=picks, percent=st.integers(1, 120), settle_first=st.booleans())
+    def unload_a_device(self, pick: int, percent: int, settle_first: bool) -> None:
+        """A wallet takes its device's allowance back: refused while tokens are unsettled."""
+        device = self.devices[pick % len(self.devices)]
+        if settle_first:
+            for payment in self._unsettled():
+                if payment.device is device and payment.token in device.role.issued:
+                    self._settle(payment, False)
+        wallet = device.wallet
+        amount = max(device.allowance * percent // 100, 1)
+        counter = device.role.counter
+        number = self._next_number(wallet.address)
+        expected = dcep.instructions.UnloadOffline(
+            number,
+            number,
+            wallet=wallet.address,
+            device=device.role.address,
+            amount=_amount(amount),
+            counter=counter,
+        )
+
+        def content() -> Reason | None:
+            if wallet.closed:
+                return Reason.WALLET_CLOSED
+            if device.blocked:
+                return Reason.OFFLINE_DEVICE_BLOCKED
+            if set(device.settled) != set(range(1, counter + 1)):
+                return Reason.OFFLINE_TOKENS_UNSETTLED
+            if amount > device.allowance:
+                return Reason.INSUFFICIENT_BALANCE
+            return None
+
+        outcome = self._envelope(wallet.address, number, number, expected, content)
+        act = lambda: wallet.role.unload_offline(device.role, _amount(amount))  # noqa: E731
+        if self._attempt(outcome, act, number) is None:
+            return
+        event("a device unloaded")
+        wallet.balance += amount
+        wallet.offline -= amount
+        device.allowance -= amount
+        account = bytes(device.role.address).hex()
+        self._book(
+            self.entries[-1],
+            wallet.address,
+            number,
+            expected.KIND,
+            [_posting(AccountKind.OFFLINE, wallet.address, -amount, account)],
+        )
+
+    @precondition(lambda self: bool(self.devices))
+    @rule(
+        pick=picks,
+        plan=plans,
+        payee=picks,
+        percent=st.integers(1, 120),
+        settle=st.booleans(),
+        close=st.booleans(),
+    )
+    def a_device_goes_offline_and_back(
+        self, pick: int, plan: Plan, payee: int, percent: int, settle: bool, close: bool
+    ) -> None:
+        """Load, pay offline, then (settled or not) unload everything and close the wallet."""
+        device = self.devices[pick % len(self.devices)]
+        self._load(device, None if plan.mode == "huge" else plan)
+        self._pay_offline(device, payee, percent, 0)
+        wallet = device.wallet
+        index = self.wallet_list.index(wallet)
+        if close:
+            self.close_a_wallet(index, None, None)
+        self.unload_a_device(self.devices.index(device), 100, settle)
+        if close:
+            self.close_a_wallet(index, None, None)
+
+    @precondition(lambda self: len(self.wallet_list) >= 3)
+    @rule(
+        pick=picks,
+        plan=plans,
+        first=picks,
+        second=picks,
+        percents=st.tuples(st.integers(1, 120), st.integers(1, 120)),
+        by_payer=st.booleans(),
+    )
+    def a_clone_spends_twice_at_two_merchants(
+        self,
+        pick: int,
+        plan: Plan,
+        first: int,
+        second: int,
+        percents: tuple[int, int],
+        by_payer: bool,
+    ) -> None:
+        """A device is loaded and cloned; each copy pays a different merchant with the
+        same counter; both merchants settle (and the payer too, sometimes)."""
+        wallet = self._wallet(pick)
+        self.register_a_device(pick)
+        device = self.devices[-1] if self.devices else None
+        if device is None or device.wallet is not wallet:
+            return
+        self._load(device, plan)
+        device.twins.append(device.role.clone())  # before it pays: the same next counter
+        genuine = self._pay_offline(device, first, percents[0], 0)
+        cloned = self._pay_offline(device, second, percents[1], 1)
+        for payment in (genuine, cloned):
+            if payment is not None:
+                self._settle(payment, True)
+                if by_payer:
+                    self._settle(payment, False)
+
     # -- the ledger shows exactly the model ------------------------------------------
 
     @invariant()
@@ -3137,7 +3469,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 int(wallet_info.category),
                 wallet_info.operator,
                 wallet_info.linked_account,
-                wallet_info.balance.fen - wallet.reserved - wallet.vouchers,
+                wallet_info.balance.fen - wallet.reserved - wallet.vouchers - wallet.offline,
                 wallet_info.spent_today.fen,
                 wallet_info.spent_this_year.fen,
                 wallet_info.parent,
@@ -3154,9 +3486,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 None if wallet.parent is None else wallet.parent.address,
                 wallet.closed,
             ), wallet
-            held = wallet.balance + wallet.reserved + wallet.vouchers
-            assert ledger.balance(wallet.address).fen == held
-            assert wallet_info.reserved.fen == wallet.reserved + wallet.vouchers
+            assert ledger.balance(wallet.address).fen == wallet.holdings()
+            assert wallet_info.reserved.fen == wallet.reserved + wallet.vouchers + wallet.offline
             assert ledger.is_frozen(wallet.address) == (wallet.address in self.frozen), wallet
         supply = ledger.check_invariants()
         assert (
@@ -3165,13 +3496,31 @@ class LedgerMachine(RuleBasedStateMachine):
             supply.in_vaults.fen,
             supply.in_wallets.fen,
             supply.backed_by_reserves.fen,
+            supply.lost_offline.fen,
         ) == (
             self.issued,
             self.redeemed,
             sum(bank.vault for bank in self.bank_list),
-            sum(w.balance + w.reserved + w.vouchers for w in self.wallet_list),
+            sum(w.holdings() for w in self.wallet_list),
             sum(self._reserves_for(bank, bank.outstanding) for bank in self.bank_list),
+            sum(device.lost for device in self.devices),
         )
+        # Every device as the model has it: allowance, paid, lost, blocked, counters.
+        assert [
+            (d.address, d.wallet, d.allowance.fen, d.paid.fen, d.lost.fen, d.blocked, d.settled)
+            for d in ledger.devices()
+        ] == [
+            (
+                d.role.address,
+                d.wallet.address,
+                d.allowance,
+                d.paid,
+                d.lost,
+                d.blocked,
+                len(d.settled),
+            )
+            for d in self.devices
+        ]
         # Each mode's backing: all of it in 2021; in 2026 no more than is outstanding.
         if self.reserve_bp is None:
             assert supply.backed_by_reserves == supply.outstanding

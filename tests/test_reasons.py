@@ -65,17 +65,22 @@ from dcep.instructions import (
     Issue,
     IssueVoucher,
     LinkBatch,
+    LoadOffline,
     OpenSubWallet,
     OpenWallet,
     PayIn,
     PayPending,
     PostPending,
+    RegisterDevice,
+    SettleOffline,
     SignedInstruction,
     SpendVoucher,
     TopUpSubWallet,
     Transfer,
     Unfreeze,
+    UnloadOffline,
     Warrant,
+    sign_token,
 )
 from dcep.journal import JournalEntry, MemoryStore, SealedBlock, prove_entry
 from dcep.journal._store import StoredBlock, StoredEntry
@@ -239,6 +244,7 @@ def _ledger_state(ledger: Ledger, signers: tuple[Address, ...]) -> tuple[object,
         [ledger.last_sequence(signer) for signer in signers],
         ledger.pending_payments(),
         ledger.vouchers(),
+        ledger.devices(),
     )
 
 
@@ -1325,6 +1331,120 @@ def voucher_wrong_merchant() -> Attempt:
     )
 
 
+def _card(world: World) -> SigningKey:
+    """Alice's hardware wallet, registered (her instruction 1) and loaded with ¥600 (2)."""
+    card = _key("card")
+    world.alice.submit(
+        lambda i, s: RegisterDevice(i, s, wallet=world.alice.address, device_key=card.verify_key)
+    )
+    world.alice.submit(
+        lambda i, s: LoadOffline(
+            i, s, wallet=world.alice.address, device=card.address, amount=cny("600"), counter=0
+        )
+    )
+    return card
+
+
+def _token(world: World, card: SigningKey, amount: Amount, counter: int = 1) -> Build:
+    token = sign_token(
+        card,
+        world.ledger.network_id,
+        counter=counter,
+        payee=world.bob.address,
+        amount=amount,
+        time_us=0,
+    )
+    return lambda i, s: SettleOffline(i, s, token=token)
+
+
+def offline_device_unknown() -> Attempt:
+    world = _world()
+    card = _key("card")
+    signed = world.alice.sign(
+        lambda i, s: LoadOffline(
+            i, s, wallet=world.alice.address, device=card.address, amount=cny("1"), counter=0
+        )
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        UnknownPartyError,
+        instruction_id=1,
+        party=str(card.address),
+        field="device",
+    )
+
+
+def offline_device_blocked() -> Attempt:
+    world = _world()
+    card = _card(world)
+    # Two tokens with counter 1: the second proves a clone.
+    world.bob.submit(_token(world, card, cny("10")))
+    world.bob.submit(_token(world, card, cny("20")))
+    signed = world.alice.sign(
+        lambda i, s: LoadOffline(
+            i, s, wallet=world.alice.address, device=card.address, amount=cny("1"), counter=1
+        )
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=3,
+        party=str(card.address),
+        field="device",
+    )
+
+
+def offline_cap_exceeded() -> Attempt:
+    world = _world()
+    card = _card(world)
+    signed = world.bob.sign(_token(world, card, cny("500.01")))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        LimitExceededError,
+        instruction_id=1,
+        party=str(card.address),
+        field="token",
+    )
+
+
+def offline_tokens_unsettled() -> Attempt:
+    world = _world()
+    card = _card(world)
+    # Token 1 was handed over offline and is not settled yet.
+    signed = world.alice.sign(
+        lambda i, s: UnloadOffline(
+            i, s, wallet=world.alice.address, device=card.address, amount=cny("1"), counter=1
+        )
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=3,
+        party=str(card.address),
+        field="counter",
+    )
+
+
+def offline_allowance_outstanding() -> Attempt:
+    world = _world()
+    _card(world)
+    signed = world.bank.sign(
+        lambda i, s: CloseWallet(i, s, wallet=world.alice.address, to_account=ACCOUNT)
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=6,
+        party=str(world.alice.address),
+        field="wallet",
+    )
+
+
 def _in_memory(scenario: Callable[[], Attempt]) -> Scenario:
     return lambda _tmp_path: scenario()
 
@@ -1400,6 +1520,11 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.VOUCHER_EXPIRED: _in_memory(voucher_expired),
     Reason.VOUCHER_WRONG_MERCHANT: _in_memory(voucher_wrong_merchant),
     Reason.INTEREST_NOT_PAYABLE: _in_memory(interest_not_payable),
+    Reason.OFFLINE_DEVICE_UNKNOWN: _in_memory(offline_device_unknown),
+    Reason.OFFLINE_DEVICE_BLOCKED: _in_memory(offline_device_blocked),
+    Reason.OFFLINE_CAP_EXCEEDED: _in_memory(offline_cap_exceeded),
+    Reason.OFFLINE_TOKENS_UNSETTLED: _in_memory(offline_tokens_unsettled),
+    Reason.OFFLINE_ALLOWANCE_OUTSTANDING: _in_memory(offline_allowance_outstanding),
 }
 
 

@@ -17,6 +17,12 @@ from typing import Any, Final
 
 from dcep.core._handlers_interest import accrue_interest
 from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, transfer
+from dcep.core._handlers_offline import (
+    load_offline,
+    register_device,
+    settle_offline,
+    unload_offline,
+)
 from dcep.core._handlers_parties import appoint_regulator, authorise_bank, genesis, open_wallet
 from dcep.core._handlers_pending import link_batch, pay_pending, post_pending, void_pending
 from dcep.core._handlers_supervision import disclosure, freeze, unfreeze, warrant
@@ -70,4 +76,8 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.ISSUE_VOUCHER: issue_voucher,
     InstructionKind.SPEND_VOUCHER: spend_voucher,
     InstructionKind.ACCRUE_INTEREST: accrue_interest,
+    InstructionKind.REGISTER_DEVICE: register_device,
+    InstructionKind.LOAD_OFFLINE: load_offline,
+    InstructionKind.SETTLE_OFFLINE: settle_offline,
+    InstructionKind.UNLOAD_OFFLINE: unload_offline,
 }

@@ -118,6 +118,16 @@ def _no_pending(wallet: WalletAccount, address: Address, instruction_id: int, fi
             party=str(address),
             field=field,
         )
+    # An allowance may still owe payees tokens they took offline (docs/offline.md).
+    if wallet.offline_fen:
+        raise InvalidFieldError(
+            Reason.OFFLINE_ALLOWANCE_OUTSTANDING,
+            f"wallet {address} has {fen(wallet.offline_fen)} loaded on hardware wallets: "
+            "settle their tokens and unload them first",
+            instruction_id=instruction_id,
+            party=str(address),
+            field=field,
+        )
 
 
 def open_sub_wallet(

@@ -61,6 +61,7 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             "sub_wallets_fen",
             "reserved_fen",
             "vouchers_fen",
+            "offline_fen",
         ):
             if getattr(wallet, name) < 0:
                 problems.append(f"wallet {address}: negative {name}")
@@ -85,6 +86,7 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             problems.append(f"wallet {address}: closed, yet it holds money or open sub-wallets")
     problems.extend(_family_violations(state, policy))
     problems.extend(_pending_violations(state))
+    problems.extend(_offline_violations(state, policy))
     for address, bank in state.banks.items():
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
@@ -155,6 +157,39 @@ def _pending_violations(state: LedgerState) -> list[str]:
         problems.append("a pending payment or voucher outstanding is not due to expire")
     if state.linked_due:
         problems.append(f"a linked batch is open with {state.linked_due} members due")
+    return problems
+
+
+def _offline_violations(state: LedgerState, policy: Policy) -> list[str]:
+    """Allowances add up to what wallets set aside for them, each is its history,
+    within the cap, and a device that lost money or settled a counter twice is blocked."""
+    problems: list[str] = []
+    loaded: dict[Address, int] = {}
+    for address, device in state.devices.items():
+        loaded[device.wallet] = loaded.get(device.wallet, 0) + device.allowance_fen
+        if device.wallet not in state.wallets:
+            problems.append(f"device {address}: of unknown wallet {device.wallet}")
+        history_fen = device.loaded_fen - device.unloaded_fen - device.paid_fen
+        if not 0 <= device.allowance_fen == history_fen:
+            problems.append(
+                f"device {address}: allowance {device.allowance_fen} fen, but loaded - "
+                f"unloaded - paid = {history_fen} fen"
+            )
+        if device.allowance_fen > policy.offline_total_cap.fen:
+            problems.append(f"device {address}: allowance above the offline total cap")
+        if min(device.loaded_fen, device.unloaded_fen, device.paid_fen, device.loss_fen) < 0:
+            problems.append(f"device {address}: a negative total")
+        twice = any(len(seen) != 32 for seen in device.settled.values())
+        if (device.loss_fen or twice) and not device.blocked:
+            problems.append(f"device {address}: cloned or short, yet not blocked")
+        if any(len(seen) % 32 or not seen for seen in device.settled.values()):
+            problems.append(f"device {address}: a settled counter without a token digest")
+    for address, wallet in state.wallets.items():
+        if wallet.offline_fen != loaded.get(address, 0):
+            problems.append(
+                f"wallet {address}: sets {wallet.offline_fen} fen aside offline, but its "
+                f"devices hold {loaded.get(address, 0)} fen"
+            )
     return problems
 
 

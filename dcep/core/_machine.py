@@ -31,6 +31,7 @@ from dcep.core._records import (
     AccountKind,
     BankInfo,
     CentralBankInfo,
+    DeviceInfo,
     LedgerEntry,
     PendingPayment,
     Posting,
@@ -43,6 +44,7 @@ from dcep.core._snapshot import LedgerSnapshot, capture_state, restore_state
 from dcep.core._state import (
     BankBooks,
     LedgerState,
+    OfflineDevice,
     WalletAccount,
     accepted_key,
     pack_record,
@@ -402,6 +404,25 @@ class LedgerCore:
             key=lambda voucher: voucher.created_entry,
         )
 
+    def devices(self, wallet: Address | None = None) -> list[DeviceInfo]:
+        """Hardware wallets (of ``wallet``, or all), in the order they were registered."""
+        return [
+            _device_info(address, device)
+            for address, device in self._state.devices.items()
+            if wallet is None or device.wallet == wallet
+        ]
+
+    def device(self, address: Address) -> DeviceInfo:
+        """One hardware wallet; ``OFFLINE_DEVICE_UNKNOWN`` if none has ``address``."""
+        device = self._state.devices.get(address)
+        if device is None:
+            raise UnknownPartyError(
+                Reason.OFFLINE_DEVICE_UNKNOWN,
+                f"no device {address} is registered on this ledger",
+                party=str(address),
+            )
+        return _device_info(_as_address(address), device)
+
     def voucher(self, issuer: Address, voucher_id: int) -> Voucher | None:
         """Voucher ``voucher_id`` of ``issuer`` with what is left, if it is outstanding now."""
         found = self._state.vouchers.get(voucher_key(issuer, voucher_id))
@@ -507,6 +528,11 @@ class LedgerCore:
         if kind is AccountKind.VOUCHER:
             voucher = self._state.vouchers.get(voucher_key(owner, int(account_id)))
             return voucher.amount.fen if voucher is not None else 0
+        if kind is AccountKind.OFFLINE or kind is AccountKind.OFFLINE_LOSS:
+            device = self._state.devices.get(Address(bytes.fromhex(account_id)))
+            if device is None or device.wallet != owner:
+                return 0
+            return device.allowance_fen if kind is AccountKind.OFFLINE else device.loss_fen
         bank = self._state.banks.get(owner)
         if bank is None:
             return 0
@@ -581,6 +607,7 @@ class LedgerCore:
             backed_by_reserves=Amount(
                 sum(bank.reserves_held_fen(self._policy) for bank in state.banks.values())
             ),
+            lost_offline=Amount(sum(device.loss_fen for device in state.devices.values())),
         )
 
     def check_invariants(self) -> SupplyReport:
@@ -686,7 +713,23 @@ def _wallet_info(
         spent_this_year=Amount(account.spent_this_year_fen if account.year == year else 0),
         parent=account.parent,
         closed=account.closed,
-        reserved=Amount(account.reserved_fen + account.vouchers_fen - expired_fen),
+        reserved=Amount(
+            account.reserved_fen + account.vouchers_fen + account.offline_fen - expired_fen
+        ),
+    )
+
+
+def _device_info(address: Address, device: OfflineDevice) -> DeviceInfo:
+    return DeviceInfo(
+        address=address,
+        key=VerifyKey(device.public_key),
+        wallet=device.wallet,
+        allowance=Amount(device.allowance_fen),
+        paid=Amount(device.paid_fen),
+        lost=Amount(device.loss_fen),
+        blocked=device.blocked,
+        settled=len(device.settled),
+        counter_limit=device.counter_limit,
     )
 
 

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, overload
 
-from dcep.core._state import BankBooks, LedgerState, WalletAccount
+from dcep.core._state import BankBooks, LedgerState, OfflineDevice, WalletAccount
 from dcep.values._codes import CodeRegistry
 
 __all__ = ["overlay_of"]
@@ -129,6 +129,12 @@ def _clone_wallet(wallet: WalletAccount) -> WalletAccount:
     return copy.copy(wallet)
 
 
+def _clone_device(device: OfflineDevice) -> OfflineDevice:
+    clone = copy.copy(device)
+    clone.settled = _ReadThrough(device.settled)
+    return clone
+
+
 def _clone_bank(bank: BankBooks) -> BankBooks:
     clone = copy.copy(bank)
     clone.deposits = _ReadThrough(bank.deposits)
@@ -168,4 +174,5 @@ def overlay_of(state: LedgerState) -> LedgerState:
         linked_running=state.linked_running,
         network_id=state.network_id,
         vouchers=_ReadThrough(state.vouchers),
+        devices=_ReadThrough(state.devices, _clone_device),
     )

@@ -25,6 +25,7 @@ __all__ = [
     "AccountKind",
     "BankInfo",
     "CentralBankInfo",
+    "DeviceInfo",
     "LedgerEntry",
     "PendingPayment",
     "Posting",
@@ -59,6 +60,14 @@ class AccountKind(enum.StrEnum):
     #: id): in the issuer's holdings until the holder spends it at a merchant,
     #: or it expires and is the issuer's to spend again.
     VOUCHER = "voucher"
+    #: e-CNY of a wallet loaded onto one of its hardware wallets (``account_id``:
+    #: the device's address, in hex) for offline payments: in the wallet's
+    #: holdings, spent only by the device's tokens as they settle.
+    OFFLINE = "offline"
+    #: What payees of a cloned device accepted offline and its allowance could
+    #: not pay (``account_id``: the device's address, in hex), by wallet: a
+    #: named loss, counted and never money: no e-CNY holds it up.
+    OFFLINE_LOSS = "offline_loss"
 
 
 @final
@@ -168,8 +177,9 @@ class WalletInfo:
     spent_this_year: Amount
     parent: Address | None = None
     closed: bool = False
-    #: Of ``balance``, what is held for pending payments and vouchers the
-    #: wallet issued: its, but not spendable (``balance - reserved`` is).
+    #: Of ``balance``, what is held for pending payments, vouchers the wallet
+    #: issued and its hardware wallets' offline allowances: its, but not
+    #: spendable online (``balance - reserved`` is).
     reserved: Amount = attrs.field(factory=lambda: Amount(0))
 
 
@@ -189,6 +199,9 @@ class SupplyReport:
     in_vaults: Amount
     in_wallets: Amount
     backed_by_reserves: Amount
+    #: What payees of cloned hardware wallets accepted offline and were not
+    #: paid: a loss, outside the supply (no e-CNY was made to cover it).
+    lost_offline: Amount = attrs.field(factory=lambda: Amount(0))
 
     @property
     def outstanding(self) -> Amount:
@@ -241,3 +254,26 @@ class Voucher:
     memo: str
     created_entry: int
     created_at_us: int
+
+
+@final
+@attrs.frozen
+class DeviceInfo:
+    """A hardware wallet as the ledger knows it: its wallet, allowance and record.
+
+    ``allowance`` is what its offline tokens may still spend, ``paid`` what
+    they paid payees, ``lost`` what payees accepted from a clone of it and
+    its allowance could not pay; ``blocked`` says a clone was found;
+    ``settled`` counts the counters settled, ``counter_limit`` is the
+    highest counter the ledger settles before the device is loaded again.
+    """
+
+    address: Address
+    key: VerifyKey
+    wallet: Address
+    allowance: Amount
+    paid: Amount
+    lost: Amount
+    blocked: bool
+    settled: int
+    counter_limit: int

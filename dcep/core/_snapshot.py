@@ -21,6 +21,7 @@ from dcep.core._state import (
     VOIDED,
     BankBooks,
     LedgerState,
+    OfflineDevice,
     WalletAccount,
     accepted_key,
     pack_record,
@@ -61,6 +62,12 @@ VoucherRow = tuple[bytes, bytes, int, int, str, bytes, str, int, int]
 InterestWalletRow = tuple[bytes, int, int]
 #: A bank that paid interest: its address and the fen it paid.
 InterestBankRow = tuple[bytes, int]
+#: A hardware wallet: its key, its wallet's address, allowance, loaded, unloaded,
+#: paid and lost (fen), blocked (0 or 1) and its counter limit.
+DeviceRow = tuple[bytes, bytes, int, int, int, int, int, int, int]
+#: A settled counter of a device: the device's address, the counter, and the
+#: digests of the tokens settled on it (32 bytes each; more than one: a clone).
+SettledRow = tuple[bytes, int, bytes]
 
 
 @final
@@ -96,6 +103,9 @@ class LedgerSnapshot:
     #: and banks that have paid, so older snapshots and ledgers without it are as they were.
     interest_wallets: tuple[InterestWalletRow, ...] = ()
     interest_banks: tuple[InterestBankRow, ...] = ()
+    #: Hardware wallets and their settled counters (issue #24, part 5), in order.
+    devices: tuple[DeviceRow, ...] = ()
+    settled: tuple[SettledRow, ...] = ()
 
 
 @final
@@ -217,6 +227,25 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for address, bank in state.banks.items()
             if bank.interest_paid_fen
         ),
+        devices=tuple(
+            (
+                d.public_key,
+                bytes(d.wallet),
+                d.allowance_fen,
+                d.loaded_fen,
+                d.unloaded_fen,
+                d.paid_fen,
+                d.loss_fen,
+                int(d.blocked),
+                d.counter_limit,
+            )
+            for d in state.devices.values()
+        ),
+        settled=tuple(
+            (bytes(address), counter, seen)
+            for address, d in state.devices.items()
+            for counter, seen in d.settled.items()
+        ),
     )
 
 
@@ -337,6 +366,7 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
     for warrant_key, wallet_raw, answered in snapshot.warrants:
         state.warrants[warrant_key] = (Address(wallet_raw), bool(answered))
     _restore_pending(state, snapshot)
+    _restore_devices(state, snapshot)
     for table, rows, restored in (
         ("banks", snapshot.banks, state.banks),
         ("wallets", snapshot.wallets, state.wallets),
@@ -352,6 +382,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         ("vouchers", snapshot.vouchers, state.vouchers),
         ("interest_wallets", snapshot.interest_wallets, {r[0] for r in snapshot.interest_wallets}),
         ("interest_banks", snapshot.interest_banks, {r[0] for r in snapshot.interest_banks}),
+        ("devices", snapshot.devices, state.devices),
+        ("settled", snapshot.settled, {(r[0], r[1]) for r in snapshot.settled}),
     ):
         if len(rows) != len(restored):
             raise ValueError(f"the snapshot's {table} name the same key twice")
@@ -410,3 +442,40 @@ def _restore_pending(state: LedgerState, snapshot: LedgerSnapshot) -> None:
         if outcome not in (POSTED, VOIDED, EXPIRED, SPENT):
             raise ValueError(f"no pending outcome {outcome}")
         state.pending_resolved[key] = outcome
+
+
+def _restore_devices(state: LedgerState, snapshot: LedgerSnapshot) -> None:
+    # A wallet's offline money is rebuilt from its devices' allowances, not stored twice.
+    for (
+        key_raw,
+        wallet_raw,
+        allowance,
+        loaded,
+        unloaded,
+        paid,
+        loss,
+        blocked,
+        limit,
+    ) in snapshot.devices:
+        if blocked not in (0, 1):
+            raise ValueError(f"a device is blocked or not, not {blocked}")
+        wallet_address = Address(wallet_raw)
+        state.devices[VerifyKey(key_raw).address] = OfflineDevice(
+            wallet=wallet_address,
+            public_key=key_raw,
+            allowance_fen=allowance,
+            loaded_fen=loaded,
+            unloaded_fen=unloaded,
+            paid_fen=paid,
+            loss_fen=loss,
+            blocked=bool(blocked),
+            counter_limit=limit,
+        )
+        wallet = state.wallets[wallet_address]
+        wallet.offline_fen += allowance
+        if wallet.parent is not None:
+            state.wallets[wallet.parent].sub_wallets_fen += allowance
+    for address_raw, counter, seen in snapshot.settled:
+        if not seen or len(seen) % 32:
+            raise ValueError("a settled counter's digests are 32 bytes each")
+        state.devices[Address(address_raw)].settled[counter] = seen

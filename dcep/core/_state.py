@@ -32,6 +32,7 @@ __all__ = [
     "VOIDED",
     "BankBooks",
     "LedgerState",
+    "OfflineDevice",
     "WalletAccount",
     "accepted_key",
     "pack_record",
@@ -131,10 +132,44 @@ class WalletAccount:
     #: none yet), and the fraction of a fen carried from its last accrual.
     interest_from_us: int = -1
     interest_carry: int = 0
+    #: Loaded onto this wallet's hardware wallets: in its holdings, spent offline only.
+    offline_fen: int = 0
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""
-        return self.balance_fen + self.reserved_fen + self.vouchers_fen
+        return self.balance_fen + self.reserved_fen + self.vouchers_fen + self.offline_fen
+
+
+@final
+@attrs.define(slots=True, eq=False, weakref_slot=False)
+class OfflineDevice:
+    """One hardware wallet: its wallet, its allowance, and what its tokens did.
+
+    ``allowance_fen`` is what its tokens may still spend; ``loaded_fen``,
+    ``unloaded_fen`` and ``paid_fen`` are its history (so
+    ``allowance == loaded - unloaded - paid`` always), ``loss_fen`` what
+    payees accepted beyond it.  ``settled`` maps each settled counter to the
+    digest of its token's contents: the same token again is nothing new, a
+    different one is a clone.  A ``blocked`` device is loaded and unloaded
+    no more; its tokens still settle, from what is left.
+    """
+
+    wallet: Address
+    public_key: bytes
+    allowance_fen: int = 0
+    loaded_fen: int = 0
+    unloaded_fen: int = 0
+    paid_fen: int = 0
+    loss_fen: int = 0
+    blocked: bool = False
+    #: The highest counter the ledger settles: the last load's counter plus
+    #: the policy's offline payment count.
+    counter_limit: int = 0
+    settled: dict[int, bytes] = attrs.field(factory=dict)
+
+    def account_id(self, address: Address) -> str:
+        """The account id of this device's postings: its address in hex."""
+        return bytes(address).hex()
 
 
 @final
@@ -232,6 +267,8 @@ class LedgerState:
     #: Vouchers outstanding, by "V" ‖ issuer ‖ id (see :func:`voucher_key`);
     #: their expiries share ``pending_expiries``, their ends ``pending_resolved``.
     vouchers: dict[bytes, Voucher] = attrs.field(factory=dict)
+    #: Hardware wallets, by device address, in the order they were registered.
+    devices: dict[Address, OfflineDevice] = attrs.field(factory=dict)
 
 
 #: How a pending payment was resolved, as :attr:`LedgerState.pending_resolved` keeps it.

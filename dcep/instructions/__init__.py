@@ -36,18 +36,24 @@ from dcep.instructions._kinds import InstructionKind as InstructionKind
 from dcep.instructions._kinds import Issue as Issue
 from dcep.instructions._kinds import IssueVoucher as IssueVoucher
 from dcep.instructions._kinds import LinkBatch as LinkBatch
+from dcep.instructions._kinds import LoadOffline as LoadOffline
 from dcep.instructions._kinds import OpenSubWallet as OpenSubWallet
 from dcep.instructions._kinds import OpenWallet as OpenWallet
 from dcep.instructions._kinds import PayIn as PayIn
 from dcep.instructions._kinds import PayPending as PayPending
 from dcep.instructions._kinds import PostPending as PostPending
 from dcep.instructions._kinds import Redeem as Redeem
+from dcep.instructions._kinds import RegisterDevice as RegisterDevice
+from dcep.instructions._kinds import SettleOffline as SettleOffline
 from dcep.instructions._kinds import SpendVoucher as SpendVoucher
 from dcep.instructions._kinds import TopUpSubWallet as TopUpSubWallet
 from dcep.instructions._kinds import Transfer as Transfer
 from dcep.instructions._kinds import Unfreeze as Unfreeze
+from dcep.instructions._kinds import UnloadOffline as UnloadOffline
 from dcep.instructions._kinds import VoidPending as VoidPending
 from dcep.instructions._kinds import Warrant as Warrant
+from dcep.instructions._offline import OfflineToken as OfflineToken
+from dcep.instructions._offline import sign_token as sign_token
 
 __all__ = [
     "AccrueInterest",
@@ -71,24 +77,30 @@ __all__ = [
     "Issue",
     "IssueVoucher",
     "LinkBatch",
+    "LoadOffline",
     "NotBefore",
+    "OfflineToken",
     "OpenSubWallet",
     "OpenWallet",
     "PayIn",
     "PayPending",
     "PostPending",
     "Redeem",
+    "RegisterDevice",
+    "SettleOffline",
     "SignedInstruction",
     "SpendVoucher",
     "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
+    "UnloadOffline",
     "VoidPending",
     "Warrant",
     "approve_release",
     "decode_instruction",
     "encode_instruction",
     "linked_digest",
+    "sign_token",
 ]
 
 _claim(__name__, globals(), __all__)

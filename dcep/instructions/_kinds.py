@@ -37,6 +37,7 @@ from dcep.instructions._conditions import (
     HashLock,
     NotBefore,
 )
+from dcep.instructions._offline import MAX_COUNTER, TOKEN, OfflineToken
 from dcep.instructions._scopes import MAX_SCOPE, MERCHANTS, REGIONS
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
@@ -62,16 +63,20 @@ __all__ = [
     "Issue",
     "IssueVoucher",
     "LinkBatch",
+    "LoadOffline",
     "OpenSubWallet",
     "OpenWallet",
     "PayIn",
     "PayPending",
     "PostPending",
     "Redeem",
+    "RegisterDevice",
+    "SettleOffline",
     "SpendVoucher",
     "TopUpSubWallet",
     "Transfer",
     "Unfreeze",
+    "UnloadOffline",
     "VoidPending",
     "Warrant",
 ]
@@ -115,6 +120,11 @@ class InstructionKind(enum.IntEnum):
     ISSUE_VOUCHER = 25
     SPEND_VOUCHER = 26
     ACCRUE_INTEREST = 27
+    # 28 and 29 are corporate wallets'.
+    REGISTER_DEVICE = 30
+    LOAD_OFFLINE = 31
+    SETTLE_OFFLINE = 32
+    UNLOAD_OFFLINE = 33
 
 
 def _invalid(field: str, message: str) -> InvalidFieldError:
@@ -183,6 +193,11 @@ def _check_account(_instance: object, attribute: attrs.Attribute[str], value: ob
 def _check_digest(_instance: object, attribute: attrs.Attribute[bytes], value: object) -> None:
     if not isinstance(value, bytes) or len(value) != 32:
         raise _invalid(attribute.name, f"{attribute.name} must be 32 bytes")
+
+
+def _check_counter(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 0 <= value <= MAX_COUNTER:
+        raise _invalid("counter", f"a device counter is an int from 0 to 2**63-1, not {value!r}")
 
 
 def _to_category(value: int) -> WalletCategory:
@@ -806,6 +821,93 @@ class AccrueInterest(Instruction):
     wallet: Address = attrs.field(validator=_check_type(Address))
 
 
+@final
+@attrs.frozen
+class RegisterDevice(Instruction):
+    """A wallet binds a hardware wallet's key ``device_key`` to itself; signed by the wallet.
+
+    The device (a card, a SIM, a wearable) signs offline payments with its
+    own key, from an allowance the wallet loads onto it
+    (:class:`LoadOffline`); the key belongs to no other party or device.
+    """
+
+    KIND = InstructionKind.REGISTER_DEVICE
+    WIRE = (("wallet", wire.ADDRESS), ("device_key", wire.KEY))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    device_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+
+
+@final
+@attrs.frozen
+class LoadOffline(Instruction):
+    """A wallet moves ``amount`` of its balance into ``device``'s offline allowance.
+
+    Signed by the wallet, while the device is online: ``counter`` is the
+    device's last counter, and its next ``Policy.offline_payment_count``
+    counters are the ones the ledger will settle.  The allowance stays in
+    the wallet's holdings (and under its balance cap) but only the device's
+    offline tokens spend it, up to the policy's offline total cap.  Not a
+    payment: it counts toward no payment cap.
+    """
+
+    KIND = InstructionKind.LOAD_OFFLINE
+    WIRE = (
+        ("wallet", wire.ADDRESS),
+        ("device", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+        ("counter", wire.U64),
+    )
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    device: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    counter: int = attrs.field(validator=_check_counter)
+
+
+@final
+@attrs.frozen
+class SettleOffline(Instruction):
+    """Settle one offline payment ``token``; signed by its payer's wallet or its payee.
+
+    Whichever side comes online first submits it; the second submission of
+    the same token settles nothing.  A token whose counter was settled
+    before with other contents proves a cloned device: the device is
+    blocked, the payee is paid what the allowance has left, and the rest is
+    booked as the device's loss (see ``docs/offline.md``).
+    """
+
+    KIND = InstructionKind.SETTLE_OFFLINE
+    WIRE = (("token", TOKEN),)
+
+    token: OfflineToken = attrs.field(validator=_check_type(OfflineToken))
+
+
+@final
+@attrs.frozen
+class UnloadOffline(Instruction):
+    """A wallet takes ``amount`` of ``device``'s allowance back into its balance.
+
+    Signed by the wallet, with the device online: ``counter`` is the
+    device's last counter, and every one of its tokens up to it must be
+    settled (and none above it), so no token already handed over is left
+    without the money it was promised.
+    """
+
+    KIND = InstructionKind.UNLOAD_OFFLINE
+    WIRE = (
+        ("wallet", wire.ADDRESS),
+        ("device", wire.ADDRESS),
+        ("amount", wire.AMOUNT),
+        ("counter", wire.U64),
+    )
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    device: Address = attrs.field(validator=_check_type(Address))
+    amount: Amount = attrs.field(validator=_check_amount)
+    counter: int = attrs.field(validator=_check_counter)
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -837,5 +939,9 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         IssueVoucher,
         SpendVoucher,
         AccrueInterest,
+        RegisterDevice,
+        LoadOffline,
+        SettleOffline,
+        UnloadOffline,
     )
 }

@@ -128,6 +128,18 @@ _LATER_SNAPSHOT_TABLES: Final = {
         "CREATE TABLE IF NOT EXISTS snapshot_interest_banks (bank BLOB NOT NULL, "
         "paid INTEGER NOT NULL, position INTEGER PRIMARY KEY)"
     ),
+    # Hardware wallets and their settled counters (issue #24, part 5).
+    "snapshot_devices": (
+        "CREATE TABLE IF NOT EXISTS snapshot_devices (device BLOB NOT NULL, "
+        "wallet BLOB NOT NULL, allowance INTEGER NOT NULL, loaded INTEGER NOT NULL, "
+        "unloaded INTEGER NOT NULL, paid INTEGER NOT NULL, lost INTEGER NOT NULL, "
+        "blocked INTEGER NOT NULL, counter_limit INTEGER NOT NULL, "
+        "position INTEGER PRIMARY KEY)"
+    ),
+    "snapshot_settled": (
+        "CREATE TABLE IF NOT EXISTS snapshot_settled (device BLOB NOT NULL, "
+        "counter INTEGER NOT NULL, digests BLOB NOT NULL, position INTEGER PRIMARY KEY)"
+    ),
 }
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -453,6 +465,8 @@ class SqliteStore:
             "snapshot_vouchers": state.vouchers,
             "snapshot_interest_wallets": state.interest_wallets,
             "snapshot_interest_banks": state.interest_banks,
+            "snapshot_devices": state.devices,
+            "snapshot_settled": state.settled,
         }
         existing = self._later_tables()
         for table, rows in later_rows.items():
@@ -585,6 +599,8 @@ class SqliteStore:
             interest_banks=(
                 rows("snapshot_interest_banks", "bi") if "snapshot_interest_banks" in later else ()
             ),
+            devices=(rows("snapshot_devices", "bbiiiiiii") if "snapshot_devices" in later else ()),
+            settled=rows("snapshot_settled", "bib") if "snapshot_settled" in later else (),
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),

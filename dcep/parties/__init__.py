@@ -18,6 +18,7 @@ from dcep.parties._customers import KeptCustomer as KeptCustomer
 from dcep.parties._customers import MemoryCustomerStore as MemoryCustomerStore
 from dcep.parties._customers import PendingUpdate as PendingUpdate
 from dcep.parties._customers import SqliteCustomerStore as SqliteCustomerStore
+from dcep.parties._device import Device as Device
 from dcep.parties._regulator import Regulator as Regulator
 from dcep.parties._signer import LinkedBatch as LinkedBatch
 from dcep.parties._wallet import Wallet as Wallet
@@ -27,6 +28,7 @@ __all__ = [
     "CentralBank",
     "CustomerRecovery",
     "CustomerStore",
+    "Device",
     "KeptCustomer",
     "LinkedBatch",
     "MemoryCustomerStore",

@@ -1,7 +1,9 @@
-"""A wallet holder: pays other wallets, defunds to its linked bank account, keeps sub-wallets."""
+"""A wallet holder: pays other wallets, defunds to its linked bank account, keeps
+sub-wallets and hardware wallets."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, final
 
 from dcep.core._records import Receipt
@@ -13,15 +15,21 @@ from dcep.instructions._kinds import (
     CollectFromSubWallet,
     Defund,
     IssueVoucher,
+    LoadOffline,
     OpenSubWallet,
     PayPending,
     PostPending,
+    RegisterDevice,
+    SettleOffline,
     SpendVoucher,
     TopUpSubWallet,
     Transfer,
+    UnloadOffline,
     VoidPending,
 )
+from dcep.instructions._offline import OfflineToken
 from dcep.ledger._ledger import Ledger
+from dcep.parties._device import Device
 from dcep.parties._signer import Seed, Signer, master_seed
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, SigningKey
@@ -310,6 +318,74 @@ class Wallet(Signer):
                 id_, seq, issuer=source, voucher_id=voucher_id, payee=to, amount=amount
             )
         )
+
+    def register_device(self, *, seed: Seed = None) -> Device:
+        """Bind a new hardware wallet (card, SIM, wearable) with a key of its own to this wallet.
+
+        The device's key derives from ``seed`` (for simulations), else from
+        fresh randomness.  Load it with :meth:`load_offline` before it pays.
+        """
+        key = SigningKey.derive(master_seed(seed), "device")
+        self._submit(
+            lambda id_, seq: RegisterDevice(
+                id_, seq, wallet=self.address, device_key=key.verify_key
+            )
+        )
+        return Device(
+            key, self.address, network_id=self._ledger.network_id, policy=self._ledger.policy
+        )
+
+    def load_offline(self, device: Device, amount: Amount) -> Receipt:
+        """Move ``amount`` of this wallet's balance onto ``device``, to spend offline.
+
+        The device must be at hand (online): its counter goes with the load,
+        and its next ``Policy.offline_payment_count`` payments will settle.
+        """
+        receipt = self._submit(
+            lambda id_, seq: LoadOffline(
+                id_,
+                seq,
+                wallet=self.address,
+                device=device.address,
+                amount=amount,
+                counter=device.counter,
+            )
+        )
+        device.loaded(amount)
+        return receipt
+
+    def unload_offline(self, device: Device, amount: Amount) -> Receipt:
+        """Take ``amount`` of ``device``'s allowance back into this wallet's balance.
+
+        Refused (``OFFLINE_TOKENS_UNSETTLED``) until every token the device
+        signed is settled: settle ``device.issued`` first.
+        """
+        receipt = self._submit(
+            lambda id_, seq: UnloadOffline(
+                id_,
+                seq,
+                wallet=self.address,
+                device=device.address,
+                amount=amount,
+                counter=device.counter,
+            )
+        )
+        device.unloaded(amount)
+        return receipt
+
+    def sign_settlement(self, token: OfflineToken) -> SignedInstruction:
+        """Sign the settlement of one offline token this wallet paid or received."""
+        return self._sign(lambda id_, seq: SettleOffline(id_, seq, token=token))
+
+    def settle_offline(self, tokens: Iterable[OfflineToken]) -> list[Receipt]:
+        """Settle offline tokens this wallet paid or was paid, each device's in counter order.
+
+        One instruction a token; a token the other side settled already
+        settles nothing again (its receipt has no postings).  Raises the
+        first refusal; the tokens before it stay settled.
+        """
+        ordered = sorted(tokens, key=lambda token: (bytes(token.device), token.counter))
+        return [self._ledger.submit(self.sign_settlement(token)) for token in ordered]
 
     def __repr__(self) -> str:
         return f"<Wallet {self.address} category {int(self._category)}>"

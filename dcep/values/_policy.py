@@ -260,6 +260,26 @@ def _check_basis_points(_instance: object, attribute: attrs.Attribute[int], valu
         )
 
 
+def _check_positive_amount(
+    _instance: object, attribute: attrs.Attribute[Amount], value: object
+) -> None:
+    if not isinstance(value, Amount) or not value.fen:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"{attribute.name} must be a positive Amount, not {value!r}",
+            field=attribute.name,
+        )
+
+
+def _check_offline_count(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= 1_000_000:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"offline_payment_count is an int from 1 to 1,000,000, not {value!r}",
+            field="offline_payment_count",
+        )
+
+
 def _to_code_set(value: Iterable[InstitutionCode | str]) -> frozenset[InstitutionCode]:
     if isinstance(value, str):
         value = [value]  # one code, not its characters
@@ -276,6 +296,10 @@ def _to_code_set(value: Iterable[InstitutionCode | str]) -> frozenset[Institutio
         ) from None
 
 
+#: The offline caps' defaults, in fen and payments: ¥500 a payment, 10, ¥1,000 loaded.
+_OFFLINE_DEFAULTS: Final = (50_000, 10, 100_000)
+
+
 @final
 @attrs.frozen
 class Policy:
@@ -283,6 +307,11 @@ class Policy:
 
     >>> Policy().limits(4).single_payment_cap
     Amount(fen=50000)
+
+    Offline payments from a hardware wallet are capped at
+    ``offline_payment_cap`` each and ``offline_payment_count`` between two
+    loads, from an allowance of at most ``offline_total_cap`` (the defaults
+    are e-CNY's tap-to-pay: ¥500, 10 payments, ¥1,000).
 
     In :attr:`ReserveMode.DEPOSIT` (2026) a bank backs the e-CNY it was
     issued with reserves at ``reserve_ratio_bp`` and its wallets may earn
@@ -323,6 +352,17 @@ class Policy:
     #: Operators that are non-bank payment institutions: 100% reserves in every mode.
     payment_institutions: frozenset[InstitutionCode] = attrs.field(
         factory=frozenset, converter=_to_code_set, kw_only=True
+    )
+    #: Offline payments (e-CNY's tap-to-pay, 2023): at most this much a payment,
+    #: this many payments and this much loaded on a hardware wallet at once.
+    offline_payment_cap: Amount = attrs.field(
+        factory=lambda: Amount(50_000), validator=_check_positive_amount, kw_only=True
+    )
+    offline_payment_count: int = attrs.field(
+        default=10, validator=_check_offline_count, kw_only=True
+    )
+    offline_total_cap: Amount = attrs.field(
+        factory=lambda: Amount(100_000), validator=_check_positive_amount, kw_only=True
     )
 
     def __attrs_post_init__(self) -> None:
@@ -367,7 +407,8 @@ class Policy:
         ``policy/2 reserve=full utc=480 ids=100000 1=cap,cap,cap,cap,kyc|kyc ...``
         with caps in fen (``-`` for none), then only the settings that differ
         from their defaults (``waterfall=1|2``, ``reverse_waterfall=2``,
-        ``ratio=700``, ``interest=150``, ``pi=CODE|CODE``), so that a policy
+        ``ratio=700``, ``interest=150``, ``pi=CODE|CODE``,
+        ``offline=cap,count,total``), so that a policy
         without them reads as it always did.
         """
         parts = [
@@ -396,6 +437,13 @@ class Policy:
             parts.append(f"interest={self.interest_rate_bp}")
         if self.payment_institutions:
             parts.append(f"pi={'|'.join(sorted(map(str, self.payment_institutions)))}")
+        offline = (
+            self.offline_payment_cap.fen,
+            self.offline_payment_count,
+            self.offline_total_cap.fen,
+        )
+        if offline != _OFFLINE_DEFAULTS:
+            parts.append(f"offline={','.join(map(str, offline))}")
         return " ".join(parts)
 
     @classmethod
@@ -431,6 +479,10 @@ class Policy:
                 limits[category] = attrs.evolve(limits[category], reverse_waterfall=True)
             ratio, interest = options.pop("ratio", None), options.pop("interest", None)
             codes = options.pop("pi", "")
+            cap, count, total = (
+                int(n)
+                for n in options.pop("offline", ",".join(map(str, _OFFLINE_DEFAULTS))).split(",")
+            )
             if options:
                 raise ValueError(f"unknown settings {sorted(options)}")
             return cls(
@@ -441,6 +493,9 @@ class Policy:
                 reserve_ratio_bp=BASIS_POINTS if ratio is None else int(ratio),
                 interest_rate_bp=0 if interest is None else int(interest),
                 payment_institutions=[code for code in codes.split("|") if code],
+                offline_payment_cap=Amount(cap),
+                offline_payment_count=count,
+                offline_total_cap=Amount(total),
             )
         except (ValueError, TypeError, KeyError) as error:
             raise InvalidFieldError(
