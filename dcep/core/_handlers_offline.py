@@ -25,7 +25,7 @@ from dcep.core._checks import (
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting
-from dcep.core._state import LedgerState, OfflineDevice, WalletAccount
+from dcep.core._state import LedgerState, OfflineDevice, WalletAccount, device_account
 from dcep.errors import (
     DuplicateError,
     InvalidFieldError,
@@ -49,7 +49,7 @@ def register_device(
 ) -> tuple[Posting, ...]:
     """Bind a device key to the signing wallet."""
     central = central_bank_of(state, instruction.id)
-    wallet = _signing_wallet(state, instruction.wallet, signer, instruction.id)
+    _signing_wallet(state, instruction.wallet, signer, instruction.id)
     address = instruction.device_key.address
     if (
         address in state.devices
@@ -65,7 +65,6 @@ def register_device(
             party=str(address),
             field="device_key",
         )
-    del wallet
     state.devices[address] = OfflineDevice(
         wallet=instruction.wallet, public_key=bytes(instruction.device_key)
     )
@@ -117,7 +116,7 @@ def load_offline(
         device.counter_limit,
         min(instruction.counter + policy.offline_payment_count, MAX_COUNTER),
     )
-    account = device.account_id(instruction.device)
+    account = device_account(instruction.device)
     return (Posting(AccountKind.OFFLINE, instruction.wallet, amount_fen, account),)
 
 
@@ -153,7 +152,7 @@ def unload_offline(
     device.unloaded_fen += amount_fen
     wallet.offline_fen -= amount_fen
     wallet.balance_fen += amount_fen
-    account = device.account_id(instruction.device)
+    account = device_account(instruction.device)
     return (Posting(AccountKind.OFFLINE, instruction.wallet, -amount_fen, account),)
 
 
@@ -220,7 +219,7 @@ def settle_offline(
     if seen or loss_fen:
         device.blocked = True
     device.settled[token.counter] = seen + content
-    account = device.account_id(device_address)
+    account = device_account(device_address)
     postings: list[Posting] = []
     if paid_fen:
         _pay(state, payer, payee, paid_fen)

@@ -460,6 +460,8 @@ def _restore_devices(state: LedgerState, snapshot: LedgerSnapshot) -> None:
         if blocked not in (0, 1):
             raise ValueError(f"a device is blocked or not, not {blocked}")
         wallet_address = Address(wallet_raw)
+        if wallet_address not in state.wallets:
+            raise ValueError(f"a device of unknown wallet {wallet_address}")
         state.devices[VerifyKey(key_raw).address] = OfflineDevice(
             wallet=wallet_address,
             public_key=key_raw,
@@ -476,6 +478,7 @@ def _restore_devices(state: LedgerState, snapshot: LedgerSnapshot) -> None:
         if wallet.parent is not None:
             state.wallets[wallet.parent].sub_wallets_fen += allowance
     for address_raw, counter, seen in snapshot.settled:
-        if not seen or len(seen) % 32:
-            raise ValueError("a settled counter's digests are 32 bytes each")
-        state.devices[Address(address_raw)].settled[counter] = seen
+        device = state.devices.get(Address(address_raw))
+        if device is None or not seen or len(seen) % 32:
+            raise ValueError("a settled counter is of a known device, with 32-byte digests")
+        device.settled[counter] = seen

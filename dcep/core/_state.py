@@ -35,6 +35,7 @@ __all__ = [
     "OfflineDevice",
     "WalletAccount",
     "accepted_key",
+    "device_account",
     "pack_record",
     "receipt_from_record",
     "record_matches",
@@ -167,9 +168,10 @@ class OfflineDevice:
     counter_limit: int = 0
     settled: dict[int, bytes] = attrs.field(factory=dict)
 
-    def account_id(self, address: Address) -> str:
-        """The account id of this device's postings: its address in hex."""
-        return bytes(address).hex()
+
+def device_account(device: Address) -> str:
+    """The account id of a device's ``OFFLINE`` and ``OFFLINE_LOSS`` postings: its hex address."""
+    return bytes(device).hex()
 
 
 @final
