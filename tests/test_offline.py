@@ -310,3 +310,25 @@ def test_a_database_reopens_with_allowances_outstanding(tmp_path: Path, close_fi
         again.close()
         if not close_first:
             shop.ledger.close()
+
+
+def test_a_sub_wallet_s_money_held_aside_survives_a_snapshot() -> None:
+    """A sub-wallet's pending payment, voucher and device allowance are in its parent's
+    sum of what its sub-wallets hold after a restore, as before it."""
+    clock = dcep.ManualClock()
+    ledger = dcep.Ledger(clock=clock)
+    pboc = dcep.CentralBank(ledger, seed=24)
+    bank = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("1000"))
+    pboc.issue(bank, cny("1000"))
+    parent = bank.open_wallet(category=4, phone="138", seed=1)
+    other = bank.open_wallet(category=4, phone="139", seed=2)
+    bank.fund(parent, cny("100"))
+    child = parent.open_sub_wallet(seed=3)
+    parent.top_up(child, cny("60"))
+    child.pay_pending(other, cny("10"), expires_at_us=clock.now_us() + 10**9)
+    child.issue_voucher(other, cny("7"), expires_at_us=clock.now_us() + 10**9, merchants=(parent,))
+    child.load_offline(child.register_device(seed=4), cny("5"))
+    copy = dcep.Ledger(clock=clock)
+    copy.restore(ledger.snapshot())
+    assert copy.violations() == []
+    assert copy.wallets() == ledger.wallets()

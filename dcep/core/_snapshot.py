@@ -396,6 +396,15 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
     return state
 
 
+def _hold_aside(state: LedgerState, address: Address, amount_fen: int, field: str) -> None:
+    # Money a sub-wallet holds aside is in its holdings, so in its parent's sum
+    # of what its sub-wallets hold, which was summed before these rows were read.
+    wallet = state.wallets[address]
+    setattr(wallet, field, getattr(wallet, field) + amount_fen)
+    if wallet.parent is not None:
+        state.wallets[wallet.parent].sub_wallets_fen += amount_fen
+
+
 def _restore_pending(state: LedgerState, snapshot: LedgerSnapshot) -> None:
     # The wallets' reserved money is rebuilt from the payments, not stored twice.
     for key, payee, amount_fen, expires_at_us, conditions, memo, entry, at_us in snapshot.pending:
@@ -417,7 +426,7 @@ def _restore_pending(state: LedgerState, snapshot: LedgerSnapshot) -> None:
             created_at_us=at_us,
         )
         state.pending[key] = pending
-        state.wallets[payer].reserved_fen += amount_fen
+        _hold_aside(state, payer, amount_fen, "reserved_fen")
         heapq.heappush(state.pending_expiries, (expires_at_us, entry, key))
     for row in snapshot.vouchers:
         key, holder, left_fen, expires_at_us, regions, merchants, memo, entry, at_us = row
@@ -436,7 +445,7 @@ def _restore_pending(state: LedgerState, snapshot: LedgerSnapshot) -> None:
             created_entry=entry,
             created_at_us=at_us,
         )
-        state.wallets[issuer].vouchers_fen += left_fen
+        _hold_aside(state, issuer, left_fen, "vouchers_fen")
         heapq.heappush(state.pending_expiries, (expires_at_us, entry, key))
     for key, outcome in snapshot.pending_resolved:
         if outcome not in (POSTED, VOIDED, EXPIRED, SPENT):
