@@ -332,3 +332,55 @@ def test_a_sub_wallet_s_money_held_aside_survives_a_snapshot() -> None:
     copy.restore(ledger.snapshot())
     assert copy.violations() == []
     assert copy.wallets() == ledger.wallets()
+
+
+@pytest.mark.parametrize("last_fails", [True, False])
+def test_settling_in_a_linked_batch_is_all_or_nothing(last_fails: bool) -> None:
+    """A batch settling a clone's two tokens: tried on an overlay, so a refused member
+    leaves the device, its counters and its block exactly as they were."""
+    shop = _shop()
+    shop.buyer.load_offline(shop.device, cny("100"))
+    twin = shop.device.clone()
+    tokens = [
+        shop.device.pay_offline(shop.first.address, cny("60")),
+        twin.pay_offline(shop.first.address, cny("70")),
+    ]
+    before = (shop.ledger.devices(), shop.ledger.wallets(), shop.ledger.supply())
+    batch = shop.first.linked()
+    batch.add(*(shop.first.sign_settlement(token) for token in tokens))
+    if last_fails:
+        batch.add(shop.first.sign_payment(shop.second, cny("1000")))  # more than it holds
+        assert _refusal(batch.submit) is Reason.INSUFFICIENT_BALANCE
+        assert (shop.ledger.devices(), shop.ledger.wallets(), shop.ledger.supply()) == before
+    else:
+        batch.submit()
+    (device,) = shop.ledger.devices()
+    assert device.blocked is not last_fails
+    assert device.settled == (0 if last_fails else 1)
+    assert device.lost == (cny("0") if last_fails else cny("30"))
+    shop.ledger.check_invariants()
+
+
+@settings(max_examples=10, deadline=None)
+@given(order=st.permutations(range(4)))
+def test_a_wallet_settles_each_device_s_tokens_in_counter_order(order: list[int]) -> None:
+    shop = _shop()
+    shop.buyer.load_offline(shop.device, cny("100"))
+    card = shop.second.register_device(seed="second card")
+    shop.bank.fund(shop.second, cny("50"))
+    shop.second.load_offline(card, cny("50"))
+    tokens = [shop.device.pay_offline(shop.first.address, cny("1")) for _ in range(2)]
+    tokens += [card.pay_offline(shop.first.address, cny("2")) for _ in range(2)]
+    settled: list[tuple[bytes, int]] = []
+
+    def record(entry: dcep.core.LedgerEntry) -> None:
+        instruction = entry.signed.instruction
+        assert isinstance(instruction, SettleOffline)
+        settled.append((bytes(instruction.token.device), instruction.token.counter))
+
+    shop.ledger.subscribe(record)
+    shop.first.settle_offline([tokens[i] for i in order])
+    for device in (shop.device, card):
+        counters = [c for key, c in settled if key == bytes(device.verify_key)]
+        assert counters == [1, 2]
+    assert shop.ledger.balance(shop.first.address) == cny("6")
