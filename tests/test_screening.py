@@ -305,3 +305,53 @@ def test_a_fan_to_quiet_wallets_scores_above_the_same_fan_to_busy_ones() -> None
         a for a in rule.evaluate(view, start, 2**63) if a.subject == families.payer.address
     ]
     assert quiet_alert.score > busy_alert.score > 0
+
+
+def _fan_out_by(how: str) -> tuple[RegulatorView, dcep.Address]:
+    """One wallet paying six strangers ¥150 each: by payment, pending payment or offline token."""
+    clock = dcep.ManualClock()
+    ledger = dcep.Ledger(clock=clock)
+    view = RegulatorView.attach(ledger)
+    pboc = dcep.CentralBank(ledger, seed=9)
+    bank = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=dcep.cny("90000"))
+    pboc.issue(bank, dcep.cny("90000"))
+    bank.pay_in("6222-0000", dcep.cny("9000"))
+    payer = bank.open_wallet(
+        category=1,
+        phone="13900000000",
+        id_number="110100000000000000",
+        name="Li Na",
+        linked_account="6222-0000",
+        in_person=True,
+    )
+    payees = [bank.open_wallet(category=4, phone=f"1390000{n:04d}") for n in range(1, 7)]
+    bank.fund(payer, dcep.cny("1200"))  # most of it goes out again: a fan, not spending
+    device = payer.register_device(seed=1) if how == "offline" else None
+    if device is not None:
+        payer.load_offline(device, dcep.cny("1000"))
+    tokens = []
+    for payee in payees:
+        clock.advance(seconds=300)
+        if how == "transfer":
+            payer.pay(payee, dcep.cny("150"))
+        elif how == "pending":
+            receipt = payer.pay_pending(
+                payee, dcep.cny("150"), expires_at_us=clock.now_us() + 3_600_000_000
+            )
+            payee.post(payer, receipt.instruction_id)
+        else:
+            assert device is not None
+            tokens.append(device.pay_offline(payee.address, dcep.cny("150")))
+    if tokens:
+        payer.settle_offline(tokens)
+    return view, payer.address
+
+
+@pytest.mark.parametrize("how", ["transfer", "pending", "offline"])
+def test_a_fan_out_is_seen_however_the_wallets_pay(how: str) -> None:
+    view, payer = _fan_out_by(how)
+    window = FlowWindow(view)
+    assert {f.payer for f in window.transfers} == {payer}
+    assert len(window.transfers) == 6
+    fan_out = FanRule(fan_in=False, many=5, passed_percent=20, population_multiple=1)
+    assert payer in {alert.subject for alert in fan_out.evaluate(view, 0, 2**63)}

@@ -6,7 +6,8 @@ read once and grouped per wallet for every rule of a screen) and the
 :class:`~dcep.regulator.RegulatorView` behind it (flows, roles, and
 :meth:`~dcep.regulator.RegulatorView.balance_fen` with ``before_entry``), so
 a supervisor's own rule can be written the same way.  Counterparties are
-wallets paying wallets (``TRANSFER``) outside their own family: fundings,
+wallets paying wallets (``TRANSFER``, a posted ``POST_PENDING``, a settled
+``SETTLE_OFFLINE``) outside their own family: fundings,
 defunds, bank flows and moves between a wallet and its sub-wallets never
 count as one.
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import collections
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeVar, cast, final, runtime_checkable
+from typing import Final, Protocol, TypeVar, cast, final, runtime_checkable
 
 from dcep.instructions._kinds import InstructionKind
 from dcep.regulator._alerts import Alert
@@ -32,7 +32,12 @@ from dcep.values._crypto import Address
 __all__ = ["FlowWindow", "WindowRule"]
 
 _T = TypeVar("_T")
-_TRANSFER = InstructionKind.TRANSFER
+#: The kinds by which one wallet pays another: a payment, a pending payment
+#: posted, an offline token settled.  A voucher's spend is left out: its
+#: payer is the issuer (a city, a bank), not a counterparty of the merchant.
+PAYMENT_KINDS: Final = frozenset(
+    {InstructionKind.TRANSFER, InstructionKind.POST_PENDING, InstructionKind.SETTLE_OFFLINE}
+)
 
 
 @final
@@ -95,10 +100,14 @@ class FlowWindow:
         return families.get(flow.payer, flow.payer) == families.get(flow.payee, flow.payee)
 
     def is_transfer(self, flow: FundsFlow) -> bool:
-        """Whether ``flow`` is one wallet paying another outside its family: a counterparty."""
+        """Whether ``flow`` is one wallet paying another outside its family: a counterparty.
+
+        Any of :data:`PAYMENT_KINDS`: money laundered through pending
+        payments or offline tokens makes the same shapes as through payments.
+        """
         wallets = self._wallets
         return (
-            flow.kind is _TRANSFER
+            flow.kind in PAYMENT_KINDS
             and flow.payer in wallets
             and flow.payee in wallets
             and not self.internal(flow)
