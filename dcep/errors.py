@@ -134,6 +134,12 @@ class Reason(enum.StrEnum):
     OFFLINE_CAP_EXCEEDED = "offline_cap_exceeded"
     OFFLINE_TOKENS_UNSETTLED = "offline_tokens_unsettled"
     OFFLINE_ALLOWANCE_OUTSTANDING = "offline_allowance_outstanding"
+    # Corporate wallets and their daily sweeps (issue #24).
+    WALLET_NOT_CORPORATE = "wallet_not_corporate"
+    SWEEP_NOT_SET = "sweep_not_set"
+    SWEEP_NOT_DUE = "sweep_not_due"
+    SWEEP_ALREADY_DONE = "sweep_already_done"
+    SWEEP_AMOUNT_WRONG = "sweep_amount_wrong"
 
 
 class DcepError(Exception):

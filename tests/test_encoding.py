@@ -48,6 +48,7 @@ from dcep.values._crypto import domain_message
 
 from .strategies import (
     addresses,
+    amounts,
     institution_codes,
     instruction_ids,
     network_ids,
@@ -247,6 +248,22 @@ KIND_STRATEGIES: dict[InstructionKind, st.SearchStrategy[Instruction]] = {
     ),
     InstructionKind.ACCRUE_INTEREST: st.builds(
         dcep.instructions.AccrueInterest, id=instruction_ids, sequence=sequences, wallet=addresses
+    ),
+    InstructionKind.OPEN_CORPORATE_WALLET: st.builds(
+        dcep.instructions.OpenCorporateWallet,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet_key=verify_keys,
+        linked_account=accounts,
+        kyc_digest=digests,
+    ),
+    InstructionKind.SET_DAILY_SWEEP: st.builds(
+        dcep.instructions.SetDailySweep,
+        id=instruction_ids,
+        sequence=sequences,
+        wallet=addresses,
+        at_minute=st.integers(0, dcep.instructions.SWEEP_OFF),
+        keep=amounts(min_fen=0),
     ),
 }
 
@@ -593,6 +610,16 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     ),
     InstructionKind.UNLOAD_OFFLINE: dcep.instructions.UnloadOffline(
         33, 33, wallet=PAYER, device=Address(b"\x45" * 20), amount=dcep.cny("472"), counter=1
+    ),
+    InstructionKind.OPEN_CORPORATE_WALLET: dcep.instructions.OpenCorporateWallet(
+        22,
+        22,
+        wallet_key=VerifyKey(bytes(range(64, 96))),
+        linked_account="BIZ-0001",
+        kyc_digest=b"\xcd" * 32,
+    ),
+    InstructionKind.SET_DAILY_SWEEP: dcep.instructions.SetDailySweep(
+        23, 23, wallet=PAYER, at_minute=18 * 60, keep=dcep.cny("500")
     ),
 }
 

@@ -56,6 +56,7 @@ from dcep.instructions import (
     AppointRegulator,
     AuthoriseBank,
     CloseWallet,
+    Defund,
     Disclosure,
     Freeze,
     Fund,
@@ -66,12 +67,14 @@ from dcep.instructions import (
     IssueVoucher,
     LinkBatch,
     LoadOffline,
+    OpenCorporateWallet,
     OpenSubWallet,
     OpenWallet,
     PayIn,
     PayPending,
     PostPending,
     RegisterDevice,
+    SetDailySweep,
     SettleOffline,
     SignedInstruction,
     SpendVoucher,
@@ -1083,6 +1086,103 @@ def interest_not_payable() -> Attempt:
     )
 
 
+def _corporate(world: World, at_minute: int) -> Party:
+    # A business's wallet linked to 6222-0001, holding ¥100, swept from at_minute
+    # (local time; the world's clock starts at midnight in Beijing), keeping ¥10.
+    shop = Party(world.ledger, _key("shop"))
+    world.bank.submit(
+        lambda i, s: OpenCorporateWallet(
+            i, s, wallet_key=shop.verify_key, linked_account=ACCOUNT, kyc_digest=KYC_DIGEST
+        )
+    )
+    world.bank.submit(_fund(shop, cny("100"), ACCOUNT))
+    world.bank.submit(
+        lambda i, s: SetDailySweep(i, s, wallet=shop.address, at_minute=at_minute, keep=cny("10"))
+    )
+    return shop
+
+
+def _sweep(world: World, shop: Party, amount: Amount) -> SignedInstruction:
+    return world.bank.sign(
+        lambda i, s: Defund(i, s, wallet=shop.address, amount=amount, to_account="")
+    )
+
+
+def wallet_not_corporate() -> Attempt:
+    world = _world()
+    signed = world.bank.sign(
+        lambda i, s: SetDailySweep(i, s, wallet=world.bob.address, at_minute=0, keep=cny("0"))
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        InvalidFieldError,
+        instruction_id=6,
+        party=str(world.bob.address),
+        field="wallet",
+    )
+
+
+def sweep_not_set() -> Attempt:
+    world = _world()
+    # Only bob's own key may defund him: his bank may only sweep a corporate wallet.
+    signed = world.bank.sign(
+        lambda i, s: Defund(i, s, wallet=world.bob.address, amount=cny("1"), to_account="")
+    )
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=6,
+        party=str(world.bob.address),
+        field="wallet",
+    )
+
+
+def sweep_not_due() -> Attempt:
+    world = _world()
+    shop = _corporate(world, 18 * 60)
+    signed = _sweep(world, shop, cny("90"))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=9,
+        party=str(shop.address),
+        field="wallet",
+    )
+
+
+def sweep_already_done() -> Attempt:
+    world = _world()
+    shop = _corporate(world, 0)
+    world.ledger.submit(_sweep(world, shop, cny("90")))
+    world.bank.submit(_fund(shop, cny("5"), ACCOUNT))
+    signed = _sweep(world, shop, cny("5"))
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        NotAuthorisedError,
+        instruction_id=11,
+        party=str(shop.address),
+        field="wallet",
+    )
+
+
+def sweep_amount_wrong() -> Attempt:
+    world = _world()
+    shop = _corporate(world, 0)
+    signed = _sweep(world, shop, cny("100"))  # ¥90 is above the ¥10 it keeps
+    return _attempt(
+        world,
+        lambda: world.ledger.submit(signed),
+        LimitExceededError,
+        instruction_id=9,
+        party=str(shop.address),
+        field="amount",
+    )
+
+
 def wallet_has_sub_wallets() -> Attempt:
     world = _world()
     world.alice.submit(_open_sub(world.alice, Party(world.ledger, _key("till"))))
@@ -1525,6 +1625,11 @@ SCENARIOS: dict[Reason, Scenario] = {
     Reason.OFFLINE_CAP_EXCEEDED: _in_memory(offline_cap_exceeded),
     Reason.OFFLINE_TOKENS_UNSETTLED: _in_memory(offline_tokens_unsettled),
     Reason.OFFLINE_ALLOWANCE_OUTSTANDING: _in_memory(offline_allowance_outstanding),
+    Reason.WALLET_NOT_CORPORATE: _in_memory(wallet_not_corporate),
+    Reason.SWEEP_NOT_SET: _in_memory(sweep_not_set),
+    Reason.SWEEP_NOT_DUE: _in_memory(sweep_not_due),
+    Reason.SWEEP_ALREADY_DONE: _in_memory(sweep_already_done),
+    Reason.SWEEP_AMOUNT_WRONG: _in_memory(sweep_amount_wrong),
 }
 
 

@@ -15,6 +15,7 @@ from dcep.core._reader import ReplayableLedger as ReplayableLedger
 from dcep.core._records import AccountKind as AccountKind
 from dcep.core._records import BankInfo as BankInfo
 from dcep.core._records import CentralBankInfo as CentralBankInfo
+from dcep.core._records import DailySweep as DailySweep
 from dcep.core._records import DeviceInfo as DeviceInfo
 from dcep.core._records import LedgerEntry as LedgerEntry
 from dcep.core._records import PendingPayment as PendingPayment
@@ -30,6 +31,7 @@ __all__ = [
     "AccountKind",
     "BankInfo",
     "CentralBankInfo",
+    "DailySweep",
     "DeviceInfo",
     "LedgerCore",
     "LedgerEntry",

@@ -19,7 +19,7 @@ from dcep.errors import (
 )
 from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import MAX_AMOUNT_FEN, Amount
-from dcep.values._policy import Policy
+from dcep.values._policy import CategoryLimits, Policy
 
 __all__ = [
     "Caps",
@@ -27,6 +27,7 @@ __all__ = [
     "central_bank_of",
     "deposit_account",
     "fen",
+    "limits_of",
     "require_central_bank",
     "require_funds",
     "require_new_party",
@@ -38,6 +39,7 @@ __all__ = [
     "require_signer_is",
     "require_under_cap",
     "signing_bank",
+    "wallet_kind",
     "wallet_of",
 ]
 
@@ -119,9 +121,22 @@ def require_room(current_fen: int, amount_fen: int, what: str, instruction_id: i
 Caps = tuple[int | None, int | None, int | None, int | None]
 
 
+def limits_of(wallet: WalletAccount, policy: Policy) -> CategoryLimits:
+    """The limits of the kind of wallet ``wallet`` is: corporate, or its personal category's."""
+    return policy.corporate if wallet.corporate else policy.categories[wallet.category]
+
+
+def wallet_kind(wallet: WalletAccount) -> str:
+    """How an error names the limits that bind ``wallet``."""
+    if wallet.parent is not None:
+        return "sub-wallet"
+    return "corporate" if wallet.corporate else f"category {int(wallet.category)}"
+
+
 def caps_fen(wallet: WalletAccount, policy: Policy) -> Caps:
-    """The caps that bind ``wallet``: its category's, or a sub-wallet's own where it has one."""
-    limits = policy.categories[wallet.category]
+    """The caps that bind ``wallet``: its category's (or the corporate ones), or a
+    sub-wallet's own where it has one."""
+    limits = limits_of(wallet, policy)
     category: Caps = (
         None if limits.balance_cap is None else limits.balance_cap.fen,
         None if limits.single_payment_cap is None else limits.single_payment_cap.fen,
@@ -162,7 +177,7 @@ def require_under_cap(
     cap = caps_fen(wallet, policy)[0]
     after_fen = held_fen + incoming_fen
     if cap is not None and after_fen > cap:
-        whose = "sub-wallet" if wallet.parent is not None else f"category {int(wallet.category)}"
+        whose = wallet_kind(wallet)
         family = " (with its sub-wallets)" if wallet.sub_wallets_fen else ""
         raise LimitExceededError(
             Reason.BALANCE_CAP_EXCEEDED,

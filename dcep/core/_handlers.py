@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from dcep.core._handlers_corporate import open_corporate_wallet, set_daily_sweep
 from dcep.core._handlers_interest import accrue_interest
 from dcep.core._handlers_money import defund, fund, issue, pay_in, redeem, transfer
 from dcep.core._handlers_offline import (
@@ -80,4 +81,6 @@ HANDLERS: Final[dict[InstructionKind, Handler]] = {
     InstructionKind.LOAD_OFFLINE: load_offline,
     InstructionKind.SETTLE_OFFLINE: settle_offline,
     InstructionKind.UNLOAD_OFFLINE: unload_offline,
+    InstructionKind.OPEN_CORPORATE_WALLET: open_corporate_wallet,
+    InstructionKind.SET_DAILY_SWEEP: set_daily_sweep,
 }

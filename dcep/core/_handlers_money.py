@@ -10,6 +10,7 @@ from dcep.core._checks import (
     central_bank_of,
     deposit_account,
     fen,
+    limits_of,
     require_central_bank,
     require_funds,
     require_not_frozen,
@@ -19,8 +20,10 @@ from dcep.core._checks import (
     require_signer_is,
     require_under_cap,
     signing_bank,
+    wallet_kind,
     wallet_of,
 )
+from dcep.core._handlers_corporate import check_sweep
 from dcep.core._records import AccountKind, Posting
 from dcep.core._state import LedgerState, WalletAccount
 from dcep.core._waterfall import NO_WATERFALL, Waterfall, sweep, top_up, waterfall
@@ -200,12 +203,20 @@ def fund(
 
 
 def defund(
-    state: LedgerState, _policy: Policy, instruction: Defund, signer: VerifyKey, _now_us: int
+    state: LedgerState, policy: Policy, instruction: Defund, signer: VerifyKey, now_us: int
 ) -> tuple[Posting, ...]:
-    """Return a wallet's e-CNY to its bank, credited to a deposit account."""
+    """Return a wallet's e-CNY to its bank, credited to a deposit account.
+
+    Signed by the wallet's operating bank, it is the day's sweep of a
+    corporate wallet, checked against its schedule (:func:`check_sweep`).
+    """
     central_bank_of(state, instruction.id)
     wallet = wallet_of(state, instruction.wallet, instruction.id, "wallet")
-    require_signer_is(signer, instruction.wallet, instruction.id, "wallet")
+    swept = None
+    if signer.address == wallet.operator:
+        swept = check_sweep(state, policy, instruction, signer, now_us, wallet)
+    else:
+        require_signer_is(signer, instruction.wallet, instruction.id, "wallet")
     require_open(wallet, instruction.wallet, instruction.id, "wallet")
     require_not_frozen(state, instruction.wallet, instruction.id)
     bank = state.banks[wallet.operator]
@@ -239,6 +250,8 @@ def defund(
     bank.deposits[account] = deposit_fen + amount_fen
     bank.deposits_total_fen += amount_fen
     bank.defunded_to_deposits_fen += amount_fen
+    if swept is not None:
+        state.daily_sweeps[instruction.wallet] = swept
     return (
         Posting(AccountKind.WALLET, instruction.wallet, -amount_fen),
         Posting(AccountKind.VAULT, wallet.operator, amount_fen),
@@ -257,7 +270,7 @@ def _check_payment_caps(
     instruction_id: int,
 ) -> None:
     _, single, daily, annual = caps_fen(wallet, policy)
-    whose = "sub-wallet" if wallet.parent is not None else f"category {int(wallet.category)}"
+    whose = wallet_kind(wallet)
     spent_today_fen = wallet.spent_today_fen if wallet.day == day else 0
     spent_this_year_fen = wallet.spent_this_year_fen if wallet.year == year else 0
     # Only reached when transfer's one-test fast path said no: the usual
@@ -373,9 +386,9 @@ def _within_caps(
 ) -> bool:
     # True only if the payer's payment caps and the payee's balance cap and
     # room all allow the payment (False may also mean "let the checks decide").
-    limits = policy.categories[payer.category]
+    limits = policy.corporate if payer.corporate else policy.categories[payer.category]
     single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
-    balance_cap = policy.categories[payee.category].balance_cap
+    balance_cap = limits_of(payee, policy).balance_cap
     after_fen = payee.holdings_fen() + amount_fen
     return (
         (single is None or amount_fen <= single.fen)

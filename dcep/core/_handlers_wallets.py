@@ -161,6 +161,7 @@ def open_sub_wallet(
         operator=parent.operator,
         linked_account=parent.linked_account,
         parent=instruction.parent,
+        corporate=parent.corporate,
         own_caps=(
             wanted[0] or None,
             wanted[1] or None,
@@ -274,6 +275,15 @@ def change_category(
 ) -> tuple[Posting, ...]:
     """Move a wallet to another category, if what it holds and has paid fits the new caps."""
     wallet = _operated_wallet(state, instruction.wallet, signer, instruction.id)
+    if wallet.corporate:
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"wallet {instruction.wallet} is corporate: the corporate limits bind it, "
+            "not a personal category",
+            instruction_id=instruction.id,
+            party=str(instruction.wallet),
+            field="category",
+        )
     bank = state.banks[signer.address]
     limits = policy.limits(instruction.category)
     account = instruction.linked_account

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dcep.core._checks import caps_fen
 from dcep.core._handlers_interest import INTEREST_DENOMINATOR
 from dcep.core._state import BankBooks, LedgerState, WalletAccount, unpack_record
+from dcep.instructions._kinds import SWEEP_OFF
 from dcep.values._crypto import Address
 from dcep.values._policy import Policy, ReserveMode
 
@@ -87,6 +88,7 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
     problems.extend(_family_violations(state, policy))
     problems.extend(_pending_violations(state))
     problems.extend(_offline_violations(state, policy))
+    problems.extend(_sweep_violations(state, policy))
     for address, bank in state.banks.items():
         if bank.wallet_count != wallets_per_bank.get(address, 0):
             problems.append(f"bank {bank.name}: wallet count {bank.wallet_count} is wrong")
@@ -116,6 +118,24 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
             f"{len(state.accepted)} receipts recorded, oldest first, for the latest "
             f"{remembered} of {state.entry_count} accepted entries"
         )
+    return problems
+
+
+def _sweep_violations(state: LedgerState, policy: Policy) -> list[str]:
+    """Daily sweeps: only of corporate wallets, at a minute of the day, never ahead of time."""
+    problems: list[str] = []
+    today = policy.calendar_day(state.last_time_us)
+    for address, sweep in state.daily_sweeps.items():
+        wallet = state.wallets.get(address)
+        if wallet is None or not wallet.corporate or sweep.wallet != address:
+            problems.append(f"daily sweep of {address}: not a corporate wallet")
+        if not 0 <= sweep.at_minute < SWEEP_OFF or sweep.keep.fen < 0:
+            problems.append(f"daily sweep of {address}: at minute {sweep.at_minute}")
+        last = sweep.last_swept_day
+        if last is not None and (
+            last > today or state.last_time_us < sweep.due_from_us(last, policy.utc_offset_minutes)
+        ):
+            problems.append(f"daily sweep of {address}: swept on day {last}, ahead of its time")
     return problems
 
 
@@ -215,8 +235,14 @@ def _family_violations(state: LedgerState, policy: Policy) -> list[str]:
             # Inert for good: it keeps the category it closed with, whatever
             # its parent's becomes later.
             continue
-        if (wallet.category, wallet.operator) != (parent.category, parent.operator):
-            problems.append(f"sub-wallet {address}: not of its parent's category and operator")
+        if (wallet.category, wallet.operator, wallet.corporate) != (
+            parent.category,
+            parent.operator,
+            parent.corporate,
+        ):
+            problems.append(
+                f"sub-wallet {address}: not of its parent's category, operator and kind"
+            )
         open_count[wallet.parent] = open_count.get(wallet.parent, 0) + 1
         if parent.closed:
             problems.append(f"sub-wallet {address}: open under a closed parent")

@@ -31,6 +31,7 @@ from dcep.core._records import (
     AccountKind,
     BankInfo,
     CentralBankInfo,
+    DailySweep,
     DeviceInfo,
     LedgerEntry,
     PendingPayment,
@@ -428,6 +429,40 @@ class LedgerCore:
         found = self._state.vouchers.get(voucher_key(issuer, voucher_id))
         return found if found is not None and found.expires_at_us > self._now_us() else None
 
+    def daily_sweep(self, wallet: Address) -> DailySweep | None:
+        """The standing daily sweep of corporate ``wallet``, if it has one."""
+        return self._state.daily_sweeps.get(_as_address(wallet))
+
+    def daily_sweeps(
+        self, *, operator: Address | None = None, due: bool = False
+    ) -> list[DailySweep]:
+        """Standing daily sweeps (of wallets ``operator`` runs, or all), oldest set first.
+
+        ``due``: only those the ledger would accept a sweep of now, by its
+        clock: the day's minute has come, the wallet was not swept today, it
+        is open and not frozen, and holds more than the sweep keeps.
+        """
+        state = self._state
+        now_us = self._now_us()
+        day = self._policy.calendar_day(now_us)
+        # Pending payments that expired by now return their money first.
+        returning = self._expired_by_now() if due else {}
+        found = []
+        for address, sweep in state.daily_sweeps.items():
+            wallet = state.wallets[address]
+            if operator is not None and wallet.operator != operator:
+                continue
+            if due and (
+                sweep.last_swept_day == day
+                or now_us < sweep.due_from_us(day, self._policy.utc_offset_minutes)
+                or wallet.closed
+                or address in state.frozen
+                or wallet.balance_fen + returning.get(address, 0) <= sweep.keep.fen
+            ):
+                continue
+            found.append(sweep)
+        return found
+
     def _expired_by_now(self) -> dict[Address, int]:
         # What each wallet holds aside that has expired by the clock and is
         # not yet journalled: a walk of the due end of the expiry heap only.
@@ -716,6 +751,7 @@ def _wallet_info(
         reserved=Amount(
             account.reserved_fen + account.vouchers_fen + account.offline_fen - expired_fen
         ),
+        corporate=account.corporate,
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "AccountKind",
     "BankInfo",
     "CentralBankInfo",
+    "DailySweep",
     "DeviceInfo",
     "LedgerEntry",
     "PendingPayment",
@@ -164,7 +165,9 @@ class WalletInfo:
 
     ``parent`` is the wallet a sub-wallet belongs to (``None`` for a wallet
     of its own), a fact of the ledger like the operator; ``closed`` says the
-    wallet was closed and holds, receives and signs nothing.
+    wallet was closed and holds, receives and signs nothing.  A ``corporate``
+    wallet (and its sub-wallets) is owned by a business; its ``category`` is
+    then :attr:`~dcep.WalletCategory.IN_PERSON` and decides nothing.
     """
 
     address: Address
@@ -181,6 +184,8 @@ class WalletInfo:
     #: issued and its hardware wallets' offline allowances: its, but not
     #: spendable online (``balance - reserved`` is).
     reserved: Amount = attrs.field(factory=lambda: Amount(0))
+    #: Owned by a business: the policy's corporate limits bind it, whatever ``category`` says.
+    corporate: bool = False
 
 
 @final
@@ -277,3 +282,24 @@ class DeviceInfo:
     blocked: bool
     settled: int
     counter_limit: int
+
+
+@final
+@attrs.frozen
+class DailySweep:
+    """A corporate wallet's standing sweep to its linked deposit account.
+
+    Due each local day (the policy's time zone) from minute ``at_minute``
+    on; each sweep moves everything above ``keep``.  ``last_swept_day`` is
+    the local day number of the last sweep (``None``: none yet), so that a
+    second sweep that day is refused.
+    """
+
+    wallet: Address
+    at_minute: int
+    keep: Amount
+    last_swept_day: int | None = None
+
+    def due_from_us(self, day: int, utc_offset_minutes: int) -> int:
+        """When the sweep of local day ``day`` becomes due, in microseconds from 1970."""
+        return (day * 24 * 60 + self.at_minute - utc_offset_minutes) * 60_000_000

@@ -13,7 +13,7 @@ from typing import final
 
 import attrs
 
-from dcep.core._records import CentralBankInfo, PendingPayment, Voucher
+from dcep.core._records import CentralBankInfo, DailySweep, PendingPayment, Voucher
 from dcep.core._state import (
     EXPIRED,
     POSTED,
@@ -35,7 +35,7 @@ from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import Amount
 from dcep.values._policy import WalletCategory
 
-__all__ = ["LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
+__all__ = ["NEVER_SWEPT", "LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
 
 BankRow = tuple[bytes, str, str, int, int, int, int, int, int, int, int]
 DepositRow = tuple[bytes, str, int]
@@ -68,6 +68,11 @@ DeviceRow = tuple[bytes, bytes, int, int, int, int, int, int, int]
 #: A settled counter of a device: the device's address, the counter, and the
 #: digests of the tokens settled on it (32 bytes each; more than one: a clone).
 SettledRow = tuple[bytes, int, bytes]
+#: A corporate wallet's daily sweep: its address, the local minute, what it
+#: keeps, and the local day of its last sweep (:data:`NEVER_SWEPT`: none yet).
+DailySweepRow = tuple[bytes, int, int, int]
+#: The last-sweep day of a sweep that has not run yet (SQLite's smallest integer).
+NEVER_SWEPT = -(2**63)
 
 
 @final
@@ -106,6 +111,10 @@ class LedgerSnapshot:
     #: Hardware wallets and their settled counters (issue #24, part 5), in order.
     devices: tuple[DeviceRow, ...] = ()
     settled: tuple[SettledRow, ...] = ()
+    #: Corporate wallets (issue #24), in the order they were opened, and their
+    #: daily sweeps: empty in a ledger without any, and in older snapshots.
+    corporate: tuple[bytes, ...] = ()
+    daily_sweeps: tuple[DailySweepRow, ...] = ()
 
 
 @final
@@ -246,6 +255,18 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for address, d in state.devices.items()
             for counter, seen in d.settled.items()
         ),
+        corporate=tuple(
+            bytes(address) for address, wallet in state.wallets.items() if wallet.corporate
+        ),
+        daily_sweeps=tuple(
+            (
+                bytes(address),
+                sweep.at_minute,
+                sweep.keep.fen,
+                NEVER_SWEPT if sweep.last_swept_day is None else sweep.last_swept_day,
+            )
+            for address, sweep in state.daily_sweeps.items()
+        ),
     )
 
 
@@ -337,6 +358,16 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         wallet.interest_from_us, wallet.interest_carry = from_us, carry
     for address_raw, paid_fen in snapshot.interest_banks:
         state.banks[Address(address_raw)].interest_paid_fen = paid_fen
+    for address_raw in snapshot.corporate:
+        state.wallets[Address(address_raw)].corporate = True
+    for address_raw, at_minute, keep_fen, last_day in snapshot.daily_sweeps:
+        address = Address(address_raw)
+        state.daily_sweeps[address] = DailySweep(
+            wallet=address,
+            at_minute=at_minute,
+            keep=Amount(keep_fen),
+            last_swept_day=None if last_day == NEVER_SWEPT else last_day,
+        )
     for signer, last in snapshot.sequences:
         state.sequences[Address(signer)] = last
     # Oldest first, whatever order the store returned them in: the window
@@ -384,6 +415,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         ("interest_banks", snapshot.interest_banks, {r[0] for r in snapshot.interest_banks}),
         ("devices", snapshot.devices, state.devices),
         ("settled", snapshot.settled, {(r[0], r[1]) for r in snapshot.settled}),
+        ("corporate", snapshot.corporate, set(snapshot.corporate)),
+        ("daily_sweeps", snapshot.daily_sweeps, state.daily_sweeps),
     ):
         if len(rows) != len(restored):
             raise ValueError(f"the snapshot's {table} name the same key twice")

@@ -19,7 +19,7 @@ from typing import Final, final
 import attrs
 
 from dcep.core._posting_codec import decode_postings
-from dcep.core._records import CentralBankInfo, PendingPayment, Receipt, Voucher
+from dcep.core._records import CentralBankInfo, DailySweep, PendingPayment, Receipt, Voucher
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
@@ -135,6 +135,8 @@ class WalletAccount:
     interest_carry: int = 0
     #: Loaded onto this wallet's hardware wallets: in its holdings, spent offline only.
     offline_fen: int = 0
+    #: Owned by a business: the policy's corporate caps bind it, not its category's.
+    corporate: bool = False
 
     def holdings_fen(self) -> int:
         """All e-CNY the wallet holds, of every kind."""
@@ -271,6 +273,8 @@ class LedgerState:
     vouchers: dict[bytes, Voucher] = attrs.field(factory=dict)
     #: Hardware wallets, by device address, in the order they were registered.
     devices: dict[Address, OfflineDevice] = attrs.field(factory=dict)
+    #: Corporate wallets' standing daily sweeps, by wallet (issue #24).
+    daily_sweeps: dict[Address, DailySweep] = attrs.field(factory=dict)
 
 
 #: How a pending payment was resolved, as :attr:`LedgerState.pending_resolved` keeps it.

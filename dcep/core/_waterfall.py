@@ -15,7 +15,7 @@ from typing import Final, final
 
 import attrs
 
-from dcep.core._checks import caps_fen, require_funds, require_room
+from dcep.core._checks import caps_fen, limits_of, require_funds, require_room
 from dcep.core._records import AccountKind, Posting
 from dcep.core._state import LedgerState, WalletAccount
 from dcep.errors import Reason
@@ -102,7 +102,7 @@ def waterfall(
     amount_fen = instruction.amount.fen
     top_up_fen = sweep_fen = 0
     shortfall_fen = amount_fen - payer.balance_fen
-    if shortfall_fen > 0 and policy.categories[payer.category].reverse_waterfall:
+    if shortfall_fen > 0 and limits_of(payer, policy).reverse_waterfall:
         deposit_fen = _linked_deposit(state, payer)
         bank = state.banks[payer.operator]
         if deposit_fen is not None and deposit_fen >= shortfall_fen:
@@ -128,7 +128,7 @@ def waterfall(
     # payment that would take it over its cap is refused, as without a waterfall.
     if (
         over_fen > 0
-        and policy.categories[payee.category].waterfall
+        and limits_of(payee, policy).waterfall
         and instruction.payee not in state.frozen
     ):
         deposit_fen = _linked_deposit(state, payee)

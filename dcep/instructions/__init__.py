@@ -19,6 +19,7 @@ from dcep.instructions._encoding import SignedInstruction as SignedInstruction
 from dcep.instructions._encoding import decode_instruction as decode_instruction
 from dcep.instructions._encoding import encode_instruction as encode_instruction
 from dcep.instructions._encoding import linked_digest as linked_digest
+from dcep.instructions._kinds import SWEEP_OFF as SWEEP_OFF
 from dcep.instructions._kinds import AccrueInterest as AccrueInterest
 from dcep.instructions._kinds import AppointRegulator as AppointRegulator
 from dcep.instructions._kinds import AuthoriseBank as AuthoriseBank
@@ -37,6 +38,7 @@ from dcep.instructions._kinds import Issue as Issue
 from dcep.instructions._kinds import IssueVoucher as IssueVoucher
 from dcep.instructions._kinds import LinkBatch as LinkBatch
 from dcep.instructions._kinds import LoadOffline as LoadOffline
+from dcep.instructions._kinds import OpenCorporateWallet as OpenCorporateWallet
 from dcep.instructions._kinds import OpenSubWallet as OpenSubWallet
 from dcep.instructions._kinds import OpenWallet as OpenWallet
 from dcep.instructions._kinds import PayIn as PayIn
@@ -44,6 +46,7 @@ from dcep.instructions._kinds import PayPending as PayPending
 from dcep.instructions._kinds import PostPending as PostPending
 from dcep.instructions._kinds import Redeem as Redeem
 from dcep.instructions._kinds import RegisterDevice as RegisterDevice
+from dcep.instructions._kinds import SetDailySweep as SetDailySweep
 from dcep.instructions._kinds import SettleOffline as SettleOffline
 from dcep.instructions._kinds import SpendVoucher as SpendVoucher
 from dcep.instructions._kinds import TopUpSubWallet as TopUpSubWallet
@@ -56,6 +59,7 @@ from dcep.instructions._offline import OfflineToken as OfflineToken
 from dcep.instructions._offline import sign_token as sign_token
 
 __all__ = [
+    "SWEEP_OFF",
     "AccrueInterest",
     "AppointRegulator",
     "Approval",
@@ -80,6 +84,7 @@ __all__ = [
     "LoadOffline",
     "NotBefore",
     "OfflineToken",
+    "OpenCorporateWallet",
     "OpenSubWallet",
     "OpenWallet",
     "PayIn",
@@ -87,6 +92,7 @@ __all__ = [
     "PostPending",
     "Redeem",
     "RegisterDevice",
+    "SetDailySweep",
     "SettleOffline",
     "SignedInstruction",
     "SpendVoucher",

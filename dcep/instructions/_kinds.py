@@ -46,6 +46,7 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "KIND_RECORDS",
+    "SWEEP_OFF",
     "AccrueInterest",
     "AppointRegulator",
     "AuthoriseBank",
@@ -64,6 +65,7 @@ __all__ = [
     "IssueVoucher",
     "LinkBatch",
     "LoadOffline",
+    "OpenCorporateWallet",
     "OpenSubWallet",
     "OpenWallet",
     "PayIn",
@@ -71,6 +73,7 @@ __all__ = [
     "PostPending",
     "Redeem",
     "RegisterDevice",
+    "SetDailySweep",
     "SettleOffline",
     "SpendVoucher",
     "TopUpSubWallet",
@@ -120,6 +123,8 @@ class InstructionKind(enum.IntEnum):
     ISSUE_VOUCHER = 25
     SPEND_VOUCHER = 26
     ACCRUE_INTEREST = 27
+    OPEN_CORPORATE_WALLET = 28
+    SET_DAILY_SWEEP = 29
     # 28 and 29 are corporate wallets'.
     REGISTER_DEVICE = 30
     LOAD_OFFLINE = 31
@@ -332,7 +337,11 @@ class Fund(Instruction):
 class Defund(Instruction):
     """A wallet returns e-CNY to its bank, credited to a deposit account; signed by the wallet.
 
-    ``to_account`` ``""`` means the wallet's linked account.
+    ``to_account`` ``""`` means the wallet's linked account.  Signed by the
+    wallet's operating bank instead, it is the day's sweep of a corporate
+    wallet (see :class:`SetDailySweep`): accepted only once its time has
+    come, once a local day, into the linked account, for exactly the
+    balance above what the sweep keeps.
     """
 
     KIND = InstructionKind.DEFUND
@@ -908,6 +917,66 @@ class UnloadOffline(Instruction):
     counter: int = attrs.field(validator=_check_counter)
 
 
+@final
+@attrs.frozen
+class OpenCorporateWallet(Instruction):
+    """A bank opens a wallet owned by a business; signed by the bank, which will operate it.
+
+    Like :class:`OpenWallet`, but for a business: its caps are the policy's
+    corporate limits (:attr:`~dcep.Policy.corporate`), not a personal
+    category's, and ``kyc_digest`` commits to the bank's record of the
+    business (its registration: a unified social credit code or business
+    licence number).  The ledger learns only that the wallet is corporate.
+    ``linked_account`` is the business's deposit account (``""``: none, if
+    the policy allows it), which daily sweeps go to.
+    """
+
+    KIND = InstructionKind.OPEN_CORPORATE_WALLET
+    WIRE = (
+        ("wallet_key", wire.KEY),
+        ("linked_account", wire.TEXT),
+        ("kyc_digest", wire.DIGEST),
+    )
+
+    wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    linked_account: str = attrs.field(validator=_check_account)
+    kyc_digest: bytes = attrs.field(validator=_check_digest)
+
+
+#: Minutes in a day; as :attr:`SetDailySweep.at_minute` it stops the sweep.
+SWEEP_OFF: Final = 24 * 60
+
+
+def _check_minute(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or not 0 <= value <= SWEEP_OFF:
+        raise _invalid(
+            "at_minute",
+            f"at_minute is a local minute of the day, 0 to 1439, or {SWEEP_OFF} for none, "
+            f"not {value!r}",
+        )
+
+
+@final
+@attrs.frozen
+class SetDailySweep(Instruction):
+    """Sweep a corporate wallet to its linked deposit account each day at ``at_minute``.
+
+    ``at_minute`` is the local minute of the day (the policy's time zone,
+    ``18 * 60`` for 18:00); :data:`SWEEP_OFF` stops the sweep.  Each sweep
+    leaves ``keep`` in the wallet.  Signed by the wallet or its operating
+    bank.  The sweeps themselves are :class:`Defund` instructions signed by
+    the operating bank, which the ledger accepts at or after that minute,
+    once a local day, for exactly the balance above ``keep``.
+    """
+
+    KIND = InstructionKind.SET_DAILY_SWEEP
+    WIRE = (("wallet", wire.ADDRESS), ("at_minute", wire.U64), ("keep", wire.AMOUNT))
+
+    wallet: Address = attrs.field(validator=_check_type(Address))
+    at_minute: int = attrs.field(validator=_check_minute)
+    keep: Amount = attrs.field(factory=lambda: Amount(0), validator=_check_cap)
+
+
 #: Every kind's record; the closed set the decoder accepts.
 KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
     record.KIND: record
@@ -939,6 +1008,8 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         IssueVoucher,
         SpendVoucher,
         AccrueInterest,
+        OpenCorporateWallet,
+        SetDailySweep,
         RegisterDevice,
         LoadOffline,
         SettleOffline,

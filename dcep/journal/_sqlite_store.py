@@ -140,6 +140,16 @@ _LATER_SNAPSHOT_TABLES: Final = {
         "CREATE TABLE IF NOT EXISTS snapshot_settled (device BLOB NOT NULL, "
         "counter INTEGER NOT NULL, digests BLOB NOT NULL, position INTEGER PRIMARY KEY)"
     ),
+    # Corporate wallets and their daily sweeps (issue #24).
+    "snapshot_corporate": (
+        "CREATE TABLE IF NOT EXISTS snapshot_corporate (wallet BLOB NOT NULL, "
+        "position INTEGER PRIMARY KEY)"
+    ),
+    "snapshot_daily_sweeps": (
+        "CREATE TABLE IF NOT EXISTS snapshot_daily_sweeps (wallet BLOB NOT NULL, "
+        "at_minute INTEGER NOT NULL, keep INTEGER NOT NULL, last_day INTEGER NOT NULL, "
+        "position INTEGER PRIMARY KEY)"
+    ),
 }
 _SNAPSHOT_TABLES: Final = (
     "snapshot",
@@ -467,6 +477,8 @@ class SqliteStore:
             "snapshot_interest_banks": state.interest_banks,
             "snapshot_devices": state.devices,
             "snapshot_settled": state.settled,
+            "snapshot_corporate": [(address,) for address in state.corporate],
+            "snapshot_daily_sweeps": state.daily_sweeps,
         }
         existing = self._later_tables()
         for table, rows in later_rows.items():
@@ -601,6 +613,14 @@ class SqliteStore:
             ),
             devices=(rows("snapshot_devices", "bbiiiiiii") if "snapshot_devices" in later else ()),
             settled=rows("snapshot_settled", "bib") if "snapshot_settled" in later else (),
+            corporate=(
+                tuple(row[0] for row in rows("snapshot_corporate", "b"))
+                if "snapshot_corporate" in later
+                else ()
+            ),
+            daily_sweeps=(
+                rows("snapshot_daily_sweeps", "biii") if "snapshot_daily_sweeps" in later else ()
+            ),
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),

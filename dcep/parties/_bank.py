@@ -12,16 +12,28 @@ import weakref
 from typing import final
 
 from dcep.core._records import Receipt
-from dcep.errors import DcepError, KeyAccessError, NotAuthorisedError, Reason, UnknownPartyError
+from dcep.errors import (
+    DcepError,
+    InvalidFieldError,
+    KeyAccessError,
+    NotAuthorisedError,
+    Reason,
+    UnknownPartyError,
+)
 from dcep.instructions._kinds import (
+    SWEEP_OFF,
     AccrueInterest,
     ChangeCategory,
     CloseWallet,
+    Defund,
     Disclosure,
     Fund,
+    Instruction,
+    OpenCorporateWallet,
     OpenWallet,
     PayIn,
     Redeem,
+    SetDailySweep,
 )
 from dcep.ledger._ledger import Ledger
 from dcep.parties._customers import (
@@ -32,7 +44,7 @@ from dcep.parties._customers import (
     PendingUpdate,
 )
 from dcep.parties._signer import Seed, Signer, has_kyc_field, master_seed
-from dcep.parties._wallet import Wallet
+from dcep.parties._wallet import Wallet, minute_of_day
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, SigningKey, derive_seed
 from dcep.values._disclosure import CustomerRecord, kyc_digest, seal_identity
@@ -193,6 +205,49 @@ class Bank(Signer):
         wallet_category = WalletCategory.of(category)
         record = CustomerRecord(phone, id_number, name, linked_account, in_person)
         self._require_kyc(wallet_category, record)
+        return self._open(record, wallet_category, seed, corporate=False)
+
+    def open_corporate_wallet(
+        self,
+        *,
+        registration: str,
+        name: str | None = None,
+        phone: str | None = None,
+        linked_account: str | None = None,
+        in_person: bool = False,
+        seed: Seed = None,
+    ) -> Wallet:
+        """Open a wallet for a business, whose caps are the policy's corporate limits.
+
+        ``registration`` is the business's registration number (a unified
+        social credit code, a business licence number): the bank keeps it
+        in the customer record, as a person's ID number, and the ledger sees
+        only a digest of the record and that the wallet is corporate.
+        ``linked_account`` is the business's deposit account, which daily
+        sweeps go to.  Raises ``KYC_INSUFFICIENT`` naming what the policy's
+        corporate KYC lacks, and ``FIELD_INVALID`` for an empty registration.
+        """
+        text: object = registration  # checked, not trusted
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID,
+                f"a business's registration number is text, not {registration!r}",
+                party=self._name,
+                field="registration",
+            )
+        record = CustomerRecord(phone, registration, name, linked_account, in_person)
+        self._require_kyc(None, record)
+        return self._open(record, WalletCategory.IN_PERSON, seed, corporate=True)
+
+    def _open(
+        self,
+        record: CustomerRecord,
+        wallet_category: WalletCategory,
+        seed: Seed,
+        *,
+        corporate: bool,
+    ) -> Wallet:
+        linked_account = record.linked_account
         self._wallets_opened += 1
         number: int | None = self._wallets_opened
         if seed is None:
@@ -218,17 +273,27 @@ class Bank(Signer):
                 KeptCustomer(key.address, record, salt, number, confirmed=False),
                 self._wallets_opened,
             )
-        try:
-            self._submit(
-                lambda id_, seq: OpenWallet(
+
+        def build(id_: int, seq: int) -> Instruction:
+            if corporate:
+                return OpenCorporateWallet(
                     id_,
                     seq,
                     wallet_key=key.verify_key,
-                    category=wallet_category,
                     linked_account=linked_account or "",
                     kyc_digest=commitment,
                 )
+            return OpenWallet(
+                id_,
+                seq,
+                wallet_key=key.verify_key,
+                category=wallet_category,
+                linked_account=linked_account or "",
+                kyc_digest=commitment,
             )
+
+        try:
+            self._submit(build)
         except DcepError:
             # Refused: the ledger has no such wallet, so neither may the bank (a
             # record kept for the key's existing wallet stays as it is).
@@ -379,6 +444,59 @@ class Bank(Signer):
         address = wallet.address if isinstance(wallet, Wallet) else wallet
         return self._submit(lambda id_, seq: AccrueInterest(id_, seq, wallet=address))
 
+    def set_daily_sweep(
+        self, wallet: Wallet | Address, *, at: str | None, keep: Amount | None = None
+    ) -> Receipt:
+        """Sweep a corporate wallet this bank operates to its linked account each day.
+
+        ``at`` is the local time of day, ``"HH:MM"`` in the policy's time
+        zone (``None`` stops the sweep); each sweep leaves ``keep`` (default
+        nothing) in the wallet.  The sweeps run when :meth:`run_sweeps` is
+        called at or after that time.  Refused with ``WALLET_NOT_CORPORATE``
+        for a personal wallet; ``FIELD_INVALID`` for a time that is not one.
+        """
+        address = wallet.address if isinstance(wallet, Wallet) else wallet
+        minute = SWEEP_OFF if at is None else minute_of_day(at)
+        kept = Amount(0) if keep is None else keep
+        return self._submit(
+            lambda id_, seq: SetDailySweep(id_, seq, wallet=address, at_minute=minute, keep=kept)
+        )
+
+    def run_sweeps(self) -> list[Receipt]:
+        """Sweep every corporate wallet of this bank whose daily sweep is due now.
+
+        Due by the ledger's clock: the day's sweep time has come, the wallet
+        was not swept today, and it holds more than the sweep keeps.  Each
+        sweep is one journalled :class:`~dcep.instructions.Defund` signed by
+        this bank, for exactly the wallet's spendable balance above what it
+        keeps, into its linked account.  Returns the receipts, oldest sweep
+        set first; calling it again the same day sweeps nothing more.
+        """
+        return [
+            self.sweep(sweep.wallet)
+            for sweep in self._ledger.daily_sweeps(operator=self.address, due=True)
+        ]
+
+    def sweep(self, wallet: Wallet | Address, amount: Amount | None = None) -> Receipt:
+        """Submit today's sweep of one corporate wallet, as :meth:`run_sweeps` does.
+
+        ``amount`` defaults to the wallet's spendable balance above what its
+        sweep keeps, as the ledger sees it now.  Refused with
+        ``SWEEP_NOT_SET``, ``SWEEP_NOT_DUE``, ``SWEEP_ALREADY_DONE`` or
+        ``SWEEP_AMOUNT_WRONG`` (an amount that is not that balance).
+        """
+        address = wallet.address if isinstance(wallet, Wallet) else wallet
+        if amount is None:
+            sweep = self._ledger.daily_sweep(address)
+            info = self._ledger.wallet(address)
+            kept = sweep.keep if sweep is not None else Amount(0)
+            # Nothing above what it keeps: a fen, which the ledger refuses by name.
+            amount = Amount(max(info.balance.fen - info.reserved.fen - kept.fen, 1))
+        swept = amount
+        return self._submit(
+            lambda id_, seq: Defund(id_, seq, wallet=address, amount=swept, to_account="")
+        )
+
     def redeem(self, amount: Amount) -> Receipt:
         """Return ``amount`` of e-CNY from the vault to the central bank for reserves."""
         return self._submit(lambda id_, seq: Redeem(id_, seq, amount=amount))
@@ -414,13 +532,17 @@ class Bank(Signer):
         assert isinstance(instruction, Disclosure)
         return instruction
 
-    def _require_kyc(self, category: WalletCategory, record: CustomerRecord) -> None:
-        # Before anything is signed or stored: the policy's KYC for the category.
-        for required in sorted(self._ledger.policy.limits(category).required_kyc):
+    def _require_kyc(self, category: WalletCategory | None, record: CustomerRecord) -> None:
+        # Before anything is signed or stored: the policy's KYC for the category
+        # (None: for a corporate wallet).
+        policy = self._ledger.policy
+        limits = policy.corporate if category is None else policy.limits(category)
+        whose = "corporate" if category is None else f"category {int(category)}"
+        for required in sorted(limits.required_kyc):
             if not has_kyc_field(record, required):
                 raise NotAuthorisedError(
                     Reason.KYC_INSUFFICIENT,
-                    f"a category {int(category)} wallet needs {required.value}",
+                    f"a {whose} wallet needs {required.value}",
                     party=self._name,
                     field=required.value,
                 )

@@ -19,6 +19,7 @@ from dcep.errors import JournalError, Reason
 from dcep.instructions._encoding import SignedInstruction
 from dcep.instructions._kinds import (
     AuthoriseBank,
+    OpenCorporateWallet,
     OpenSubWallet,
     OpenWallet,
     PayPending,
@@ -102,7 +103,7 @@ class ProgrammableView:
         signer = signed.signer.address
         if isinstance(instruction, AuthoriseBank):
             self._bank_codes[instruction.bank_key.address] = instruction.code
-        elif isinstance(instruction, OpenWallet):
+        elif isinstance(instruction, OpenWallet | OpenCorporateWallet):
             self._operators[instruction.wallet_key.address] = signer
         elif isinstance(instruction, OpenSubWallet):
             parent_operator = self._operators.get(instruction.parent)

@@ -86,6 +86,8 @@ class WalletProfile:
     opened_entry: int
     opened_at_us: int
     parent: Address | None = None
+    #: Owned by a business (opened by ``OpenCorporateWallet``), a fact of the ledger.
+    corporate: bool = False
 
 
 @final

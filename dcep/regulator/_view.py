@@ -28,7 +28,13 @@ from typing import Final, Protocol, TypeVar, final
 from dcep.core._records import LedgerEntry, Posting
 from dcep.errors import InvalidFieldError, JournalError, Reason, UnknownPartyError
 from dcep.instructions._encoding import SignedInstruction
-from dcep.instructions._kinds import AuthoriseBank, Genesis, OpenSubWallet, OpenWallet
+from dcep.instructions._kinds import (
+    AuthoriseBank,
+    Genesis,
+    OpenCorporateWallet,
+    OpenSubWallet,
+    OpenWallet,
+)
 from dcep.journal._entries import GENESIS_HASH, JournalEntry, chain_hash
 from dcep.journal._store import Store
 from dcep.regulator._index import (
@@ -43,6 +49,7 @@ from dcep.regulator._index import (
 from dcep.regulator._log import FreezeRecord, RegulatorProfile, SupervisionLog, WarrantRecord
 from dcep.regulator._records import BankProfile, FundsFlow, PartyRole, WalletProfile, flow_of
 from dcep.values._crypto import Address
+from dcep.values._policy import WalletCategory
 
 __all__ = ["RegulatorView"]
 
@@ -195,6 +202,12 @@ class RegulatorView:
             )
         elif isinstance(instruction, OpenSubWallet):
             self._open_sub_wallet(number, time_us, instruction)
+        elif isinstance(instruction, OpenCorporateWallet):
+            # A business's wallet: the ledger records it as category 1 and corporate.
+            wallet = instruction.wallet_key.address
+            self._wallets[wallet] = WalletProfile(
+                wallet, WalletCategory.IN_PERSON, signer, number, time_us, corporate=True
+            )
         else:
             self._supervision.read(number, time_us, signer, instruction, self._wallets)
         flow = flow_of(
@@ -220,7 +233,13 @@ class RegulatorView:
             )
         child = instruction.sub_wallet_key.address
         self._wallets[child] = WalletProfile(
-            child, parent.category, parent.operator, number, time_us, parent.address
+            child,
+            parent.category,
+            parent.operator,
+            number,
+            time_us,
+            parent.address,
+            corporate=parent.corporate,
         )
         self._parents[child] = parent.address
         self._children.setdefault(parent.address, []).append(child)

@@ -175,6 +175,19 @@ _CCB_2020: Final = {
     ),
 }
 
+#: Corporate wallets' caps.  No public figure exists (an operator agrees them
+#: with each business); these are dcep's own, documented in
+#: ``docs/concepts/wallet-categories.md``: a payment of ¥2,000,000 is the PBOC's
+#: large-value reporting line for non-natural persons, so the single-payment
+#: cap sits there, and the annual cap is left open, as for a business account.
+_CORPORATE_DEFAULT: Final = CategoryLimits(
+    cny("10000000"),
+    cny("2000000"),
+    cny("5000000"),
+    None,
+    [KycField.PHONE, KycField.ID_NUMBER, KycField.LINKED_ACCOUNT],
+)
+
 #: Beijing time, in which e-CNY's "daily" and "annual" caps are reckoned.
 BEIJING_UTC_OFFSET_MINUTES: Final = 8 * 60
 
@@ -211,6 +224,15 @@ def _freeze_categories(
                 field="categories",
             )
     return dict(pairs)
+
+
+def _check_corporate(_instance: object, _attribute: object, value: CategoryLimits) -> None:
+    if not isinstance(value, CategoryLimits):
+        raise InvalidFieldError(
+            Reason.FIELD_INVALID,
+            f"corporate wallets' limits are CategoryLimits, not {value!r}",
+            field="corporate",
+        )
 
 
 def _check_window(_instance: object, _attribute: object, value: int) -> None:
@@ -364,6 +386,11 @@ class Policy:
     offline_total_cap: Amount = attrs.field(
         factory=lambda: Amount(100_000), validator=_check_positive_amount, kw_only=True
     )
+    #: The caps, KYC and waterfall of corporate wallets, which a business owns:
+    #: a dimension of their own, beside the four personal categories.
+    corporate: CategoryLimits = attrs.field(
+        default=_CORPORATE_DEFAULT, validator=_check_corporate, kw_only=True
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.reserve_mode is ReserveMode.FULL and (
@@ -408,8 +435,9 @@ class Policy:
         with caps in fen (``-`` for none), then only the settings that differ
         from their defaults (``waterfall=1|2``, ``reverse_waterfall=2``,
         ``ratio=700``, ``interest=150``, ``pi=CODE|CODE``,
-        ``offline=cap,count,total``), so that a policy
-        without them reads as it always did.
+        ``offline=cap,count,total``, corporate wallets' limits
+        ``corporate=cap,cap,cap,cap,kyc`` with ``c`` in the waterfall lists),
+        so that a policy without them reads as it always did.
         """
         parts = [
             f"policy/{_POLICY_TEXT_VERSION}",
@@ -418,17 +446,11 @@ class Policy:
             f"ids={self.idempotency_window}",
         ]
         for category, limits in self.categories.items():
-            caps = (
-                limits.balance_cap,
-                limits.single_payment_cap,
-                limits.daily_cap,
-                limits.annual_cap,
-            )
-            fields = [str(cap.fen) if cap is not None else "-" for cap in caps]
-            fields.append("|".join(sorted(field.value for field in limits.required_kyc)))
-            parts.append(f"{int(category)}={','.join(fields)}")
+            parts.append(f"{int(category)}={_limits_text(limits)}")
         for name in ("waterfall", "reverse_waterfall"):
             on = [str(int(c)) for c, limits in self.categories.items() if getattr(limits, name)]
+            if getattr(self.corporate, name):
+                on.append(_CORPORATE_TOKEN)
             if on:
                 parts.append(f"{name}={'|'.join(on)}")
         if self.reserve_ratio_bp != BASIS_POINTS:
@@ -444,6 +466,9 @@ class Policy:
         )
         if offline != _OFFLINE_DEFAULTS:
             parts.append(f"offline={','.join(map(str, offline))}")
+        corporate = self.corporate
+        if attrs.evolve(corporate, waterfall=False, reverse_waterfall=False) != _CORPORATE_DEFAULT:
+            parts.append(f"corporate={_limits_text(corporate)}")
         return " ".join(parts)
 
     @classmethod
@@ -464,17 +489,21 @@ class Policy:
                 if not number.isdigit():
                     options[number] = values
                     continue
-                *caps, kyc = values.split(",")
-                amounts = [None if cap == "-" else Amount(int(cap)) for cap in caps]
-                balance, single, daily, annual = amounts
-                required = [KycField(field) for field in kyc.split("|") if field]
-                limits[WalletCategory.of(int(number))] = CategoryLimits(
-                    balance, single, daily, annual, required
-                )
+                limits[WalletCategory.of(int(number))] = _limits_from_text(values)
+            corporate_text = options.pop("corporate", None)
+            corporate = (
+                _CORPORATE_DEFAULT if corporate_text is None else _limits_from_text(corporate_text)
+            )
             for number in filter(None, options.pop("waterfall", "").split("|")):
+                if number == _CORPORATE_TOKEN:
+                    corporate = attrs.evolve(corporate, waterfall=True)
+                    continue
                 category = WalletCategory.of(int(number))
                 limits[category] = attrs.evolve(limits[category], waterfall=True)
             for number in filter(None, options.pop("reverse_waterfall", "").split("|")):
+                if number == _CORPORATE_TOKEN:
+                    corporate = attrs.evolve(corporate, reverse_waterfall=True)
+                    continue
                 category = WalletCategory.of(int(number))
                 limits[category] = attrs.evolve(limits[category], reverse_waterfall=True)
             ratio, interest = options.pop("ratio", None), options.pop("interest", None)
@@ -496,6 +525,7 @@ class Policy:
                 offline_payment_cap=Amount(cap),
                 offline_payment_count=count,
                 offline_total_cap=Amount(total),
+                corporate=corporate,
             )
         except (ValueError, TypeError, KeyError) as error:
             raise InvalidFieldError(
@@ -510,6 +540,23 @@ class Policy:
         """The local calendar year of a day number from :meth:`calendar_day`."""
         return year_of_day(day)
 
+
+def _limits_text(limits: CategoryLimits) -> str:
+    caps = (limits.balance_cap, limits.single_payment_cap, limits.daily_cap, limits.annual_cap)
+    fields = [str(cap.fen) if cap is not None else "-" for cap in caps]
+    fields.append("|".join(sorted(field.value for field in limits.required_kyc)))
+    return ",".join(fields)
+
+
+def _limits_from_text(values: str) -> CategoryLimits:
+    *caps, kyc = values.split(",")
+    balance, single, daily, annual = (None if cap == "-" else Amount(int(cap)) for cap in caps)
+    required = [KycField(field) for field in kyc.split("|") if field]
+    return CategoryLimits(balance, single, daily, annual, required)
+
+
+#: How the waterfall lists name corporate wallets beside the category numbers.
+_CORPORATE_TOKEN: Final = "c"
 
 #: Days from 0000-03-01 to 1970-01-01, and days in 400 Gregorian years.
 _DAYS_FROM_0000_03_01: Final = 719_468
