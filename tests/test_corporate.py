@@ -222,7 +222,7 @@ def test_a_sweep_moves_the_balance_above_keep_once_a_local_day_never_before_its_
             if balance_fen <= keep_fen:
                 refused(m.ledger, Reason.SWEEP_AMOUNT_WRONG, sweep_by_hand(m, amount))
                 continue
-            receipts = [m.bank.sweep(m.shop, amount)]
+            receipts: list[dcep.Receipt | dcep.core.Rejection] = [m.bank.sweep(m.shop, amount)]
         else:
             receipts = m.bank.run_sweeps()
         assert len(receipts) == (1 if due and balance_fen > keep_fen else 0)
@@ -234,6 +234,7 @@ def test_a_sweep_moves_the_balance_above_keep_once_a_local_day_never_before_its_
                 m.ledger.account_balance_fen(AccountKind.DEPOSIT, m.bank.address, ACCOUNT)
                 == deposit_before + moved
             )
+            assert isinstance(receipts[0], dcep.Receipt)
             assert receipts[0].kind is dcep.instructions.InstructionKind.DEFUND
             assert receipts[0].signer == m.bank.address
             sweep = m.ledger.daily_sweep(m.shop.address)
@@ -260,6 +261,7 @@ def test_refusals_of_a_sweep_change_nothing() -> None:
     m.clock.advance(hours=18)  # 18:00 in Beijing
     refused(m.ledger, Reason.SWEEP_AMOUNT_WRONG, sweep_by_hand(m, cny("100")))
     (receipt,) = m.bank.run_sweeps()
+    assert isinstance(receipt, dcep.Receipt)
     assert [(p.kind, p.delta_fen) for p in receipt.postings] == [
         (AccountKind.WALLET, -7000),
         (AccountKind.VAULT, 7000),

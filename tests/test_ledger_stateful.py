@@ -88,6 +88,8 @@ class Caps:
 
 
 ALL_KYC: Final = frozenset({"phone", "id_number", "linked_account", "in_person"})
+#: The model's key for corporate wallets in its tables of caps: beside categories 1 to 4.
+CORPORATE: Final = 0
 #: The README's table of defaults (CCB, 2020).
 README_CAPS: Final = {
     1: Caps(_yuan(500_000), _yuan(50_000), _yuan(100_000), _yuan(500_000), ALL_KYC),
@@ -102,6 +104,14 @@ README_CAPS: Final = {
         _yuan(2_000), _yuan(2_000), _yuan(2_000), _yuan(50_000), frozenset({"phone", "id_number"})
     ),
     4: Caps(_yuan(1_000), _yuan(500), _yuan(1_000), _yuan(10_000), frozenset({"phone"})),
+    #: Corporate wallets (issue 24): the model keys them as category 0.
+    CORPORATE: Caps(
+        _yuan(10_000_000),
+        _yuan(2_000_000),
+        _yuan(5_000_000),
+        None,
+        frozenset({"phone", "id_number", "linked_account"}),
+    ),
 }
 #: Caps small enough that a few payments reach the daily and annual ones, some
 #: uncapped, and a category 3 that asks only for a phone: a ``Policy`` of our own.
@@ -117,6 +127,13 @@ TIGHT_CAPS: Final = {
     # An annual cap below the daily one binds first.
     3: Caps(_yuan(2_000), _yuan(800), _yuan(1_000), _yuan(900), frozenset({"phone"})),
     4: Caps(_yuan(1_000), _yuan(500), _yuan(600), _yuan(900), frozenset({"phone"})),
+    CORPORATE: Caps(
+        _yuan(4_000),
+        _yuan(1_500),
+        _yuan(2_500),
+        _yuan(3_000),
+        frozenset({"phone", "id_number", "linked_account"}),
+    ),
 }
 
 
@@ -133,7 +150,10 @@ def _tight_policy() -> dcep.Policy:
             cap(caps.annual),
             [dcep.values.KycField(name) for name in caps.kyc],
         )
-        policy = policy.with_limits(category, limits)
+        if category == CORPORATE:
+            policy = attrs.evolve(policy, corporate=limits)
+        else:
+            policy = policy.with_limits(category, limits)
     return policy
 
 
@@ -521,6 +541,9 @@ class LedgerMachine(RuleBasedStateMachine):
         #: any of them (or a clone) handed over.
         self.devices: list[DeviceModel] = []
         self.offline_payments: list[OfflinePayment] = []
+        #: Corporate wallets' daily sweeps, in the order first set: wallet ->
+        #: (local minute, fen kept, Beijing day of the last sweep or None).
+        self.sweeps: dict[dcep.Address, tuple[int, int, int | None]] = {}
 
     # -- helpers -------------------------------------------------------------------
 
@@ -1769,13 +1792,22 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if payer_model.linked:
             bank.pay_in(payer_model.linked, dcep.Amount(1))
-        twin = bank.open_wallet(
-            category=payer_model.category,
-            phone="13800138000",
-            id_number="110101199001011234",
-            linked_account=payer_model.linked or None,
-            in_person=True,
-            seed=payer_model.seed,
+        twin = (
+            bank.open_corporate_wallet(
+                registration="91110000600037341L",
+                phone="13800138000",
+                linked_account=payer_model.linked,
+                seed=payer_model.seed,
+            )
+            if payer_model.category == CORPORATE
+            else bank.open_wallet(
+                category=payer_model.category,
+                phone="13800138000",
+                id_number="110101199001011234",
+                linked_account=payer_model.linked or None,
+                in_person=True,
+                seed=payer_model.seed,
+            )
         )
         assert twin.address == address, "the same seed must give the same wallet key"
         while True:
@@ -2420,6 +2452,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = self._wallet_of_its_own(wallet)
             if refusal is not None:
                 return refusal
+            if wallet.category == CORPORATE:
+                event("a corporate wallet has no category to change")
+                return Reason.FIELD_INVALID
             if account and account not in bank.deposits:
                 return Reason.UNKNOWN_ACCOUNT
             if _exceeds(caps.balance, wallet.holdings()):
@@ -3091,6 +3126,251 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet.interest_from, wallet.interest_carry = self.now_us, carry
         self._book(self.entries[-1], bank.address, number, expected.KIND, postings)
 
+    # -- corporate wallets and daily sweeps (issue 24, part 3) ---------------------
+
+    @rule(
+        pick=picks,
+        missing=st.one_of(st.none(), st.none(), st.sampled_from(("phone", "linked_account"))),
+        linked=st.sampled_from((*ACCOUNTS, "6222-none")),
+        fen=st.integers(0, _yuan(3_000)),
+    )
+    def open_a_corporate_wallet(
+        self, pick: int, missing: str | None, linked: str, fen: int
+    ) -> None:
+        """A bank opens a business's wallet (its registration always given), then funds it."""
+        bank = self._bank(pick)
+        required = self.caps[CORPORATE].kyc
+        known = (set(required) | {"id_number"}) - {missing or ""}
+        account = linked if "linked_account" in known else None
+        seed = self._fresh_seed()
+
+        def act() -> dcep.Wallet:
+            return bank.role.open_corporate_wallet(
+                registration="91110000600037341L",
+                phone="01012345678" if "phone" in known else None,
+                linked_account=account,
+                seed=seed,
+            )
+
+        if not required <= known:
+            self._attempt(Reason.KYC_INSUFFICIENT, act)
+            return
+        number = self._next_number(bank.address)
+        outcome = self._envelope(
+            bank.address,
+            number,
+            number,
+            None,
+            lambda: Reason.UNKNOWN_ACCOUNT if account and account not in bank.deposits else None,
+        )
+        made = self._attempt(outcome, act, number)
+        if made is None:
+            return
+        assert self.ledger.wallet(made.address).corporate
+        wallet = WalletModel(
+            f"corporate{len(self.wallet_list)}", seed, CORPORATE, bank, account or "", made
+        )
+        self._book(
+            self.entries[-1],
+            bank.address,
+            number,
+            dcep.instructions.InstructionKind.OPEN_CORPORATE_WALLET,
+            [],
+        )
+        bank.wallet_count += 1
+        self.wallet_list.append(wallet)
+        self.wallet_by_address[wallet.address] = wallet
+        if fen:
+            self._fund(bank, wallet, fen, "default")
+
+    def _corporate_or_any(self, pick: int) -> WalletModel:
+        # Mostly a corporate wallet, if there is one; sometimes any wallet at all.
+        corporate = [w for w in self.wallet_list if w.category == CORPORATE]
+        return corporate[pick % len(corporate)] if corporate and pick % 5 else self._wallet(pick)
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(
+        pick=picks,
+        by_bank=st.booleans(),
+        minute=st.one_of(st.none(), st.integers(0, 24 * 60 - 1)),
+        keep=st.integers(0, _yuan(500)),
+    )
+    def set_a_daily_sweep(self, pick: int, by_bank: bool, minute: int | None, keep: int) -> None:
+        """The wallet or its bank sets, moves or stops its daily sweep."""
+        self._set_daily_sweep(self._corporate_or_any(pick), by_bank, minute, keep)
+
+    def _set_daily_sweep(
+        self, wallet: WalletModel, by_bank: bool, minute: int | None, keep: int
+    ) -> None:
+        bank = wallet.operator
+        signer = bank.address if by_bank else wallet.address
+        at = None if minute is None else f"{minute // 60:02d}:{minute % 60:02d}"
+        at_minute = dcep.instructions.SWEEP_OFF if minute is None else minute
+        number = self._next_number(signer)
+        expected = dcep.instructions.SetDailySweep(
+            number, number, wallet=wallet.address, at_minute=at_minute, keep=_amount(keep)
+        )
+
+        def content() -> Reason | None:
+            if wallet.closed:
+                return Reason.WALLET_CLOSED
+            if wallet.category != CORPORATE:
+                return Reason.WALLET_NOT_CORPORATE
+            if not wallet.linked:
+                return Reason.UNKNOWN_ACCOUNT
+            return None
+
+        def act() -> dcep.Receipt:
+            if by_bank:
+                return bank.role.set_daily_sweep(wallet.role, at=at, keep=_amount(keep))
+            return wallet.role.set_daily_sweep(at=at, keep=_amount(keep))
+
+        outcome = self._envelope(signer, number, number, expected, content)
+        if self._attempt(outcome, act, number) is None:
+            return
+        earlier = self.sweeps.get(wallet.address)
+        if minute is None:
+            self.sweeps.pop(wallet.address, None)
+        else:
+            last = None if earlier is None else earlier[2]
+            self.sweeps[wallet.address] = (minute, keep, last)
+        self._book(self.entries[-1], signer, number, expected.KIND, [])
+
+    def _sweep_due(self, wallet: WalletModel) -> Reason | int:
+        """What a sweep of ``wallet`` signed by its bank now meets: a refusal, or the amount."""
+        if wallet.closed:
+            return Reason.WALLET_CLOSED
+        if wallet.address in self.frozen:
+            return Reason.WALLET_FROZEN
+        sweep = self.sweeps.get(wallet.address)
+        if sweep is None:
+            return Reason.SWEEP_NOT_SET
+        minute, keep, last = sweep
+        local = _local(self.now_us)
+        day, _ = _day_and_year(self.now_us)
+        if last == day:
+            return Reason.SWEEP_ALREADY_DONE
+        if local.hour * 60 + local.minute < minute:
+            return Reason.SWEEP_NOT_DUE
+        return wallet.balance - keep
+
+    def _book_sweep(self, wallet: WalletModel, amount: int, number: int, entry: object) -> None:
+        bank = wallet.operator
+        assert isinstance(entry, dcep.core.LedgerEntry)
+        wallet.balance -= amount
+        bank.vault += amount
+        bank.deposits[wallet.linked] += amount
+        bank.defunded_to_deposits += amount
+        minute, keep, _ = self.sweeps[wallet.address]
+        self.sweeps[wallet.address] = (minute, keep, _day_and_year(self.now_us)[0])
+        self._book(
+            entry,
+            bank.address,
+            number,
+            dcep.instructions.InstructionKind.DEFUND,
+            [
+                _posting(AccountKind.WALLET, wallet.address, -amount),
+                _posting(AccountKind.VAULT, bank.address, amount),
+                _posting(AccountKind.DEPOSIT, bank.address, amount, wallet.linked),
+            ],
+        )
+
+    @precondition(lambda self: bool(self.sweeps))
+    @rule(pick=picks, minutes=st.integers(0, 16 * 60))
+    def run_the_daily_sweeps(self, pick: int, minutes: int) -> None:
+        """Some time passes, then a bank sweeps every wallet of its whose sweep is due."""
+        if minutes:
+            self.let_hours_pass(0, minutes)
+        bank = self._bank(pick)
+        due = []
+        for address in self.sweeps:
+            wallet = self.wallet_by_address[address]
+            amount = self._sweep_due(wallet)
+            if wallet.operator is bank and not isinstance(amount, Reason) and amount > 0:
+                due.append((wallet, amount, self._predict_defund(wallet, wallet.linked, amount)))
+        numbers = [self._next_number(bank.address) for _ in due]
+        published = len(self.entries)
+        before = self._observe()
+        done = bank.role.run_sweeps()
+        assert [getattr(d, "reason", None) for d in done] == [r for _, _, r in due], done
+        accepted = [(w, a, n) for (w, a, r), n in zip(due, numbers, strict=True) if r is None]
+        assert len(self.entries) == published + len(accepted)
+        if not accepted:
+            assert self._observe() == before, "refused sweeps changed the ledger"
+        if due:
+            event("daily sweeps ran")
+        for (wallet, amount, number), entry in zip(
+            accepted, self.entries[published:], strict=True
+        ):
+            self._book_sweep(wallet, amount, number, entry)
+        assert bank.role.run_sweeps() == [], "a second run the same minute swept again"
+
+    @precondition(lambda self: bool(self.wallet_list))
+    @rule(pick=picks, off_by=st.sampled_from((-1, 0, 0, 1)))
+    def sweep_by_hand(self, pick: int, off_by: int) -> None:
+        """A bank signs a sweep of what it sees (or a fen off), due or not."""
+        self._sweep_by_hand(self._corporate_or_any(pick), off_by)
+
+    def _sweep_by_hand(self, wallet: WalletModel, off_by: int) -> None:
+        bank = wallet.operator
+        sweep = self.sweeps.get(wallet.address)
+        keep = 0 if sweep is None else sweep[1]
+        amount = max(wallet.balance - keep + off_by, 1)
+        number = self._next_number(bank.address)
+        expected = dcep.instructions.Defund(
+            number, number, wallet=wallet.address, amount=_amount(amount), to_account=""
+        )
+
+        def content() -> Reason | None:
+            due = self._sweep_due(wallet)
+            if isinstance(due, Reason):
+                return due
+            if due != amount:
+                return Reason.SWEEP_AMOUNT_WRONG
+            # Then as any defund into the linked account.
+            return self._predict_defund(wallet, wallet.linked, amount)
+
+        outcome = self._envelope(bank.address, number, number, expected, content)
+        act = lambda: bank.role.sweep(wallet.role, _amount(amount))  # noqa: E731
+        if self._attempt(outcome, act, number) is None:
+            return
+        event("a sweep by hand")
+        self._book_sweep(wallet, amount, number, self.entries[-1])
+
+    @precondition(lambda self: len(self.wallet_list) >= 2)
+    @rule(
+        pick=picks,
+        payer=picks,
+        minute=st.integers(0, 24 * 60 - 1),
+        keep=st.integers(0, _yuan(100)),
+        fen=st.integers(1, _yuan(1_000)),
+        waits=st.lists(st.integers(0, 20 * 60), min_size=1, max_size=4),
+        off_by=st.sampled_from((-1, 0, 1)),
+    )
+    def a_merchant_s_day(
+        self,
+        pick: int,
+        payer: int,
+        minute: int,
+        keep: int,
+        fen: int,
+        waits: list[int],
+        off_by: int,
+    ) -> None:
+        """A business's wallet sets a daily sweep, takes payments, and is swept as the
+        hours pass; its bank also tries a sweep by hand after each run."""
+        if not any(w.category == CORPORATE and not w.closed for w in self.wallet_list):
+            self.open_a_corporate_wallet(pick, None, ACCOUNTS[pick % len(ACCOUNTS)], fen)
+        shops = [w for w in self.wallet_list if w.category == CORPORATE and not w.closed]
+        if not shops:
+            return
+        shop = shops[pick % len(shops)]
+        self._set_daily_sweep(shop, bool(pick % 2), minute, keep)
+        for wait in waits:
+            self._pay(self._other_wallet(shop, payer), shop, fen, "noodles")
+            self.run_the_daily_sweeps(self.bank_list.index(shop.operator), wait)
+            self._sweep_by_hand(shop, off_by)
+
     # -- time ------------------------------------------------------------------------
 
     @rule(hours=st.integers(0, 30), minutes=st.integers(0, 59))
@@ -3466,7 +3746,7 @@ class LedgerMachine(RuleBasedStateMachine):
             today, this_year = self._spent(wallet)
             shown_wallet = (
                 wallet_info.key,
-                int(wallet_info.category),
+                CORPORATE if wallet_info.corporate else int(wallet_info.category),
                 wallet_info.operator,
                 wallet_info.linked_account,
                 wallet_info.balance.fen - wallet.reserved - wallet.vouchers - wallet.offline,

@@ -131,11 +131,9 @@ def _sweep_violations(state: LedgerState, policy: Policy) -> list[str]:
             problems.append(f"daily sweep of {address}: not a corporate wallet")
         if not 0 <= sweep.at_minute < SWEEP_OFF or sweep.keep.fen < 0:
             problems.append(f"daily sweep of {address}: at minute {sweep.at_minute}")
-        last = sweep.last_swept_day
-        if last is not None and (
-            last > today or state.last_time_us < sweep.due_from_us(last, policy.utc_offset_minutes)
-        ):
-            problems.append(f"daily sweep of {address}: swept on day {last}, ahead of its time")
+        # Not "after its minute": a sweep moved later the same day keeps that day.
+        if sweep.last_swept_day is not None and sweep.last_swept_day > today:
+            problems.append(f"daily sweep of {address}: swept on day {sweep.last_swept_day}")
     return problems
 
 

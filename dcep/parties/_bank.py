@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from typing import final
 
-from dcep.core._records import Receipt
+from dcep.core._records import Receipt, Rejection
 from dcep.errors import (
     DcepError,
     InvalidFieldError,
@@ -462,20 +462,25 @@ class Bank(Signer):
             lambda id_, seq: SetDailySweep(id_, seq, wallet=address, at_minute=minute, keep=kept)
         )
 
-    def run_sweeps(self) -> list[Receipt]:
+    def run_sweeps(self) -> list[Receipt | Rejection]:
         """Sweep every corporate wallet of this bank whose daily sweep is due now.
 
         Due by the ledger's clock: the day's sweep time has come, the wallet
         was not swept today, and it holds more than the sweep keeps.  Each
         sweep is one journalled :class:`~dcep.instructions.Defund` signed by
         this bank, for exactly the wallet's spendable balance above what it
-        keeps, into its linked account.  Returns the receipts, oldest sweep
-        set first; calling it again the same day sweeps nothing more.
+        keeps, into its linked account.  Returns, oldest sweep set first, the
+        receipt of each, or its :class:`~dcep.core.Rejection` (a deposit
+        account that would overflow): one refusal stops none of the others.
+        Calling it again the same day sweeps nothing more.
         """
-        return [
-            self.sweep(sweep.wallet)
-            for sweep in self._ledger.daily_sweeps(operator=self.address, due=True)
-        ]
+        done: list[Receipt | Rejection] = []
+        for sweep in self._ledger.daily_sweeps(operator=self.address, due=True):
+            try:
+                done.append(self.sweep(sweep.wallet))
+            except DcepError as error:
+                done.append(Rejection(error.instruction_id, error))
+        return done
 
     def sweep(self, wallet: Wallet | Address, amount: Amount | None = None) -> Receipt:
         """Submit today's sweep of one corporate wallet, as :meth:`run_sweeps` does.
