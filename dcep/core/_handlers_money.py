@@ -10,7 +10,6 @@ from dcep.core._checks import (
     central_bank_of,
     deposit_account,
     fen,
-    limits_of,
     require_central_bank,
     require_funds,
     require_not_frozen,
@@ -386,9 +385,12 @@ def _within_caps(
 ) -> bool:
     # True only if the payer's payment caps and the payee's balance cap and
     # room all allow the payment (False may also mean "let the checks decide").
+    # Inline, not limits_of(): this is every payment's path.
     limits = policy.corporate if payer.corporate else policy.categories[payer.category]
     single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
-    balance_cap = limits_of(payee, policy).balance_cap
+    balance_cap = (
+        policy.corporate if payee.corporate else policy.categories[payee.category]
+    ).balance_cap
     after_fen = payee.holdings_fen() + amount_fen
     return (
         (single is None or amount_fen <= single.fen)
