@@ -29,6 +29,7 @@ import dcep.journal
 import dcep.values
 from dcep import Reason, cny
 from dcep.core import AccountKind
+from dcep.regulator import RegulatorView
 
 ACCOUNT = "BIZ-0001"
 REGISTRATION = "91110000600037341L"  # an 18-character unified social credit code
@@ -44,6 +45,8 @@ class Market:
     shop: dcep.Wallet
     #: Category 1 (caps ¥500,000 / 50,000 / 100,000 / 500,000), holding ¥400,000.
     customer: dcep.Wallet
+    #: Every entry accepted, from the genesis on.
+    entries: list[dcep.core.LedgerEntry]
 
 
 def market(policy: dcep.Policy | None = None, path: Path | None = None) -> Market:
@@ -54,6 +57,8 @@ def market(policy: dcep.Policy | None = None, path: Path | None = None) -> Marke
         if path is None
         else dcep.Ledger.open(path, policy=policy, clock=clock)
     )
+    entries: list[dcep.core.LedgerEntry] = []
+    ledger.subscribe(entries.append)
     pboc = dcep.CentralBank(ledger, seed=3)
     bank = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=cny("10000000"))
     pboc.issue(bank, cny("10000000"))
@@ -70,7 +75,7 @@ def market(policy: dcep.Policy | None = None, path: Path | None = None) -> Marke
         in_person=True,
     )
     bank.fund(customer, cny("400000"))
-    return Market(ledger, clock, bank, shop, customer)
+    return Market(ledger, clock, bank, shop, customer, entries)
 
 
 def refused(ledger: dcep.Ledger, reason: Reason, act: Callable[[], object]) -> dcep.DcepError:
@@ -108,6 +113,18 @@ def test_the_ledger_sees_that_a_wallet_is_corporate_and_only_a_digest_of_its_reg
     assert kept.record.id_number == REGISTRATION
     # The digest on the ledger commits to the bank's record, registration included.
     assert opened.kyc_digest not in (bytes(32), REGISTRATION.encode())
+
+
+def test_the_regulator_view_sees_corporate_wallets_and_their_sub_wallets() -> None:
+    m = market()
+    till = m.shop.open_sub_wallet(balance_cap=cny("100"), seed=8)
+    view = RegulatorView()
+    for entry in m.entries:
+        view.add_entry(entry)
+    assert view.wallet(m.shop.address).corporate
+    assert not view.wallet(m.customer.address).corporate
+    assert view.wallet(till.address).corporate
+    assert view.wallet(till.address).parent == m.shop.address
 
 
 def test_a_corporate_wallet_needs_its_registration_and_the_policys_kyc() -> None:
