@@ -579,3 +579,40 @@ def test_false_alarm_rates_on_the_demo_scenario(
         print(f"demo {rule.rule_id}: {len(flagged)} of {len(active)} wallets ({rate:.2%})")
         record_property(f"demo_false_alarm_rate_{rule.rule_id}", rate)
         assert rate <= FALSE_ALARM_BOUND
+
+
+def test_a_corporate_wallet_is_reported_at_the_non_natural_person_threshold() -> None:
+    # ¥550,000 into a person's wallet in a day is reported, ¥600,000 into a
+    # business's is not: its line is ¥2,000,000 (the PBOC's for non-natural persons).
+    ledger = dcep.Ledger()
+    view = RegulatorView.attach(ledger)
+    pboc = dcep.CentralBank(ledger, seed=23)
+    bank = pboc.authorise_bank("ICBC", code="MA.156.1100.01", reserves=dcep.cny("9000000"))
+    pboc.issue(bank, dcep.cny("9000000"))
+    bank.pay_in("6222-0001", dcep.cny("4000000"))
+    bank.pay_in("6222-0002", dcep.cny("1000000"))
+    shop = bank.open_corporate_wallet(
+        registration="91110000100000000X", phone="13900000001", linked_account="6222-0001"
+    )
+    person = bank.open_wallet(
+        category=1,
+        phone="13900000002",
+        id_number="110101199001011234",
+        name="Li Na",
+        linked_account="6222-0002",
+        in_person=True,
+    )
+    bank.fund(person, dcep.cny("450000"), from_account="6222-0002")
+    person.defund(dcep.cny("400000"))
+    bank.fund(person, dcep.cny("100000"), from_account="6222-0002")
+    bank.fund(shop, dcep.cny("600000"), from_account="6222-0001")
+    rule = LargeValueRule(cash_threshold_fen=None)
+    assert {alert.subject for alert in rule.evaluate(view, 0, 2**63)} == {person.address}
+    bank.fund(shop, dcep.cny("1500000"), from_account="6222-0001")
+    assert {alert.subject for alert in rule.evaluate(view, 0, 2**63)} == {
+        person.address,
+        shop.address,
+    }
+    # Without a corporate threshold, a business is held to a person's.
+    same = LargeValueRule(cash_threshold_fen=None, corporate_threshold_fen=None)
+    assert shop.address in {alert.subject for alert in same.evaluate(view, 0, 2**63)}

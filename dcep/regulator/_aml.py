@@ -99,14 +99,19 @@ def day_start_us(day: dt.date, utc_offset_minutes: int = BEIJING_UTC_OFFSET_MINU
 class LargeValueRule:
     """Large-value reports: a wallet's inflows, or outflows, totalling ``threshold`` in a day.
 
-    Defaults: 500,000 CNY (domestic transfers by natural persons; use
-    2,000,000 for corporate wallets), and 50,000 CNY of cash fundings a day.
+    Defaults: 500,000 CNY for a person's wallet (domestic transfers by
+    natural persons), 2,000,000 CNY for a corporate wallet (by non-natural
+    persons; ``None``: the same as a person's), and 50,000 CNY of cash
+    fundings a day.
     """
 
     rule_id: str = "large-value"
     threshold_fen: int = attrs.field(default=_cny(500_000), validator=at_least(1))
     cash_threshold_fen: int | None = attrs.field(
         default=_cny(50_000), validator=at_least(1, optional=True)
+    )
+    corporate_threshold_fen: int | None = attrs.field(
+        default=_cny(2_000_000), validator=at_least(1, optional=True)
     )
     utc_offset_minutes: int = attrs.field(
         default=BEIJING_UTC_OFFSET_MINUTES, validator=at_least(-14 * 60)
@@ -120,7 +125,14 @@ class LargeValueRule:
         """As :meth:`evaluate`, over a window already read."""
         least = min(self.threshold_fen, self.cash_threshold_fen or self.threshold_fen)
         offset_us = self.utc_offset_minutes * 60_000_000
+        profiles = window.view._wallets
         for wallet, flows in window.by_wallet().items():
+            profile = profiles.get(wallet)
+            transfers_limit = (
+                self.corporate_threshold_fen
+                if profile is not None and profile.corporate and self.corporate_threshold_fen
+                else self.threshold_fen
+            )
             # No day can reach a threshold that the whole window does not.
             if sum(flow.amount_fen for flow in flows) < least:
                 continue
@@ -131,7 +143,7 @@ class LargeValueRule:
                 if flow.cash and flow.payee == wallet:
                     groups[day, "cash"].append(flow)
             for (day, side), group in groups.items():
-                limit = self.cash_threshold_fen if side == "cash" else self.threshold_fen
+                limit = self.cash_threshold_fen if side == "cash" else transfers_limit
                 total = sum(f.amount_fen for f in group)
                 if limit is not None and total >= limit:
                     date = _EPOCH + dt.timedelta(days=day)
