@@ -27,7 +27,14 @@ from typing import Final
 from dcep.errors import EncodingError, Reason
 from dcep.values._merkle import leaf_hash, merkle_root
 
-__all__ = ["RowValue", "account_leaf", "changes_root", "row_leaf", "rows_root"]
+__all__ = [
+    "RowValue",
+    "account_leaf",
+    "changes_root",
+    "decode_row_leaf",
+    "row_leaf",
+    "rows_root",
+]
 
 #: What a snapshot row may hold: ints, text, bytes, or nothing.
 RowValue = int | str | bytes | None
@@ -97,3 +104,38 @@ def _frame(kind: bytes, raw: bytes) -> bytes:
 def rows_root(leaves: Sequence[bytes]) -> bytes:
     """The Merkle root of row leaves, in the order given (a snapshot's own order)."""
     return merkle_root([leaf_hash(leaf) for leaf in leaves])
+
+
+def decode_row_leaf(leaf: bytes) -> tuple[str, tuple[int | str | bytes | None, ...]]:
+    """The (table, values) a :func:`row_leaf` encodes; ``ENCODING_MALFORMED`` otherwise.
+
+    For readers of a balance proof, who hold a leaf and want the row back.
+    """
+    values: list[int | str | bytes | None] = []
+    offset = 0
+    try:
+        while offset < len(leaf):
+            kind = leaf[offset : offset + 1]
+            size = int.from_bytes(leaf[offset + 1 : offset + 5], "big")
+            raw = leaf[offset + 5 : offset + 5 + size]
+            if len(raw) != size or offset + 5 > len(leaf):
+                raise ValueError("a value runs past the end of the leaf")
+            offset += 5 + size
+            if kind == _INT:
+                values.append(int.from_bytes(raw, "big", signed=True))
+            elif kind == _BYTES:
+                values.append(raw)
+            elif kind == _TEXT:
+                values.append(raw.decode())
+            elif kind == _NONE and not raw:
+                values.append(None)
+            else:
+                raise ValueError(f"no value of type {kind!r}")
+    except ValueError as error:  # UnicodeDecodeError among them
+        raise EncodingError(Reason.ENCODING_MALFORMED, f"not a row leaf: {error}") from None
+    table = values[0] if values else None
+    if not isinstance(table, str):
+        raise EncodingError(Reason.ENCODING_MALFORMED, "not a row leaf: no table name first")
+    if row_leaf(table, values[1:]) != leaf:
+        raise EncodingError(Reason.ENCODING_MALFORMED, "not a row leaf in its canonical form")
+    return table, tuple(values[1:])
