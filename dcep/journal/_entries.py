@@ -13,6 +13,7 @@ Both have one canonical byte form, decoded defensively like instructions.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from typing import Final, final
 
@@ -42,6 +43,9 @@ HEADER_VERSION: Final = 2
 #: The "previous hash" of the first entry and of the first block.
 GENESIS_HASH: Final = bytes(32)
 _ENTRY_PERSON: Final = b"dcep.entry"
+_ENTRY_HASHER: Final = hashlib.blake2b(digest_size=32, person=_ENTRY_PERSON)
+#: version, number, time and envelope length: what precedes an entry's envelope.
+_ENTRY_HEAD: Final = struct.Struct(">BQQI")
 _BLOCK_PERSON: Final = b"dcep.block"
 _BLOCK_TAG: Final = b"dcep/v2/block"
 
@@ -106,10 +110,7 @@ class JournalEntry:
     ) -> JournalEntry:
         body = b"".join(
             (
-                bytes((JOURNAL_VERSION,)),
-                number.to_bytes(8, "big"),
-                accepted_at_us.to_bytes(8, "big"),
-                len(envelope).to_bytes(4, "big"),
+                _ENTRY_HEAD.pack(JOURNAL_VERSION, number, accepted_at_us, len(envelope)),
                 envelope,
                 postings_encoded,
             )
@@ -153,7 +154,11 @@ class JournalEntry:
 
 def chain_hash(previous_hash: bytes, body: bytes) -> bytes:
     """The hash chain's step: ``H(previous ‖ body)``."""
-    return digest(previous_hash + body, person=_ENTRY_PERSON)
+    # A copy of a hasher set up once: once per entry, on the hot path.
+    hasher = _ENTRY_HASHER.copy()
+    hasher.update(previous_hash)
+    hasher.update(body)
+    return hasher.digest()
 
 
 _HEADER: Final = struct.Struct(">BQ32sQI32s32s32sI32sQQQ")
