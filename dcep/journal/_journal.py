@@ -33,7 +33,7 @@ from dcep.core._sentinels import SentinelPool
 from dcep.core._snapshot import Snapshot
 from dcep.errors import DcepError, InvalidFieldError, JournalError, NotAuthorisedError, Reason
 from dcep.instructions._encoding import SignedInstruction
-from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry, SealedBlock, chain_hash
+from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry, SealedBlock
 from dcep.journal._state_root import SignedStateRoot, StateRoot, settings_digest, state_root_of
 from dcep.journal._store import Store, StoredBlock, StoredEntry
 from dcep.values._commitment import account_leaf, changes_root
@@ -99,8 +99,10 @@ class Journal:
         "_head_hash",
         "_height",
         "_last_block_hash",
+        "_last_body",
         "_ledger",
         "_peeked",
+        "_peeked_header",
         "_pending_blocks",
         "_pending_entries",
         "_pending_snapshot",
@@ -151,6 +153,10 @@ class Journal:
         self._verify_blocks = False
         self._expected_blocks: Iterator[StoredBlock] | None = None
         self._peeked: StoredBlock | None = None
+        #: The peeked block's header, decoded once (not at every entry of its block).
+        self._peeked_header: BlockHeader | None = None
+        #: While replaying: the body of the entry re-execution just rebuilt.
+        self._last_body = b""
         #: What opening the store found (zeros for a new store); ``None`` until then.
         self.recovery: RecoveryReport | None = None
         #: The signed root of the latest snapshot taken or restored.
@@ -259,6 +265,7 @@ class Journal:
         for posting in entry.receipt.postings:
             dirty[posting.kind, posting.owner, posting.account_id] = None
         if self._replaying:
+            self._last_body = journal_entry.body
             self._seal_if_stored_block_ends()
             return
         self._pending_entries.append(journal_entry)
@@ -356,15 +363,20 @@ class Journal:
         if stored is None:
             return
         height, header_raw, signature = stored
-        try:
-            stored_header = BlockHeader.decode(header_raw)
-        except (DcepError, TypeError, ValueError) as error:
-            raise JournalError(
-                Reason.JOURNAL_BLOCK_MISMATCH, f"unreadable block header: {error}", block=height
-            ) from None
+        stored_header = self._peeked_header
+        if stored_header is None:
+            try:
+                stored_header = self._peeked_header = BlockHeader.decode(header_raw)
+            except (DcepError, TypeError, ValueError) as error:
+                raise JournalError(
+                    Reason.JOURNAL_BLOCK_MISMATCH,
+                    f"unreadable block header: {error}",
+                    block=height,
+                ) from None
         if len(self._block_entry_hashes) < stored_header.entry_count:
             return
         self._peeked = None
+        self._peeked_header = None
         computed = self._next_header()
         if computed != stored_header:
             raise JournalError(
@@ -457,6 +469,8 @@ class Journal:
         finally:
             self._unchecked_block = None
             self._peeked = None
+            self._peeked_header = None
+            self._last_body = b""
             self._replaying = False
             self._verify_blocks = False
             self._expected_blocks = None
@@ -514,8 +528,11 @@ class Journal:
                     entry=number,
                     block=self._height,
                 ) from None
-            # Re-execution rebuilt this entry; the stored bytes must be the same.
-            if self._head_hash != stored_hash or chain_hash(previous_hash, body) != stored_hash:
+            # Re-execution rebuilt this entry (an instruction already accepted
+            # rebuilds none: the head stays put); the stored bytes must be the
+            # same, and then so is their hash: comparing bytes spares hashing.
+            head = self._head_hash
+            if head == previous_hash or head != stored_hash or self._last_body != body:
                 _check_stored_entry(number, body, stored_hash, previous_hash, height)
                 raise JournalError(
                     Reason.JOURNAL_REPLAY_DIVERGED,
