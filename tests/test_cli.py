@@ -190,7 +190,7 @@ def test_verify_says_it_checked_the_snapshot(
     assert main(["verify", str(snapshotted.path), "--central-bank-key", _central_key()]) == 0
     out = capsys.readouterr().out
     assert f"OK: {snapshotted.entries} entries in {snapshotted.blocks} blocks" in out
-    assert "snapshot and invariants verified" in out
+    assert "snapshot and its signed state root and invariants verified" in out
 
 
 def test_verify_a_tampered_entry_exits_1_naming_it(

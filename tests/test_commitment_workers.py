@@ -1,9 +1,11 @@
-"""Block commitments expanded by sentinel workers: the same blocks, the same faults.
+"""Replicas with sentinel workers: the same blocks, the same faults.
 
-With a :class:`~dcep.core.SentinelPool`, a replica hands each block's leaves to a
-worker and re-executes the next block meanwhile.  The commitment is then
-compared later, but the first fault it names must be the one a replica
-without workers names: the same reason, block, entry and message.
+With a :class:`~dcep.core.SentinelPool`, a replica has each entry's signature
+checked in a worker a few chunks ahead of re-execution.  Until format 3 the
+workers also expanded each block's LtHash leaves; a block's changes root now
+costs a hash per account touched and is computed where the block ends.
+Either way, the first fault a replica with workers names must be the one a
+replica without workers names: the same reason, block, entry and message.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import random
 import signal
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 
 import attrs
 import pytest
@@ -25,9 +25,7 @@ import dcep.core
 import dcep.journal
 import dcep.values
 from dcep import cny
-from dcep.core._sentinels import PendingChange
 from dcep.journal._journal import Journal
-from dcep.values._commitment import StateCommitment, account_leaf, commitment_change
 
 BLOCK_SIZE = 16
 
@@ -40,10 +38,8 @@ def _writer(corrupt: dict[int, dict[str, object]]) -> dcep.journal.MemoryStore:
     """
     original = Journal._next_header
 
-    def wrong_header(
-        journal: Journal, *args: object, **kwargs: object
-    ) -> dcep.journal.BlockHeader:
-        header = original(journal, *args, **kwargs)  # type: ignore[arg-type]
+    def wrong_header(journal: Journal) -> dcep.journal.BlockHeader:
+        header = original(journal)
         fields = corrupt.get(header.height)
         return header if fields is None else attrs.evolve(header, **fields)  # type: ignore[arg-type]
 
@@ -131,23 +127,23 @@ def test_a_sound_journal_verifies_the_same_with_workers(
 
 
 @pytest.mark.parametrize("height", [0, 1, 5, 9, -1])
-def test_a_wrong_commitment_is_named_at_its_block_as_without_workers(
+def test_a_wrong_changes_root_is_named_at_its_block_as_without_workers(
     pool: dcep.core.SentinelPool, height: int
 ) -> None:
     blocks = len(list(_writer({}).read_blocks()))
     height = height % blocks
-    store = _writer({height: {"state_commitment": bytes(32)}})
+    store = _writer({height: {"changes_root": bytes(32)}})
     alone = _fault(store, None)
     assert alone[0] is dcep.Reason.JOURNAL_BLOCK_MISMATCH
     assert alone[1] == height
-    assert "state_commitment" in str(alone[3])
+    assert "changes_root" in str(alone[3])
     assert _fault(store, pool) == alone
 
 
-def test_a_wrong_commitment_comes_before_a_later_forged_entry(
+def test_a_wrong_changes_root_comes_before_a_later_forged_entry(
     pool: dcep.core.SentinelPool, sound: dcep.journal.MemoryStore
 ) -> None:
-    store = _writer({3: {"state_commitment": bytes(32)}})
+    store = _writer({3: {"changes_root": bytes(32)}})
     first_after = (3 + 1) * BLOCK_SIZE + 2  # an entry in block 4
     forged = _rebuilt(store, forge_entry=first_after)
     alone = _fault(forged, None)
@@ -180,7 +176,7 @@ def test_any_mix_of_faults_is_named_as_without_workers(
 
     wrong = maybe(blocks)
     store = _rebuilt(
-        _writer({} if wrong is None else {wrong: {"state_commitment": bytes(32)}}),
+        _writer({} if wrong is None else {wrong: {"changes_root": bytes(32)}}),
         forge_entry=maybe_entry(),
         forge_block_signature=maybe(blocks),
         damage_hash=maybe_entry(),
@@ -201,13 +197,13 @@ def test_any_mix_of_faults_is_named_as_without_workers(
     assert outcome(pool) == outcome(None)
 
 
-def test_a_wrong_commitment_found_while_a_damaged_entry_seals_a_later_block(
+def test_a_wrong_changes_root_found_while_a_damaged_entry_seals_a_later_block(
     pool: dcep.core.SentinelPool,
 ) -> None:
     # Block 3's change is back (the pause) by the time the last entry of
     # block 4, whose stored hash is damaged, seals it: block 3 is still first.
     last_of_4 = 5 * BLOCK_SIZE - 1
-    store = _rebuilt(_writer({3: {"state_commitment": bytes(32)}}), damage_hash=last_of_4)
+    store = _rebuilt(_writer({3: {"changes_root": bytes(32)}}), damage_hash=last_of_4)
     expected = _fault(store, None)
     assert expected[1] == 3
     replica = dcep.Replica(store)
@@ -221,13 +217,13 @@ def test_a_wrong_commitment_found_while_a_damaged_entry_seals_a_later_block(
 
 
 @pytest.mark.parametrize("bad_signature_too", [False, True])
-def test_a_damaged_entry_that_seals_a_block_comes_before_that_blocks_commitment(
+def test_a_damaged_entry_that_seals_a_block_comes_before_that_blocks_changes_root(
     pool: dcep.core.SentinelPool, bad_signature_too: bool
 ) -> None:
     # Entry 31 seals block 1; a lone replica checks the stored entry before
     # the block it sealed, so the entry is the fault named, with workers too.
     store = _rebuilt(
-        _writer({1: {"state_commitment": bytes(32)}}),
+        _writer({1: {"changes_root": bytes(32)}}),
         damage_hash=2 * BLOCK_SIZE - 1,
         forge_block_signature=1 if bad_signature_too else None,
     )
@@ -238,26 +234,26 @@ def test_a_damaged_entry_that_seals_a_block_comes_before_that_blocks_commitment(
         assert _fault(store, pool) == alone
 
 
-def test_a_wrong_commitment_comes_before_its_own_bad_signature(
+def test_a_wrong_changes_root_comes_before_its_own_bad_signature(
     pool: dcep.core.SentinelPool,
 ) -> None:
-    store = _rebuilt(_writer({4: {"state_commitment": bytes(32)}}), forge_block_signature=4)
+    store = _rebuilt(_writer({4: {"changes_root": bytes(32)}}), forge_block_signature=4)
     alone = _fault(store, None)
     assert alone[1] == 4
-    assert "state_commitment" in str(alone[3])
+    assert "changes_root" in str(alone[3])
     assert _fault(store, pool) == alone
 
 
 def test_every_wrong_field_is_named_as_without_workers(pool: dcep.core.SentinelPool) -> None:
-    store = _writer({2: {"state_commitment": bytes(32), "issued_fen": 1}})
+    store = _writer({2: {"changes_root": bytes(32), "issued_fen": 1}})
     alone = _fault(store, None)
     assert "issued_fen" in str(alone[3])
-    assert "state_commitment" in str(alone[3])
+    assert "changes_root" in str(alone[3])
     assert _fault(store, pool) == alone
-    # A header that is wrong only outside the commitment names only that field.
+    # A header that is wrong only outside the changes root names only that field.
     other = _writer({2: {"issued_fen": 1}})
     alone_other = _fault(other, None)
-    assert "state_commitment" not in str(alone_other[3])
+    assert "changes_root" not in str(alone_other[3])
     assert _fault(other, pool) == alone_other
 
 
@@ -281,29 +277,3 @@ def test_workers_killed_mid_replay_leave_the_verification_whole(
         replica.ledger.subscribe(kill_at_entry_60)
         assert replica.catch_up(sentinels=own) == alone
         assert own.restarts == 1
-
-
-def test_a_pending_change_never_fails_for_want_of_a_worker(pool: dcep.core.SentinelPool) -> None:
-    removed = [account_leaf("wallet", bytes(20), "", fen) for fen in (5, 6)]
-    added = [account_leaf("wallet", bytes(20), "", fen) for fen in (7, 8, 9)]
-    expected = commitment_change(removed, added)
-    assert pool.commitment_change(removed, added).result() == expected
-    lost: Future[bytes] = Future()
-    lost.set_exception(BrokenProcessPool("a worker died"))
-    assert PendingChange(lost, removed, added).result() == expected
-    cancelled: Future[bytes] = Future()
-    cancelled.cancel()
-    assert PendingChange(cancelled, removed, added).result() == expected
-    assert PendingChange(None, removed, added).done()
-    assert PendingChange(None, removed, added).result() == expected
-    # What the change does: the same as adding and removing one by one.
-    direct = StateCommitment()
-    for leaf in removed:
-        direct.add(leaf)
-    merged = direct.copy()
-    merged.merge(expected)
-    for leaf in removed:
-        direct.remove(leaf)
-    for leaf in added:
-        direct.add(leaf)
-    assert merged == direct

@@ -1,9 +1,14 @@
-"""A database written before the code moved still opens, verifies and matches, byte for byte.
+"""A database of this format still opens, verifies and matches, byte for byte.
 
-``tests/data/journal_v1_reference.db`` was written by the flat-module layout
-(commit a630aab) with :func:`write_reference_ledger`.  Moving code between
-modules must change nothing that a journal stores: the same script today
-must write the same rows, and the old file must open and verify as it is.
+``tests/data/journal_v3_reference.db`` was written with
+:func:`write_reference_ledger` when format 3 (changes roots and signed
+state roots, issue #26) was introduced.  Moving code between modules must
+change nothing that a journal stores: the same script today must write the
+same rows, and the file must open and verify as it is.
+
+``tests/data/journal_v2_reference.db`` is the same script's file in format 2
+(LtHash16 commitments, written by the flat-module layout, commit a630aab):
+it must be refused with a typed error naming its format version.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 import dcep
 
-REFERENCE = Path(__file__).parent / "data" / "journal_v1_reference.db"
+REFERENCE = Path(__file__).parent / "data" / "journal_v3_reference.db"
+FORMAT_2_REFERENCE = Path(__file__).parent / "data" / "journal_v2_reference.db"
 
 
 def write_reference_ledger(path: Path) -> None:
@@ -67,3 +75,14 @@ def test_the_reference_file_opens_and_verifies(tmp_path: Path) -> None:
         assert verified.blocks_verified == journal.height == 7
     finally:
         ledger.close()
+
+
+def test_a_format_2_file_is_refused_naming_its_version(tmp_path: Path) -> None:
+    copy = tmp_path / "old.db"
+    shutil.copyfile(FORMAT_2_REFERENCE, copy)
+    before = copy.read_bytes()
+    with pytest.raises(dcep.JournalError) as caught:
+        dcep.Ledger.open(copy)
+    assert caught.value.reason is dcep.Reason.STORE_VERSION_UNSUPPORTED
+    assert "format version 2" in str(caught.value)
+    assert copy.read_bytes() == before

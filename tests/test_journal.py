@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 
 import dcep
 import dcep.core
+import dcep.errors
 import dcep.journal
 import dcep.values
 from dcep import cny
 from dcep.core._posting_codec import decode_postings, encode_postings
-from dcep.values._commitment import StateCommitment, account_leaf
+from dcep.values._commitment import account_leaf, changes_root, row_leaf
 from dcep.values._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
 from .strategies import address_bytes, addresses, category_numbers, fens
@@ -90,11 +91,10 @@ def test_every_commitment_leaf_is_built_field_by_field(
 
 
 @pytest.mark.parametrize("snapshot_every_blocks", [1, 4, 1000])
-def test_recovery_reaches_the_commitment_of_every_block_it_would_have_sealed(
+def test_recovery_seals_the_blocks_a_ledger_that_never_stopped_would_have_sealed(
     snapshot_every_blocks: int,
 ) -> None:
-    """Recovery folds balance changes into the commitment once, at the end of its
-    replay; the blocks sealed after it must be exactly those of a ledger that never
+    """The blocks sealed after recovery must be exactly those of a ledger that never
     stopped, whatever the snapshot it started from and the unsealed tail it found."""
     store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(
@@ -112,7 +112,7 @@ def test_recovery_reaches_the_commitment_of_every_block_it_would_have_sealed(
     assert replayed == ledger.entry_count - reopened.journal.recovery.from_snapshot
     if snapshot_every_blocks == 1000:
         assert replayed == ledger.entry_count  # no snapshot: every block replayed
-    assert reopened.journal.commitment == ledger.journal.commitment
+    assert reopened.journal.settings_digest == ledger.journal.settings_digest
     dcep.CentralBank(reopened, seed=11)  # the same key again: it can seal
     ours, theirs = reopened.journal.seal(), ledger.journal.seal()
     assert ours is not None
@@ -120,28 +120,28 @@ def test_recovery_reaches_the_commitment_of_every_block_it_would_have_sealed(
     assert ours.header == theirs.header
 
 
-def test_recovery_refuses_a_last_block_whose_commitment_is_not_the_state() -> None:
+def test_recovery_refuses_a_last_block_whose_changes_root_is_not_the_state() -> None:
     store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(store, block_size=5, snapshot_every_blocks=1000)
     _populate(ledger, wallets=6, payments=20)
     blocks = store._blocks
     height, header_raw, signature = blocks[-1]
     header = dcep.journal.BlockHeader.decode(header_raw)
-    forged = attrs.evolve(header, state_commitment=bytes(32))
+    forged = attrs.evolve(header, changes_root=bytes(32))
     blocks[-1] = (height, forged.encode(), signature)
     with pytest.raises(dcep.JournalError) as caught:
         dcep.Ledger.with_journal(store, block_size=5)
     assert caught.value.reason is dcep.Reason.JOURNAL_BLOCK_MISMATCH
     assert caught.value.block == height
-    assert "state_commitment" in str(caught.value)
+    assert "changes_root" in str(caught.value)
 
 
-def test_recovery_checks_the_commitment_even_of_blocks_that_moved_no_money() -> None:
+def test_recovery_checks_the_changes_root_even_of_blocks_that_moved_no_money() -> None:
     store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(store, block_size=1, snapshot_every_blocks=1000)
     dcep.CentralBank(ledger, seed=3)  # one genesis entry, sealed alone in block 0
     height, header_raw, signature = store._blocks[0]
-    forged = attrs.evolve(dcep.journal.BlockHeader.decode(header_raw), state_commitment=bytes(32))
+    forged = attrs.evolve(dcep.journal.BlockHeader.decode(header_raw), changes_root=bytes(32))
     store._blocks[0] = (height, forged.encode(), signature)
     with pytest.raises(dcep.JournalError) as caught:
         dcep.Ledger.with_journal(store, block_size=1)
@@ -150,8 +150,8 @@ def test_recovery_checks_the_commitment_even_of_blocks_that_moved_no_money() -> 
 
 
 def test_recovery_checks_the_central_banks_signature_on_the_last_block() -> None:
-    """The headers before it took their commitments from the store: its signature
-    covers them through the chain of previous-block hashes."""
+    """Recovery recomputes every header; the signature on the last one covers the
+    others through the chain of previous-block hashes."""
     store = dcep.journal.MemoryStore()
     ledger = dcep.Ledger.with_journal(store, block_size=5, snapshot_every_blocks=1000)
     _populate(ledger, wallets=4, payments=10)
@@ -331,23 +331,48 @@ def test_merkle_root_matches_the_rfc_and_every_leaf_has_a_proof(
         assert not verify_inclusion(hashes[other], proof, root)
 
 
-@given(st.lists(st.binary(max_size=16), max_size=12), st.randoms(use_true_random=False))
-def test_the_commitment_is_a_multiset_hash(leaves: list[bytes], rng: random.Random) -> None:
-    forwards = StateCommitment()
-    for leaf in leaves:
-        forwards.add(leaf)
+@given(
+    st.lists(st.binary(max_size=16), max_size=12, unique=True), st.randoms(use_true_random=False)
+)
+def test_a_changes_root_is_a_function_of_the_set_of_leaves(
+    leaves: list[bytes], rng: random.Random
+) -> None:
+    """Sorted first: the order a block touched its accounts in does not matter."""
     shuffled = list(leaves)
     rng.shuffle(shuffled)
-    backwards = StateCommitment()
-    for leaf in shuffled:
-        backwards.add(leaf)
-    assert forwards == backwards
-    for leaf in leaves:
-        backwards.remove(leaf)
-    assert backwards == StateCommitment()
+    assert changes_root(shuffled) == changes_root(leaves)
+    assert changes_root(leaves) == merkle_root([leaf_hash(leaf) for leaf in sorted(leaves)])
     if leaves:
-        # Only additions: reaching zero would take a collision of the leaf expansions.
-        assert forwards != StateCommitment()
+        assert changes_root(leaves[1:]) != changes_root(leaves)
+
+
+row_values = st.one_of(
+    st.none(), st.integers(-(2**70), 2**70), st.binary(max_size=8), st.text(max_size=8)
+)
+
+
+@given(
+    st.tuples(st.text(max_size=6), st.lists(row_values, max_size=5)),
+    st.tuples(st.text(max_size=6), st.lists(row_values, max_size=5)),
+)
+def test_two_different_rows_never_share_a_leaf(
+    first: tuple[str, list[object]], second: tuple[str, list[object]]
+) -> None:
+    """Typed and length-prefixed: no value can pass for another, or run into the next."""
+
+    def typed(row: tuple[str, list[object]]) -> object:
+        # Types first, so that bytes are never compared with ints (python -bb).
+        return row[0], [(type(value).__name__, value) for value in row[1]]
+
+    if typed(first) != typed(second):
+        assert row_leaf(first[0], first[1]) != row_leaf(second[0], second[1])
+
+
+def test_a_row_leaf_refuses_a_value_a_snapshot_does_not_hold() -> None:
+    with pytest.raises(dcep.errors.EncodingError):
+        row_leaf("wallets", (1.5,))
+    with pytest.raises(dcep.errors.EncodingError):
+        row_leaf("wallets", (True,))
 
 
 postings_strategy = st.lists(

@@ -49,7 +49,7 @@ SNAPSHOT_COLUMNS: Final = {
         "block_height",
         "head_hash",
         "last_block_hash",
-        "commitment",
+        "certificate",
         "central_name",
         "central_code",
         "central_key",
@@ -470,10 +470,10 @@ def test_reordering_snapshot_rows_is_detected(
         ("snapshot_receipts", "entry_number"),
     ],
 )
-def test_a_snapshot_row_written_twice_is_refused(
+def test_a_snapshot_row_written_twice_is_set_aside(
     pristine: Pristine, tmp_path: Path, table: str, key: str
 ) -> None:
-    """Nothing in the file keeps snapshot keys unique: restoring must notice."""
+    """Nothing in the file keeps snapshot keys unique: the signed state root notices."""
     path = _copy(pristine.path, tmp_path)
     rows = _column(path, table, key)
     assert rows
@@ -486,9 +486,7 @@ def test_a_snapshot_row_written_twice_is_refused(
         (spare, rows[-1][0]),
     )
     _assert_detected(path, must_name=False)
-    with pytest.raises(dcep.JournalError) as caught:
-        dcep.Ledger.open(path)
-    assert caught.value.reason is dcep.Reason.STORE_CORRUPT
+    _assert_open_sets_the_snapshot_aside(path, pristine)
 
 
 # -- tampering: whole rows --------------------------------------------------------------
@@ -1238,6 +1236,141 @@ def test_a_missing_or_unreadable_policy_is_refused_never_defaulted(
     assert completed.returncode == 1, completed.stdout
     assert "[store_corrupt]" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+# -- edits an attacker without the central bank's key would make (issue #27) -----------
+
+
+def _state_of(path: Path) -> object:
+    ledger = dcep.Ledger.open(path)
+    try:
+        return ledger.snapshot()
+    finally:
+        ledger.close()
+
+
+def _assert_open_sets_the_snapshot_aside(path: Path, pristine: Pristine) -> dcep.Ledger:
+    """``Ledger.open`` refuses the snapshot, replays from the genesis, says so, and
+    reaches the state the untouched file holds; the ledger is returned open."""
+    ledger = dcep.Ledger.open(path)
+    assert ledger.journal is not None
+    report = ledger.journal.recovery
+    assert report is not None
+    assert report.snapshot_refused is not None
+    assert "[store_corrupt]" in report.snapshot_refused
+    assert report.from_snapshot == 0
+    assert report.replayed == len(pristine.entries)
+    scratch = path.with_name("pristine-copy.db")
+    shutil.copyfile(pristine.path, scratch)
+    assert ledger.snapshot() == _state_of(scratch)
+    return ledger
+
+
+def _first_snapshot_row(path: Path, table: str) -> tuple[object, ...]:
+    connection = sqlite3.connect(path)
+    try:
+        row: tuple[object, ...] = connection.execute(
+            f"SELECT * FROM {table} ORDER BY position LIMIT 1"
+        ).fetchone()
+    finally:
+        connection.close()
+    return row
+
+
+def test_a_wallet_key_replaced_by_a_thiefs_is_set_aside_and_named(
+    pristine: Pristine, tmp_path: Path
+) -> None:
+    # Before: the thief's address held the victim's balance after reopening.
+    path = _copy(pristine.path, tmp_path)
+    victim_key = _first_snapshot_row(path, "snapshot_wallets")[0]
+    assert isinstance(victim_key, bytes)
+    thief = dcep.values.SigningKey(b"thief".ljust(32, b"\0")).verify_key
+    _execute(path, "UPDATE snapshot_wallets SET key = ? WHERE key = ?", (bytes(thief), victim_key))
+    ledger = _assert_open_sets_the_snapshot_aside(path, pristine)
+    try:
+        with pytest.raises(dcep.UnknownPartyError):
+            ledger.wallet(thief.address)
+        assert ledger.balance(dcep.values.VerifyKey(victim_key).address).fen > 0
+    finally:
+        ledger.close()
+    _assert_detected(path, must_name=False)
+    _assert_cli_refuses(path, must_name=False)
+
+
+def test_a_deleted_frozen_row_is_set_aside_and_named(pristine: Pristine, tmp_path: Path) -> None:
+    # Before: the frozen wallet paid again after reopening.
+    path = _copy(pristine.path, tmp_path)
+    frozen = _first_snapshot_row(path, "snapshot_frozen")[0]
+    assert isinstance(frozen, bytes)
+    _execute(path, "DELETE FROM snapshot_frozen WHERE wallet = ?", (frozen,))
+    ledger = _assert_open_sets_the_snapshot_aside(path, pristine)
+    try:
+        assert ledger.is_frozen(dcep.values.Address(frozen))
+    finally:
+        ledger.close()
+    _assert_detected(path, must_name=False)
+    _assert_cli_refuses(path, must_name=False)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "change"),
+    [
+        ("snapshot_wallets", "balance_fen", 100_00),
+        ("snapshot_wallets", "category", -3),
+        ("snapshot_banks", "vault_fen", -100_00),
+        ("snapshot_sequences", "last", -1),
+    ],
+)
+def test_a_changed_snapshot_number_is_set_aside_and_named(
+    pristine: Pristine, tmp_path: Path, table: str, column: str, change: int
+) -> None:
+    path = _copy(pristine.path, tmp_path)
+    _execute(
+        path,
+        f"UPDATE {table} SET {column} = {column} + ? WHERE position = "
+        f"(SELECT max(position) FROM {table})",
+        (change,),
+    )
+    _assert_open_sets_the_snapshot_aside(path, pristine).close()
+    _assert_detected(path, must_name=False)
+
+
+def test_a_snapshot_whose_root_is_not_signed_is_set_aside(
+    pristine: Pristine, tmp_path: Path
+) -> None:
+    path = _copy(pristine.path, tmp_path)
+    ((_, certificate),) = _column(path, "snapshot", "certificate")
+    assert isinstance(certificate, bytes)
+    forged = certificate[:-1] + bytes([certificate[-1] ^ 1])  # the signature's last byte
+    _execute(path, "UPDATE snapshot SET certificate = ?", (forged,))
+    _assert_open_sets_the_snapshot_aside(path, pristine).close()
+    _assert_detected(path, must_name=False)
+
+
+@pytest.mark.parametrize("start", ["sealed", "tailed"])
+def test_a_changed_but_readable_policy_is_refused_and_named(
+    pristine: Pristine, tailed: Pristine, tmp_path: Path, start: str
+) -> None:
+    # Before: raising the category-4 caps passed verify, and a payment over the
+    # signed cap was accepted after reopening.  The state root (sealed) and
+    # every header (tailed: recovery replays blocks) carry the policy's digest.
+    path = _copy((pristine if start == "sealed" else tailed).path, tmp_path)
+    _execute(
+        path,
+        "UPDATE meta SET value = replace(value, ' 4=100000,50000,', ' 4=100000,90000,') "
+        "WHERE key = 'policy'",
+    )
+    store = dcep.journal.SqliteStore(path)
+    try:
+        assert "4=100000,90000," in str(store.meta("policy"))
+    finally:
+        store.close()
+    error = _assert_open_refused(path, dcep.Reason.STORE_CORRUPT)
+    assert "policy" in str(error) or "settings_digest" in str(error)
+    verdict = _assert_detected(path, must_name=True)
+    assert verdict.block == 0, verdict
+    assert "settings_digest" in str(verdict)
+    _assert_cli_refuses(path, must_name=True)
 
 
 @pytest.mark.parametrize("start", ["sealed", "tailed"])

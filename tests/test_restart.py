@@ -248,7 +248,7 @@ def test_ledgers_created_without_a_seed_never_share_a_key(count: int) -> None:
 
 def test_a_seed_gives_the_keys_it_always_gave() -> None:
     # Seed 0 was the default: journals written without a seed
-    # (tests/data/journal_v1_reference.db among them) must still be signed by
+    # (tests/data/journal_v2_reference.db among them) must still be signed by
     # these keys when the seed is now given.
     ledger = dcep.Ledger()
     pboc = dcep.CentralBank(ledger, seed=0)

@@ -106,8 +106,9 @@ def verify_command(args: argparse.Namespace) -> int:
         return 1
     print(
         f"{path}: OK: {report.entry_count} entries in {report.block_height} blocks; "
-        "hash chain, signatures, Merkle roots, state commitments"
-        f"{', snapshot' if report.snapshot_checked else ''} and invariants verified"
+        "hash chain, signatures, Merkle roots of entries and changed balances, settings"
+        f"{', snapshot and its signed state root' if report.snapshot_checked else ''}"
+        " and invariants verified"
         + (" against the trusted central bank key" if report.anchored else "")
         + (f"; it extends block {args.since.height} seen before" if args.since else "")
     )

@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_simulate)
     verify = commands.add_parser(
         "verify",
-        help="re-verify a ledger database: chain, signatures, Merkle roots, commitments, "
+        help="re-verify a ledger database: chain, signatures, Merkle roots, state roots, "
         "invariants; exit status 0 if it verifies against --central-bank-key, "
         f"{EXIT_UNANCHORED} if it verifies but no key was given, 1 naming the first fault, "
         "2 if the file is missing",

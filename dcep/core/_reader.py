@@ -15,6 +15,7 @@ from dcep.core._records import AccountKind, CentralBankInfo, LedgerEntry, Receip
 from dcep.core._snapshot import LedgerSnapshot
 from dcep.instructions._encoding import SignedInstruction
 from dcep.values._crypto import Address
+from dcep.values._policy import Policy
 
 __all__ = ["LedgerReader", "ReplayableLedger"]
 
@@ -25,6 +26,10 @@ class LedgerReader(Protocol):
     @property
     def network_id(self) -> bytes:
         """The bytes every signature on the ledger is bound to."""
+
+    @property
+    def policy(self) -> Policy:
+        """The caps and settings the ledger runs under (the journal signs their digest)."""
 
     @property
     def central_bank(self) -> CentralBankInfo | None:

@@ -33,10 +33,9 @@ import nacl.exceptions
 from dcep.errors import InvalidFieldError, Reason
 from dcep.instructions._encoding import domain_tag
 from dcep.instructions._kinds import InstructionKind
-from dcep.values._commitment import commitment_change
 from dcep.values._crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, domain_message
 
-__all__ = ["PendingChange", "SentinelPool", "read_until_failure"]
+__all__ = ["SentinelPool", "read_until_failure"]
 
 _HEADER: Final = PUBLIC_KEY_SIZE + SIGNATURE_SIZE
 #: Below this many envelopes a batch is checked in-process: shipping it costs more.
@@ -203,14 +202,6 @@ class SentinelPool:
         network_id = self._network_id
         return (_signature_is_good(envelope, network_id) for envelope in envelopes)
 
-    def commitment_change(self, removed: list[bytes], added: list[bytes]) -> PendingChange:
-        """Start ``commitment_change`` for a block's leaves in a worker.
-
-        The sequencer folds the result in when it is ready, and meanwhile
-        goes on re-executing the next block.
-        """
-        return PendingChange(self._submit(commitment_change, removed, added)[0], removed, added)
-
     def _submit(
         self, task: Callable[..., R], *args: object
     ) -> tuple[Future[R] | None, ProcessPoolExecutor | None]:
@@ -289,34 +280,3 @@ class SentinelPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-@final
-class PendingChange:
-    """A block's commitment change being computed by a sentinel worker.
-
-    :meth:`result` never fails for want of a worker: if the worker died or
-    the pool was closed, the change is computed here instead.
-    """
-
-    __slots__ = ("_added", "_future", "_removed")
-
-    def __init__(
-        self, future: Future[bytes] | None, removed: list[bytes], added: list[bytes]
-    ) -> None:
-        self._future = future
-        self._removed = removed
-        self._added = added
-
-    def done(self) -> bool:
-        """Whether :meth:`result` would return without waiting for a worker."""
-        return self._future is None or self._future.done()
-
-    def result(self) -> bytes:
-        """The change, waiting for the worker if need be."""
-        if self._future is not None:
-            try:
-                return self._future.result()
-            except (BrokenProcessPool, CancelledError):
-                pass
-        return commitment_change(self._removed, self._added)

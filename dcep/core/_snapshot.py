@@ -9,6 +9,7 @@ rebuilds exactly the state that was captured.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from typing import final
 
 import attrs
@@ -35,7 +36,14 @@ from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import Amount
 from dcep.values._policy import WalletCategory
 
-__all__ = ["NEVER_SWEPT", "LedgerSnapshot", "Snapshot", "capture_state", "restore_state"]
+__all__ = [
+    "NEVER_SWEPT",
+    "LedgerSnapshot",
+    "Snapshot",
+    "capture_state",
+    "restore_state",
+    "state_rows",
+]
 
 BankRow = tuple[bytes, str, str, int, int, int, int, int, int, int, int]
 DepositRow = tuple[bytes, str, int]
@@ -126,12 +134,32 @@ class Snapshot:
     block_height: int
     head_hash: bytes
     last_block_hash: bytes
-    commitment: bytes
+    #: The central bank's signed state root for this state, in its encoding
+    #: (see :mod:`dcep.journal`): what recovery checks the rows against.
+    certificate: bytes
 
     @property
     def entry_count(self) -> int:
         """How many entries the snapshot includes."""
         return self.ledger.entry_count
+
+
+def state_rows(snapshot: LedgerSnapshot) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """Every row of ``snapshot`` as (table, values), in a fixed order: what a state root covers.
+
+    Generic over the snapshot's fields, in their declared order, so that a
+    table added to :class:`LedgerSnapshot` is covered without a change here:
+    a field holding a tuple of rows (or of single values) gives a row per
+    element; any other field (a count, the central bank's record, ``None``)
+    gives one row of its own.
+    """
+    for field in attrs.fields(LedgerSnapshot):
+        value = getattr(snapshot, field.name)
+        if isinstance(value, tuple) and all(isinstance(row, tuple | bytes) for row in value):
+            for row in value:
+                yield field.name, row if isinstance(row, tuple) else (row,)
+        else:
+            yield field.name, value if isinstance(value, tuple) else (value,)
 
 
 def capture_state(state: LedgerState) -> LedgerSnapshot:

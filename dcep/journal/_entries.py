@@ -4,14 +4,16 @@ An entry is an accepted instruction's signed bytes with its outcome (time
 and postings); its hash covers the previous entry's hash, so changing,
 dropping, inserting or reordering any entry changes every hash after it.
 Entries are grouped into blocks whose header holds the Merkle root of the
-block's entry hashes, a commitment to every balance after the block, the
-supply, and the central bank's signature over all of it.
+block's entry hashes, the Merkle root of the balances the block changed,
+a digest of the ledger's settings (network id and policy), the supply, and
+the central bank's signature over all of it.
 
 Both have one canonical byte form, decoded defensively like instructions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from typing import Final, final
 
@@ -36,11 +38,16 @@ __all__ = [
 ]
 
 JOURNAL_VERSION: Final = 1
+#: Block headers of format 3: a changes root where format 2 had LtHash16.
+HEADER_VERSION: Final = 2
 #: The "previous hash" of the first entry and of the first block.
 GENESIS_HASH: Final = bytes(32)
 _ENTRY_PERSON: Final = b"dcep.entry"
+_ENTRY_HASHER: Final = hashlib.blake2b(digest_size=32, person=_ENTRY_PERSON)
+#: version, number, time and envelope length: what precedes an entry's envelope.
+_ENTRY_HEAD: Final = struct.Struct(">BQQI")
 _BLOCK_PERSON: Final = b"dcep.block"
-_BLOCK_TAG: Final = b"dcep/v1/block"
+_BLOCK_TAG: Final = b"dcep/v2/block"
 
 
 def _malformed(message: str) -> EncodingError:
@@ -103,10 +110,7 @@ class JournalEntry:
     ) -> JournalEntry:
         body = b"".join(
             (
-                bytes((JOURNAL_VERSION,)),
-                number.to_bytes(8, "big"),
-                accepted_at_us.to_bytes(8, "big"),
-                len(envelope).to_bytes(4, "big"),
+                _ENTRY_HEAD.pack(JOURNAL_VERSION, number, accepted_at_us, len(envelope)),
                 envelope,
                 postings_encoded,
             )
@@ -150,10 +154,14 @@ class JournalEntry:
 
 def chain_hash(previous_hash: bytes, body: bytes) -> bytes:
     """The hash chain's step: ``H(previous ‖ body)``."""
-    return digest(previous_hash + body, person=_ENTRY_PERSON)
+    # A copy of a hasher set up once: once per entry, on the hot path.
+    hasher = _ENTRY_HASHER.copy()
+    hasher.update(previous_hash)
+    hasher.update(body)
+    return hasher.digest()
 
 
-_HEADER: Final = struct.Struct(">BQ32sQI32s32s32sQQQ")
+_HEADER: Final = struct.Struct(">BQ32sQI32s32s32sI32sQQQ")
 
 
 @final
@@ -167,7 +175,13 @@ class BlockHeader:
     entry_count: int
     last_entry_hash: bytes = attrs.field(repr=False)
     entries_root: bytes = attrs.field(repr=False)
-    state_commitment: bytes = attrs.field(repr=False)
+    #: The Merkle root of the new balance of every account the block's
+    #: postings touched, sorted (:func:`dcep.values._commitment.changes_root`).
+    changes_root: bytes = attrs.field(repr=False)
+    #: How many accounts that is (the changes tree's size).
+    changed_accounts: int
+    #: The digest of the network id and policy the ledger runs under.
+    settings_digest: bytes = attrs.field(repr=False)
     issued_fen: int
     redeemed_fen: int
     sealed_at_us: int
@@ -175,14 +189,16 @@ class BlockHeader:
     def encode(self) -> bytes:
         """The header's canonical bytes (what is hashed and signed)."""
         return _HEADER.pack(
-            JOURNAL_VERSION,
+            HEADER_VERSION,
             self.height,
             self.previous_block_hash,
             self.first_entry,
             self.entry_count,
             self.last_entry_hash,
             self.entries_root,
-            self.state_commitment,
+            self.changes_root,
+            self.changed_accounts,
+            self.settings_digest,
             self.issued_fen,
             self.redeemed_fen,
             self.sealed_at_us,
@@ -199,7 +215,7 @@ class BlockHeader:
         if len(raw) != _HEADER.size:
             raise _malformed(f"a block header is {_HEADER.size} bytes, not {len(raw)}")
         version, *fields = _HEADER.unpack(raw)
-        if version != JOURNAL_VERSION:
+        if version != HEADER_VERSION:
             raise EncodingError(
                 Reason.ENCODING_UNSUPPORTED_VERSION, f"block header version {version}"
             )

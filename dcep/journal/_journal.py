@@ -5,9 +5,10 @@ onto the chain and held until the ledger's commit point, where the journal
 hands the store one write: in :attr:`Durability.SYNC` mode that happens
 before ``submit``/``submit_many`` returns, so a receipt is never returned for
 something a crash can lose.  Every ``block_size`` entries the journal seals a
-block: the Merkle root of the block's entry hashes, the state commitment
-after it (updated only for the accounts the block touched), the supply, and
-the central bank's signature.
+block: the Merkle root of the block's entry hashes, the Merkle root of the
+new balance of every account the block touched (a hash per account), the
+settings digest, the supply, and the central bank's signature.  With each
+snapshot it signs a root over the whole state (:mod:`._state_root`).
 
 :meth:`Journal.replay` runs a stored journal back through a ledger — with every
 signature checked (replicas, ``dcep verify``) or trusted (recovery of one's
@@ -15,16 +16,12 @@ own file) — and stops at the first entry or block that does not come out
 the same, naming it.
 
 Over 400 lines, knowingly: appending, sealing and replay share one chain
-head, one open block and one deferred commitment, and replay must seal
-exactly as appending does.  The issue on the journal's cost (a cheaper
-state commitment) rewrites the sealing half; this module is split along the
-new commitment's seams then, not twice.
+head and one open block, and replay must seal exactly as appending does.
 """
 
 from __future__ import annotations
 
 import enum
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Final, final
 
@@ -32,13 +29,14 @@ import attrs
 
 from dcep.core._reader import ReplayableLedger
 from dcep.core._records import AccountKind, LedgerEntry
-from dcep.core._sentinels import PendingChange, SentinelPool
+from dcep.core._sentinels import SentinelPool
 from dcep.core._snapshot import Snapshot
 from dcep.errors import DcepError, InvalidFieldError, JournalError, NotAuthorisedError, Reason
 from dcep.instructions._encoding import SignedInstruction
-from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry, SealedBlock, chain_hash
+from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry, SealedBlock
+from dcep.journal._state_root import SignedStateRoot, StateRoot, settings_digest, state_root_of
 from dcep.journal._store import Store, StoredBlock, StoredEntry
-from dcep.values._commitment import StateCommitment, account_leaf
+from dcep.values._commitment import account_leaf, changes_root
 from dcep.values._crypto import Address, SigningKey
 from dcep.values._merkle import merkle_root
 
@@ -52,8 +50,6 @@ DEFAULT_BLOCK_SIZE: Final = 1024
 DEFAULT_SNAPSHOT_EVERY_BLOCKS: Final = 128
 #: Replay reports progress in steps this large (the argument is entries just done).
 _PROGRESS_STEP: Final = 1024
-#: Blocks whose commitment a replica leaves with the workers before waiting.
-_MAX_OFFLOADED: Final = 4
 
 AccountKey = tuple[AccountKind, Address, str]
 
@@ -84,6 +80,9 @@ class RecoveryReport:
     unsealed: int
     #: Bytes of a torn final write that the store dropped (0 if none).
     torn_bytes_dropped: int
+    #: Why the stored snapshot was refused, if it was (recovery then replayed
+    #: from the genesis instead); ``None`` if it was used or there was none.
+    snapshot_refused: str | None = None
 
 
 @final
@@ -94,26 +93,26 @@ class Journal:
         "_block_entry_hashes",
         "_block_first_entry",
         "_block_size",
-        "_commitment",
-        "_deferred",
         "_dirty",
         "_durability",
         "_expected_blocks",
         "_head_hash",
         "_height",
         "_last_block_hash",
+        "_last_body",
         "_ledger",
-        "_offload",
-        "_offloaded",
         "_peeked",
+        "_peeked_header",
         "_pending_blocks",
         "_pending_entries",
         "_pending_snapshot",
         "_replaying",
-        "_settle_at",
+        "_settings",
         "_signer",
         "_snapshot_every",
+        "_state_root",
         "_store",
+        "_unchecked_block",
         "_verify_blocks",
         "recovery",
     )
@@ -144,33 +143,35 @@ class Journal:
         self._pending_blocks: list[SealedBlock] = []
         self._pending_snapshot: Snapshot | None = None
         self._block_entry_hashes: list[bytes] = []
-        self._dirty: dict[AccountKey, int] = {}
-        #: While recovery defers the state commitment: every balance change
-        #: since the last block checked, and that block's (height, digest).
-        self._deferred: dict[AccountKey, int] | None = None
-        self._settle_at: SealedBlock | None = None
-        #: While a replica replays with sentinels: the pool that expands each
-        #: block's leaves, and the blocks whose commitment it is still expanding.
-        self._offload: SentinelPool | None = None
-        self._offloaded: deque[tuple[PendingChange, BlockHeader]] = deque()
+        #: The accounts the open block's postings touched, in first-touched order.
+        self._dirty: dict[AccountKey, None] = {}
+        self._settings = settings_digest(ledger.network_id, ledger.policy.to_text())
+        #: While recovery replays without checking signatures: the last block
+        #: adopted, whose signature covers every header before it.
+        self._unchecked_block: SealedBlock | None = None
         self._replaying = False
         self._verify_blocks = False
         self._expected_blocks: Iterator[StoredBlock] | None = None
         self._peeked: StoredBlock | None = None
+        #: The peeked block's header, decoded once (not at every entry of its block).
+        self._peeked_header: BlockHeader | None = None
+        #: While replaying: the body of the entry re-execution just rebuilt.
+        self._last_body = b""
         #: What opening the store found (zeros for a new store); ``None`` until then.
         self.recovery: RecoveryReport | None = None
+        #: The signed root of the latest snapshot taken or restored.
+        self._state_root: SignedStateRoot | None = None
         if resume_from is None:
             self._head_hash = GENESIS_HASH
             self._last_block_hash = GENESIS_HASH
             self._height = 0
-            self._commitment = StateCommitment()
             self._block_first_entry = 0
         else:
             self._head_hash = resume_from.head_hash
             self._last_block_hash = resume_from.last_block_hash
             self._height = resume_from.block_height
-            self._commitment = StateCommitment.from_bytes(resume_from.commitment)
             self._block_first_entry = resume_from.entry_count
+            self._state_root = SignedStateRoot.decode(resume_from.certificate)
         ledger.subscribe(self._on_entry, self._on_commit)
 
     # -- what users see ---------------------------------------------------------
@@ -206,9 +207,14 @@ class Journal:
         return self._block_first_entry
 
     @property
-    def commitment(self) -> StateCommitment:
-        """The state commitment as of the last sealed block (a copy)."""
-        return self._commitment.copy()
+    def settings_digest(self) -> bytes:
+        """The digest of the network id and policy that every header carries."""
+        return self._settings
+
+    @property
+    def state_root(self) -> SignedStateRoot | None:
+        """The central bank's signed root over the state of the latest snapshot, if any."""
+        return self._state_root
 
     @property
     def can_seal(self) -> bool:
@@ -257,9 +263,9 @@ class Journal:
         self._block_entry_hashes.append(journal_entry.hash)
         dirty = self._dirty
         for posting in entry.receipt.postings:
-            key = (posting.kind, posting.owner, posting.account_id)
-            dirty[key] = dirty.get(key, 0) + posting.delta_fen
+            dirty[posting.kind, posting.owner, posting.account_id] = None
         if self._replaying:
+            self._last_body = journal_entry.body
             self._seal_if_stored_block_ends()
             return
         self._pending_entries.append(journal_entry)
@@ -285,54 +291,19 @@ class Journal:
             self._pending_snapshot = self._snapshot_if_at_boundary()
         return block
 
-    def _fold_into_commitment(
-        self, changes: dict[AccountKey, int], since: dict[AccountKey, int] | None = None
-    ) -> None:
-        removed, added = self._leaf_changes(changes, since)
-        commitment = self._commitment
-        for leaf in removed:
-            commitment.remove(leaf)
-        for leaf in added:
-            commitment.add(leaf)
+    def _changed_leaves(self) -> list[bytes]:
+        # Every account the open block touched, at its balance now (the
+        # block's end); zero balances too, so that the tree's size is the
+        # number of accounts touched.  The kind is a StrEnum: it encodes as its value.
+        balance = self._ledger.account_balance_fen
+        return [
+            account_leaf(kind, owner, account_id, balance(kind, owner, account_id))
+            for kind, owner, account_id in self._dirty
+        ]
 
-    def _leaf_changes(
-        self, changes: dict[AccountKey, int], since: dict[AccountKey, int] | None = None
-    ) -> tuple[list[bytes], list[bytes]]:
-        # Each changed account: its old leaf out, its new leaf in.  ``since``
-        # holds changes made after the moment being committed to.
+    def _next_header(self) -> BlockHeader:
         ledger = self._ledger
-        removed: list[bytes] = []
-        added: list[bytes] = []
-        for key, delta_fen in changes.items():
-            kind, owner, account_id = key
-            new_fen = ledger.account_balance_fen(kind, owner, account_id)
-            if since:
-                new_fen -= since.get(key, 0)
-            old_fen = new_fen - delta_fen
-            if old_fen == new_fen:
-                continue
-            # The kind is a StrEnum: it encodes as its value, without the enum's property.
-            if old_fen:
-                removed.append(account_leaf(kind, owner, account_id, old_fen))
-            if new_fen:
-                added.append(account_leaf(kind, owner, account_id, new_fen))
-        return removed, added
-
-    def _next_header(self, deferred_commitment: bytes | None = None) -> BlockHeader:
-        ledger = self._ledger
-        if deferred_commitment is None:
-            self._fold_into_commitment(self._dirty)
-            state_commitment = self._commitment.digest()
-        else:
-            # The stored digest stands in while the commitment is checked
-            # later: in recovery at the end of the replay, when every account
-            # changed since is folded in at once; in a replica with sentinels
-            # when a worker has expanded the block's leaves.
-            deferred = self._deferred
-            if deferred is not None:
-                for key, delta_fen in self._dirty.items():
-                    deferred[key] = deferred.get(key, 0) + delta_fen
-            state_commitment = deferred_commitment
+        leaves = self._changed_leaves()
         issued_fen, redeemed_fen = ledger.lifetime_totals_fen()
         return BlockHeader(
             height=self._height,
@@ -341,7 +312,9 @@ class Journal:
             entry_count=len(self._block_entry_hashes),
             last_entry_hash=self._head_hash,
             entries_root=merkle_root(self._block_entry_hashes),
-            state_commitment=state_commitment,
+            changes_root=changes_root(leaves),
+            changed_accounts=len(leaves),
+            settings_digest=self._settings,
             issued_fen=issued_fen,
             redeemed_fen=redeemed_fen,
             sealed_at_us=ledger.last_entry_time_us,
@@ -356,14 +329,26 @@ class Journal:
         self._dirty = {}
 
     def _snapshot_if_at_boundary(self) -> Snapshot | None:
-        if self._block_entry_hashes:
+        if self._block_entry_hashes or self._signer is None:
             return None
+        rows = self._ledger.snapshot()
+        root, row_count = state_root_of(rows)
+        state = StateRoot(
+            block_height=self._height,
+            last_block_hash=self._last_block_hash,
+            entry_count=rows.entry_count,
+            head_hash=self._head_hash,
+            settings_digest=self._settings,
+            row_count=row_count,
+            root=root,
+        )
+        self._state_root = SignedStateRoot.sign(state, self._signer, self._ledger.network_id)
         return Snapshot(
-            ledger=self._ledger.snapshot(),
+            ledger=rows,
             block_height=self._height,
             head_hash=self._head_hash,
             last_block_hash=self._last_block_hash,
-            commitment=self._commitment.to_bytes(),
+            certificate=self._state_root.encode(),
         )
 
     # -- replay -----------------------------------------------------------------
@@ -378,29 +363,22 @@ class Journal:
         if stored is None:
             return
         height, header_raw, signature = stored
-        try:
-            stored_header = BlockHeader.decode(header_raw)
-        except (DcepError, TypeError, ValueError) as error:
-            raise JournalError(
-                Reason.JOURNAL_BLOCK_MISMATCH, f"unreadable block header: {error}", block=height
-            ) from None
+        stored_header = self._peeked_header
+        if stored_header is None:
+            try:
+                stored_header = self._peeked_header = BlockHeader.decode(header_raw)
+            except (DcepError, TypeError, ValueError) as error:
+                raise JournalError(
+                    Reason.JOURNAL_BLOCK_MISMATCH,
+                    f"unreadable block header: {error}",
+                    block=height,
+                ) from None
         if len(self._block_entry_hashes) < stored_header.entry_count:
             return
         self._peeked = None
-        deferring = self._deferred is not None
-        change = None
-        if self._offload is not None:
-            change = self._offload.commitment_change(*self._leaf_changes(self._dirty))
-        later = deferring or change is not None
-        computed = self._next_header(stored_header.state_commitment if later else None)
-        if deferring:
-            self._settle_at = SealedBlock(stored_header, signature)
+        self._peeked_header = None
+        computed = self._next_header()
         if computed != stored_header:
-            if change is not None:
-                # Name every differing field, as a replica without workers does.
-                self._check_offloaded(wait=True)
-                self._commitment.merge(change.result())
-                computed = attrs.evolve(computed, state_commitment=self._commitment.digest())
             raise JournalError(
                 Reason.JOURNAL_BLOCK_MISMATCH,
                 "the stored header is not what re-executing its entries gives: "
@@ -408,51 +386,12 @@ class Journal:
                 block=height,
                 entry=stored_header.first_entry + stored_header.entry_count - 1,
             )
-        if change is not None:
-            # Queued before the signature check: should that fail, replay
-            # settles this commitment first, the check a lone replica makes first.
-            self._offloaded.append((change, stored_header))
         block = SealedBlock(stored_header, signature)
         if self._verify_blocks:
             self._require_central_signature(block)
+        else:
+            self._unchecked_block = block
         self._adopt(block)
-        self._check_offloaded(wait=False)
-
-    def _yield_to_earlier_faults(
-        self, number: int, body: bytes, stored_hash: bytes, previous_hash: bytes, height: int
-    ) -> None:
-        # A fault found at this entry is reported only if nothing a replica
-        # without workers checks first is wrong: the blocks before this
-        # entry's block, the stored entry itself, then the block it sealed.
-        self._check_offloaded(wait=True, below=height)
-        try:
-            _check_stored_entry(number, body, stored_hash, previous_hash, height)
-        except JournalError:
-            self._offloaded.clear()  # only the block this entry sealed: it comes after
-            raise
-        self._check_offloaded(wait=True)
-
-    def _check_offloaded(self, *, wait: bool, below: int | None = None) -> None:
-        # Fold the workers' changes in block order, comparing each digest;
-        # without ``wait``, only those already done (and the oldest, past a
-        # few); with ``below``, only the blocks under that height.
-        pending = self._offloaded
-        while (
-            pending
-            and (below is None or pending[0][1].height < below)
-            and (wait or pending[0][0].done() or len(pending) > _MAX_OFFLOADED)
-        ):
-            change, header = pending.popleft()
-            self._commitment.merge(change.result())
-            if self._commitment.digest() != header.state_commitment:
-                pending.clear()  # the first fault is the one reported
-                raise JournalError(
-                    Reason.JOURNAL_BLOCK_MISMATCH,
-                    "the stored header is not what re-executing its entries gives: "
-                    "differs in state_commitment",
-                    block=header.height,
-                    entry=header.first_entry + header.entry_count - 1,
-                )
 
     def _require_central_signature(self, block: SealedBlock, entry: int | None = None) -> None:
         central = self._ledger.central_bank
@@ -471,29 +410,14 @@ class Journal:
                 entry=entry,
             ) from None
 
-    def _settle_deferred(self) -> None:
-        # Fold what recovery deferred into the commitment, as of the last
-        # block replayed (later entries' changes are still in ``_dirty``).
-        deferred, block = self._deferred, self._settle_at
-        self._deferred = None
-        self._settle_at = None
-        if deferred is None or block is None:
-            return
-        self._fold_into_commitment(deferred, since=self._dirty)
-        header = block.header
-        last_entry = header.first_entry + header.entry_count - 1
-        if self._commitment.digest() != header.state_commitment:
-            raise JournalError(
-                Reason.JOURNAL_BLOCK_MISMATCH,
-                "the stored header is not what re-executing its entries gives: "
-                "differs in state_commitment",
-                block=header.height,
-                entry=last_entry,
-            )
-        # The headers before it took their commitments from the store; the
-        # central bank's signature on this one covers them all, through the
-        # chain of previous-block hashes.
-        self._require_central_signature(block, last_entry)
+    def _check_last_signature(self) -> None:
+        # Recovery checked every field of every header it replayed; the
+        # central bank's signature on the last one covers the others through
+        # the chain of previous-block hashes (and so the entries under them).
+        block, self._unchecked_block = self._unchecked_block, None
+        if block is not None:
+            header = block.header
+            self._require_central_signature(block, header.first_entry + header.entry_count - 1)
 
     def replay(
         self,
@@ -504,47 +428,37 @@ class Journal:
         progress: Callable[[int], None] | None = None,
         final: bool = True,
         sentinels: SentinelPool | None = None,
-        check_every_commitment: bool = True,
         verify_unsealed: bool = False,
     ) -> int:
         """Re-execute stored entries through the journal's ledger; return how many.
 
         Raises :class:`~dcep.JournalError` naming the first entry or block that
-        does not come out exactly as stored.  ``final`` says these are all the
-        entries there are, so a stored block beyond them is a fault.  With
-        ``sentinels``, signatures are checked in their worker processes, a
-        chunk of entries ahead of re-execution; any they find bad is checked
-        again here so that the error is the one a lone replica raises.
+        does not come out exactly as stored: every field of every block
+        header is recomputed where the block ends, the changes root too, so
+        a balance that differs from the one the central bank signed is named
+        at that block.  ``final`` says these are all the entries there are, so
+        a stored block beyond them is a fault.  With ``sentinels``, signatures
+        are checked in their worker processes, a chunk of entries ahead of
+        re-execution; any they find bad is checked again here so that the
+        error is the one a lone replica raises.
 
-        With ``sentinels`` and every commitment checked (a replica), a worker
-        also expands each block's leaves while the next block re-executes;
-        the digests are compared in block order, and before any later fault
-        is reported, so the first fault named is the same as without.
-
-        ``check_every_commitment=False`` (recovery, reading its own store)
-        checks every other field of every block header but folds the balance
-        changes into the state commitment once, at the end, and checks it
-        against the last block replayed: a touched account costs two leaf
-        expansions per replay instead of two per block.
-
+        Without ``verify_signatures`` (recovery, reading its own store), the
+        central bank's signature is checked on the last block replayed only:
+        it covers every header before it through the chain of block hashes.
         ``verify_unsealed`` (recovery) checks the signature of every entry
         after the last stored block, even without ``verify_signatures``: no
         central bank's signature covers those yet, and sealing them later
-        would.  The entries in stored blocks are covered by the signature on
-        the last block replayed (see above).
+        would.
         """
         self._replaying = True
         self._verify_blocks = verify_signatures
         self._expected_blocks = blocks
-        self._deferred = None if check_every_commitment else {}
-        self._offload = sentinels if check_every_commitment else None
         count = 0
         try:
             count = self._replay_entries(
                 entries, verify_signatures, progress, sentinels, verify_unsealed
             )
-            self._check_offloaded(wait=True)
-            self._settle_deferred()
+            self._check_last_signature()
             leftover = self._peek_stored_block() if final else None
             if leftover is not None:
                 raise JournalError(
@@ -552,18 +466,11 @@ class Journal:
                     "a stored block covers entries that are not stored",
                     block=leftover[0],
                 )
-        except BaseException:
-            # A block before the fault (or the interruption) may still have its
-            # commitment out with a worker: if that is wrong, it is the first
-            # fault; and a block adopted is never left unchecked.
-            self._check_offloaded(wait=True)
-            raise
         finally:
-            self._deferred = None
-            self._settle_at = None
-            self._offload = None
-            self._offloaded.clear()
+            self._unchecked_block = None
             self._peeked = None
+            self._peeked_header = None
+            self._last_body = b""
             self._replaying = False
             self._verify_blocks = False
             self._expected_blocks = None
@@ -596,7 +503,7 @@ class Journal:
                 )
             previous_hash, height = self._head_hash, self._height
             if type(body) is not bytes or type(stored_hash) is not bytes:
-                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
             try:
                 # Only what re-executing needs: the re-executed entry's hash,
                 # compared below, covers every byte of the stored one.
@@ -608,24 +515,25 @@ class Journal:
                     # Past the last stored block: no central bank's signature covers it.
                     signed.verify(network_id)
                 ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
-            except JournalError as error:
-                if error.block is not None and error.block < height:
-                    raise  # a worker's verdict on an earlier block: the first fault
+            except JournalError:
                 # A block sealed by this entry disagreed: already named,
                 # unless the entry itself is what is wrong.
-                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
                 raise
             except DcepError as error:
-                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
                 raise JournalError(
                     Reason.JOURNAL_REPLAY_DIVERGED,
                     f"re-executing the entry was refused: {error}",
                     entry=number,
                     block=self._height,
                 ) from None
-            # Re-execution rebuilt this entry; the stored bytes must be the same.
-            if self._head_hash != stored_hash or chain_hash(previous_hash, body) != stored_hash:
-                self._yield_to_earlier_faults(number, body, stored_hash, previous_hash, height)
+            # Re-execution rebuilt this entry (an instruction already accepted
+            # rebuilds none: the head stays put); the stored bytes must be the
+            # same, and then so is their hash: comparing bytes spares hashing.
+            head = self._head_hash
+            if head == previous_hash or head != stored_hash or self._last_body != body:
+                _check_stored_entry(number, body, stored_hash, previous_hash, height)
                 raise JournalError(
                     Reason.JOURNAL_REPLAY_DIVERGED,
                     "re-executing the entry gave another outcome than the one stored",
@@ -693,7 +601,9 @@ def _header_difference(computed: BlockHeader, stored: BlockHeader) -> str:
             "entry_count",
             "last_entry_hash",
             "entries_root",
-            "state_commitment",
+            "changes_root",
+            "changed_accounts",
+            "settings_digest",
             "issued_fen",
             "redeemed_fen",
             "sealed_at_us",

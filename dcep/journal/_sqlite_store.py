@@ -36,7 +36,7 @@ __all__ = ["FORMAT_VERSION", "SqliteStore", "read_identity"]
 
 #: "DCEP" in ASCII: marks the file as ours for `file` and for this code.
 APPLICATION_ID: Final = 0x44434550
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _READ_CHUNK: Final = 4096
 _WAL_HEADER_SIZE: Final = 32
@@ -51,7 +51,7 @@ CREATE TABLE blocks (height INTEGER PRIMARY KEY, header BLOB NOT NULL, signature
 CREATE TABLE snapshot (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     block_height INTEGER NOT NULL, head_hash BLOB NOT NULL, last_block_hash BLOB NOT NULL,
-    commitment BLOB NOT NULL, central_name TEXT, central_code TEXT, central_key BLOB,
+    certificate BLOB NOT NULL, central_name TEXT, central_code TEXT, central_key BLOB,
     issued_fen INTEGER NOT NULL, redeemed_fen INTEGER NOT NULL,
     entry_count INTEGER NOT NULL, last_time_us INTEGER NOT NULL
 );
@@ -256,8 +256,9 @@ def _check_file(path: Path) -> bool:
     if application_id != APPLICATION_ID:
         raise _refuse(Reason.STORE_NOT_DCEP, path, "an SQLite database, but not a dcep ledger")
     if version != FORMAT_VERSION:
-        # Format 1 committed to balances with SHAKE-256 leaves: its blocks
-        # would not verify here, so it is refused like a newer one.
+        # Formats 1 and 2 committed to balances with LtHash (SHAKE-256, then
+        # ChaCha20 leaves) and signed no state root with their snapshots: their
+        # blocks would not verify here, so they are refused like a newer one.
         raise _refuse(
             Reason.STORE_VERSION_UNSUPPORTED,
             path,
@@ -494,7 +495,7 @@ class SqliteStore:
                 snapshot.block_height,
                 snapshot.head_hash,
                 snapshot.last_block_hash,
-                snapshot.commitment,
+                snapshot.certificate,
                 *central,
                 state.issued_fen,
                 state.redeemed_fen,
@@ -554,10 +555,10 @@ class SqliteStore:
         row = connection.execute("SELECT * FROM snapshot WHERE id = 1").fetchone()
         if row is None:
             return None
-        (_, height, head, last_block, commitment, c_name, c_code, c_key, issued, redeemed,
+        (_, height, head, last_block, certificate, c_name, c_code, c_key, issued, redeemed,
          entry_count, last_time_us) = row  # fmt: skip
         _typed(
-            (height, head, last_block, commitment, issued, redeemed, entry_count, last_time_us),
+            (height, head, last_block, certificate, issued, redeemed, entry_count, last_time_us),
             "ibbbiiii",
         )
         if c_key is not None:
@@ -636,7 +637,7 @@ class SqliteStore:
             entry_count=entry_count,
             last_time_us=last_time_us,
         )
-        return Snapshot(ledger, height, head, last_block, commitment)
+        return Snapshot(ledger, height, head, last_block, certificate)
 
     def _later_tables(self) -> set[str]:
         listed = self._connection.execute(

@@ -19,6 +19,7 @@ from dcep.core._batches import submit_stream as _submit_stream
 from dcep.core._machine import LedgerCore
 from dcep.core._records import Receipt, Rejection
 from dcep.core._sentinels import SentinelPool
+from dcep.core._snapshot import Snapshot
 from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
 from dcep.instructions._encoding import SignedInstruction
 from dcep.journal._journal import (
@@ -28,11 +29,17 @@ from dcep.journal._journal import (
     Journal,
     RecoveryReport,
 )
-from dcep.journal._recovery import check_network, check_snapshot_anchors
+from dcep.journal._recovery import (
+    check_network,
+    check_settings,
+    check_snapshot,
+    check_snapshot_anchors,
+)
 from dcep.journal._sqlite_store import SqliteStore
+from dcep.journal._state_root import settings_digest
 from dcep.journal._store import MemoryStore, Store
 from dcep.values._clock import Clock
-from dcep.values._crypto import DEFAULT_NETWORK_ID
+from dcep.values._crypto import DEFAULT_NETWORK_ID, VerifyKey
 from dcep.values._policy import Policy
 
 __all__ = ["Ledger"]
@@ -89,25 +96,23 @@ class Ledger(LedgerCore):
 
         Recovery loads the store's latest snapshot and re-executes the entries
         after it, checking that every entry and block comes out exactly as
-        stored; :class:`~dcep.JournalError` names the first that does not.  It
-        trusts nothing unsigned: the genesis must be signed for ``network_id``,
-        every entry after the last stored block (the unsealed tail, which no
-        block signature covers yet) has its signature checked, and the central
-        bank's signature on the last block replayed covers the entries before
-        it.  Entries inside sealed blocks are not re-verified one by one.
+        stored; :class:`~dcep.JournalError` names the first that does not.  A
+        snapshot whose rows are not those the central bank signed (a wallet's
+        key, a frozen wallet or a balance edited in the file) is not used:
+        recovery replays from the genesis instead, and
+        :attr:`~dcep.journal.RecoveryReport.snapshot_refused` says why.  A
+        network id or policy other than the one the central bank signed is
+        ``STORE_CORRUPT``.  It trusts nothing unsigned: the genesis must be
+        signed for ``network_id``, every entry after the last stored block
+        (the unsealed tail, which no block signature covers yet) has its
+        signature checked, and the central bank's signature on the last block
+        replayed covers the entries before it.  Entries inside sealed blocks
+        are not re-verified one by one.
         """
         ledger = cls(network_id=network_id, policy=policy, clock=clock)
         store = store if store is not None else MemoryStore()
-        check_network(store, ledger.network_id)
-        snapshot = store.latest_snapshot()
-        if snapshot is not None:
-            check_snapshot_anchors(store, snapshot)
-            try:
-                ledger.restore(snapshot.ledger)
-            except (DcepError, ValueError, KeyError, struct.error) as error:
-                raise JournalError(
-                    Reason.STORE_CORRUPT, f"the snapshot does not restore: {error}"
-                ) from None
+        central_bank_key = check_network(store, ledger.network_id)
+        snapshot, refused = _trusted_snapshot(ledger, store, central_bank_key)
         journal = Journal(
             ledger,
             store,
@@ -122,7 +127,6 @@ class Ledger(LedgerCore):
             store.read_entries(start_entry),
             store.read_blocks(start_block),
             verify_signatures=False,
-            check_every_commitment=False,
             verify_unsealed=True,
         )
         problems = ledger.violations()
@@ -136,6 +140,7 @@ class Ledger(LedgerCore):
             blocks=journal.height,
             unsealed=ledger.entry_count - journal.sealed_entry_count,
             torn_bytes_dropped=getattr(store, "torn_wal_bytes", 0),
+            snapshot_refused=refused,
         )
         ledger._journal = journal
         return ledger
@@ -243,3 +248,35 @@ class Ledger(LedgerCore):
         yielded is safe (ids are idempotent).
         """
         return _submit_stream(self, instructions, sentinels=sentinels, commit_every=commit_every)
+
+
+def _trusted_snapshot(
+    ledger: Ledger, store: Store, central_bank_key: VerifyKey | None
+) -> tuple[Snapshot | None, str | None]:
+    """The store's snapshot, restored into ``ledger`` if the central bank signed it.
+
+    Returns the snapshot (``None`` if there is none, or it was refused) and
+    why it was refused.  A snapshot that does not end where the journal says
+    is ``STORE_CORRUPT`` (the journal under it was cut or edited: replaying
+    from the genesis would not reach the same place); one whose rows or
+    signed root do not check is set aside, and recovery replays from the
+    genesis, which every stored entry and block still allows.
+    """
+    snapshot = store.latest_snapshot()
+    if snapshot is None:
+        return None, None
+    check_snapshot_anchors(store, snapshot)
+    settings = settings_digest(ledger.network_id, ledger.policy.to_text())
+    check_settings(snapshot, central_bank_key, ledger.network_id, settings)
+    try:
+        check_snapshot(snapshot, central_bank_key, ledger.network_id, settings)
+    except JournalError as error:
+        return None, str(error)
+    try:
+        ledger.restore(snapshot.ledger)
+    except (DcepError, ValueError, KeyError, struct.error) as error:
+        # Signed rows that do not restore: a fault of this code, not of the file.
+        raise JournalError(
+            Reason.STORE_CORRUPT, f"the snapshot does not restore: {error}"
+        ) from None
+    return snapshot, None

@@ -3,9 +3,10 @@
 In the spirit of the Blockchain Service Network, where many institutions run
 nodes over one shared infrastructure, a :class:`Replica` trusts nothing it
 reads: it checks every signature, re-executes every instruction in a ledger
-of its own, recomputes every block header (chain, Merkle root, state
-commitment, supply) and checks the central bank's signature on it, and
-compares the stored snapshot with the state it reached itself.  The first
+of its own, recomputes every block header (chain, Merkle roots of the
+entries and of the balances changed, settings, supply) and checks the
+central bank's signature on it, and compares the stored snapshot with the
+state it reached itself and its signed state root with the root of that state.  The first
 difference stops it with a :class:`~dcep.JournalError` naming the block and
 entry.  It can follow a store that is still being written (another process
 on the same SQLite file, or a :class:`~dcep.journal.MemoryStore`) by calling
@@ -33,6 +34,8 @@ from dcep.instructions._encoding import SignedInstruction
 from dcep.journal._checkpoint import Checkpoint
 from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry
 from dcep.journal._journal import Journal
+from dcep.journal._recovery import check_snapshot
+from dcep.journal._sqlite_store import SqliteStore
 from dcep.journal._store import MemoryStore, Store
 from dcep.ledger._ledger import Ledger
 from dcep.values._crypto import DEFAULT_NETWORK_ID, VerifyKey
@@ -63,7 +66,14 @@ class VerificationReport:
 
 @final
 class Replica:
-    """A node that re-executes and re-verifies another ledger's journal."""
+    """A node that re-executes and re-verifies another ledger's journal.
+
+    ``policy`` is the one the journal must have been written under: by
+    default the one a :class:`~dcep.journal.SqliteStore` records, or the
+    default policy.  Every block header carries the digest of the network id
+    and policy, so a journal written under other settings is named at its
+    first block.
+    """
 
     __slots__ = ("_anchor", "_journal", "_ledger", "_store")
 
@@ -83,6 +93,10 @@ class Replica:
             )
         self._store = store
         self._anchor = central_bank_key
+        if policy is None and isinstance(store, SqliteStore):
+            # The policy the file records: every header signs its digest, so
+            # a policy edited in the file is named at the first block.
+            policy = store.stored_policy()
         self._ledger = Ledger(network_id=network_id, policy=policy)
         # The replica's own journal only recomputes; it never writes anywhere real.
         self._journal = Journal(self._ledger, MemoryStore())
@@ -244,10 +258,22 @@ class Replica:
         if (
             self._journal.head_hash != snapshot.head_hash
             or self._journal.last_block_hash != snapshot.last_block_hash
-            or self._journal.commitment.to_bytes() != snapshot.commitment
         ):
             raise JournalError(
                 Reason.JOURNAL_REPLAY_DIVERGED,
-                "the stored snapshot's chain head, last block or state commitment is wrong",
+                "the stored snapshot's chain head or last block is wrong",
                 **where,
             )
+        central = self._ledger.central_bank
+        settings = self._journal.settings_digest
+        try:
+            # The rows are the replica's own by now: their root is the one to sign.
+            check_snapshot(
+                snapshot, central.key if central else None, self._ledger.network_id, settings
+            )
+        except JournalError as error:
+            raise JournalError(
+                Reason.JOURNAL_REPLAY_DIVERGED,
+                f"the stored snapshot's signed state root is wrong: {error}",
+                **where,
+            ) from None

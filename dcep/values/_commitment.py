@@ -1,50 +1,60 @@
-"""An incremental commitment to every balance: LtHash over accounts.
+"""Commitments to balances and state as Merkle roots: a hash per changed account.
 
-Each non-zero balance is a leaf, ``kind ‖ owner ‖ account id ‖ balance``,
-expanded to 1024 lanes of 16 bits; the commitment is the
-lane-wise sum of all leaves modulo 2^16 (LtHash16 of Bellare-Micciancio's
-lattice family, as Facebook's "Securing Update Propagation with Homomorphic
-Hashing" uses).  A balance change is one subtraction of the old leaf and one
-addition of the new, so a block's commitment costs work in proportion to the
-accounts it touched, never to the whole ledger.  A plain sum of 256-bit hashes
-would be cheaper and is not safe (Wagner's generalised birthday attack); this
-one is.
+Two kinds of leaf, each canonical bytes hashed under the RFC 9162 leaf
+prefix of :mod:`dcep.values._merkle`:
 
-The expansion is libsodium's ChaCha20 keystream
-(``randombytes_buf_deterministic``) keyed by a personalised BLAKE2b-256 of
-the leaf: a hash, then a stream cipher as the extendable output, twice as
-fast as SHAKE-256 for 2,048 bytes.  Every touched account costs two
-expansions per block, so this is the journal's largest cost per transfer.
+- an **account leaf**, ``kind ‖ owner ‖ account id ‖ balance``: what one
+  balance is after a block.  A block's *changes root* is the Merkle root of
+  the leaves of every account the block's postings touched, sorted, so it
+  costs one leaf hash per touched account and about one inner hash more,
+  never work in proportion to the whole ledger;
+- a **row leaf**, ``table ‖ values``: one row of a snapshot, every value
+  typed and length-prefixed.  The Merkle root over every row of a snapshot
+  (its *state root*) stands for the whole state, and an inclusion path under
+  it is a short proof of one wallet's balance, key and category.
 
-Lane arithmetic works on one 16,384-bit Python integer at a time, with masks
-that stop carries at lane boundaries, so each operation is a few big-integer
-instructions rather than 1024 Python steps.
+Both replaced a lattice multiset hash (LtHash16, 2,048 bytes expanded per
+leaf in and out) that cost about four times as much per transfer and gave
+no short proofs; see ``docs/journal.md`` for what each root commits to.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from typing import Final, final
-
-from nacl.bindings import randombytes_buf_deterministic
+import struct
+from collections.abc import Iterable, Sequence
+from typing import Final
 
 from dcep.errors import EncodingError, Reason
-from dcep.values._crypto import digest
+from dcep.values._merkle import leaf_hash, merkle_root
 
-__all__ = ["COMMITMENT_SIZE", "StateCommitment", "account_leaf", "commitment_change"]
+__all__ = [
+    "RowValue",
+    "account_leaf",
+    "changes_root",
+    "decode_row_leaf",
+    "row_leaf",
+    "rows_root",
+]
 
-_LANES: Final = 1024
-COMMITMENT_SIZE: Final = _LANES * 2
-_HIGH: Final = int.from_bytes(b"\x80\x00" * _LANES, "big")
-_LOW: Final = int.from_bytes(b"\x7f\xff" * _LANES, "big")
-_PERSON: Final = b"dcep.lthash"
+#: What a snapshot row may hold: ints, text, bytes, or nothing.
+RowValue = int | str | bytes | None
+
+_INT: Final = b"i"
+_TEXT: Final = b"s"
+_BYTES: Final = b"b"
+_NONE: Final = b"n"
+_LENGTH: Final = struct.Struct(">I").pack
+_INT64: Final = _INT + (8).to_bytes(4, "big")
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_NOTHING: Final = _NONE + bytes(4)
 
 
 def account_leaf(kind: str, owner: bytes, account_id: str, balance_fen: int) -> bytes:
-    """The canonical bytes of one account's balance, as a commitment leaf."""
+    """The canonical bytes of one account's balance, as a leaf of a block's changes root."""
     head, middle = _leaf_frame(kind, account_id)
-    return head + owner + middle + balance_fen.to_bytes(8, "big")
+    return head + owner + middle + balance_fen.to_bytes(8, "big", signed=True)
 
 
 @functools.lru_cache(maxsize=256)
@@ -56,89 +66,109 @@ def _leaf_frame(kind: str, account_id: str) -> tuple[bytes, bytes]:
     return bytes((len(kind_raw),)) + kind_raw, bytes((len(account_raw),)) + account_raw
 
 
-def _expand(leaf: bytes) -> int:
-    seed = digest(leaf, person=_PERSON)
-    return int.from_bytes(randombytes_buf_deterministic(COMMITMENT_SIZE, seed), "big")
+def changes_root(leaves: Iterable[bytes]) -> bytes:
+    """The Merkle root of account leaves, in sorted order (each account once).
 
-
-def _add(a: int, b: int) -> int:
-    # Low 15 bits of each lane add without reaching the next lane; the top bit
-    # of each lane is the XOR of both top bits and the carry into it.
-    return ((a & _LOW) + (b & _LOW)) ^ ((a ^ b) & _HIGH)
-
-
-def _sub(a: int, b: int) -> int:
-    # Borrow stays inside the lane because every lane of (a | HIGH) is at
-    # least 0x8000 and b's low 15 bits are at most 0x7fff.
-    return ((a | _HIGH) - (b & _LOW)) ^ ((a ^ b ^ _HIGH) & _HIGH)
-
-
-@final
-class StateCommitment:
-    """A multiset hash of leaves: add and remove in any order, same result."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: int = 0) -> None:
-        self._value = value
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> StateCommitment:
-        """Restore a commitment saved with :meth:`to_bytes`."""
-        if len(raw) != COMMITMENT_SIZE:
-            raise EncodingError(
-                Reason.ENCODING_MALFORMED,
-                f"a state commitment is {COMMITMENT_SIZE} bytes, not {len(raw)}",
-            )
-        return cls(int.from_bytes(raw, "big"))
-
-    def add(self, leaf: bytes) -> None:
-        """Put one leaf in."""
-        self._value = _add(self._value, _expand(leaf))
-
-    def remove(self, leaf: bytes) -> None:
-        """Take one leaf out (that was put in)."""
-        self._value = _sub(self._value, _expand(leaf))
-
-    def merge(self, change: bytes) -> None:
-        """Fold in a change computed by :func:`commitment_change` (in any process)."""
-        self._value = _add(self._value, StateCommitment.from_bytes(change)._value)
-
-    def to_bytes(self) -> bytes:
-        """The full 2,048-byte state, for snapshots."""
-        return self._value.to_bytes(COMMITMENT_SIZE, "big")
-
-    def digest(self) -> bytes:
-        """A 32-byte digest of the commitment, for block headers."""
-        return digest(self.to_bytes(), person=_PERSON)
-
-    def copy(self) -> StateCommitment:
-        """An independent copy."""
-        return StateCommitment(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, StateCommitment):
-            return NotImplemented
-        return self._value == other._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return f"StateCommitment({self.digest().hex()[:16]}...)"
-
-
-def commitment_change(removed: Iterable[bytes], added: Iterable[bytes]) -> bytes:
-    """What taking ``removed`` leaves out and putting ``added`` ones in does, as bytes.
-
-    A pure function of its arguments, so that a worker process can expand a
-    block's leaves while the sequencer goes on; :meth:`StateCommitment.merge`
-    folds the result in.  Lanes wrap, so the change of a block that only
-    removes is as well defined as any other.
+    Sorting makes the root a function of the set of accounts and their
+    balances, not of the order the block touched them in.
     """
-    change = StateCommitment()
-    for leaf in removed:
-        change.remove(leaf)
-    for leaf in added:
-        change.add(leaf)
-    return change.to_bytes()
+    return merkle_root([leaf_hash(leaf) for leaf in sorted(leaves)])
+
+
+def row_leaf(table: str, row: Sequence[object]) -> bytes:
+    """The canonical bytes of one snapshot row of ``table``.
+
+    The table's name, then each value: its type (``i``, ``s``, ``b``,
+    ``n``), its length in four bytes, and its bytes — an int as 8 bytes
+    signed big-endian if it fits, otherwise the fewest signed bytes that hold
+    it (more than 8), text as UTF-8 — so that no two rows share an
+    encoding.  Any other type is ``ENCODING_MALFORMED``: a snapshot holds
+    only these.  Every row of a state is encoded at each snapshot and each
+    recovery, so this is written for speed.
+    """
+    raw_table = table.encode()
+    parts = [_TEXT, _LENGTH(len(raw_table)), raw_table]
+    append = parts.append
+    for value in row:
+        kind = type(value)
+        if kind is int:
+            number: int = value  # type: ignore[assignment]
+            if _INT64_MIN <= number <= _INT64_MAX:
+                append(_INT64)
+                append(number.to_bytes(8, "big", signed=True))
+            else:
+                raw = number.to_bytes((number.bit_length() + 8) // 8, "big", signed=True)
+                append(_INT)
+                append(_LENGTH(len(raw)))
+                append(raw)
+        elif kind is bytes:
+            append(_BYTES)
+            append(_LENGTH(len(value)))  # type: ignore[arg-type]
+            append(value)  # type: ignore[arg-type]
+        elif kind is str:
+            raw = value.encode()  # type: ignore[attr-defined]
+            append(_TEXT)
+            append(_LENGTH(len(raw)))
+            append(raw)
+        elif value is None:
+            append(_NOTHING)
+        else:
+            # A subclass (an Address is bytes) encodes as its base type; a
+            # bool is not a number here, and anything else is no row value.
+            plain: object
+            if isinstance(value, bytes):
+                plain = bytes(value)
+            elif isinstance(value, str):
+                plain = str(value)
+            elif isinstance(value, int) and kind is not bool:
+                plain = int(value)
+            else:
+                raise EncodingError(
+                    Reason.ENCODING_MALFORMED, f"a snapshot row holds a {kind.__name__}"
+                )
+            append(row_leaf("", (plain,))[_EMPTY_TABLE_SIZE:])
+    return b"".join(parts)
+
+
+#: The bytes of an empty table name, which a single re-encoded value follows.
+_EMPTY_TABLE_SIZE: Final = 5
+
+
+def rows_root(leaves: Sequence[bytes]) -> bytes:
+    """The Merkle root of row leaves, in the order given (a snapshot's own order)."""
+    return merkle_root([leaf_hash(leaf) for leaf in leaves])
+
+
+def decode_row_leaf(leaf: bytes) -> tuple[str, tuple[int | str | bytes | None, ...]]:
+    """The (table, values) a :func:`row_leaf` encodes; ``ENCODING_MALFORMED`` otherwise.
+
+    For readers of a balance proof, who hold a leaf and want the row back.
+    """
+    values: list[int | str | bytes | None] = []
+    offset = 0
+    try:
+        while offset < len(leaf):
+            kind = leaf[offset : offset + 1]
+            size = int.from_bytes(leaf[offset + 1 : offset + 5], "big")
+            raw = leaf[offset + 5 : offset + 5 + size]
+            if len(raw) != size or offset + 5 > len(leaf):
+                raise ValueError("a value runs past the end of the leaf")
+            offset += 5 + size
+            if kind == _INT:
+                values.append(int.from_bytes(raw, "big", signed=True))
+            elif kind == _BYTES:
+                values.append(raw)
+            elif kind == _TEXT:
+                values.append(raw.decode())
+            elif kind == _NONE and not raw:
+                values.append(None)
+            else:
+                raise ValueError(f"no value of type {kind!r}")
+    except ValueError as error:  # UnicodeDecodeError among them
+        raise EncodingError(Reason.ENCODING_MALFORMED, f"not a row leaf: {error}") from None
+    table = values[0] if values else None
+    if not isinstance(table, str):
+        raise EncodingError(Reason.ENCODING_MALFORMED, "not a row leaf: no table name first")
+    if row_leaf(table, values[1:]) != leaf:
+        raise EncodingError(Reason.ENCODING_MALFORMED, "not a row leaf in its canonical form")
+    return table, tuple(values[1:])
