@@ -65,7 +65,8 @@ NETWORK_ID = b"dcep-test"
 # --- Strategies ---------------------------------------------------------------
 
 # Ids, sequences, amounts, addresses, categories, signing keys, codes: tests/strategies.py.
-verify_keys = st.binary(min_size=32, max_size=32).map(VerifyKey)
+#: Public keys of real signing keys: the ledger binds no key that is not a valid point.
+verify_keys = st.binary(min_size=32, max_size=32).map(lambda seed: SigningKey(seed).verify_key)
 digests = st.binary(min_size=32, max_size=32)
 accounts = st.from_regex(r"[A-Za-z0-9-]{0,34}", fullmatch=True)
 #: Non-empty, like a ledger's (tests/test_crypto.py draws the empty id too).
@@ -475,6 +476,11 @@ def transfer_bytes(
     return header(9, instruction_id, sequence) + payer + payee + amount + memo
 
 
+def _key(n: int) -> VerifyKey:
+    """A fixed public key that is a valid point (the ledger binds no other)."""
+    return SigningKey(bytes([n]) * 32).verify_key
+
+
 #: One hand-built instruction of every kind, for the cases that need a fixed value.
 EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.GENESIS: dcep.instructions.Genesis(
@@ -483,7 +489,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.AUTHORISE_BANK: dcep.instructions.AuthoriseBank(
         2,
         2,
-        bank_key=VerifyKey(bytes(range(32))),
+        bank_key=_key(1),
         name="ICBC",
         code=InstitutionCode.parse("MA.156.1100.01"),
         reserves=dcep.cny("1000000"),
@@ -498,7 +504,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.OPEN_WALLET: dcep.instructions.OpenWallet(
         6,
         6,
-        wallet_key=VerifyKey(bytes(range(32, 64))),
+        wallet_key=_key(2),
         category=WalletCategory.REMOTE_WITH_ACCOUNT,
         linked_account="6222-0001",
         kyc_digest=b"\xab" * 32,
@@ -525,7 +531,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
         15,
         15,
         parent=PAYER,
-        sub_wallet_key=VerifyKey(bytes(range(64, 96))),
+        sub_wallet_key=_key(3),
         balance_cap=dcep.cny("200"),
         single_payment_cap=dcep.Amount(0),
         daily_cap=dcep.cny("50"),
@@ -596,7 +602,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     ),
     InstructionKind.ACCRUE_INTEREST: dcep.instructions.AccrueInterest(21, 21, wallet=PAYER),
     InstructionKind.REGISTER_DEVICE: dcep.instructions.RegisterDevice(
-        30, 30, wallet=PAYER, device_key=VerifyKey(b"\x07" * 32)
+        30, 30, wallet=PAYER, device_key=_key(7)
     ),
     InstructionKind.LOAD_OFFLINE: dcep.instructions.LoadOffline(
         31, 31, wallet=PAYER, device=Address(b"\x45" * 20), amount=dcep.cny("500"), counter=0
@@ -605,7 +611,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
         32,
         32,
         token=dcep.instructions.OfflineToken(
-            VerifyKey(b"\x07" * 32), 1, PAYEE, dcep.cny("28"), 10**15, b"\x0b" * 64
+            _key(7), 1, PAYEE, dcep.cny("28"), 10**15, b"\x0b" * 64
         ),
     ),
     InstructionKind.UNLOAD_OFFLINE: dcep.instructions.UnloadOffline(
@@ -614,7 +620,7 @@ EXAMPLES: dict[InstructionKind, Instruction] = {
     InstructionKind.OPEN_CORPORATE_WALLET: dcep.instructions.OpenCorporateWallet(
         22,
         22,
-        wallet_key=VerifyKey(bytes(range(64, 96))),
+        wallet_key=_key(3),
         linked_account="BIZ-0001",
         kyc_digest=b"\xcd" * 32,
     ),
@@ -880,11 +886,11 @@ def test_bad_utf8_in_a_name_is_malformed(raw: bytes) -> None:
 
 @pytest.mark.parametrize("category", [0, 5, 6, 0x80, 0xFF])
 def test_bad_category_byte_is_malformed(category: int) -> None:
-    good = header(6) + bytes(range(32)) + bytes((1,)) + text(b"") + b"\xab" * 32
+    good = header(6) + bytes(_key(2)) + bytes((1,)) + text(b"") + b"\xab" * 32
     decoded = decode_instruction(good)
     assert isinstance(decoded, dcep.instructions.OpenWallet)
     assert decoded.category is WalletCategory.IN_PERSON
-    bad = header(6) + bytes(range(32)) + bytes((category,)) + text(b"") + b"\xab" * 32
+    bad = header(6) + bytes(_key(2)) + bytes((category,)) + text(b"") + b"\xab" * 32
     error = refusal(bad)
     assert isinstance(error, EncodingError)
     assert error.reason is Reason.ENCODING_MALFORMED
@@ -1030,7 +1036,7 @@ def test_known_open_wallet_bytes() -> None:
         "0106"
         "00000000000000000000000000000006"
         "0000000000000006"
-        + bytes(range(32, 64)).hex()  # wallet key
+        + bytes(_key(2)).hex()  # wallet key
         + "02"  # category 2
         + "09"
         + "363232322d30303031"  # "6222-0001"
@@ -1156,3 +1162,40 @@ def test_pynacl_refuses_a_wrong_message() -> None:
     signature = key.sign(b"one message")
     with pytest.raises(nacl.exceptions.BadSignatureError):
         nacl.signing.VerifyKey(bytes(key.verify_key)).verify(b"another", signature)
+
+
+#: Public keys that verify no signature: the identity, a point of small order,
+#: a non-canonical encoding and a string that is no point at all.
+NOT_POINTS = (
+    bytes([1]) + bytes(31),
+    bytes(32),
+    bytes([0xEC]) + b"\xff" * 30 + bytes([0x7F]),
+    b"\xff" * 32,
+)
+
+
+@pytest.mark.parametrize("raw", NOT_POINTS, ids=["identity", "order-4", "non-canonical", "none"])
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        (InstructionKind.AUTHORISE_BANK, "bank_key"),
+        (InstructionKind.OPEN_WALLET, "wallet_key"),
+        (InstructionKind.APPOINT_REGULATOR, "regulator_key"),
+        (InstructionKind.OPEN_SUB_WALLET, "sub_wallet_key"),
+        (InstructionKind.REGISTER_DEVICE, "device_key"),
+        (InstructionKind.OPEN_CORPORATE_WALLET, "wallet_key"),
+    ],
+)
+def test_a_key_that_can_sign_nothing_is_never_bound(
+    kind: InstructionKind, field: str, raw: bytes
+) -> None:
+    assert not VerifyKey(raw).is_valid_point()
+    with pytest.raises(dcep.InvalidFieldError) as caught:
+        attrs.evolve(EXAMPLES[kind], **{field: VerifyKey(raw)})  # type: ignore[arg-type]
+    assert (caught.value.reason, caught.value.field) == (Reason.FIELD_INVALID, field)
+    # Nor from the wire: the example's bytes with the key swapped are refused alike.
+    good = bytes(getattr(EXAMPLES[kind], field))
+    encoded = encode_instruction(EXAMPLES[kind])
+    assert encoded.count(good) == 1
+    with pytest.raises(dcep.InvalidFieldError):
+        decode_instruction(encoded.replace(good, raw))

@@ -164,6 +164,21 @@ def _check_type(kind: type) -> Any:
     return check
 
 
+def _new_key_check(_instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+    # A key the ledger binds (a bank's, a wallet's, a device's) must be one
+    # that can sign: see VerifyKey.is_valid_point.
+    if not isinstance(value, VerifyKey):
+        raise _invalid(
+            attribute.name,
+            f"{attribute.name} must be a VerifyKey, not {type(value).__name__}",
+        )
+    if not value.is_valid_point():
+        raise _invalid(attribute.name, f"{attribute.name} is not a valid Ed25519 public key")
+
+
+_check_new_key: Any = _new_key_check
+
+
 def _text_validator(max_bytes: int, *, allow_empty: bool) -> Any:
     def check(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
         if not isinstance(value, str):
@@ -250,7 +265,7 @@ class AuthoriseBank(Instruction):
         ("reserves", wire.AMOUNT),
     )
 
-    bank_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    bank_key: VerifyKey = attrs.field(validator=_check_new_key)
     name: str = attrs.field(validator=_NAME)
     code: InstitutionCode = attrs.field(validator=_check_type(InstitutionCode))
     reserves: Amount = attrs.field(validator=_check_amount)
@@ -309,7 +324,7 @@ class OpenWallet(Instruction):
         ("kyc_digest", wire.DIGEST),
     )
 
-    wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    wallet_key: VerifyKey = attrs.field(validator=_check_new_key)
     category: WalletCategory = attrs.field(converter=_to_category)
     linked_account: str = attrs.field(validator=_check_account)
     kyc_digest: bytes = attrs.field(validator=_check_digest)
@@ -393,7 +408,7 @@ class AppointRegulator(Instruction):
     KIND = InstructionKind.APPOINT_REGULATOR
     WIRE = (("regulator_key", wire.KEY), ("name", wire.TEXT))
 
-    regulator_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    regulator_key: VerifyKey = attrs.field(validator=_check_new_key)
     name: str = attrs.field(validator=_NAME)
 
 
@@ -488,7 +503,7 @@ class OpenSubWallet(Instruction):
     )
 
     parent: Address = attrs.field(validator=_check_type(Address))
-    sub_wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    sub_wallet_key: VerifyKey = attrs.field(validator=_check_new_key)
     balance_cap: Amount = attrs.field(validator=_check_cap)
     single_payment_cap: Amount = attrs.field(validator=_check_cap)
     daily_cap: Amount = attrs.field(validator=_check_cap)
@@ -844,7 +859,7 @@ class RegisterDevice(Instruction):
     WIRE = (("wallet", wire.ADDRESS), ("device_key", wire.KEY))
 
     wallet: Address = attrs.field(validator=_check_type(Address))
-    device_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    device_key: VerifyKey = attrs.field(validator=_check_new_key)
 
 
 @final
@@ -938,7 +953,7 @@ class OpenCorporateWallet(Instruction):
         ("kyc_digest", wire.DIGEST),
     )
 
-    wallet_key: VerifyKey = attrs.field(validator=_check_type(VerifyKey))
+    wallet_key: VerifyKey = attrs.field(validator=_check_new_key)
     linked_account: str = attrs.field(validator=_check_account)
     kyc_digest: bytes = attrs.field(validator=_check_digest)
 
