@@ -16,7 +16,7 @@ import attrs
 import nacl.exceptions
 import nacl.signing
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import dcep
@@ -673,6 +673,7 @@ def test_every_kind_has_a_strategy_and_an_example() -> None:
 
 
 @pytest.mark.parametrize("kind", list(InstructionKind))
+@settings(max_examples=50)  # per kind: 33 kinds, 1,650 instructions in all
 @given(data=st.data())
 def test_round_trip(kind: InstructionKind, data: st.DataObject) -> None:
     instruction = data.draw(KIND_STRATEGIES[kind])

@@ -24,7 +24,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import pytest
 
@@ -148,6 +148,12 @@ def _populate(ledger: dcep.Ledger, central_seed: int = CENTRAL_SEED) -> None:
     answered = police.issue_warrant(wallets[1].address, "investigation 17")
     icbc.answer_warrant(police.address, answered, wallets[1].address)
     court.issue_warrant(wallets[6].address, "case 2025-3")
+
+
+def _fast_first(cases: list[Any]) -> list[Any]:
+    """The first case in the fast loop, the others marked slow: each builds and
+    verifies a database of its own, and CI runs them all."""
+    return [cases[0], *(pytest.param(case, marks=pytest.mark.slow) for case in cases[1:])]
 
 
 def _read_store(path: Path) -> tuple[list[Row], list[Row]]:
@@ -492,7 +498,7 @@ def test_a_snapshot_row_written_twice_is_set_aside(
 # -- tampering: whole rows --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["first", "middle", "last"])
+@pytest.mark.parametrize("which", _fast_first(["first", "middle", "last"]))
 def test_a_deleted_entry_is_detected_and_named(
     pristine: Pristine, tmp_path: Path, which: str
 ) -> None:
@@ -576,7 +582,7 @@ def test_a_well_formed_extra_entry_replaying_an_instruction_is_detected(
     assert error.entry == count
 
 
-@pytest.mark.parametrize("which", ["first", "middle", "last"])
+@pytest.mark.parametrize("which", _fast_first(["first", "middle", "last"]))
 def test_a_deleted_block_is_detected_and_named(
     pristine: Pristine, tmp_path: Path, which: str
 ) -> None:
@@ -1184,7 +1190,7 @@ ROW_COLUMNS: Final = [
 ]
 
 
-@pytest.mark.parametrize("kind", list(WRONG_TYPES))
+@pytest.mark.parametrize("kind", _fast_first(list(WRONG_TYPES)))
 @pytest.mark.parametrize(("table", "column"), ROW_COLUMNS)
 def test_a_row_of_the_wrong_type_is_refused_naming_it(
     pristine: Pristine, tmp_path: Path, table: str, column: str, kind: str
@@ -1199,7 +1205,7 @@ def test_a_row_of_the_wrong_type_is_refused_naming_it(
         _assert_cli_refuses(path, must_name=True)
 
 
-@pytest.mark.parametrize("kind", list(WRONG_TYPES))
+@pytest.mark.parametrize("kind", _fast_first(list(WRONG_TYPES)))
 @pytest.mark.parametrize(("table", "column"), ROW_COLUMNS)
 def test_a_row_of_the_wrong_type_that_recovery_reads_is_refused_on_open(
     tailed: Pristine, tmp_path: Path, table: str, column: str, kind: str
@@ -1224,7 +1230,7 @@ POLICY_EDITS: Final = {
 }
 
 
-@pytest.mark.parametrize("edit", list(POLICY_EDITS))
+@pytest.mark.parametrize("edit", _fast_first(list(POLICY_EDITS)))
 def test_a_missing_or_unreadable_policy_is_refused_never_defaulted(
     pristine: Pristine, tmp_path: Path, edit: str
 ) -> None:
