@@ -330,22 +330,18 @@ def test_workers_killed_mid_stream_leave_the_stream_whole(
 
 
 @pytest.mark.slow  # two ledgers of 500 payments, a pool of its own, a worker killed
-def test_a_worker_killed_mid_batch_changes_no_result() -> None:
+def test_a_worker_killed_before_a_batch_changes_no_result() -> None:
+    # Killed before the batch, not after its first entry: since the workers
+    # check signatures only, a worker could finish its chunk before the first
+    # entry was applied, and whether it restarted was left to timing.  (The
+    # stream test above kills workers with verdicts still to come.)
     alone, pooled, items = _twins(10, 500, seed=11)
     expected = alone.submit_many(items)
     pool, pids = _start_pool(pooled.network_id, 2)
-    killed: list[int] = []
-
-    def kill_once(_entry: dcep.core.LedgerEntry) -> None:
-        if not killed:  # after the first entry is applied, while later chunks are out
-            killed.append(pids[1])
-            _kill(pids[1])
-
-    pooled.subscribe(kill_once)
     with pool:
+        _kill(pids[1])
         got = pooled.submit_many(items, sentinels=pool)
         assert pool.restarts == 1
-    assert killed
     assert _outcome(got) == _outcome(expected)
     _assert_same_journal(alone, pooled)
 
