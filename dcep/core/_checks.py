@@ -12,6 +12,7 @@ from dcep.errors import (
     AmountError,
     DuplicateError,
     InsufficientFundsError,
+    InvalidFieldError,
     LimitExceededError,
     NotAuthorisedError,
     Reason,
@@ -28,6 +29,7 @@ __all__ = [
     "deposit_account",
     "fen",
     "limits_of",
+    "require_after_now",
     "require_central_bank",
     "require_funds",
     "require_new_party",
@@ -39,6 +41,7 @@ __all__ = [
     "require_signer_is",
     "require_under_cap",
     "signing_bank",
+    "signing_wallet",
     "wallet_kind",
     "wallet_of",
 ]
@@ -104,6 +107,29 @@ def require_signer_is(signer: VerifyKey, address: Address, instruction_id: int, 
             f"only {role} {address}'s own key may move its money; signed by {signer.address}",
             instruction_id=instruction_id,
             party=str(address),
+        )
+
+
+def signing_wallet(
+    state: LedgerState, address: Address, signer: VerifyKey, instruction_id: int, field: str
+) -> WalletAccount:
+    """The wallet at ``address``, which must exist, have signed, and be open."""
+    wallet = wallet_of(state, address, instruction_id, field)
+    require_signer_is(signer, address, instruction_id, "wallet")
+    require_open(wallet, address, instruction_id, field)
+    return wallet
+
+
+def require_after_now(
+    expires_at_us: int, now_us: int, reason: Reason, instruction_id: int
+) -> None:
+    """Refuse a pending payment or voucher that would be expired as soon as it is made."""
+    if expires_at_us <= now_us:
+        raise InvalidFieldError(
+            reason,
+            f"it would expire at {expires_at_us} µs, not after now, {now_us}",
+            instruction_id=instruction_id,
+            field="expires_at_us",
         )
 
 

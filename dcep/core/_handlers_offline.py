@@ -20,8 +20,8 @@ from dcep.core._checks import (
     require_funds,
     require_not_frozen,
     require_open,
-    require_signer_is,
     require_under_cap,
+    signing_wallet,
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting
@@ -49,7 +49,7 @@ def register_device(
 ) -> tuple[Posting, ...]:
     """Bind a device key to the signing wallet."""
     central = central_bank_of(state, instruction.id)
-    _signing_wallet(state, instruction.wallet, signer, instruction.id)
+    signing_wallet(state, instruction.wallet, signer, instruction.id, "wallet")
     address = instruction.device_key.address
     if (
         address in state.devices
@@ -76,7 +76,7 @@ def load_offline(
 ) -> tuple[Posting, ...]:
     """Move money from a wallet's balance into one of its devices' allowance."""
     central_bank_of(state, instruction.id)
-    wallet = _signing_wallet(state, instruction.wallet, signer, instruction.id)
+    wallet = signing_wallet(state, instruction.wallet, signer, instruction.id, "wallet")
     require_not_frozen(state, instruction.wallet, instruction.id)
     device = _device_of(state, instruction.wallet, instruction.device, instruction.id)
     amount_fen = instruction.amount.fen
@@ -125,7 +125,7 @@ def unload_offline(
 ) -> tuple[Posting, ...]:
     """Take part of a device's allowance back into its wallet's balance."""
     central_bank_of(state, instruction.id)
-    wallet = _signing_wallet(state, instruction.wallet, signer, instruction.id)
+    wallet = signing_wallet(state, instruction.wallet, signer, instruction.id, "wallet")
     device = _device_of(state, instruction.wallet, instruction.device, instruction.id)
     settled = device.settled
     # Counters start at 1 and are settled once each: all of 1..counter, and
@@ -243,15 +243,6 @@ def _pay(state: LedgerState, payer: WalletAccount, payee: WalletAccount, amount_
         state.wallets[payer.parent].sub_wallets_fen -= amount_fen
     if payee.parent is not None:
         state.wallets[payee.parent].sub_wallets_fen += amount_fen
-
-
-def _signing_wallet(
-    state: LedgerState, address: Address, signer: VerifyKey, instruction_id: int
-) -> WalletAccount:
-    wallet = wallet_of(state, address, instruction_id, "wallet")
-    require_signer_is(signer, address, instruction_id, "wallet")
-    require_open(wallet, address, instruction_id, "wallet")
-    return wallet
 
 
 def _device_of(

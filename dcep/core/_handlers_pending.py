@@ -23,11 +23,12 @@ import heapq
 
 from dcep.core._checks import (
     central_bank_of,
+    require_after_now,
     require_funds,
     require_not_frozen,
     require_open,
-    require_signer_is,
     require_under_cap,
+    signing_wallet,
     wallet_of,
 )
 from dcep.core._handlers_money import _check_payment_caps, _count_payment
@@ -67,19 +68,11 @@ def pay_pending(
     """Reserve money for a payee: the first phase of a payment."""
     central_bank_of(state, instruction.id)
     payer_address = instruction.payer
-    payer = wallet_of(state, payer_address, instruction.id, "payer")
-    require_signer_is(signer, payer_address, instruction.id, "wallet")
-    require_open(payer, payer_address, instruction.id, "payer")
+    payer = signing_wallet(state, payer_address, signer, instruction.id, "payer")
     require_not_frozen(state, payer_address, instruction.id)
     payee = wallet_of(state, instruction.payee, instruction.id, "payee")
     require_open(payee, instruction.payee, instruction.id, "payee")
-    if instruction.expires_at_us <= now_us:
-        raise InvalidFieldError(
-            Reason.PENDING_EXPIRED,
-            f"it would expire at {instruction.expires_at_us} µs, not after now, {now_us}",
-            instruction_id=instruction.id,
-            field="expires_at_us",
-        )
+    require_after_now(instruction.expires_at_us, now_us, Reason.PENDING_EXPIRED, instruction.id)
     amount_fen = instruction.amount.fen
     require_funds(
         payer.balance_fen,

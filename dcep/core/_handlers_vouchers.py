@@ -16,11 +16,13 @@ import heapq
 
 from dcep.core._checks import (
     central_bank_of,
+    require_after_now,
     require_funds,
     require_not_frozen,
     require_open,
     require_signer_is,
     require_under_cap,
+    signing_wallet,
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting, Voucher
@@ -47,19 +49,11 @@ def issue_voucher(
     """Set money aside for a holder to spend only at the voucher's merchants."""
     central_bank_of(state, instruction.id)
     issuer_address = instruction.issuer
-    issuer = wallet_of(state, issuer_address, instruction.id, "issuer")
-    require_signer_is(signer, issuer_address, instruction.id, "wallet")
-    require_open(issuer, issuer_address, instruction.id, "issuer")
+    issuer = signing_wallet(state, issuer_address, signer, instruction.id, "issuer")
     require_not_frozen(state, issuer_address, instruction.id)
     holder = wallet_of(state, instruction.holder, instruction.id, "holder")
     require_open(holder, instruction.holder, instruction.id, "holder")
-    if instruction.expires_at_us <= now_us:
-        raise InvalidFieldError(
-            Reason.VOUCHER_EXPIRED,
-            f"it would expire at {instruction.expires_at_us} µs, not after now, {now_us}",
-            instruction_id=instruction.id,
-            field="expires_at_us",
-        )
+    require_after_now(instruction.expires_at_us, now_us, Reason.VOUCHER_EXPIRED, instruction.id)
     require_funds(
         issuer.balance_fen,
         instruction.amount,

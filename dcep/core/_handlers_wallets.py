@@ -18,9 +18,9 @@ from dcep.core._checks import (
     require_open,
     require_operator,
     require_room,
-    require_signer_is,
     require_under_cap,
     signing_bank,
+    signing_wallet,
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting
@@ -59,10 +59,7 @@ def _signing_parent(
     state: LedgerState, parent_address: Address, signer: VerifyKey, instruction_id: int
 ) -> WalletAccount:
     central_bank_of(state, instruction_id)
-    parent = wallet_of(state, parent_address, instruction_id, "parent")
-    require_signer_is(signer, parent_address, instruction_id, "wallet")
-    require_open(parent, parent_address, instruction_id, "parent")
-    return parent
+    return signing_wallet(state, parent_address, signer, instruction_id, "parent")
 
 
 def _not_a_sub_wallet(
