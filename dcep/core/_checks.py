@@ -7,7 +7,8 @@ so a handler can call any number of them before its first mutation.
 from __future__ import annotations
 
 from dcep.core._records import CentralBankInfo
-from dcep.core._state import BankBooks, LedgerState, WalletAccount
+from dcep.core._state import BankBooks, LedgerState
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import (
     AmountError,
     DuplicateError,

@@ -25,7 +25,8 @@ from dcep.core._checks import (
     wallet_of,
 )
 from dcep.core._records import DailySweep, Posting
-from dcep.core._state import LedgerState, WalletAccount
+from dcep.core._state import LedgerState
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import (
     InvalidFieldError,
     LimitExceededError,
@@ -70,7 +71,8 @@ def open_corporate_wallet(
             party=bank.name,
             field="linked_account",
         )
-    state.wallets[address] = WalletAccount(
+    state.wallets.open(
+        address,
         public_key=bytes(instruction.wallet_key),
         # A business has no personal category; the corporate flag decides its caps.
         category=WalletCategory.IN_PERSON,

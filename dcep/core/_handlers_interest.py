@@ -28,7 +28,8 @@ from dcep.core._checks import (
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting
-from dcep.core._state import BankBooks, LedgerState, WalletAccount
+from dcep.core._state import BankBooks, LedgerState
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import NotAuthorisedError, Reason
 from dcep.instructions._kinds import AccrueInterest
 from dcep.values._clock import MICROSECONDS_PER_DAY

@@ -24,7 +24,8 @@ from dcep.core._checks import (
 )
 from dcep.core._handlers_corporate import check_sweep
 from dcep.core._records import AccountKind, Posting
-from dcep.core._state import LedgerState, WalletAccount
+from dcep.core._state import LedgerState
+from dcep.core._wallet_table import WalletAccount
 from dcep.core._waterfall import NO_WATERFALL, Waterfall, sweep, top_up, waterfall
 from dcep.errors import (
     InsufficientFundsError,
@@ -273,7 +274,7 @@ def _check_payment_caps(
     spent_today_fen = wallet.spent_today_fen if wallet.day == day else 0
     spent_this_year_fen = wallet.spent_this_year_fen if wallet.year == year else 0
     # Only reached when transfer's one-test fast path said no: the usual
-    # case is decided there (_within_caps), so this one just names the cap.
+    # case is decided there (WalletTable.pay_if_plain), so this one just names the cap.
     for cap, used_fen, field, reason in (
         (single, 0, "single_payment_cap", Reason.SINGLE_PAYMENT_CAP_EXCEEDED),
         (daily, spent_today_fen, "daily_cap", Reason.DAILY_CAP_EXCEEDED),
@@ -322,28 +323,22 @@ def transfer(
     day = policy.calendar_day(now_us)
     year = year_of_day(day)
     payer_address = instruction.payer
-    payer = state.wallets.get(payer_address)
-    payee = state.wallets.get(instruction.payee)
-    # Nearly every payment passes every check: one cheap test for that case,
-    # and the named checks below (which also pick the error) only otherwise.
+    # Nearly every payment passes every check: one cheap test for that case
+    # (the table's, over its columns), and the named checks below (which also
+    # pick the error) only otherwise.
     if (
-        payer is None
-        or payee is None
-        or state.central_bank is None
-        or signer.address != payer_address
-        or state.frozen
-        # A closed payer holds nothing, so the balance test sends it to the checks.
-        or amount_fen > payer.balance_fen
-        or payee.closed
-        # Sub-wallets and their parents: caps of the family, decided by the checks.
-        or payer.parent is not None
-        or payee.parent is not None
-        or payee.open_sub_wallets
-        or not _within_caps(payer, payee, amount_fen, policy, day, year)
+        state.central_bank is not None
+        and signer.address == payer_address
+        and not state.frozen
+        and state.wallets.pay_if_plain(
+            payer_address, instruction.payee, amount_fen, policy, day, year
+        )
     ):
-        payer, payee, falls = _checked_transfer(state, policy, instruction, signer, day, year)
-    else:
-        falls = NO_WATERFALL
+        return (
+            Posting(AccountKind.WALLET, payer_address, -amount_fen),
+            Posting(AccountKind.WALLET, instruction.payee, amount_fen),
+        )
+    payer, payee, falls = _checked_transfer(state, policy, instruction, signer, day, year)
     drawn = () if falls is NO_WATERFALL else top_up(state, payer, payer_address, falls)
     _count_payment(payer, amount_fen, day, year)
     payer.balance_fen -= amount_fen
@@ -365,46 +360,13 @@ def transfer(
 
 def _count_payment(payer: WalletAccount, amount_fen: int, day: int, year: int) -> None:
     if payer.day != day:
+        if payer.year != year:  # the counters' year is their day's
+            payer.spent_this_year_fen = 0
         payer.day = day
         payer.spent_today_fen = 0
-    if payer.year != year:
-        payer.year = year
-        payer.spent_this_year_fen = 0
     # Saturating: without a cap the counters only inform, and every cap is below the maximum.
     payer.spent_today_fen = min(payer.spent_today_fen + amount_fen, MAX_AMOUNT_FEN)
     payer.spent_this_year_fen = min(payer.spent_this_year_fen + amount_fen, MAX_AMOUNT_FEN)
-
-
-def _within_caps(
-    payer: WalletAccount,
-    payee: WalletAccount,
-    amount_fen: int,
-    policy: Policy,
-    day: int,
-    year: int,
-) -> bool:
-    # True only if the payer's payment caps and the payee's balance cap and
-    # room all allow the payment (False may also mean "let the checks decide").
-    # Inline, not limits_of(): this is every payment's path.
-    limits = policy.corporate if payer.corporate else policy.categories[payer.category]
-    single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
-    balance_cap = (
-        policy.corporate if payee.corporate else policy.categories[payee.category]
-    ).balance_cap
-    after_fen = payee.holdings_fen() + amount_fen
-    return (
-        (single is None or amount_fen <= single.fen)
-        and (
-            daily is None
-            or (payer.spent_today_fen if payer.day == day else 0) + amount_fen <= daily.fen
-        )
-        and (
-            annual is None
-            or (payer.spent_this_year_fen if payer.year == year else 0) + amount_fen <= annual.fen
-        )
-        and (balance_cap is None or after_fen <= balance_cap.fen)
-        and after_fen <= MAX_AMOUNT_FEN
-    )
 
 
 def _checked_transfer(

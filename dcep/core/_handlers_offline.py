@@ -25,7 +25,8 @@ from dcep.core._checks import (
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting
-from dcep.core._state import LedgerState, OfflineDevice, WalletAccount, device_account
+from dcep.core._state import LedgerState, OfflineDevice, device_account
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import (
     DuplicateError,
     InvalidFieldError,

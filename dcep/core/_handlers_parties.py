@@ -14,7 +14,7 @@ from dcep.core._checks import (
     signing_bank,
 )
 from dcep.core._records import AccountKind, CentralBankInfo, Posting
-from dcep.core._state import BankBooks, LedgerState, WalletAccount
+from dcep.core._state import BankBooks, LedgerState
 from dcep.errors import (
     CodeError,
     DuplicateError,
@@ -126,7 +126,8 @@ def open_wallet(
             party=bank.name,
             field="linked_account",
         )
-    state.wallets[address] = WalletAccount(
+    state.wallets.open(
+        address,
         public_key=bytes(instruction.wallet_key),
         category=instruction.category,
         # The bank's own address object, shared by all its wallets.

@@ -24,7 +24,8 @@ from dcep.core._checks import (
     wallet_of,
 )
 from dcep.core._records import AccountKind, Posting
-from dcep.core._state import LedgerState, WalletAccount
+from dcep.core._state import LedgerState
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import (
     InvalidFieldError,
     LimitExceededError,
@@ -152,7 +153,8 @@ def open_sub_wallet(
                 party=str(address),
                 field=field,
             )
-    state.wallets[address] = WalletAccount(
+    state.wallets.open(
+        address,
         public_key=bytes(instruction.sub_wallet_key),
         category=parent.category,
         operator=parent.operator,
@@ -322,7 +324,7 @@ def change_category(
     # The counters are brought to today, so that they are checked against the
     # new caps from now on.
     wallet.day, wallet.spent_today_fen = day, today_fen
-    wallet.year, wallet.spent_this_year_fen = year, this_year_fen
+    wallet.spent_this_year_fen = this_year_fen  # the counters' year is their day's
     wallet.category = instruction.category
     wallet.linked_account = bank.account_names.get(account, account)
     return ()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dcep.core._checks import caps_fen
 from dcep.core._handlers_interest import INTEREST_DENOMINATOR
-from dcep.core._state import BankBooks, LedgerState, WalletAccount, unpack_record
+from dcep.core._state import BankBooks, LedgerState, unpack_record
+from dcep.core._wallet_table import WalletAccount
 from dcep.instructions._kinds import SWEEP_OFF
 from dcep.values._crypto import Address
 from dcep.values._policy import Policy, ReserveMode

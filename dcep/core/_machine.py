@@ -46,13 +46,13 @@ from dcep.core._state import (
     BankBooks,
     LedgerState,
     OfflineDevice,
-    WalletAccount,
     accepted_key,
     pack_record,
     receipt_from_record,
     record_matches,
     voucher_key,
 )
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import (
     DcepError,
     DuplicateError,

@@ -20,7 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, overload
 
-from dcep.core._state import BankBooks, LedgerState, OfflineDevice, WalletAccount
+from dcep.core._state import BankBooks, LedgerState, OfflineDevice
+from dcep.core._wallet_table import WalletOverlay
 from dcep.values._codes import CodeRegistry
 
 __all__ = ["overlay_of"]
@@ -125,10 +126,6 @@ class _ReadThrough(dict[K, V], Generic[K, V]):
         return [(key, self._fetch(key)) for key in self]
 
 
-def _clone_wallet(wallet: WalletAccount) -> WalletAccount:
-    return copy.copy(wallet)
-
-
 def _clone_device(device: OfflineDevice) -> OfflineDevice:
     clone = copy.copy(device)
     clone.settled = _ReadThrough(device.settled)
@@ -154,7 +151,7 @@ def overlay_of(state: LedgerState) -> LedgerState:
     return LedgerState(
         central_bank=state.central_bank,
         banks=_ReadThrough(state.banks, _clone_bank),
-        wallets=_ReadThrough(state.wallets, _clone_wallet),
+        wallets=WalletOverlay(state.wallets),
         sequences=_ReadThrough(state.sequences),
         accepted=_ReadThrough(state.accepted),
         accepted_order=deque(state.accepted_order),

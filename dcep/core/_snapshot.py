@@ -23,7 +23,6 @@ from dcep.core._state import (
     BankBooks,
     LedgerState,
     OfflineDevice,
-    WalletAccount,
     accepted_key,
     pack_record,
     unpack_record,
@@ -188,20 +187,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for address, bank in state.banks.items()
             for account, balance_fen in bank.deposits.items()
         ),
-        wallets=tuple(
-            (
-                wallet.public_key,
-                int(wallet.category),
-                bytes(wallet.operator),
-                wallet.linked_account,
-                wallet.balance_fen,
-                wallet.day,
-                wallet.spent_today_fen,
-                wallet.year,
-                wallet.spent_this_year_fen,
-            )
-            for wallet in state.wallets.values()
-        ),
+        wallets=tuple(state.wallets.wallet_rows()),
         sequences=tuple((bytes(signer), last) for signer, last in state.sequences.items()),
         receipts=tuple(
             (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
@@ -221,11 +207,11 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         entry_count=state.entry_count,
         last_time_us=state.last_time_us,
         sub_wallets=tuple(
-            _sub_wallet_row(address, wallet.parent, wallet.own_caps)
-            for address, wallet in state.wallets.items()
+            _sub_wallet_row(state.wallets.address_of(wallet.row), wallet.parent, wallet.own_caps)
+            for wallet in state.wallets.with_extras()
             if wallet.parent is not None
         ),
-        closed=tuple(bytes(address) for address, wallet in state.wallets.items() if wallet.closed),
+        closed=tuple(bytes(address) for address in state.wallets.with_flag("closed")),
         pending=tuple(
             (
                 accepted_key(p.payer, p.id),
@@ -255,8 +241,12 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for v in sorted(state.vouchers.values(), key=lambda v: v.created_entry)
         ),
         interest_wallets=tuple(
-            (bytes(address), wallet.interest_from_us, wallet.interest_carry)
-            for address, wallet in state.wallets.items()
+            (
+                bytes(state.wallets.address_of(wallet.row)),
+                wallet.interest_from_us,
+                wallet.interest_carry,
+            )
+            for wallet in state.wallets.with_extras()
             if wallet.interest_from_us >= 0
         ),
         interest_banks=tuple(
@@ -283,9 +273,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for address, d in state.devices.items()
             for counter, seen in d.settled.items()
         ),
-        corporate=tuple(
-            bytes(address) for address, wallet in state.wallets.items() if wallet.corporate
-        ),
+        corporate=tuple(bytes(address) for address in state.wallets.with_flag("corporate")),
         daily_sweeps=tuple(
             (
                 bytes(address),
@@ -352,19 +340,19 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         # Wallets share their bank's address object and account names, as they
         # do when opened.
         books = state.banks.get(Address(operator))
-        state.wallets[VerifyKey(key_raw).address] = WalletAccount(
+        wallet = state.wallets.open(
+            VerifyKey(key_raw).address,
             public_key=key_raw,
             category=WalletCategory(category),
             operator=books.key.address if books is not None else Address(operator),
             linked_account=(
                 books.account_names.get(linked, linked) if books is not None else linked
             ),
-            balance_fen=balance,
-            day=day,
-            spent_today_fen=today,
-            year=year,
-            spent_this_year_fen=this_year,
         )
+        # The counters' year is their day's: a row saying otherwise was not written by a ledger.
+        del year
+        wallet.balance_fen, wallet.day = balance, day
+        wallet.spent_today_fen, wallet.spent_this_year_fen = today, this_year
     for address_raw, parent_raw, *caps in snapshot.sub_wallets:
         # Sub-wallet rows follow the wallets' and only add to them: a parent's
         # count and sum are rebuilt from them, not stored.

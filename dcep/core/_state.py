@@ -1,10 +1,12 @@
 """The ledger's mutable state: the only place in dcep where balances change.
 
-Three holders, named for what they hold: :class:`WalletAccount` (one
-wallet's balance and cap counters), :class:`BankBooks` (one operator's
-reserves, vault, cash and customer deposits) and :class:`LedgerState` (all
-of them, plus sequence numbers and receipts).  Everything outside this module
-sees frozen snapshots from :mod:`dcep.core._records`.
+Three holders, named for what they hold: :class:`WalletTable` (every
+wallet's balance and cap counters, in columns, each seen through a
+:class:`WalletAccount`; see :mod:`dcep.core._wallet_table`),
+:class:`BankBooks` (one operator's reserves, vault, cash and customer
+deposits) and :class:`LedgerState` (all of them, plus sequence numbers and
+receipts).  Everything outside the core sees frozen snapshots from
+:mod:`dcep.core._records`.
 
 Balances are plain ints in fen here, validated on the way in, because this is
 the hot path of every transfer.
@@ -20,10 +22,11 @@ import attrs
 
 from dcep.core._posting_codec import decode_postings
 from dcep.core._records import CentralBankInfo, DailySweep, PendingPayment, Receipt, Voucher
+from dcep.core._wallet_table import WalletTable
 from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import CodeRegistry, InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
-from dcep.values._policy import Policy, WalletCategory
+from dcep.values._policy import Policy
 
 __all__ = [
     "EXPIRED",
@@ -33,7 +36,6 @@ __all__ = [
     "BankBooks",
     "LedgerState",
     "OfflineDevice",
-    "WalletAccount",
     "accepted_key",
     "device_account",
     "pack_record",
@@ -87,60 +89,6 @@ def receipt_from_record(key: bytes, record: AcceptedRecord) -> Receipt:
         accepted_at_us=accepted_at_us,
         postings=decode_postings(postings, 0)[0],
     )
-
-
-@final
-@attrs.define(slots=True, eq=False, weakref_slot=False)
-class WalletAccount:
-    """One wallet: its key, category, operator, balance and spending so far.
-
-    The key is kept as its 32 raw bytes and the operator is the bank's own
-    address object: a million wallets must fit in a few hundred megabytes.
-
-    ``day`` and ``year`` say which local day and year the ``spent_*``
-    counters belong to; a payment on a later day starts them from zero.
-    Other kinds of money are fields here and :meth:`holdings_fen` adds them
-    up, so the balance cap keeps one meaning: ``reserved_fen`` for the
-    wallet's pending payments, ``vouchers_fen`` for vouchers it issued (an
-    offline allowance would be one more).  ``balance_fen`` is what it may spend.
-
-    A sub-wallet names its ``parent`` and keeps its ``own_caps`` (balance,
-    single payment, daily, annual, in fen; ``None``: the category's); a
-    parent counts its open sub-wallets and what they hold
-    (``sub_wallets_fen``), so that the family stays within its balance cap
-    without a walk over every wallet.  A ``closed`` wallet holds nothing.
-    """
-
-    public_key: bytes
-    category: WalletCategory
-    operator: Address
-    linked_account: str
-    balance_fen: int = 0
-    day: int = -1
-    spent_today_fen: int = 0
-    year: int = -1
-    spent_this_year_fen: int = 0
-    parent: Address | None = None
-    own_caps: tuple[int | None, int | None, int | None, int | None] | None = None
-    open_sub_wallets: int = 0
-    sub_wallets_fen: int = 0
-    closed: bool = False
-    #: Held for this wallet's pending payments as payer: in its holdings, not spendable.
-    reserved_fen: int = 0
-    #: Set aside for vouchers this wallet issued: in its holdings, not spendable.
-    vouchers_fen: int = 0
-    #: 2026 reserve mode: when the wallet's current interest period began (-1:
-    #: none yet), and the fraction of a fen carried from its last accrual.
-    interest_from_us: int = -1
-    interest_carry: int = 0
-    #: Loaded onto this wallet's hardware wallets: in its holdings, spent offline only.
-    offline_fen: int = 0
-    #: Owned by a business: the policy's corporate caps bind it, not its category's.
-    corporate: bool = False
-
-    def holdings_fen(self) -> int:
-        """All e-CNY the wallet holds, of every kind."""
-        return self.balance_fen + self.reserved_fen + self.vouchers_fen + self.offline_fen
 
 
 @final
@@ -233,7 +181,8 @@ class LedgerState:
 
     central_bank: CentralBankInfo | None = None
     banks: dict[Address, BankBooks] = attrs.field(factory=dict)
-    wallets: dict[Address, WalletAccount] = attrs.field(factory=dict)
+    #: Every wallet, in columns (see :mod:`dcep.core._wallet_table`).
+    wallets: WalletTable = attrs.field(factory=WalletTable)
     #: The last sequence number accepted from each signer.
     sequences: dict[Address, int] = attrs.field(factory=dict)
     #: signer ‖ id -> what was accepted, for idempotency (see :data:`AcceptedRecord`),

@@ -17,7 +17,8 @@ import attrs
 
 from dcep.core._checks import caps_fen, limits_of, require_funds, require_room
 from dcep.core._records import AccountKind, Posting
-from dcep.core._state import LedgerState, WalletAccount
+from dcep.core._state import LedgerState
+from dcep.core._wallet_table import WalletAccount
 from dcep.errors import Reason
 from dcep.instructions._kinds import Transfer
 from dcep.values._crypto import Address

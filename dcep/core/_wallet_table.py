@@ -1,0 +1,617 @@
+"""Every wallet's state in flat columns, one row per wallet, found by address.
+
+A million wallets as a million Python objects cost about 350 bytes each,
+and the garbage collector walks every one of them.  Here a wallet is a row
+number: the address-to-row dict is the only per-wallet Python structure,
+and each field is a column (an :mod:`array` of machine integers, or one
+``bytearray`` of public keys), none of which the collector tracks.  What
+few wallets have beyond the common fields (a parent, own caps, money held
+for pending payments, vouchers or hardware wallets, interest) lives in a
+small side record made on first use.
+
+Handlers see a wallet through :class:`WalletAccount`, a view of one row
+whose attributes read and write the columns; every payment's fast path
+reads the columns directly (:meth:`WalletTable.pay_if_plain`).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from typing import Final, final
+
+import attrs
+
+from dcep.values._crypto import Address, VerifyKey
+from dcep.values._money import MAX_AMOUNT_FEN
+from dcep.values._policy import Policy, WalletCategory, year_of_day
+
+__all__ = ["OwnCaps", "WalletAccount", "WalletOverlay", "WalletRow", "WalletTable"]
+
+#: A sub-wallet's own caps in fen: balance, single payment, daily, annual (None: its category's).
+OwnCaps = tuple[int | None, int | None, int | None, int | None]
+
+#: A wallet as a snapshot keeps it: key, category, operator, linked account,
+#: balance, the counters' day, spent that day, their year, spent that year.
+WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
+
+_KEY_SIZE: Final = 32
+#: One byte a wallet: its category in the low three bits, flags above them.
+_CATEGORY: Final = 0x07
+#: Category by number (0 is never stored).
+_CATEGORY_OF: Final = (WalletCategory.IN_PERSON, *WalletCategory)
+#: Closed: holds, receives and signs nothing.
+_CLOSED: Final = 0x08
+#: Owned by a business: the policy's corporate caps bind it.
+_CORPORATE: Final = 0x10
+#: A sub-wallet: it names a parent.
+_SUB: Final = 0x20
+#: A parent with open sub-wallets.
+_PARENT: Final = 0x40
+#: Holds money outside its balance: reserved, in vouchers, or offline.
+_HELD: Final = 0x80
+#: Flags that send a payee to the named checks (a payer: only ``_SUB``, see pay_if_plain).
+_PAYEE_SLOW: Final = _CLOSED | _SUB | _PARENT | _HELD
+
+
+@final
+@attrs.define(slots=True, eq=False, weakref_slot=False)
+class _Extras:
+    """What a wallet has beyond the common columns, made the first time it has any."""
+
+    parent: Address | None = None
+    own_caps: OwnCaps | None = None
+    open_sub_wallets: int = 0
+    sub_wallets_fen: int = 0
+    reserved_fen: int = 0
+    vouchers_fen: int = 0
+    offline_fen: int = 0
+    interest_from_us: int = -1
+    interest_carry: int = 0
+
+
+_NO_EXTRAS: Final = _Extras()
+
+
+class WalletTable:  # not final: WalletOverlay reads through one
+    """All wallets, by address, in columns; see the module's docstring.
+
+    Rows are never removed (a closed wallet keeps its row), so a row number
+    names the same wallet for the table's life, and rows are in the order
+    the wallets were opened.
+    """
+
+    __slots__ = (
+        "_balance",
+        "_day",
+        "_extras",
+        "_flags",
+        "_keys",
+        "_linked",
+        "_operator",
+        "_operator_rows",
+        "_operators",
+        "_rows",
+        "_spent_today",
+        "_spent_year",
+    )
+
+    def __init__(self) -> None:
+        #: Address (as plain bytes: no collector header) -> row.
+        self._rows: dict[bytes, int] = {}
+        self._keys = bytearray()
+        self._flags = bytearray()
+        self._operator: array[int] = array("H")
+        self._operators: list[Address] = []
+        self._operator_rows: dict[bytes, int] = {}
+        self._linked: list[str] = []
+        self._balance: array[int] = array("q")
+        #: The local day of the spending counters (-1: none yet); their year follows from it.
+        self._day: array[int] = array("i")
+        self._spent_today: array[int] = array("q")
+        self._spent_year: array[int] = array("q")
+        self._extras: dict[int, _Extras] = {}
+
+    # -- the mapping -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._rows
+
+    def get(self, address: bytes) -> WalletAccount | None:
+        """The wallet at ``address``, or ``None``."""
+        row = self._rows.get(address)
+        return None if row is None else WalletAccount(self, row)
+
+    def __getitem__(self, address: bytes) -> WalletAccount:
+        return WalletAccount(self, self._rows[address])
+
+    def row_of(self, address: bytes) -> int | None:
+        """The row of the wallet at ``address``, or ``None``."""
+        return self._rows.get(address)
+
+    def __iter__(self) -> Iterator[Address]:
+        return (Address(address) for address in self._rows)
+
+    def keys(self) -> Iterator[Address]:
+        """Every wallet's address, in the order they were opened."""
+        return iter(self)
+
+    def values(self) -> Iterator[WalletAccount]:
+        """Every wallet, in the order they were opened."""
+        return (WalletAccount(self, row) for row in range(len(self._rows)))
+
+    def items(self) -> Iterator[tuple[Address, WalletAccount]]:
+        """(address, wallet) for every wallet, in the order they were opened."""
+        return (
+            (Address(address), WalletAccount(self, row)) for address, row in self._rows.items()
+        )
+
+    def open(
+        self,
+        address: Address,
+        *,
+        public_key: bytes,
+        category: WalletCategory,
+        operator: Address,
+        linked_account: str,
+        parent: Address | None = None,
+        own_caps: OwnCaps | None = None,
+        corporate: bool = False,
+    ) -> WalletAccount:
+        """Add a wallet with nothing in it and nothing spent; the caller checked it is new."""
+        row = len(self._rows)
+        operator_row = self._operator_rows.get(operator)
+        if operator_row is None:
+            operator_row = self._operator_rows[bytes(operator)] = len(self._operators)
+            self._operators.append(operator)
+            if operator_row > 0xFFFF and self._operator.typecode == "H":
+                self._operator = array("I", self._operator)
+        self._keys += public_key
+        self._flags.append(int(category))
+        self._operator.append(operator_row)
+        self._linked.append(linked_account)
+        self._balance.append(0)
+        self._day.append(-1)
+        self._spent_today.append(0)
+        self._spent_year.append(0)
+        self._rows[bytes(address)] = row
+        wallet = WalletAccount(self, row)
+        if parent is not None or own_caps is not None:
+            wallet.parent = parent
+            wallet.own_caps = own_caps
+        if corporate:
+            wallet.corporate = True
+        return wallet
+
+    def _extras_of(self, row: int) -> _Extras:
+        extras = self._extras.get(row)
+        if extras is None:
+            extras = self._extras[row] = _Extras()
+        return extras
+
+    def _set_flag(self, row: int, flag: int, on: bool) -> None:
+        if on:
+            self._flags[row] |= flag
+        else:
+            self._flags[row] &= ~flag & 0xFF
+
+    # -- every payment's path ------------------------------------------------------
+
+    def pay_if_plain(
+        self, payer: bytes, payee: bytes, amount_fen: int, policy: Policy, day: int, year: int
+    ) -> bool:
+        """Make the payment and return ``True`` if it is the usual case, else change nothing.
+
+        The usual case: both wallets exist, the payer is not a sub-wallet, the
+        payee is open, not in a family and holds nothing outside its balance,
+        and every cap allows the payment.  ``False`` sends the payment to the
+        named checks, which also pick the error (or accept the unusual case).
+        """
+        rows = self._rows
+        i = rows.get(payer)
+        j = rows.get(payee)
+        if i is None or j is None:
+            return False
+        flags = self._flags
+        payer_flags = flags[i]
+        payee_flags = flags[j]
+        balance = self._balance
+        payer_fen = balance[i]
+        # A closed payer holds nothing, so the balance test sends it to the checks.
+        if payer_flags & _SUB or payee_flags & _PAYEE_SLOW or amount_fen > payer_fen:
+            return False
+        categories = policy.categories
+        limits = (
+            policy.corporate
+            if payer_flags & _CORPORATE
+            else categories[_CATEGORY_OF[payer_flags & _CATEGORY]]
+        )
+        balance_cap = (
+            policy.corporate
+            if payee_flags & _CORPORATE
+            else categories[_CATEGORY_OF[payee_flags & _CATEGORY]]
+        ).balance_cap
+        after_fen = balance[j] + amount_fen
+        if after_fen > MAX_AMOUNT_FEN or (balance_cap is not None and after_fen > balance_cap.fen):
+            return False
+        single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
+        if single is not None and amount_fen > single.fen:
+            return False
+        last_day = self._day[i]
+        same_day = last_day == day
+        today_fen = self._spent_today[i] if same_day else 0
+        year_fen = self._spent_year[i] if same_day or (year_of_day(last_day) == year) else 0
+        if (daily is not None and today_fen + amount_fen > daily.fen) or (
+            annual is not None and year_fen + amount_fen > annual.fen
+        ):
+            return False
+        if not same_day:
+            self._day[i] = day
+        # Saturating: without a cap the counters only inform, and every cap is below the maximum.
+        self._spent_today[i] = min(today_fen + amount_fen, MAX_AMOUNT_FEN)
+        self._spent_year[i] = min(year_fen + amount_fen, MAX_AMOUNT_FEN)
+        balance[i] = payer_fen - amount_fen
+        balance[j] = after_fen
+        return True
+
+    # -- rows, for snapshots ----------------------------------------------------------
+
+    def wallet_rows(self) -> Iterator[WalletRow]:
+        """Every wallet's common fields as a snapshot row, in the order they were opened."""
+        keys, flags, linked = self._keys, self._flags, self._linked
+        operators, operator = [bytes(o) for o in self._operators], self._operator
+        balance, days = self._balance, self._day
+        spent_today, spent_year = self._spent_today, self._spent_year
+        for row in range(len(self._rows)):
+            day = days[row]
+            yield (
+                bytes(keys[row * _KEY_SIZE : (row + 1) * _KEY_SIZE]),
+                flags[row] & _CATEGORY,
+                operators[operator[row]],
+                linked[row],
+                balance[row],
+                day,
+                spent_today[row],
+                -1 if day == -1 else year_of_day(day),
+                spent_year[row],
+            )
+
+    def address_of(self, row: int) -> Address:
+        """The address of the wallet in ``row``, from its key (a hash: not for every row)."""
+        return VerifyKey(bytes(self._keys[row * _KEY_SIZE : (row + 1) * _KEY_SIZE])).address
+
+    def with_flag(self, flag: str) -> Iterator[Address]:
+        """The addresses of the ``"closed"`` or ``"corporate"`` wallets, in the order opened."""
+        bit = {"closed": _CLOSED, "corporate": _CORPORATE}[flag]
+        flags = self._flags
+        for row in range(len(flags)):
+            if flags[row] & bit:
+                yield self.address_of(row)
+
+    def with_extras(self) -> Iterator[WalletAccount]:
+        """The wallets with a side record (a parent, held money, interest), in the order opened."""
+        for row in sorted(self._extras):
+            yield WalletAccount(self, row)
+
+    # -- copies --------------------------------------------------------------------
+
+    def copy(self) -> WalletTable:
+        """An independent copy in one step: columns copied whole, side records one by one."""
+        clone = WalletTable.__new__(WalletTable)
+        clone._rows = self._rows.copy()
+        clone._keys = self._keys[:]
+        clone._flags = self._flags[:]
+        clone._operator = self._operator[:]
+        clone._operators = self._operators[:]
+        clone._operator_rows = self._operator_rows.copy()
+        clone._linked = self._linked[:]
+        clone._balance = self._balance[:]
+        clone._day = self._day[:]
+        clone._spent_today = self._spent_today[:]
+        clone._spent_year = self._spent_year[:]
+        clone._extras = {row: attrs.evolve(extras) for row, extras in self._extras.items()}
+        return clone
+
+    def copy_row_from(self, other: WalletTable, address: bytes) -> WalletAccount:
+        """Add the wallet at ``address`` in ``other`` to this table, as it is there."""
+        source = WalletAccount(other, other._rows[address])
+        extras = other._extras.get(source.row)
+        wallet = self.open(
+            Address(address),
+            public_key=source.public_key,
+            category=source.category,
+            operator=source.operator,
+            linked_account=source.linked_account,
+        )
+        row = wallet.row
+        self._flags[row] = other._flags[source.row]
+        self._balance[row] = other._balance[source.row]
+        self._day[row] = other._day[source.row]
+        self._spent_today[row] = other._spent_today[source.row]
+        self._spent_year[row] = other._spent_year[source.row]
+        if extras is not None:
+            self._extras[row] = attrs.evolve(extras)
+        return wallet
+
+
+@final
+class WalletOverlay(WalletTable):
+    """A table over another that reads through to it and takes every write itself.
+
+    A wallet of the base is copied here the first time it is read, so that
+    changes to it stay here (see :mod:`dcep.core._overlay`); a wallet opened
+    here is only here.  No payment takes the fast path: it would write the base.
+    """
+
+    __slots__ = ("_base",)
+
+    def __init__(self, base: WalletTable) -> None:
+        super().__init__()
+        self._base = base
+
+    def row_of(self, address: bytes) -> int | None:
+        row = self._rows.get(address)
+        if row is None and address in self._base._rows:
+            row = self.copy_row_from(self._base, address).row
+        return row
+
+    def get(self, address: bytes) -> WalletAccount | None:
+        row = self.row_of(address)
+        return None if row is None else WalletAccount(self, row)
+
+    def __getitem__(self, address: bytes) -> WalletAccount:
+        row = self.row_of(address)
+        if row is None:
+            raise KeyError(address)
+        return WalletAccount(self, row)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._rows or address in self._base._rows
+
+    def _addresses(self) -> list[bytes]:
+        base = self._base._rows
+        return [*base, *(address for address in self._rows if address not in base)]
+
+    def __len__(self) -> int:
+        return len(self._addresses())
+
+    def __iter__(self) -> Iterator[Address]:
+        return (Address(address) for address in self._addresses())
+
+    def values(self) -> Iterator[WalletAccount]:
+        return (self[address] for address in self._addresses())
+
+    def items(self) -> Iterator[tuple[Address, WalletAccount]]:
+        return ((Address(address), self[address]) for address in self._addresses())
+
+    def pay_if_plain(
+        self, payer: bytes, payee: bytes, amount_fen: int, policy: Policy, day: int, year: int
+    ) -> bool:
+        return False
+
+
+@final
+class WalletAccount:
+    """One wallet: a view of its row in a :class:`WalletTable`.
+
+    Attributes read and write the table.  ``day`` and ``year`` say which
+    local day and year the ``spent_*`` counters belong to; a payment on a
+    later day starts them from zero.  Other kinds of money are fields here
+    and :meth:`holdings_fen` adds them up, so the balance cap keeps one
+    meaning: ``reserved_fen`` for the wallet's pending payments,
+    ``vouchers_fen`` for vouchers it issued, ``offline_fen`` for its
+    hardware wallets.  ``balance_fen`` is what it may spend.
+
+    A sub-wallet names its ``parent`` and keeps its ``own_caps`` (balance,
+    single payment, daily, annual, in fen; ``None``: the category's); a
+    parent counts its open sub-wallets and what they hold
+    (``sub_wallets_fen``), so that the family stays within its balance cap
+    without a walk over every wallet.  A ``closed`` wallet holds nothing.
+    """
+
+    __slots__ = ("_table", "row")
+
+    def __init__(self, table: WalletTable, row: int) -> None:
+        self._table = table
+        self.row = row
+
+    def __repr__(self) -> str:
+        return f"<WalletAccount row {self.row}: {self.balance_fen} fen>"
+
+    def _get(self) -> _Extras:
+        return self._table._extras.get(self.row, _NO_EXTRAS)
+
+    @property
+    def public_key(self) -> bytes:
+        """The wallet's public key, its 32 raw bytes."""
+        start = self.row * _KEY_SIZE
+        return bytes(self._table._keys[start : start + _KEY_SIZE])
+
+    @property
+    def category(self) -> WalletCategory:
+        """The wallet's KYC category."""
+        return WalletCategory(self._table._flags[self.row] & _CATEGORY)
+
+    @category.setter
+    def category(self, value: WalletCategory) -> None:
+        flags = self._table._flags
+        flags[self.row] = (flags[self.row] & ~_CATEGORY & 0xFF) | int(value)
+
+    @property
+    def operator(self) -> Address:
+        """The operating bank's address."""
+        table = self._table
+        return table._operators[table._operator[self.row]]
+
+    @property
+    def linked_account(self) -> str:
+        """The holder's deposit account at the operator (empty: none)."""
+        return self._table._linked[self.row]
+
+    @linked_account.setter
+    def linked_account(self, value: str) -> None:
+        self._table._linked[self.row] = value
+
+    @property
+    def balance_fen(self) -> int:
+        """What the wallet may spend."""
+        return self._table._balance[self.row]
+
+    @balance_fen.setter
+    def balance_fen(self, value: int) -> None:
+        self._table._balance[self.row] = value
+
+    @property
+    def day(self) -> int:
+        """The local day the spending counters belong to (-1: none yet)."""
+        return self._table._day[self.row]
+
+    @day.setter
+    def day(self, value: int) -> None:
+        self._table._day[self.row] = value
+
+    @property
+    def year(self) -> int:
+        """The year of the annual counter: the year of :attr:`day` (-1: none yet)."""
+        day = self._table._day[self.row]
+        return -1 if day == -1 else year_of_day(day)
+
+    @property
+    def spent_today_fen(self) -> int:
+        """Paid on :attr:`day`."""
+        return self._table._spent_today[self.row]
+
+    @spent_today_fen.setter
+    def spent_today_fen(self, value: int) -> None:
+        self._table._spent_today[self.row] = value
+
+    @property
+    def spent_this_year_fen(self) -> int:
+        """Paid in :attr:`year`."""
+        return self._table._spent_year[self.row]
+
+    @spent_this_year_fen.setter
+    def spent_this_year_fen(self, value: int) -> None:
+        self._table._spent_year[self.row] = value
+
+    @property
+    def closed(self) -> bool:
+        """Closed: holds, receives and signs nothing."""
+        return bool(self._table._flags[self.row] & _CLOSED)
+
+    @closed.setter
+    def closed(self, value: bool) -> None:
+        self._table._set_flag(self.row, _CLOSED, value)
+
+    @property
+    def corporate(self) -> bool:
+        """Owned by a business: the policy's corporate caps bind it, not its category's."""
+        return bool(self._table._flags[self.row] & _CORPORATE)
+
+    @corporate.setter
+    def corporate(self, value: bool) -> None:
+        self._table._set_flag(self.row, _CORPORATE, value)
+
+    @property
+    def parent(self) -> Address | None:
+        """The wallet a sub-wallet belongs to (``None``: a wallet of its own)."""
+        return self._get().parent
+
+    @parent.setter
+    def parent(self, value: Address | None) -> None:
+        self._table._extras_of(self.row).parent = value
+        self._table._set_flag(self.row, _SUB, value is not None)
+
+    @property
+    def own_caps(self) -> OwnCaps | None:
+        """A sub-wallet's own caps, in fen."""
+        return self._get().own_caps
+
+    @own_caps.setter
+    def own_caps(self, value: OwnCaps | None) -> None:
+        self._table._extras_of(self.row).own_caps = value
+
+    @property
+    def open_sub_wallets(self) -> int:
+        """How many open sub-wallets the wallet has."""
+        return self._get().open_sub_wallets
+
+    @open_sub_wallets.setter
+    def open_sub_wallets(self, value: int) -> None:
+        self._table._extras_of(self.row).open_sub_wallets = value
+        self._table._set_flag(self.row, _PARENT, value > 0)
+
+    @property
+    def sub_wallets_fen(self) -> int:
+        """What the wallet's sub-wallets hold, all of it."""
+        return self._get().sub_wallets_fen
+
+    @sub_wallets_fen.setter
+    def sub_wallets_fen(self, value: int) -> None:
+        self._table._extras_of(self.row).sub_wallets_fen = value
+
+    def _set_held(self, extras: _Extras) -> None:
+        held = bool(extras.reserved_fen or extras.vouchers_fen or extras.offline_fen)
+        self._table._set_flag(self.row, _HELD, held)
+
+    @property
+    def reserved_fen(self) -> int:
+        """Held for this wallet's pending payments as payer: in its holdings, not spendable."""
+        return self._get().reserved_fen
+
+    @reserved_fen.setter
+    def reserved_fen(self, value: int) -> None:
+        extras = self._table._extras_of(self.row)
+        extras.reserved_fen = value
+        self._set_held(extras)
+
+    @property
+    def vouchers_fen(self) -> int:
+        """Set aside for vouchers this wallet issued: in its holdings, not spendable."""
+        return self._get().vouchers_fen
+
+    @vouchers_fen.setter
+    def vouchers_fen(self, value: int) -> None:
+        extras = self._table._extras_of(self.row)
+        extras.vouchers_fen = value
+        self._set_held(extras)
+
+    @property
+    def offline_fen(self) -> int:
+        """Loaded onto this wallet's hardware wallets: in its holdings, spent offline only."""
+        return self._get().offline_fen
+
+    @offline_fen.setter
+    def offline_fen(self, value: int) -> None:
+        extras = self._table._extras_of(self.row)
+        extras.offline_fen = value
+        self._set_held(extras)
+
+    @property
+    def interest_from_us(self) -> int:
+        """2026 reserve mode: when the wallet's current interest period began (-1: none yet)."""
+        return self._get().interest_from_us
+
+    @interest_from_us.setter
+    def interest_from_us(self, value: int) -> None:
+        self._table._extras_of(self.row).interest_from_us = value
+
+    @property
+    def interest_carry(self) -> int:
+        """2026 reserve mode: the fraction of a fen carried from the wallet's last accrual."""
+        return self._get().interest_carry
+
+    @interest_carry.setter
+    def interest_carry(self, value: int) -> None:
+        self._table._extras_of(self.row).interest_carry = value
+
+    def holdings_fen(self) -> int:
+        """All e-CNY the wallet holds, of every kind."""
+        balance_fen = self._table._balance[self.row]
+        extras = self._table._extras.get(self.row)
+        if extras is None:
+            return balance_fen
+        return balance_fen + extras.reserved_fen + extras.vouchers_fen + extras.offline_fen
