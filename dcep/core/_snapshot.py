@@ -9,8 +9,8 @@ rebuilds exactly the state that was captured.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
-from typing import final
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar, final, overload
 
 import attrs
 
@@ -37,6 +37,7 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "NEVER_SWEPT",
+    "LazyRows",
     "LedgerSnapshot",
     "Snapshot",
     "capture_state",
@@ -81,6 +82,53 @@ DailySweepRow = tuple[bytes, int, int, int]
 #: The last-sweep day of a sweep that has not run yet (SQLite's smallest integer).
 NEVER_SWEPT = -(2**63)
 
+T = TypeVar("T")
+
+
+@final
+class LazyRows(Sequence[T]):
+    """A table's rows, made on demand from a copy of the state taken in one step.
+
+    Capturing a million wallets as tuples stops the ledger for about a
+    second; copying their columns takes milliseconds.  So a snapshot keeps
+    the copy, and its rows are made each time they are read, in the same
+    order every time (the copy never changes).  Compares equal to a tuple
+    of the same rows, which is what a store reads back.
+    """
+
+    __slots__ = ("_length", "_make")
+
+    def __init__(self, make: Callable[[], Iterator[T]], length: int | None = None) -> None:
+        self._make = make
+        self._length = length
+
+    def __iter__(self) -> Iterator[T]:
+        return self._make()
+
+    def __len__(self) -> int:
+        if self._length is None:
+            self._length = sum(1 for _ in self._make())
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return tuple(self._make())[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyRows | tuple):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"LazyRows({len(self)} rows)"
+
 
 @final
 @attrs.frozen
@@ -90,7 +138,7 @@ class LedgerSnapshot:
     central_bank: tuple[str, str, bytes] | None
     banks: tuple[BankRow, ...]
     deposits: tuple[DepositRow, ...]
-    wallets: tuple[WalletRow, ...]
+    wallets: Sequence[WalletRow]
     sequences: tuple[SequenceRow, ...]
     receipts: tuple[ReceiptRow, ...]
     codes: tuple[CodeRow, ...]
@@ -102,9 +150,9 @@ class LedgerSnapshot:
     entry_count: int
     last_time_us: int
     #: Sub-wallets (issue #24); empty in a ledger without any, and in older snapshots.
-    sub_wallets: tuple[SubWalletRow, ...] = ()
+    sub_wallets: Sequence[SubWalletRow] = ()
     #: The addresses of closed wallets, in the order they were opened.
-    closed: tuple[bytes, ...] = ()
+    closed: Sequence[bytes] = ()
     #: Pending payments outstanding (issue #25), oldest first.
     pending: tuple[PendingRow, ...] = ()
     #: Pending payments resolved (and vouchers spent or expired), in the order they were.
@@ -113,14 +161,14 @@ class LedgerSnapshot:
     vouchers: tuple[VoucherRow, ...] = ()
     #: Interest (issue #24, 2026 reserve mode): only wallets that have accrued
     #: and banks that have paid, so older snapshots and ledgers without it are as they were.
-    interest_wallets: tuple[InterestWalletRow, ...] = ()
+    interest_wallets: Sequence[InterestWalletRow] = ()
     interest_banks: tuple[InterestBankRow, ...] = ()
     #: Hardware wallets and their settled counters (issue #24, part 5), in order.
     devices: tuple[DeviceRow, ...] = ()
     settled: tuple[SettledRow, ...] = ()
     #: Corporate wallets (issue #24), in the order they were opened, and their
     #: daily sweeps: empty in a ledger without any, and in older snapshots.
-    corporate: tuple[bytes, ...] = ()
+    corporate: Sequence[bytes] = ()
     daily_sweeps: tuple[DailySweepRow, ...] = ()
 
 
@@ -154,7 +202,9 @@ def state_rows(snapshot: LedgerSnapshot) -> Iterator[tuple[str, tuple[object, ..
     """
     for field in attrs.fields(LedgerSnapshot):
         value = getattr(snapshot, field.name)
-        if isinstance(value, tuple) and all(isinstance(row, tuple | bytes) for row in value):
+        if isinstance(value, LazyRows) or (
+            isinstance(value, tuple) and all(isinstance(row, tuple | bytes) for row in value)
+        ):
             for row in value:
                 yield field.name, row if isinstance(row, tuple) else (row,)
         else:
@@ -162,8 +212,13 @@ def state_rows(snapshot: LedgerSnapshot) -> Iterator[tuple[str, tuple[object, ..
 
 
 def capture_state(state: LedgerState) -> LedgerSnapshot:
-    """The rows of ``state``, in a deterministic order (insertion order)."""
+    """The rows of ``state``, in a deterministic order (insertion order).
+
+    The wallets' tables are :class:`LazyRows` over a copy of the wallet
+    columns: the capture costs a copy, not a walk over every wallet.
+    """
     central = state.central_bank
+    wallets = state.wallets.copy()
     return LedgerSnapshot(
         central_bank=(central.name, str(central.code), bytes(central.key)) if central else None,
         banks=tuple(
@@ -187,7 +242,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for address, bank in state.banks.items()
             for account, balance_fen in bank.deposits.items()
         ),
-        wallets=tuple(state.wallets.wallet_rows()),
+        wallets=LazyRows(wallets.wallet_rows, len(wallets)),
         sequences=tuple((bytes(signer), last) for signer, last in state.sequences.items()),
         receipts=tuple(
             (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
@@ -206,12 +261,14 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         redeemed_fen=state.redeemed_fen,
         entry_count=state.entry_count,
         last_time_us=state.last_time_us,
-        sub_wallets=tuple(
-            _sub_wallet_row(state.wallets.address_of(wallet.row), wallet.parent, wallet.own_caps)
-            for wallet in state.wallets.with_extras()
-            if wallet.parent is not None
+        sub_wallets=LazyRows(
+            lambda: (
+                _sub_wallet_row(wallets.address_of(wallet.row), wallet.parent, wallet.own_caps)
+                for wallet in wallets.with_extras()
+                if wallet.parent is not None
+            )
         ),
-        closed=tuple(bytes(address) for address in state.wallets.with_flag("closed")),
+        closed=LazyRows(lambda: (bytes(address) for address in wallets.with_flag("closed"))),
         pending=tuple(
             (
                 accepted_key(p.payer, p.id),
@@ -240,14 +297,16 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             )
             for v in sorted(state.vouchers.values(), key=lambda v: v.created_entry)
         ),
-        interest_wallets=tuple(
-            (
-                bytes(state.wallets.address_of(wallet.row)),
-                wallet.interest_from_us,
-                wallet.interest_carry,
+        interest_wallets=LazyRows(
+            lambda: (
+                (
+                    bytes(wallets.address_of(wallet.row)),
+                    wallet.interest_from_us,
+                    wallet.interest_carry,
+                )
+                for wallet in wallets.with_extras()
+                if wallet.interest_from_us >= 0
             )
-            for wallet in state.wallets.with_extras()
-            if wallet.interest_from_us >= 0
         ),
         interest_banks=tuple(
             (bytes(address), bank.interest_paid_fen)
@@ -273,7 +332,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for address, d in state.devices.items()
             for counter, seen in d.settled.items()
         ),
-        corporate=tuple(bytes(address) for address in state.wallets.with_flag("corporate")),
+        corporate=LazyRows(lambda: (bytes(address) for address in wallets.with_flag("corporate"))),
         daily_sweeps=tuple(
             (
                 bytes(address),
