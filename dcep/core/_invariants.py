@@ -98,6 +98,10 @@ def find_violations(state: LedgerState, policy: Policy) -> list[str]:
         signer_raw = key[:20]
         accepted_per_signer[signer_raw] = accepted_per_signer.get(signer_raw, 0) + 1
     last_by_signer = {bytes(signer): last for signer, last in state.sequences.items()}
+    for signer_raw, last in state.wallets.sequence_rows():
+        if signer_raw in last_by_signer:
+            problems.append(f"signer {Address(signer_raw)}: a sequence in its row and apart")
+        last_by_signer[signer_raw] = last
     for signer_raw, count in accepted_per_signer.items():
         # Strictly increasing from 1 means n acceptances leave the last at n or more.
         if last_by_signer.get(signer_raw, 0) < count:

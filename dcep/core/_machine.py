@@ -237,7 +237,11 @@ class LedgerCore:
                 party=str(signer_address),
                 field="id",
             )
-        last_sequence = state.sequences.get(signer_address, 0)
+        # A wallet's sequence is in its row; any other signer's in the dict (as
+        # is a wallet's from before it was one, until its first instruction as one).
+        last_sequence = state.wallets.last_sequence(signer_address) or state.sequences.get(
+            signer_address, 0
+        )
         if instruction.sequence <= last_sequence:
             raise SequenceError(
                 Reason.SEQUENCE_REPLAYED,
@@ -275,7 +279,10 @@ class LedgerCore:
         entry_number = state.entry_count
         # Positional: this runs once per accepted instruction, and keywords cost more.
         receipt = Receipt(entry_number, instruction.id, kind, signer_address, now_us, postings)
-        state.sequences[signer_address] = instruction.sequence
+        if not state.wallets.set_sequence(signer_address, instruction.sequence):
+            state.sequences[signer_address] = instruction.sequence
+        elif signer_address in state.sequences:
+            del state.sequences[signer_address]
         postings_encoded = encode_postings(postings)
         accepted = state.accepted
         accepted[key] = pack_record(body_digest, entry_number, now_us, kind, postings_encoded)
@@ -542,7 +549,8 @@ class LedgerCore:
 
     def last_sequence(self, signer: Address) -> int:
         """The last sequence number accepted from ``signer`` (0 if none)."""
-        return self._state.sequences.get(signer, 0)
+        state = self._state
+        return state.wallets.last_sequence(signer) or state.sequences.get(signer, 0)
 
     def balance(self, wallet: Address) -> Amount:
         """What ``wallet`` holds; raises ``UNKNOWN_WALLET`` for a stranger."""

@@ -9,6 +9,7 @@ rebuilds exactly the state that was captured.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar, final, overload
 
@@ -139,7 +140,8 @@ class LedgerSnapshot:
     banks: tuple[BankRow, ...]
     deposits: tuple[DepositRow, ...]
     wallets: Sequence[WalletRow]
-    sequences: tuple[SequenceRow, ...]
+    #: Signers other than wallets first, then wallets in the order they were opened.
+    sequences: Sequence[SequenceRow]
     receipts: tuple[ReceiptRow, ...]
     codes: tuple[CodeRow, ...]
     regulators: tuple[RegulatorRow, ...]
@@ -219,6 +221,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
     """
     central = state.central_bank
     wallets = state.wallets.copy()
+    others = tuple((bytes(signer), last) for signer, last in state.sequences.items())
     return LedgerSnapshot(
         central_bank=(central.name, str(central.code), bytes(central.key)) if central else None,
         banks=tuple(
@@ -243,7 +246,10 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             for account, balance_fen in bank.deposits.items()
         ),
         wallets=LazyRows(wallets.wallet_rows, len(wallets)),
-        sequences=tuple((bytes(signer), last) for signer, last in state.sequences.items()),
+        sequences=LazyRows(
+            lambda: itertools.chain(others, wallets.sequence_rows()),
+            len(others) + wallets.signed_count(),
+        ),
         receipts=tuple(
             (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
             for key, (digest, number, at_us, kind, postings) in (
@@ -263,8 +269,8 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         last_time_us=state.last_time_us,
         sub_wallets=LazyRows(
             lambda: (
-                _sub_wallet_row(wallets.address_of(wallet.row), wallet.parent, wallet.own_caps)
-                for wallet in wallets.with_extras()
+                _sub_wallet_row(address, wallet.parent, wallet.own_caps)
+                for address, wallet in wallets.with_extras()
                 if wallet.parent is not None
             )
         ),
@@ -300,11 +306,11 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
         interest_wallets=LazyRows(
             lambda: (
                 (
-                    bytes(wallets.address_of(wallet.row)),
+                    bytes(address),
                     wallet.interest_from_us,
                     wallet.interest_carry,
                 )
-                for wallet in wallets.with_extras()
+                for address, wallet in wallets.with_extras()
                 if wallet.interest_from_us >= 0
             )
         ),
@@ -444,7 +450,8 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
             last_swept_day=None if last_day == NEVER_SWEPT else last_day,
         )
     for signer, last in snapshot.sequences:
-        state.sequences[Address(signer)] = last
+        if not state.wallets.set_sequence(signer, last):
+            state.sequences[Address(signer)] = last
     # Oldest first, whatever order the store returned them in: the window
     # forgets from the left.
     for (
@@ -476,7 +483,7 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
     for table, rows, restored in (
         ("banks", snapshot.banks, state.banks),
         ("wallets", snapshot.wallets, state.wallets),
-        ("sequences", snapshot.sequences, state.sequences),
+        ("sequences", snapshot.sequences, {row[0] for row in snapshot.sequences}),
         ("receipts", snapshot.receipts, state.accepted),
         ("regulators", snapshot.regulators, state.regulators),
         ("frozen", snapshot.frozen, state.frozen),

@@ -22,7 +22,7 @@ from typing import Final, final
 
 import attrs
 
-from dcep.values._crypto import Address, VerifyKey
+from dcep.values._crypto import Address
 from dcep.values._money import MAX_AMOUNT_FEN
 from dcep.values._policy import Policy, WalletCategory, year_of_day
 
@@ -92,6 +92,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         "_operator_rows",
         "_operators",
         "_rows",
+        "_sequence",
         "_spent_today",
         "_spent_year",
     )
@@ -110,6 +111,8 @@ class WalletTable:  # not final: WalletOverlay reads through one
         self._day: array[int] = array("i")
         self._spent_today: array[int] = array("q")
         self._spent_year: array[int] = array("q")
+        #: The last sequence number the wallet signed (0: none), widened if one outgrows it.
+        self._sequence: array[int] = array("I")
         self._extras: dict[int, _Extras] = {}
 
     # -- the mapping -------------------------------------------------------------
@@ -177,6 +180,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         self._day.append(-1)
         self._spent_today.append(0)
         self._spent_year.append(0)
+        self._sequence.append(0)
         self._rows[bytes(address)] = row
         wallet = WalletAccount(self, row)
         if parent is not None or own_caps is not None:
@@ -197,6 +201,37 @@ class WalletTable:  # not final: WalletOverlay reads through one
             self._flags[row] |= flag
         else:
             self._flags[row] &= ~flag & 0xFF
+
+    # -- sequence numbers ----------------------------------------------------------
+
+    def last_sequence(self, address: bytes) -> int | None:
+        """The last sequence number the wallet at ``address`` signed, or ``None``: no wallet."""
+        row = self.row_of(address)
+        return None if row is None else self._sequence[row]
+
+    def set_sequence(self, address: bytes, sequence: int) -> bool:
+        """Record the wallet's last sequence number; ``False`` (and nothing done): no wallet."""
+        row = self.row_of(address)
+        if row is None:
+            return False
+        try:
+            self._sequence[row] = sequence
+        except OverflowError:  # a sequence number past 2**32: every row gets 8 bytes
+            self._sequence = array("Q", self._sequence)
+            self._sequence[row] = sequence
+        return True
+
+    def signed_count(self) -> int:
+        """How many wallets have signed an instruction."""
+        return len(self._sequence) - self._sequence.count(0)
+
+    def sequence_rows(self) -> Iterator[tuple[bytes, int]]:
+        """(address, last sequence) of every wallet that has signed, in the order opened."""
+        return (
+            (address, sequence)
+            for address, sequence in zip(self._rows, self._sequence, strict=True)
+            if sequence
+        )
 
     # -- every payment's path ------------------------------------------------------
 
@@ -279,22 +314,22 @@ class WalletTable:  # not final: WalletOverlay reads through one
                 spent_year[row],
             )
 
-    def address_of(self, row: int) -> Address:
-        """The address of the wallet in ``row``, from its key (a hash: not for every row)."""
-        return VerifyKey(bytes(self._keys[row * _KEY_SIZE : (row + 1) * _KEY_SIZE])).address
-
     def with_flag(self, flag: str) -> Iterator[Address]:
         """The addresses of the ``"closed"`` or ``"corporate"`` wallets, in the order opened."""
         bit = {"closed": _CLOSED, "corporate": _CORPORATE}[flag]
-        flags = self._flags
-        for row in range(len(flags)):
-            if flags[row] & bit:
-                yield self.address_of(row)
+        return (
+            Address(address)
+            for address, flags in zip(self._rows, self._flags, strict=True)
+            if flags & bit
+        )
 
-    def with_extras(self) -> Iterator[WalletAccount]:
+    def with_extras(self) -> Iterator[tuple[Address, WalletAccount]]:
         """The wallets with a side record (a parent, held money, interest), in the order opened."""
+        if not self._extras:
+            return
+        addresses = list(self._rows)
         for row in sorted(self._extras):
-            yield WalletAccount(self, row)
+            yield Address(addresses[row]), WalletAccount(self, row)
 
     # -- copies --------------------------------------------------------------------
 
@@ -312,6 +347,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         clone._day = self._day[:]
         clone._spent_today = self._spent_today[:]
         clone._spent_year = self._spent_year[:]
+        clone._sequence = self._sequence[:]
         clone._extras = {row: attrs.evolve(extras) for row, extras in self._extras.items()}
         return clone
 
@@ -332,6 +368,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         self._day[row] = other._day[source.row]
         self._spent_today[row] = other._spent_today[source.row]
         self._spent_year[row] = other._spent_year[source.row]
+        self.set_sequence(address, other._sequence[source.row])
         if extras is not None:
             self._extras[row] = attrs.evolve(extras)
         return wallet
