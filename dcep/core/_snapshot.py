@@ -117,6 +117,11 @@ class LazyRows(Sequence[T]):
     def __getitem__(self, index: slice) -> tuple[T, ...]: ...
 
     def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        if isinstance(index, int) and index >= 0:
+            # The first rows without making the rest (a store looks at the first one's width).
+            for row in itertools.islice(self._make(), index, None):
+                return row
+            raise IndexError(index)
         return tuple(self._make())[index]
 
     def __eq__(self, other: object) -> bool:
@@ -138,11 +143,11 @@ class LedgerSnapshot:
 
     central_bank: tuple[str, str, bytes] | None
     banks: tuple[BankRow, ...]
-    deposits: tuple[DepositRow, ...]
+    deposits: Sequence[DepositRow]
     wallets: Sequence[WalletRow]
     #: Signers other than wallets first, then wallets in the order they were opened.
     sequences: Sequence[SequenceRow]
-    receipts: tuple[ReceiptRow, ...]
+    receipts: Sequence[ReceiptRow]
     codes: tuple[CodeRow, ...]
     regulators: tuple[RegulatorRow, ...]
     frozen: tuple[FrozenRow, ...]
@@ -158,7 +163,7 @@ class LedgerSnapshot:
     #: Pending payments outstanding (issue #25), oldest first.
     pending: tuple[PendingRow, ...] = ()
     #: Pending payments resolved (and vouchers spent or expired), in the order they were.
-    pending_resolved: tuple[ResolvedRow, ...] = ()
+    pending_resolved: Sequence[ResolvedRow] = ()
     #: Vouchers outstanding, oldest first.
     vouchers: tuple[VoucherRow, ...] = ()
     #: Interest (issue #24, 2026 reserve mode): only wallets that have accrued
@@ -222,6 +227,10 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
     central = state.central_bank
     wallets = state.wallets.copy()
     others = tuple((bytes(signer), last) for signer, last in state.sequences.items())
+    # The tables that grow with use, copied whole (a dict's copy is one step).
+    deposits = [(bytes(address), bank.deposits.copy()) for address, bank in state.banks.items()]
+    accepted = state.accepted.copy()
+    resolved = state.pending_resolved.copy()
     return LedgerSnapshot(
         central_bank=(central.name, str(central.code), bytes(central.key)) if central else None,
         banks=tuple(
@@ -240,21 +249,27 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             )
             for bank in state.banks.values()
         ),
-        deposits=tuple(
-            (bytes(address), account, balance_fen)
-            for address, bank in state.banks.items()
-            for account, balance_fen in bank.deposits.items()
+        deposits=LazyRows(
+            lambda: (
+                (address, account, balance_fen)
+                for address, accounts in deposits
+                for account, balance_fen in accounts.items()
+            ),
+            sum(len(accounts) for _, accounts in deposits),
         ),
         wallets=LazyRows(wallets.wallet_rows, len(wallets)),
         sequences=LazyRows(
             lambda: itertools.chain(others, wallets.sequence_rows()),
             len(others) + wallets.signed_count(),
         ),
-        receipts=tuple(
-            (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
-            for key, (digest, number, at_us, kind, postings) in (
-                (key, unpack_record(record)) for key, record in state.accepted.items()
-            )
+        receipts=LazyRows(
+            lambda: (
+                (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
+                for key, (digest, number, at_us, kind, postings) in (
+                    (key, unpack_record(record)) for key, record in accepted.items()
+                )
+            ),
+            len(accepted),
         ),
         codes=tuple((str(code), owner) for code, owner in state.codes.items()),
         regulators=tuple((bytes(key), name) for key, name in state.regulators.values()),
@@ -288,7 +303,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             )
             for p in sorted(state.pending.values(), key=lambda p: p.created_entry)
         ),
-        pending_resolved=tuple(state.pending_resolved.items()),
+        pending_resolved=LazyRows(lambda: iter(resolved.items()), len(resolved)),
         vouchers=tuple(
             (
                 voucher_key(v.issuer, v.id),
