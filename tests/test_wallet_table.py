@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dcep.core._wallet_table import WalletAccount, WalletOverlay, WalletTable
-from dcep.values._crypto import Address
+from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import MAX_AMOUNT_FEN
 from dcep.values._policy import WalletCategory, year_of_day
 
@@ -112,10 +112,11 @@ def test_columns_read_back_what_was_written(
         kind = step[0]
         if kind == "open":
             _, category, operator, linked = step
-            address = Address(len(model).to_bytes(20, "big"))
+            key = len(model).to_bytes(32, "big")
+            address = VerifyKey(key).address
             target.open(
                 address,
-                public_key=bytes(address) + bytes(12),
+                public_key=key,
                 category=category,
                 operator=operators[operator],
                 linked_account=linked,
@@ -141,7 +142,7 @@ def test_columns_read_back_what_was_written(
             wallet = target[address]
             assert _read(wallet) == fields
             assert wallet.year == (-1 if fields["day"] == -1 else year_of_day(fields["day"]))
-            assert wallet.public_key == bytes(address) + bytes(12)
+            assert VerifyKey(wallet.public_key).address == address
             assert wallet.holdings_fen() == (
                 fields["balance_fen"]
                 + fields["reserved_fen"]
@@ -153,6 +154,10 @@ def test_columns_read_back_what_was_written(
         rows = list(target.wallet_rows())
         assert [row[4] for row in rows] == [f["balance_fen"] for f in model.values()]
         assert list(target.with_flag("closed")) == [a for a, f in model.items() if f["closed"]]
+        assert list(target.sequence_rows()) == [(bytes(a), seqs[a]) for a in model if seqs.get(a)]
+        rows_only = target.copy(with_index=False)
+        assert list(rows_only.wallet_rows()) == rows
+        assert list(rows_only.sequence_rows()) == list(target.sequence_rows())
         assert target.last_sequence(Address(b"\xff" * 20)) is None
 
     for step in steps:

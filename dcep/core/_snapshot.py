@@ -225,7 +225,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
     columns: the capture costs a copy, not a walk over every wallet.
     """
     central = state.central_bank
-    wallets = state.wallets.copy()
+    wallets = state.wallets.copy(with_index=False)
     others = tuple((bytes(signer), last) for signer, last in state.sequences.items())
     # The tables that grow with use, copied whole (a dict's copy is one step).
     deposits = [(bytes(address), bank.deposits.copy()) for address, bank in state.banks.items()]
@@ -257,7 +257,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             ),
             sum(len(accounts) for _, accounts in deposits),
         ),
-        wallets=LazyRows(wallets.wallet_rows, len(wallets)),
+        wallets=LazyRows(wallets.wallet_rows, wallets.row_count()),
         sequences=LazyRows(
             lambda: itertools.chain(others, wallets.sequence_rows()),
             len(others) + wallets.signed_count(),

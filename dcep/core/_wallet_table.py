@@ -22,7 +22,7 @@ from typing import Final, final
 
 import attrs
 
-from dcep.values._crypto import Address
+from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import MAX_AMOUNT_FEN
 from dcep.values._policy import Policy, WalletCategory, year_of_day
 
@@ -36,6 +36,11 @@ OwnCaps = tuple[int | None, int | None, int | None, int | None]
 WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
 
 _KEY_SIZE: Final = 32
+#: Public keys are kept in chunks of this many rows, allocated whole: a
+#: single growing ``bytearray`` would hold up to an eighth more than it uses.
+_KEYS_PER_CHUNK: Final = 4096
+#: Columns start narrow and are widened, once, when a value outgrows them.
+_WIDER: Final = {"h": "i", "i": "q", "H": "I", "I": "Q"}
 #: One byte a wallet: its category in the low three bits, flags above them.
 _CATEGORY: Final = 0x07
 #: Category by number (0 is never stored).
@@ -100,7 +105,8 @@ class WalletTable:  # not final: WalletOverlay reads through one
     def __init__(self) -> None:
         #: Address (as plain bytes: no collector header) -> row.
         self._rows: dict[bytes, int] = {}
-        self._keys = bytearray()
+        #: Public keys, 32 bytes a row, in chunks of :data:`_KEYS_PER_CHUNK` rows.
+        self._keys: list[bytearray] = []
         self._flags = bytearray()
         self._operator: array[int] = array("H")
         self._operators: list[Address] = []
@@ -108,11 +114,12 @@ class WalletTable:  # not final: WalletOverlay reads through one
         self._linked: list[str] = []
         self._balance: array[int] = array("q")
         #: The local day of the spending counters (-1: none yet); their year follows from it.
-        self._day: array[int] = array("i")
+        #: Two bytes hold the days to 2059; a later day widens the column.
+        self._day: array[int] = array("h")
         self._spent_today: array[int] = array("q")
         self._spent_year: array[int] = array("q")
         #: The last sequence number the wallet signed (0: none), widened if one outgrows it.
-        self._sequence: array[int] = array("I")
+        self._sequence: array[int] = array("H")
         self._extras: dict[int, _Extras] = {}
 
     # -- the mapping -------------------------------------------------------------
@@ -170,11 +177,13 @@ class WalletTable:  # not final: WalletOverlay reads through one
         if operator_row is None:
             operator_row = self._operator_rows[bytes(operator)] = len(self._operators)
             self._operators.append(operator)
-            if operator_row > 0xFFFF and self._operator.typecode == "H":
-                self._operator = array("I", self._operator)
-        self._keys += public_key
+        chunk, offset = divmod(row, _KEYS_PER_CHUNK)
+        if offset == 0:
+            self._keys.append(bytearray(_KEYS_PER_CHUNK * _KEY_SIZE))
+        self._keys[chunk][offset * _KEY_SIZE : (offset + 1) * _KEY_SIZE] = public_key
         self._flags.append(int(category))
-        self._operator.append(operator_row)
+        self._operator.append(0)
+        self._put("_operator", row, operator_row)
         self._linked.append(linked_account)
         self._balance.append(0)
         self._day.append(-1)
@@ -189,6 +198,26 @@ class WalletTable:  # not final: WalletOverlay reads through one
         if corporate:
             wallet.corporate = True
         return wallet
+
+    def _put(self, column_name: str, row: int, value: int) -> None:
+        # Store, widening the column (a copy, once) if the value outgrows it.
+        column: array[int] = getattr(self, column_name)
+        try:
+            column[row] = value
+        except OverflowError:
+            while True:
+                column = array(_WIDER[column.typecode], column)
+                try:
+                    column[row] = value
+                except OverflowError:
+                    continue
+                setattr(self, column_name, column)
+                return
+
+    def key_of(self, row: int) -> bytes:
+        """The public key of the wallet in ``row``, its 32 raw bytes."""
+        chunk, offset = divmod(row, _KEYS_PER_CHUNK)
+        return bytes(self._keys[chunk][offset * _KEY_SIZE : (offset + 1) * _KEY_SIZE])
 
     def _extras_of(self, row: int) -> _Extras:
         extras = self._extras.get(row)
@@ -214,12 +243,12 @@ class WalletTable:  # not final: WalletOverlay reads through one
         row = self.row_of(address)
         if row is None:
             return False
-        try:
-            self._sequence[row] = sequence
-        except OverflowError:  # a sequence number past 2**32: every row gets 8 bytes
-            self._sequence = array("Q", self._sequence)
-            self._sequence[row] = sequence
+        self._put("_sequence", row, sequence)
         return True
+
+    def row_count(self) -> int:
+        """How many rows: every wallet ever opened (also in a copy without the index)."""
+        return len(self._flags)
 
     def signed_count(self) -> int:
         """How many wallets have signed an instruction."""
@@ -228,8 +257,8 @@ class WalletTable:  # not final: WalletOverlay reads through one
     def sequence_rows(self) -> Iterator[tuple[bytes, int]]:
         """(address, last sequence) of every wallet that has signed, in the order opened."""
         return (
-            (address, sequence)
-            for address, sequence in zip(self._rows, self._sequence, strict=True)
+            (bytes(self.address_of(row)), sequence)
+            for row, sequence in enumerate(self._sequence)
             if sequence
         )
 
@@ -284,7 +313,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         ):
             return False
         if not same_day:
-            self._day[i] = day
+            self._put("_day", i, day)
         # Saturating: without a cap the counters only inform, and every cap is below the maximum.
         self._spent_today[i] = min(today_fen + amount_fen, MAX_AMOUNT_FEN)
         self._spent_year[i] = min(year_fen + amount_fen, MAX_AMOUNT_FEN)
@@ -296,14 +325,14 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def wallet_rows(self) -> Iterator[WalletRow]:
         """Every wallet's common fields as a snapshot row, in the order they were opened."""
-        keys, flags, linked = self._keys, self._flags, self._linked
+        key_of, flags, linked = self.key_of, self._flags, self._linked
         operators, operator = [bytes(o) for o in self._operators], self._operator
         balance, days = self._balance, self._day
         spent_today, spent_year = self._spent_today, self._spent_year
-        for row in range(len(self._rows)):
+        for row in range(len(self._flags)):
             day = days[row]
             yield (
-                bytes(keys[row * _KEY_SIZE : (row + 1) * _KEY_SIZE]),
+                key_of(row),
                 flags[row] & _CATEGORY,
                 operators[operator[row]],
                 linked[row],
@@ -314,30 +343,32 @@ class WalletTable:  # not final: WalletOverlay reads through one
                 spent_year[row],
             )
 
+    def address_of(self, row: int) -> Address:
+        """The address of the wallet in ``row``, from its key (a hash: for snapshot rows)."""
+        return VerifyKey(self.key_of(row)).address
+
     def with_flag(self, flag: str) -> Iterator[Address]:
         """The addresses of the ``"closed"`` or ``"corporate"`` wallets, in the order opened."""
         bit = {"closed": _CLOSED, "corporate": _CORPORATE}[flag]
-        return (
-            Address(address)
-            for address, flags in zip(self._rows, self._flags, strict=True)
-            if flags & bit
-        )
+        return (self.address_of(row) for row, flags in enumerate(self._flags) if flags & bit)
 
     def with_extras(self) -> Iterator[tuple[Address, WalletAccount]]:
         """The wallets with a side record (a parent, held money, interest), in the order opened."""
-        if not self._extras:
-            return
-        addresses = list(self._rows)
         for row in sorted(self._extras):
-            yield Address(addresses[row]), WalletAccount(self, row)
+            yield self.address_of(row), WalletAccount(self, row)
 
     # -- copies --------------------------------------------------------------------
 
-    def copy(self) -> WalletTable:
-        """An independent copy in one step: columns copied whole, side records one by one."""
+    def copy(self, *, with_index: bool = True) -> WalletTable:
+        """An independent copy in one step: columns copied whole, side records one by one.
+
+        Without the index (``with_index=False``) it only gives rows
+        (:meth:`wallet_rows` and the others, which find addresses from keys),
+        for a snapshot: copying the address-to-row dict is most of the cost.
+        """
         clone = WalletTable.__new__(WalletTable)
-        clone._rows = self._rows.copy()
-        clone._keys = self._keys[:]
+        clone._rows = self._rows.copy() if with_index else {}
+        clone._keys = [chunk[:] for chunk in self._keys]
         clone._flags = self._flags[:]
         clone._operator = self._operator[:]
         clone._operators = self._operators[:]
@@ -365,7 +396,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         row = wallet.row
         self._flags[row] = other._flags[source.row]
         self._balance[row] = other._balance[source.row]
-        self._day[row] = other._day[source.row]
+        self._put("_day", row, other._day[source.row])
         self._spent_today[row] = other._spent_today[source.row]
         self._spent_year[row] = other._spent_year[source.row]
         self.set_sequence(address, other._sequence[source.row])
@@ -464,8 +495,7 @@ class WalletAccount:
     @property
     def public_key(self) -> bytes:
         """The wallet's public key, its 32 raw bytes."""
-        start = self.row * _KEY_SIZE
-        return bytes(self._table._keys[start : start + _KEY_SIZE])
+        return self._table.key_of(self.row)
 
     @property
     def category(self) -> WalletCategory:
@@ -508,7 +538,7 @@ class WalletAccount:
 
     @day.setter
     def day(self, value: int) -> None:
-        self._table._day[self.row] = value
+        self._table._put("_day", self.row, value)
 
     @property
     def year(self) -> int:
