@@ -149,6 +149,7 @@ def test_columns_read_back_what_was_written(
                 + fields["vouchers_fen"]
                 + fields["offline_fen"]
             )
+            assert target.holdings_of(address) == wallet.holdings_fen()
             assert target.last_sequence(address) == seqs.get(address, 0)
         assert target.signed_count() == sum(1 for s in seqs.values() if s)
         rows = list(target.wallet_rows())
@@ -159,6 +160,7 @@ def test_columns_read_back_what_was_written(
         assert list(rows_only.wallet_rows()) == rows
         assert list(rows_only.sequence_rows()) == list(target.sequence_rows())
         assert target.last_sequence(Address(b"\xff" * 20)) is None
+        assert target.holdings_of(Address(b"\xff" * 20)) == 0
 
     for step in steps:
         if step[0] == "copy":

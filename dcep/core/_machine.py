@@ -563,8 +563,7 @@ class LedgerCore:
         check postings against, one account at a time.
         """
         if kind is AccountKind.WALLET:
-            wallet = self._state.wallets.get(owner)
-            return wallet.holdings_fen() if wallet is not None else 0
+            return self._state.wallets.holdings_of(owner)
         if kind is AccountKind.RESERVED:
             held = self._state.pending.get(accepted_key(owner, int(account_id)))
             return held.amount.fen if held is not None else 0

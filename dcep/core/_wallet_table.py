@@ -138,6 +138,16 @@ class WalletTable:  # not final: WalletOverlay reads through one
     def __getitem__(self, address: bytes) -> WalletAccount:
         return WalletAccount(self, self._rows[address])
 
+    def holdings_of(self, address: bytes) -> int:
+        """All e-CNY the wallet at ``address`` holds (0: no such wallet), without a view."""
+        row = self.row_of(address)
+        if row is None:
+            return 0
+        extras = self._extras.get(row)
+        if extras is None:
+            return self._balance[row]
+        return self._balance[row] + extras.reserved_fen + extras.vouchers_fen + extras.offline_fen
+
     def row_of(self, address: bytes) -> int | None:
         """The row of the wallet at ``address``, or ``None``."""
         return self._rows.get(address)
