@@ -239,9 +239,8 @@ class LedgerCore:
             )
         # A wallet's sequence is in its row; any other signer's in the dict (as
         # is a wallet's from before it was one, until its first instruction as one).
-        last_sequence = state.wallets.last_sequence(signer_address) or state.sequences.get(
-            signer_address, 0
-        )
+        wallet_last = state.wallets.last_sequence(signer_address)  # None: not a wallet
+        last_sequence = wallet_last or state.sequences.get(signer_address, 0)
         if instruction.sequence <= last_sequence:
             raise SequenceError(
                 Reason.SEQUENCE_REPLAYED,
@@ -279,7 +278,9 @@ class LedgerCore:
         entry_number = state.entry_count
         # Positional: this runs once per accepted instruction, and keywords cost more.
         receipt = Receipt(entry_number, instruction.id, kind, signer_address, now_us, postings)
-        if not state.wallets.set_sequence(signer_address, instruction.sequence):
+        if wallet_last:  # the usual case: a wallet that has signed before
+            state.wallets.set_sequence(signer_address, instruction.sequence)
+        elif not state.wallets.set_sequence(signer_address, instruction.sequence):
             state.sequences[signer_address] = instruction.sequence
         elif signer_address in state.sequences:
             del state.sequences[signer_address]

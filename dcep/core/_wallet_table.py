@@ -245,15 +245,19 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def last_sequence(self, address: bytes) -> int | None:
         """The last sequence number the wallet at ``address`` signed, or ``None``: no wallet."""
-        row = self.row_of(address)
+        # Every instruction's path: the dict itself, not row_of (an overlay overrides this).
+        row = self._rows.get(address)
         return None if row is None else self._sequence[row]
 
     def set_sequence(self, address: bytes, sequence: int) -> bool:
         """Record the wallet's last sequence number; ``False`` (and nothing done): no wallet."""
-        row = self.row_of(address)
+        row = self._rows.get(address)
         if row is None:
             return False
-        self._put("_sequence", row, sequence)
+        try:
+            self._sequence[row] = sequence
+        except OverflowError:
+            self._put("_sequence", row, sequence)
         return True
 
     def row_count(self) -> int:
@@ -314,16 +318,25 @@ class WalletTable:  # not final: WalletOverlay reads through one
         single, daily, annual = limits.single_payment_cap, limits.daily_cap, limits.annual_cap
         if single is not None and amount_fen > single.fen:
             return False
-        last_day = self._day[i]
-        same_day = last_day == day
-        today_fen = self._spent_today[i] if same_day else 0
-        year_fen = self._spent_year[i] if same_day or (year_of_day(last_day) == year) else 0
+        days = self._day
+        last_day = days[i]
+        if last_day == day:
+            today_fen = self._spent_today[i]
+            year_fen = self._spent_year[i]
+        else:  # -1: never paid (its counters are 0 whatever the year)
+            today_fen = 0
+            year_fen = (
+                self._spent_year[i] if last_day >= 0 and year_of_day(last_day) == year else 0
+            )
         if (daily is not None and today_fen + amount_fen > daily.fen) or (
             annual is not None and year_fen + amount_fen > annual.fen
         ):
             return False
-        if not same_day:
-            self._put("_day", i, day)
+        if last_day != day:
+            try:
+                days[i] = day
+            except OverflowError:
+                self._put("_day", i, day)
         # Saturating: without a cap the counters only inform, and every cap is below the maximum.
         self._spent_today[i] = min(today_fen + amount_fen, MAX_AMOUNT_FEN)
         self._spent_year[i] = min(year_fen + amount_fen, MAX_AMOUNT_FEN)
@@ -439,6 +452,17 @@ class WalletOverlay(WalletTable):
     def get(self, address: bytes) -> WalletAccount | None:
         row = self.row_of(address)
         return None if row is None else WalletAccount(self, row)
+
+    def last_sequence(self, address: bytes) -> int | None:
+        row = self.row_of(address)
+        return None if row is None else self._sequence[row]
+
+    def set_sequence(self, address: bytes, sequence: int) -> bool:
+        row = self.row_of(address)
+        if row is None:
+            return False
+        self._put("_sequence", row, sequence)
+        return True
 
     def __getitem__(self, address: bytes) -> WalletAccount:
         row = self.row_of(address)
