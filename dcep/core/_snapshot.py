@@ -34,7 +34,6 @@ from dcep.instructions._kinds import InstructionKind
 from dcep.values._codes import InstitutionCode
 from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import Amount
-from dcep.values._policy import WalletCategory
 
 __all__ = [
     "NEVER_SWEPT",
@@ -406,33 +405,17 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         bank.deposits[account] = balance_fen
         bank.account_names[account] = account
         bank.deposits_total_fen += balance_fen
-    for (
-        key_raw,
-        category,
-        operator,
-        linked,
-        balance,
-        day,
-        today,
-        year,
-        this_year,
-    ) in snapshot.wallets:
+    for wallet_row in snapshot.wallets:
         # Wallets share their bank's address object and account names, as they
         # do when opened.
+        operator, linked = wallet_row[2], wallet_row[3]
         books = state.banks.get(Address(operator))
-        wallet = state.wallets.open(
-            VerifyKey(key_raw).address,
-            public_key=key_raw,
-            category=WalletCategory(category),
-            operator=books.key.address if books is not None else Address(operator),
-            linked_account=(
-                books.account_names.get(linked, linked) if books is not None else linked
-            ),
+        state.wallets.restore(
+            VerifyKey(wallet_row[0]).address,
+            wallet_row,
+            books.key.address if books is not None else Address(operator),
+            books.account_names.get(linked, linked) if books is not None else linked,
         )
-        # The counters' year is their day's: a row saying otherwise was not written by a ledger.
-        del year
-        wallet.balance_fen, wallet.day = balance, day
-        wallet.spent_today_fen, wallet.spent_this_year_fen = today, this_year
     for address_raw, parent_raw, *caps in snapshot.sub_wallets:
         # Sub-wallet rows follow the wallets' and only add to them: a parent's
         # count and sum are rebuilt from them, not stored.

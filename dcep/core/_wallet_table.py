@@ -182,7 +182,43 @@ class WalletTable:  # not final: WalletOverlay reads through one
         corporate: bool = False,
     ) -> WalletAccount:
         """Add a wallet with nothing in it and nothing spent; the caller checked it is new."""
-        row = len(self._rows)
+        wallet = WalletAccount(self, self._append(address, public_key, category, operator))
+        self._linked.append(linked_account)
+        self._balance.append(0)
+        self._day.append(-1)
+        self._spent_today.append(0)
+        self._spent_year.append(0)
+        if parent is not None or own_caps is not None:
+            wallet.parent = parent
+            wallet.own_caps = own_caps
+        if corporate:
+            wallet.corporate = True
+        return wallet
+
+    def restore(
+        self,
+        address: Address,
+        row: tuple[bytes, int, bytes, str, int, int, int, int, int],
+        operator: Address,
+        linked_account: str,
+    ) -> None:
+        """Add a wallet from its snapshot row (the counters' year is their day's)."""
+        public_key, category, _, _, balance_fen, day, today_fen, _, year_fen = row
+        self._append(address, public_key, WalletCategory(category), operator)
+        self._linked.append(linked_account)
+        self._balance.append(balance_fen)
+        self._day.append(-1)
+        self._put("_day", len(self._day) - 1, day)
+        self._spent_today.append(today_fen)
+        self._spent_year.append(year_fen)
+
+    def _append(
+        self, address: Address, public_key: bytes, category: WalletCategory, operator: Address
+    ) -> int:
+        # A new row's key, category, operator and sequence; the caller appends the rest.
+        # Rows are counted by a column, not the dict, so that a repeated address
+        # (a tampered snapshot) leaves the columns aligned and is caught by counting.
+        row = len(self._flags)
         operator_row = self._operator_rows.get(operator)
         if operator_row is None:
             operator_row = self._operator_rows[bytes(operator)] = len(self._operators)
@@ -194,20 +230,9 @@ class WalletTable:  # not final: WalletOverlay reads through one
         self._flags.append(int(category))
         self._operator.append(0)
         self._put("_operator", row, operator_row)
-        self._linked.append(linked_account)
-        self._balance.append(0)
-        self._day.append(-1)
-        self._spent_today.append(0)
-        self._spent_year.append(0)
         self._sequence.append(0)
         self._rows[bytes(address)] = row
-        wallet = WalletAccount(self, row)
-        if parent is not None or own_caps is not None:
-            wallet.parent = parent
-            wallet.own_caps = own_caps
-        if corporate:
-            wallet.corporate = True
-        return wallet
+        return row
 
     def _put(self, column_name: str, row: int, value: int) -> None:
         # Store, widening the column (a copy, once) if the value outgrows it.
