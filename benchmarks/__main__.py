@@ -17,6 +17,7 @@ from benchmarks import (
     recover,
     regulator,
     simulate,
+    stalls,
     transfers,
     verify_db,
     verify_only,
@@ -30,6 +31,7 @@ BENCHMARKS: Final[dict[str, Callable[[Context], Result]]] = {
     recover.NAME: recover.run,
     verify_db.NAME: verify_db.run,
     memory.NAME: memory.run,
+    stalls.NAME: stalls.run,
     simulate.NAME: simulate.run,
 }
 
