@@ -55,6 +55,10 @@ _SUB: Final = 0x20
 _PARENT: Final = 0x40
 #: Holds money outside its balance: reserved, in vouchers, or offline.
 _HELD: Final = 0x80
+#: For each flag, a byte table marking the flags bytes that have it (see with_flag).
+_MARKS: Final = {
+    bit: bytes(1 if value & bit else 0 for value in range(256)) for bit in (_CLOSED, _CORPORATE)
+}
 #: Flags that send a payee to the named checks (a payer: only ``_SUB``, see pay_if_plain).
 _PAYEE_SLOW: Final = _CLOSED | _SUB | _PARENT | _HELD
 
@@ -397,8 +401,14 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def with_flag(self, flag: str) -> Iterator[Address]:
         """The addresses of the ``"closed"`` or ``"corporate"`` wallets, in the order opened."""
-        bit = {"closed": _CLOSED, "corporate": _CORPORATE}[flag]
-        return (self.address_of(row) for row, flags in enumerate(self._flags) if flags & bit)
+        marks = _MARKS[{"closed": _CLOSED, "corporate": _CORPORATE}[flag]]
+        # One byte a row, 1 where the flag is set: found by C-level searches,
+        # not a Python loop over a million rows of which a few are flagged.
+        marked = self._flags.translate(marks)
+        row = marked.find(1)
+        while row >= 0:
+            yield self.address_of(row)
+            row = marked.find(1, row + 1)
 
     def with_extras(self) -> Iterator[tuple[Address, WalletAccount]]:
         """The wallets with a side record (a parent, held money, interest), in the order opened."""
