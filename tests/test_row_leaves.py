@@ -50,7 +50,7 @@ def _fast(table: str, row: tuple[object, ...]) -> bytes | EncodingError:
 
 
 @pytest.mark.parametrize(("table", "rows"), [("wallets", wallet_rows), ("receipts", receipt_rows)])
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(data=st.data())
 def test_a_fast_row_leaf_is_the_general_one(
     table: str, rows: st.SearchStrategy[tuple[object, ...]], data: st.DataObject

@@ -92,7 +92,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(steps=steps, overlay_steps=steps)
 def test_columns_read_back_what_was_written(
     steps: list[tuple[Any, ...]], overlay_steps: list[tuple[Any, ...]]
