@@ -8,11 +8,14 @@ later writes, and an overlay's writes never reach its base.
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import dcep
+from dcep.core._snapshot import LazyRows
 from dcep.core._wallet_table import WalletAccount, WalletOverlay, WalletTable
 from dcep.values._crypto import Address, VerifyKey
 from dcep.values._money import MAX_AMOUNT_FEN
@@ -190,3 +193,27 @@ def test_columns_read_back_what_was_written(
         assert overlay.last_sequence(address) == overlay_sequences.get(address, 0)
     assert len(overlay) == len(overlay_model)
     check(table, *before)
+
+
+def test_a_snapshot_pickles_as_its_rows() -> None:
+    """LazyRows travel (to a worker, a file) as the rows they make, and compare equal."""
+    ledger = dcep.Ledger(network_id="pickle-test")
+    pboc = dcep.CentralBank(ledger, seed=7)
+    bank = pboc.authorise_bank("Bank", code="MA.156.1100.01", reserves=dcep.cny("100"))
+    pboc.issue(bank, dcep.cny("100"))
+    bank.pay_in("acct", dcep.cny("1"))
+    wallet = bank.open_wallet(
+        category=1,
+        phone="13800000000",
+        id_number="110101199001011234",
+        name="A",
+        linked_account="acct",
+        in_person=True,
+    )
+    bank.fund(wallet, dcep.cny("5"), from_account="")
+    snapshot = ledger.snapshot()
+    assert isinstance(snapshot.wallets, LazyRows)
+    copy = pickle.loads(pickle.dumps(snapshot))
+    assert copy == snapshot
+    assert type(copy.wallets) is tuple
+    assert len(copy.wallets) == 1

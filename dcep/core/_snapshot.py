@@ -134,6 +134,10 @@ class LazyRows(Sequence[T]):
     def __repr__(self) -> str:
         return f"LazyRows({len(self)} rows)"
 
+    def __reduce__(self) -> tuple[type[tuple[T, ...]], tuple[tuple[T, ...]]]:
+        # Pickled as the rows themselves (a copy and a closure are no wire format).
+        return tuple, (tuple(self),)
+
 
 @final
 @attrs.frozen
