@@ -48,6 +48,8 @@ class Sizes:
     memory_transfers: int
     #: Envelopes the verify ceiling is re-measured over inside other benchmarks.
     ceiling_sample: int
+    #: Single ``submit`` calls timed on each ``transfers`` ledger, for their latency.
+    submit_sample: int
 
 
 FULL: Final = Sizes(
@@ -59,6 +61,7 @@ FULL: Final = Sizes(
     memory_wallets=1_000_000,
     memory_transfers=100_000,
     ceiling_sample=20_000,
+    submit_sample=5_000,
 )
 QUICK: Final = Sizes(
     verify_messages=4_000,
@@ -69,6 +72,7 @@ QUICK: Final = Sizes(
     memory_wallets=20_000,
     memory_transfers=5_000,
     ceiling_sample=3_000,
+    submit_sample=500,
 )
 
 

@@ -16,6 +16,9 @@ and, to the in-memory ledger, decoded envelopes too, against that pool's own
 rate on the same envelopes (the all-core ceiling).  Before each ledger's turn the
 harness runs a full collection and freezes what is left, untimed, so that no
 ledger's figure includes the collector walking the other ledgers' objects.
+Every batch (and every stream group) is timed on its own too, and, after
+all the throughput rounds, single ``submit`` calls: p50, p99 and the maximum
+per ledger, with what the slowest call held (``benchmarks/_latency.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from benchmarks._fixtures import (
     funded_ledger,
     signed_message,
 )
+from benchmarks._latency import Call, GcClock, Latency, Watch
 
 NAME = "transfers"
 LABELS: Final = {
@@ -65,23 +69,6 @@ CEILING: Final = "1-process verify ceiling"
 UNIT: Final = "transfers/s"
 
 Batch = Sequence[dcep.instructions.SignedInstruction | bytes]
-
-
-class GcClock:
-    """Wall time the cyclic garbage collector spends, by ``gc.callbacks``."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.longest = 0.0
-        self._started = 0.0
-
-    def __call__(self, phase: str, _info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            pause = time.perf_counter() - self._started
-            self.total += pause
-            self.longest = max(self.longest, pause)
 
 
 def settle_collector() -> None:
@@ -97,30 +84,41 @@ def settle_collector() -> None:
     gc.freeze()
 
 
-def timed_submit(
-    ledger: dcep.Ledger, work: list[Batch]
-) -> tuple[float, list[float], int, GcClock]:
-    """Submit ``work`` batch by batch: total and per-batch seconds, refusals, GC time.
+def timed_submit(ledger: dcep.Ledger, work: list[Batch]) -> tuple[list[Call], int, GcClock]:
+    """Submit ``work`` batch by batch: each batch's call, refusals, GC time.
 
     Each batch's results are counted and dropped, outside the timing, as a
     server hands receipts back and forgets them (keeping them all would only
-    time the collector walking the harness's own objects).
+    time the collector walking the harness's own objects).  What the
+    collector and the journal did in each batch is read outside the timing
+    too, so the round's time is the sum of the batches' times.
     """
     perf = time.perf_counter
-    latencies: list[float] = []
+    calls: list[Call] = []
     refused = 0
     settle_collector()
     collector = GcClock()
+    watch = Watch(ledger.journal, collector)
     gc.callbacks.append(collector)
     try:
         for batch in work:
+            watch.mark()
             begun = perf()
             outcome = ledger.submit_many(batch)
-            latencies.append(perf() - begun)
+            calls.append(watch.call(perf() - begun))
             refused += count_refused(outcome)
     finally:
         gc.callbacks.remove(collector)
-    return sum(latencies), latencies, refused, collector
+    return calls, refused, collector
+
+
+def report_latency(result: Result, latency: Latency) -> None:
+    """Print ``latency``'s line and keep its figures under ``details["latency"]``, by label."""
+    print(latency.line(), flush=True)
+    table = result.details.get("latency")
+    if not isinstance(table, dict):
+        table = result.details["latency"] = {}
+    table[latency.label] = latency.to_dict()
 
 
 def run(context: Context) -> Result:
@@ -167,6 +165,7 @@ def run(context: Context) -> Result:
         for variant in ("uniform", "hot-spot"):
             _measure_variant(context, result, population, ledgers, rng, variant)
         _measure_workers(context, result, population, ledgers, rng)
+        _measure_submit(context, result, population, ledgers, rng)
         if context.profile:
             _profile(context, result, population, ledgers, rng)
     finally:
@@ -202,6 +201,9 @@ def _measure_workers(
     # CPU time of this process (the sequencer and the pool's helper threads)
     # and of the workers, to show whether the cores were busy and on what.
     cpu: dict[tuple[str, str, str], list[CpuReading]] = {run: [] for run in runs}
+    # Each submit_many batch, or each stream group up to its results, for the latency report.
+    calls: dict[tuple[str, str, str], list[Call]] = {run: [] for run in runs}
+    gc_longest: dict[tuple[str, str, str], float] = dict.fromkeys(runs, 0.0)
     ceiling: list[float] = []
     network_id = ledgers["memory"].network_id
     context.say("starting a sentinel pool of all cores")
@@ -230,18 +232,29 @@ def _measure_workers(
                 ledger = ledgers[kind]
                 envelopes = inputs[mode, feed]
                 settle_collector()
+                collector = GcClock()
+                watch = Watch(ledger.journal, collector)
+                gc.callbacks.append(collector)
                 cpu_started = CpuReading.now()
                 started = time.perf_counter()
-                if mode == "submit_many":
-                    refused = 0
-                    for batch in batches(envelopes, sizes.batch):
-                        refused += count_refused(ledger.submit_many(batch, sentinels=pool))
-                else:
-                    refused = count_refused(
-                        ledger.submit_stream(envelopes, sentinels=pool, commit_every=sizes.batch)
-                    )
-                seconds[kind, mode, feed].append(time.perf_counter() - started)
-                cpu[kind, mode, feed].append(CpuReading.now().since(cpu_started))
+                try:
+                    if mode == "submit_many":
+                        refused = _many_with_pool(
+                            ledger,
+                            batches(envelopes, sizes.batch),
+                            pool,
+                            watch,
+                            calls[kind, mode, feed],
+                        )
+                    else:
+                        refused = _stream_with_pool(
+                            ledger, envelopes, sizes.batch, pool, watch, calls[kind, mode, feed]
+                        )
+                    seconds[kind, mode, feed].append(time.perf_counter() - started)
+                    cpu[kind, mode, feed].append(CpuReading.now().since(cpu_started))
+                finally:
+                    gc.callbacks.remove(collector)
+                gc_longest[kind, mode, feed] = max(gc_longest[kind, mode, feed], collector.longest)
                 if refused:
                     raise AssertionError(f"{LABELS[kind]} refused a transfer")
         workers = pool.workers
@@ -268,6 +281,114 @@ def _measure_workers(
             )
         )
     result.details["workers_cpu_median"] = cpu_used
+    for kind, mode, feed in runs:
+        label = LABELS[kind] + (", from bytes" if feed == "bytes" else "")
+        report_latency(
+            result,
+            Latency(
+                f"workers, {mode}: latency, {label}",
+                f"batches of {sizes.batch:,}"
+                if mode == "submit_many"
+                else f"groups of {sizes.batch:,}, each until its results",
+                tuple(calls[kind, mode, feed]),
+                gc_longest[kind, mode, feed],
+            ),
+        )
+
+
+def _many_with_pool(
+    ledger: dcep.Ledger,
+    work: list[Batch],
+    pool: dcep.core.SentinelPool,
+    watch: Watch,
+    calls: list[Call],
+) -> int:
+    """``submit_many`` each batch with the pool, timing each; return the refusals."""
+    perf = time.perf_counter
+    refused = 0
+    for batch in work:
+        watch.mark()
+        begun = perf()
+        outcome = ledger.submit_many(batch, sentinels=pool)
+        calls.append(watch.call(perf() - begun))
+        refused += count_refused(outcome)
+    return refused
+
+
+def _stream_with_pool(
+    ledger: dcep.Ledger,
+    envelopes: Batch,
+    group: int,
+    pool: dcep.core.SentinelPool,
+    watch: Watch,
+    calls: list[Call],
+) -> int:
+    """``submit_stream`` with the pool; time from one group's results to the next's.
+
+    A group's results are yielded together after its commit point, so the
+    time from the first result of one group to the first of the next is
+    how long that group kept its payers waiting once the stream was
+    flowing (the first group's time runs from the call).  Every result is
+    accepted in this benchmark, so groups are exactly ``group`` results
+    apart.  The clock is read once a group, in the loop the throughput
+    figure times anyway.
+    """
+    perf = time.perf_counter
+    refused = 0
+    watch.mark()
+    begun = perf()
+    for index, outcome in enumerate(
+        ledger.submit_stream(envelopes, sentinels=pool, commit_every=group)
+    ):
+        if index % group == 0:
+            now = perf()
+            calls.append(watch.call(now - begun))
+            watch.mark()
+            begun = now
+        if isinstance(outcome, dcep.core.Rejection):
+            refused += 1
+    return refused
+
+
+def _measure_submit(
+    context: Context,
+    result: Result,
+    population: Population,
+    ledgers: dict[str, dcep.Ledger],
+    rng: random.Random,
+) -> None:
+    """Single ``submit`` calls, one transfer each, on every ledger: their latency only.
+
+    Run after the throughput rounds, on envelopes of their own, so that no
+    rate or ratio includes them.  With SQLite ``SYNC`` each call is a
+    transaction of its own, so its latency is mostly the disk's.
+    """
+    count = context.sizes.submit_sample
+    context.say(f"single submits: signing {count:,} transfers")
+    envelopes = list(population.transfers(count, rng, hot_spot=False))
+    wire = [envelope.to_bytes() for envelope in envelopes]
+    perf = time.perf_counter
+    for kind, ledger in ledgers.items():
+        context.say(f"single submits: {LABELS[kind]}")
+        settle_collector()
+        collector = GcClock()
+        watch = Watch(ledger.journal, collector)
+        calls: list[Call] = []
+        submit = ledger.submit
+        gc.callbacks.append(collector)
+        try:
+            # A refusal raises: every transfer here is valid, so it would be a bug.
+            for envelope in wire if kind == "memory_bytes" else envelopes:
+                watch.mark()
+                begun = perf()
+                submit(envelope)
+                calls.append(watch.call(perf() - begun))
+        finally:
+            gc.callbacks.remove(collector)
+        report_latency(
+            result,
+            Latency(f"submit latency, {LABELS[kind]}", "submits", tuple(calls), collector.longest),
+        )
 
 
 def _measure_variant(
@@ -286,6 +407,8 @@ def _measure_variant(
     median_batch: dict[str, list[float]] = {kind: [] for kind in kinds}
     gc_seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
     gc_longest: dict[str, list[float]] = {kind: [] for kind in kinds}
+    # Every batch of every round, in order, for the latency report.
+    calls: dict[str, list[Call]] = {kind: [] for kind in kinds}
     ceiling_count = min(count, sizes.ceiling_sample)
     for round_number in range(context.repeats):
         context.say(f"{variant}: round {round_number + 1}, signing {count:,} transfers")
@@ -302,9 +425,12 @@ def _measure_variant(
                 verify_messages(messages)
                 seconds[kind].append(time.perf_counter() - started)
                 continue
-            total, latencies, refused, collector = timed_submit(
+            turn, refused, collector = timed_submit(
                 ledgers[kind], wire if kind == "memory_bytes" else work
             )
+            calls[kind].extend(turn)
+            latencies = [call.seconds for call in turn]
+            total = sum(latencies)
             gc_seconds[kind].append(collector.total)
             gc_longest[kind].append(collector.longest)
             if refused:
@@ -378,6 +504,16 @@ def _measure_variant(
                 higher_is_better=False,
                 note=f"longest pause {max(gc_longest[kind]) * 1000:,.0f} ms",
             )
+        )
+    for kind in kinds:
+        report_latency(
+            result,
+            Latency(
+                f"{variant}: latency, {LABELS[kind]}",
+                f"batches of {sizes.batch:,}",
+                tuple(calls[kind]),
+                max(gc_longest[kind]),
+            ),
         )
     result.details[variant] = {
         "gc_seconds": gc_seconds,
