@@ -20,7 +20,6 @@ wallets with a snapshot every 8 blocks, so that one falls in a short run.
 from __future__ import annotations
 
 import gc
-import math
 import random
 import statistics
 import time
@@ -28,6 +27,7 @@ import time
 import dcep
 from benchmarks._common import Context, Figure, Result
 from benchmarks._fixtures import NETWORK_ID, Population, count_refused, submit_all
+from benchmarks._latency import nearest_rank
 from dcep.journal._journal import DEFAULT_BLOCK_SIZE, DEFAULT_SNAPSHOT_EVERY_BLOCKS
 
 NAME = "stalls"
@@ -36,14 +36,6 @@ NAME = "stalls"
 AFTER_SNAPSHOT = 20
 MAX_BATCHES = 1_000
 BATCH = 1_000
-
-
-def nearest_rank(values: list[float], fraction: float) -> float:
-    """The nearest-rank percentile: the smallest value with ``fraction`` of them at or below."""
-    if not values or not 0 < fraction <= 1:
-        raise ValueError("a percentile of a non-empty list, of a fraction in (0, 1]")
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(len(ordered) * fraction)) - 1]
 
 
 def run(context: Context) -> Result:
@@ -119,7 +111,7 @@ def run(context: Context) -> Result:
         max(seconds),
         f"{wallets:,} wallets; {len(seconds)} batches",
     )
-    against_median("99th percentile batch", nearest_rank(seconds, 0.99), "nearest rank")
+    against_median("99th percentile batch", nearest_rank(seconds, 99), "nearest rank")
     if boundary:
         against_median(
             "worst batch at a snapshot boundary", max(boundary), f"{len(boundary)} such"
