@@ -190,6 +190,7 @@ def test_columns_read_back_what_was_written(
             run(overlay, overlay_model, overlay_sequences, step)
     for address, fields in overlay_model.items():
         assert _read(overlay[address]) == fields
+        assert overlay.holdings_of(address) == overlay[address].holdings_fen()
         assert overlay.last_sequence(address) == overlay_sequences.get(address, 0)
     assert len(overlay) == len(overlay_model)
     check(table, *before)

@@ -144,7 +144,8 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def holdings_of(self, address: bytes) -> int:
         """All e-CNY the wallet at ``address`` holds (0: no such wallet), without a view."""
-        row = self.row_of(address)
+        # Every changed wallet at every block seal: the dict itself (an overlay overrides this).
+        row = self._rows.get(address)
         if row is None:
             return 0
         extras = self._extras.get(row)
@@ -491,6 +492,10 @@ class WalletOverlay(WalletTable):
     def last_sequence(self, address: bytes) -> int | None:
         row = self.row_of(address)
         return None if row is None else self._sequence[row]
+
+    def holdings_of(self, address: bytes) -> int:
+        wallet = self.get(address)
+        return 0 if wallet is None else wallet.holdings_fen()
 
     def set_sequence(self, address: bytes, sequence: int) -> bool:
         row = self.row_of(address)
