@@ -85,7 +85,7 @@ from dcep.instructions import (
     Warrant,
     sign_token,
 )
-from dcep.journal import JournalEntry, MemoryStore, SealedBlock, prove_entry
+from dcep.journal import JournalEntry, MemoryStore, SealedBlock, SnapshotPart, prove_entry
 from dcep.journal._store import StoredBlock, StoredEntry
 from dcep.values import MAX_AMOUNT_FEN, KeyFile, KycField, SigningKey, VerifyKey
 
@@ -731,8 +731,9 @@ class GappyStore:
         entries: Sequence[JournalEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
+        part: SnapshotPart | None = None,
     ) -> None:
-        self._inner.write(entries, blocks, snapshot)
+        self._inner.write(entries, blocks, snapshot, part)
 
     def read_entries(self, start: int = 0) -> Iterator[StoredEntry]:
         return (entry for entry in self._inner.read_entries(start) if entry[0] != self._lost)

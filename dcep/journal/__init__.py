@@ -28,6 +28,8 @@ from dcep.journal._sqlite_store import SqliteStore as SqliteStore
 from dcep.journal._state_root import SignedStateRoot as SignedStateRoot
 from dcep.journal._state_root import StateRoot as StateRoot
 from dcep.journal._store import MemoryStore as MemoryStore
+from dcep.journal._store import SnapshotPart as SnapshotPart
+from dcep.journal._store import StagedRow as StagedRow
 from dcep.journal._store import Store as Store
 from dcep.journal._store import StoredBlock as StoredBlock
 from dcep.journal._store import StoredEntry as StoredEntry
@@ -44,7 +46,9 @@ __all__ = [
     "RecoveryReport",
     "SealedBlock",
     "SignedStateRoot",
+    "SnapshotPart",
     "SqliteStore",
+    "StagedRow",
     "StateRoot",
     "Store",
     "StoredBlock",

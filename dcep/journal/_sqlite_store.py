@@ -6,6 +6,15 @@ sequence and receipt).  Every :meth:`SqliteStore.write` is one transaction;
 with ``synchronous=FULL`` (the default) it is on disk when ``write``
 returns, so a receipt handed out after it survives a crash or power loss.
 
+A periodic snapshot arrives in slices (:class:`~dcep.journal.SnapshotPart`):
+they go to ``staging_snapshot_*`` tables, which nothing reads, and the write
+that finishes the snapshot renames them over the ``snapshot_*`` tables in
+its transaction (a rename costs a schema change, not a copy).  The replaced
+tables are renamed ``retired_N_*`` and emptied a bounded number of rows at
+each write after (dropping a table of a million rows at once costs about
+half a second), then dropped.  A crash at any point leaves the last
+finished snapshot in the ``snapshot_*`` tables.
+
 The file is marked as dcep's (``PRAGMA application_id``) and versioned
 (``PRAGMA user_version``); a file that is not dcep's, or is newer than this
 code or from an older format, is refused before anything is written to it.
@@ -18,17 +27,18 @@ split apart they would each restate the format's version.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, final
 
-from dcep.core._snapshot import LedgerSnapshot, Snapshot
+from dcep.core._snapshot import LedgerSnapshot, Snapshot, state_rows
 from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
 from dcep.journal._entries import JournalEntry, SealedBlock
-from dcep.journal._store import StoredBlock, StoredEntry
+from dcep.journal._store import SnapshotPart, StoredBlock, StoredEntry
 from dcep.values._crypto import DEFAULT_NETWORK_ID
 from dcep.values._policy import Policy
 
@@ -163,6 +173,16 @@ _SNAPSHOT_TABLES: Final = (
     "snapshot_frozen",
     "snapshot_warrants",
 )
+#: Every snapshot table of rows (all but the header), in a fixed order; each
+#: is ``snapshot_`` and the name of the ``LedgerSnapshot`` field it holds.
+_ROW_TABLES: Final = (*_SNAPSHOT_TABLES[1:], *_LATER_SNAPSHOT_TABLES)
+_ROW_TABLE_SET: Final = frozenset(_ROW_TABLES)
+#: Where the slices of a snapshot in progress wait: the row table's name after it.
+_STAGING: Final = "staging_"
+#: Replaced snapshot tables, emptied in steps then dropped: ``retired_N_`` and the name.
+_RETIRED: Final = "retired_"
+#: Rows of retired tables deleted at each write: a few milliseconds.
+_RETIRED_ROWS_PER_WRITE: Final = 16384
 
 
 def _refuse(reason: Reason, path: Path, why: str) -> JournalError:
@@ -278,7 +298,15 @@ class SqliteStore:
     such as ``dcep verify``).
     """
 
-    __slots__ = ("_connection", "_network_id", "_path", "torn_wal_bytes")
+    __slots__ = (
+        "_connection",
+        "_network_id",
+        "_path",
+        "_retired",
+        "_retired_serial",
+        "_staged",
+        "torn_wal_bytes",
+    )
 
     def __init__(
         self,
@@ -337,6 +365,39 @@ class SqliteStore:
                 self._path,
                 f"the ledger of network {stored.get('network_id')!r}, not {network_id!r}",
             )
+        #: Row tables with a staging table (slices of a snapshot in progress).
+        self._staged: set[str] = set()
+        #: Retired tables still to empty and drop, oldest first.
+        self._retired: list[str] = []
+        self._retired_serial = 0
+        try:
+            self._load_housekeeping()
+        except sqlite3.DatabaseError as error:
+            self._connection.close()
+            raise _refuse(Reason.STORE_CORRUPT, self._path, f"unreadable: {error}") from None
+
+    def _load_housekeeping(self) -> None:
+        # What a previous process left staged or retired, as the file says.
+        names = [
+            str(name)
+            for (name,) in self._connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND (name LIKE 'staging!_%' ESCAPE '!' OR name LIKE 'retired!_%' ESCAPE '!')"
+            )
+        ]
+        self._staged = {
+            name[len(_STAGING) :]
+            for name in names
+            if name.startswith(_STAGING) and name[len(_STAGING) :] in _ROW_TABLE_SET
+        }
+        retired = sorted(
+            (int(serial), name)
+            for name in names
+            if name.startswith(_RETIRED)
+            and (serial := name[len(_RETIRED) :].partition("_")[0]).isdigit()
+        )
+        self._retired = [name for _, name in retired]
+        self._retired_serial = retired[-1][0] + 1 if retired else 0
 
     def _create(self, network_id: str) -> None:
         # One transaction: the marks in the header and the tables appear together or not at all.
@@ -440,8 +501,14 @@ class SqliteStore:
         entries: Sequence[JournalEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
+        part: SnapshotPart | None = None,
     ) -> None:
-        """Append entries and blocks, and replace the snapshot, in one transaction."""
+        """Append entries and blocks, and replace the snapshot, in one transaction.
+
+        ``part`` is staged; with ``snapshot`` too, the staged rows become the
+        latest snapshot (see :class:`~dcep.journal.SnapshotPart`).  Each write
+        also empties up to 16,384 rows of tables that older snapshots left.
+        """
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -453,43 +520,136 @@ class SqliteStore:
                 "INSERT INTO blocks VALUES (?, ?, ?)",
                 [(b.header.height, b.header.encode(), b.signature) for b in blocks],
             )
-            if snapshot is not None:
+            if part is not None:
+                self._stage(part)
+                if snapshot is not None:
+                    self._publish_staged(snapshot)
+            elif snapshot is not None:
                 self._write_snapshot(snapshot)
+            if self._retired:
+                self._empty_retired()
         except BaseException:
             connection.execute("ROLLBACK")
+            # What was staged or retired is what the file says again.
+            with contextlib.suppress(sqlite3.Error):
+                self._load_housekeeping()
             raise
         connection.execute("COMMIT")
+
+    def _retire(self, table: str) -> None:
+        # Out of the way at the cost of a schema change; emptied and dropped later.
+        name = f"{_RETIRED}{self._retired_serial}_{table}"
+        self._retired_serial += 1
+        self._connection.execute(f'ALTER TABLE "{table}" RENAME TO "{name}"')
+        self._retired.append(name)
+
+    def _empty_retired(self) -> None:
+        connection = self._connection
+        budget = _RETIRED_ROWS_PER_WRITE
+        while self._retired and budget > 0:
+            name = self._retired[0]
+            deleted = connection.execute(
+                f'DELETE FROM "{name}" WHERE rowid IN '
+                f'(SELECT rowid FROM "{name}" ORDER BY rowid LIMIT ?)',
+                (budget,),
+            ).rowcount
+            budget -= deleted
+            if budget > 0:  # fewer than asked for: the table is empty
+                connection.execute(f'DROP TABLE "{name}"')
+                self._retired.pop(0)
+
+    def _stage(self, part: SnapshotPart) -> None:
+        connection = self._connection
+        if part.first:
+            # A snapshot given up (or cut short by a crash) left these behind.
+            for table in sorted(self._staged):
+                self._retire(_STAGING + table)
+            self._staged = set()
+            # Every table the new snapshot replaces gets a staging table, rows or not.
+            existing = self._later_tables()
+            for table in _ROW_TABLES:
+                if table in _SNAPSHOT_TABLES or table in existing:
+                    self._create_staging(table)
+        by_table: dict[str, list[tuple[object, ...]]] = {}
+        for field, position, row in part.rows:
+            table = "snapshot_" + field
+            if table not in _ROW_TABLE_SET:
+                continue  # a header value (a count, the central bank): written when finished
+            rows = by_table.get(table)
+            if rows is None:
+                rows = by_table[table] = []
+                if table not in self._staged:
+                    self._create_staging(table)
+            if table == "snapshot_receipts":
+                # Ids are up to 128 bits, wider than an SQLite INTEGER: stored as text.
+                rows.append((row[0], str(row[1]), *row[2:]))
+            else:
+                rows.append((*row, position))
+        for table, rows in by_table.items():
+            marks = ", ".join("?" * len(rows[0]))
+            connection.executemany(f'INSERT INTO "{_STAGING}{table}" VALUES ({marks})', rows)
+
+    def _create_staging(self, table: str) -> None:
+        # The row table's own definition (from the file, or the one it will
+        # have), under the staging name.
+        found = self._connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        definition = str(found[0]) if found is not None else _LATER_SNAPSHOT_TABLES[table]
+        columns = definition[definition.index("(") :]
+        self._connection.execute(f'CREATE TABLE "{_STAGING}{table}" {columns}')
+        self._staged.add(table)
+
+    def _publish_staged(self, snapshot: Snapshot) -> None:
+        # Every staged table replaces its row table, in this transaction.
+        connection = self._connection
+        existing = self._later_tables()
+        for table in _ROW_TABLES:
+            if table not in self._staged:
+                continue
+            if table in _SNAPSHOT_TABLES or table in existing:
+                self._retire(table)
+            connection.execute(f'ALTER TABLE "{_STAGING}{table}" RENAME TO "{table}"')
+        self._staged = set()
+        connection.execute("DELETE FROM snapshot")
+        self._write_header(snapshot)
 
     def _write_snapshot(self, snapshot: Snapshot) -> None:
         # Rows are keyed by their position (SQLite's rowid), written in order:
         # appends, not inserts into an index of random keys.  Uniqueness is the
         # ledger's own, checked again when a snapshot is restored.
         connection = self._connection
-        for table in _SNAPSHOT_TABLES:
-            connection.execute(f"DELETE FROM {table}")
-        state = snapshot.ledger
-        later_rows: dict[str, Sequence[tuple[object, ...]]] = {
-            "snapshot_sub_wallets": state.sub_wallets,
-            "snapshot_closed": [(address,) for address in state.closed],
-            "snapshot_pending": state.pending,
-            "snapshot_pending_resolved": state.pending_resolved,
-            "snapshot_vouchers": state.vouchers,
-            "snapshot_interest_wallets": state.interest_wallets,
-            "snapshot_interest_banks": state.interest_banks,
-            "snapshot_devices": state.devices,
-            "snapshot_settled": state.settled,
-            "snapshot_corporate": [(address,) for address in state.corporate],
-            "snapshot_daily_sweeps": state.daily_sweeps,
-        }
+        for table in sorted(self._staged):
+            # A snapshot in progress, given up for this one.
+            self._retire(_STAGING + table)
+        self._staged = set()
         existing = self._later_tables()
-        for table, rows in later_rows.items():
-            if table in existing:
-                connection.execute(f"DELETE FROM {table}")
-            if rows:
+        for table in (*_SNAPSHOT_TABLES, *sorted(existing)):
+            connection.execute(f"DELETE FROM {table}")
+        self._write_header(snapshot)
+        # Table by table, as the rows come (never all of them in a list);
+        # a later table is created only once a snapshot has rows for it.
+        for field, grouped in itertools.groupby(state_rows(snapshot.ledger), key=lambda r: r[0]):
+            table = "snapshot_" + field
+            if table not in _ROW_TABLE_SET:
+                continue  # a header value: written above
+            rows = (row for _, row in grouped)
+            first = next(rows)
+            if table in _LATER_SNAPSHOT_TABLES:
                 connection.execute(_LATER_SNAPSHOT_TABLES[table])
-                _insert_rows(connection, table, rows, len(rows[0]) + 1)
+            values = itertools.chain((first,), rows)
+            if table == "snapshot_receipts":
+                connection.executemany(
+                    "INSERT INTO snapshot_receipts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((r[0], str(r[1]), *r[2:]) for r in values),
+                )
+            else:
+                _insert_rows(connection, table, values, len(first) + 1)
+
+    def _write_header(self, snapshot: Snapshot) -> None:
+        state = snapshot.ledger
         central = state.central_bank or (None, None, None)
-        connection.execute(
+        self._connection.execute(
             "INSERT INTO snapshot VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 snapshot.block_height,
@@ -503,19 +663,6 @@ class SqliteStore:
                 state.last_time_us,
             ),
         )
-        _insert_rows(connection, "snapshot_banks", state.banks, 12)
-        _insert_rows(connection, "snapshot_deposits", state.deposits, 4)
-        _insert_rows(connection, "snapshot_wallets", state.wallets, 10)
-        _insert_rows(connection, "snapshot_sequences", state.sequences, 3)
-        connection.executemany(
-            "INSERT INTO snapshot_receipts VALUES (?, ?, ?, ?, ?, ?, ?)",
-            # Ids are up to 128 bits, wider than an SQLite INTEGER: stored as text.
-            [(r[0], str(r[1]), *r[2:]) for r in state.receipts],
-        )
-        _insert_rows(connection, "snapshot_codes", state.codes, 3)
-        _insert_rows(connection, "snapshot_regulators", state.regulators, 3)
-        _insert_rows(connection, "snapshot_frozen", state.frozen, 3)
-        _insert_rows(connection, "snapshot_warrants", state.warrants, 4)
 
     def read_entries(self, start: int = 0) -> Iterator[StoredEntry]:
         """Entries from number ``start`` on, in order."""
@@ -738,13 +885,13 @@ def _wal_checksum(data: bytes, words: str, start: tuple[int, int]) -> tuple[int,
 
 
 def _insert_rows(
-    connection: sqlite3.Connection, table: str, rows: Sequence[tuple[object, ...]], width: int
+    connection: sqlite3.Connection, table: str, rows: Iterable[tuple[object, ...]], width: int
 ) -> None:
     # Each row gets its position, so that restoring keeps insertion order.
     marks = ", ".join("?" * width)
     connection.executemany(
         f"INSERT INTO {table} VALUES ({marks})",
-        [(*row, position) for position, row in enumerate(rows)],
+        ((*row, position) for position, row in enumerate(rows)),
     )
 
 

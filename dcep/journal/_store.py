@@ -4,7 +4,10 @@ A store keeps three things: journal entries (body and hash, by number),
 signed block headers (by height) and the latest snapshot.  The journal hands
 it one :meth:`Store.write` per commit point; when ``write`` returns, what it
 was given is as durable as the store can make it (for the in-memory store:
-as durable as the process).  The SQLite store is in :mod:`dcep.journal._sqlite_store`;
+as durable as the process).  A periodic snapshot reaches the store in
+slices (:class:`SnapshotPart`), one with each write, and replaces the latest
+snapshot only with its last slice, so that no commit point pays for writing
+a whole state.  The SQLite store is in :mod:`dcep.journal._sqlite_store`;
 a server database can implement the same protocol later without touching
 the ledger.
 """
@@ -14,15 +17,40 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol, final
 
+import attrs
+
 from dcep.core._snapshot import Snapshot
 from dcep.journal._entries import JournalEntry, SealedBlock
 
-__all__ = ["MemoryStore", "Store", "StoredBlock", "StoredEntry"]
+__all__ = ["MemoryStore", "SnapshotPart", "StagedRow", "Store", "StoredBlock", "StoredEntry"]
 
 #: (number, body, hash) of an entry as stored.
 StoredEntry = tuple[int, bytes, bytes]
 #: (height, header bytes, signature) of a block as stored.
 StoredBlock = tuple[int, bytes, bytes]
+#: (table, position in the table, values) of a snapshot row being staged; the
+#: table is the ``LedgerSnapshot`` field the row comes from.
+StagedRow = tuple[str, int, tuple[object, ...]]
+
+
+@final
+@attrs.frozen
+class SnapshotPart:
+    """A slice of the rows of a snapshot that is written over several commit points.
+
+    The journal hashes and hands over a bounded number of rows at each
+    write, in the snapshot's row order (the order of its state root's leaves;
+    rows that are not table rows, such as the entry count, are the
+    snapshot's header, which comes with the last slice).  A store keeps the
+    slices aside, where recovery does not look, until the write that also
+    carries the finished snapshot: only then do they
+    replace the latest snapshot, in that write's one atomic step.  A crash
+    before it leaves the previous snapshot the latest.
+    """
+
+    #: The first slice of a new snapshot: whatever was staged before is dropped.
+    first: bool
+    rows: tuple[StagedRow, ...]
 
 
 class Store(Protocol):
@@ -33,8 +61,16 @@ class Store(Protocol):
         entries: Sequence[JournalEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
+        part: SnapshotPart | None = None,
     ) -> None:
-        """Append entries and blocks (and replace the snapshot) in one atomic step."""
+        """Append entries and blocks (and replace the snapshot) in one atomic step.
+
+        With ``part``, its rows are staged for a snapshot in progress; if
+        ``snapshot`` is given too, it is that snapshot finished: the staged
+        rows (with these) become the latest snapshot under its header, and
+        its own rows need not be read.  Without ``part``, ``snapshot`` is
+        written whole.
+        """
         ...
 
     def read_entries(self, start: int = 0) -> Iterator[StoredEntry]:
@@ -78,8 +114,13 @@ class MemoryStore:
         entries: Sequence[JournalEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
+        part: SnapshotPart | None = None,
     ) -> None:
-        """Append in memory; nothing can half-happen in one process."""
+        """Append in memory; nothing can half-happen in one process.
+
+        A snapshot's slices need no staging here: the finished snapshot holds
+        its rows already, and is kept whole when it comes.
+        """
         self._entries.extend((entry.number, entry.body, entry.hash) for entry in entries)
         self._blocks.extend(
             (block.header.height, block.header.encode(), block.signature) for block in blocks

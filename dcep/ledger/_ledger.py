@@ -25,6 +25,7 @@ from dcep.instructions._encoding import SignedInstruction
 from dcep.journal._journal import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+    DEFAULT_SNAPSHOT_STEP_ROWS,
     Durability,
     Journal,
     RecoveryReport,
@@ -91,6 +92,7 @@ class Ledger(LedgerCore):
         block_size: int = DEFAULT_BLOCK_SIZE,
         durability: Durability = Durability.SYNC,
         snapshot_every_blocks: int = DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+        snapshot_step_rows: int = DEFAULT_SNAPSHOT_STEP_ROWS,
     ) -> Ledger:
         """A ledger that journals to ``store`` (in memory if none), recovering what is there.
 
@@ -120,6 +122,7 @@ class Ledger(LedgerCore):
             durability=durability,
             snapshot_every_blocks=snapshot_every_blocks,
             resume_from=snapshot,
+            snapshot_step_rows=snapshot_step_rows,
         )
         start_entry = snapshot.entry_count if snapshot is not None else 0
         start_block = snapshot.block_height if snapshot is not None else 0
@@ -156,6 +159,7 @@ class Ledger(LedgerCore):
         block_size: int = DEFAULT_BLOCK_SIZE,
         durability: Durability = Durability.SYNC,
         snapshot_every_blocks: int = DEFAULT_SNAPSHOT_EVERY_BLOCKS,
+        snapshot_step_rows: int = DEFAULT_SNAPSHOT_STEP_ROWS,
     ) -> Ledger:
         """Open (or create) a ledger kept in the SQLite database at ``path``.
 
@@ -194,6 +198,7 @@ class Ledger(LedgerCore):
                 block_size=block_size,
                 durability=durability,
                 snapshot_every_blocks=snapshot_every_blocks,
+                snapshot_step_rows=snapshot_step_rows,
             )
         except BaseException:
             store.close()

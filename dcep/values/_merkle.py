@@ -17,7 +17,14 @@ import attrs
 
 from dcep.values._crypto import digest
 
-__all__ = ["InclusionProof", "inclusion_proof", "leaf_hash", "merkle_root", "verify_inclusion"]
+__all__ = [
+    "InclusionProof",
+    "RootBuilder",
+    "inclusion_proof",
+    "leaf_hash",
+    "merkle_root",
+    "verify_inclusion",
+]
 
 _PERSON: Final = b"dcep.merkle"
 _EMPTY_ROOT: Final = digest(b"", person=_PERSON)
@@ -64,6 +71,73 @@ def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:
     if not leaf_hashes:
         return _EMPTY_ROOT
     return _root_of_hashes(leaf_hashes)
+
+
+#: Leaves a :class:`RootBuilder` hashes into one subtree at a time (a power of two).
+DEFAULT_CHUNK_LEAVES: Final = 4096
+
+
+@final
+class RootBuilder:
+    """The :func:`merkle_root` of leaves that arrive a slice at a time, in bounded memory.
+
+    A snapshot's state root covers millions of rows, hashed a slice at each
+    commit point so that no one call pays for all of them: holding every
+    leaf hash until the end would cost tens of megabytes.  The tree's shape
+    (split at the largest power of two) makes each aligned run of
+    ``chunk_leaves`` leaves a perfect subtree, so only those subtrees' roots
+    are kept, merged pairwise like a binary counter (at most one per
+    power of two), plus the leaves of the run not yet complete.
+    """
+
+    __slots__ = ("_chunk", "_open", "_size", "_subtrees")
+
+    def __init__(self, chunk_leaves: int = DEFAULT_CHUNK_LEAVES) -> None:
+        if chunk_leaves < 1 or chunk_leaves & (chunk_leaves - 1):
+            raise ValueError("chunk_leaves is a power of two")
+        self._chunk = chunk_leaves
+        #: (leaf count, root) of complete perfect subtrees, largest first.
+        self._subtrees: list[tuple[int, bytes]] = []
+        self._open: list[bytes] = []
+        self._size = 0
+
+    @property
+    def size(self) -> int:
+        """How many leaves were added."""
+        return self._size
+
+    def add(self, leaf_hashes: Sequence[bytes]) -> None:
+        """Append leaves (already hashed with :func:`leaf_hash`), in tree order."""
+        self._size += len(leaf_hashes)
+        pending = self._open
+        pending.extend(leaf_hashes)
+        chunk = self._chunk
+        if len(pending) < chunk:
+            return
+        subtrees = self._subtrees
+        start = 0
+        while len(pending) - start >= chunk:
+            count, root = chunk, _root_of_hashes(pending[start : start + chunk])
+            start += chunk
+            while subtrees and subtrees[-1][0] == count:
+                root = _node(subtrees.pop()[1], root)
+                count *= 2
+            subtrees.append((count, root))
+        del pending[:start]
+
+    def root(self) -> bytes:
+        """The root over every leaf added so far (what :func:`merkle_root` gives for them)."""
+        if not self._size:
+            return _EMPTY_ROOT
+        # The tree is the perfect subtrees from the left, then the open run's
+        # tree, joined from the right.
+        parts = [root for _, root in self._subtrees]
+        if self._open:
+            parts.append(_root_of_hashes(self._open))
+        root = parts[-1]
+        for left in reversed(parts[:-1]):
+            root = _node(left, root)
+        return root
 
 
 @final
