@@ -720,16 +720,12 @@ class SqliteStore:
             raise ValueError("a hash in the snapshot is not 32 bytes")
 
         def rows(table: str, types: str) -> tuple[Any, ...]:
-            query = f"SELECT * FROM {table} ORDER BY position"
-            return tuple(_typed(r[:-1], types) for r in connection.execute(query))
+            return tuple(_typed_rows(connection, table, types))
 
         receipts = tuple(
             (signer, int(instruction_id), *rest)
-            for signer, instruction_id, *rest in (
-                _typed(r, "bsbiiib")
-                for r in connection.execute(
-                    "SELECT * FROM snapshot_receipts ORDER BY entry_number"
-                )
+            for signer, instruction_id, *rest in _typed_rows(
+                connection, "snapshot_receipts", "bsbiiib", order="entry_number"
             )
         )
         later = self._later_tables()
@@ -824,6 +820,34 @@ def _typed(row: tuple[Any, ...], types: str) -> tuple[Any, ...]:
         if type(value) is not _COLUMN_TYPES[letter]:
             raise TypeError(f"a {type(value).__name__} where a {letter} belongs")
     return row
+
+
+_SQL_TYPES: Final = {"b": "blob", "s": "text", "i": "integer"}
+
+
+def _typed_rows(
+    connection: sqlite3.Connection, table: str, types: str, *, order: str = "position"
+) -> list[tuple[Any, ...]]:
+    """The rows of a snapshot table (all but a last ``position`` column), in order, typed.
+
+    SQLite checks every value's type in one pass (``typeof``) and the rows
+    come back as they are: the same refusal as :func:`_typed` on each row,
+    without a Python call per value (a million wallets are nine million values).
+    """
+    columns = [str(column[1]) for column in connection.execute(f"PRAGMA table_info({table})")]
+    positioned = order == "position"
+    width = len(types) + positioned
+    if len(columns) != width or (positioned and columns[-1] != "position"):
+        raise ValueError(f"{table} has {len(columns)} columns where {width} belong")
+    names = ", ".join(f'"{name}"' for name in columns[: len(types)])
+    wrong = " OR ".join(
+        f"typeof(\"{name}\") != '{_SQL_TYPES[letter]}'"
+        for name, letter in zip(columns, types, strict=False)
+    )
+    mistyped = connection.execute(f"SELECT {names} FROM {table} WHERE {wrong} LIMIT 1").fetchone()
+    if mistyped is not None:
+        _typed(mistyped, types)  # raises, naming the type
+    return connection.execute(f"SELECT {names} FROM {table} ORDER BY {order}").fetchall()
 
 
 def _torn_wal_bytes(path: Path) -> int:
