@@ -5,7 +5,9 @@ and writes a snapshot), and a copy taken just before ``close()``, which is
 what a crash would have left (every batch committed, only the periodic
 snapshots in it).
 
-Recovery loads the latest snapshot and re-executes every entry after it
+Recovery loads the latest finished snapshot (a periodic one is written a
+slice of rows at each batch after its boundary, so the newest may still be
+in progress when the copy is taken) and re-executes every entry after it
 (trusting the signatures: the file is the ledger's own), checking each
 entry's hash and each block header on the way.  Baselines from the same
 run: a bare SQLite scan of the same entries (the floor for reading them)
@@ -131,8 +133,8 @@ def run(context: Context) -> Result:
     if db.crash_snapshot_entries < expected:
         result.note(
             f"before close, the newest snapshot covered {db.crash_snapshot_entries:,} entries, "
-            f"though one is due every {interval:,} (at {expected:,} here): "
-            "crash recovery replays the difference"
+            f"though one is due every {interval:,} (at {expected:,} here; it may still have "
+            "been being written, a slice a batch): crash recovery replays the difference"
         )
     context.say(f"recovering {db.entries:,} entries, after close and after a crash")
     actions: dict[str, Callable[[], object]] = {

@@ -243,6 +243,35 @@ def test_a_crash_in_the_middle_of_a_snapshot_recovers_from_the_previous_one(
         again.close()
 
 
+def test_closing_in_the_middle_of_a_snapshot_writes_one_whole_and_drops_the_slices(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "city.db"
+    ledger = dcep.Ledger.open(
+        path, block_size=BLOCK_SIZE, snapshot_every_blocks=2, snapshot_step_rows=4
+    )
+    journal = _journal(ledger)
+    holders = _world(ledger)
+    i = 0
+    while journal.snapshot_pending is None or journal.state_root is None:
+        _pay(holders, i)
+        i += 1
+    assert any(name.startswith("staging_") for name in _tables(path))
+    state = _state(ledger)
+    ledger.close()
+    assert not any(name.startswith(("staging_", "retired_")) for name in _tables(path))
+    reopened = dcep.Ledger.open(path, block_size=BLOCK_SIZE, snapshot_every_blocks=2)
+    report = _journal(reopened).recovery
+    assert report is not None
+    assert (report.from_snapshot, report.replayed, report.snapshot_refused) == (
+        reopened.entry_count,
+        0,
+        None,
+    )
+    assert _state(reopened) == state
+    reopened.close()
+
+
 @pytest.mark.slow
 def test_replaced_tables_are_emptied_a_bounded_number_of_rows_a_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

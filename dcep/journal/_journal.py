@@ -54,10 +54,12 @@ __all__ = [
 ]
 
 DEFAULT_BLOCK_SIZE: Final = 1024
-#: A crash replays at most this many blocks after the latest snapshot: with
-#: 1,024 entries a block, about six seconds at 100,000 wallets on these
-#: machines, against about a second to write each snapshot (doubling the
-#: interval halves that cost and doubles the worst replay).
+#: A crash replays at most this many blocks after the latest finished
+#: snapshot (and those written while the next one is in progress): with
+#: 1,024 entries a block, about three seconds at 100,000 wallets on these
+#: machines.  Each snapshot is about a second of work at that size, spread
+#: over the batches after its boundary: halving the interval doubles that
+#: cost and halves the worst replay (docs/performance.md measures both).
 DEFAULT_SNAPSHOT_EVERY_BLOCKS: Final = 128
 #: Rows of a periodic snapshot hashed and written at each write (commit
 #: point) until it is finished: a few milliseconds' work, so that a batch is

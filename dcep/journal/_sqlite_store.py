@@ -13,7 +13,8 @@ its transaction (a rename costs a schema change, not a copy).  The replaced
 tables are renamed ``retired_N_*`` and emptied a bounded number of rows at
 each write after (dropping a table of a million rows at once costs about
 half a second), then dropped.  A crash at any point leaves the last
-finished snapshot in the ``snapshot_*`` tables.
+finished snapshot in the ``snapshot_*`` tables.  A snapshot written whole
+(``Journal.snapshot``, at close) drops whatever is staged or retired.
 
 The file is marked as dcep's (``PRAGMA application_id``) and versioned
 (``PRAGMA user_version``); a file that is not dcep's, or is newer than this
@@ -619,10 +620,12 @@ class SqliteStore:
         # appends, not inserts into an index of random keys.  Uniqueness is the
         # ledger's own, checked again when a snapshot is restored.
         connection = self._connection
-        for table in sorted(self._staged):
-            # A snapshot in progress, given up for this one.
-            self._retire(_STAGING + table)
+        # A snapshot in progress, given up for this one, and tables not yet
+        # emptied: dropped at once, since this write stops for a whole state anyway.
+        for name in [*(_STAGING + table for table in sorted(self._staged)), *self._retired]:
+            connection.execute(f'DROP TABLE "{name}"')
         self._staged = set()
+        self._retired = []
         existing = self._later_tables()
         for table in (*_SNAPSHOT_TABLES, *sorted(existing)):
             connection.execute(f"DELETE FROM {table}")
