@@ -110,6 +110,11 @@ class Ledger(LedgerCore):
         signature checked, and the central bank's signature on the last block
         replayed covers the entries before it.  Entries inside sealed blocks
         are not re-verified one by one.
+
+        A snapshot is taken every ``snapshot_every_blocks`` blocks and
+        written ``snapshot_step_rows`` rows at each commit point after its
+        boundary, so that no batch stops for the whole state; until its last
+        rows are written the previous snapshot is the one recovery uses.
         """
         ledger = cls(network_id=network_id, policy=policy, clock=clock)
         store = store if store is not None else MemoryStore()
