@@ -83,7 +83,9 @@ class Call:
     gc_seconds: float = 0.0
     #: Blocks the journal sealed during the call; ``None`` for a ledger without a journal.
     blocks_sealed: int | None = None
-    #: Whether the journal took a snapshot (a new signed state root) during the call.
+    #: Whether the call did snapshot work: it finished one (a new signed state
+    #: root), or wrote a slice of one in progress (hashed and written a slice
+    #: at each write after its boundary).
     snapshot: bool = False
 
 
@@ -92,8 +94,9 @@ class Watch:
 
     Call :meth:`mark` just before starting the clock and :meth:`call` just
     after stopping it.  The journal's public ``height`` counts sealed blocks,
-    and its ``state_root`` is a new object at each snapshot; a ledger
-    without a journal seals and snapshots nothing.
+    its ``state_root`` is a new object at each finished snapshot, and its
+    ``snapshot_pending`` names one still being written; a ledger without a
+    journal seals and snapshots nothing.
     """
 
     def __init__(self, journal: dcep.journal.Journal | None, collector: GcClock) -> None:
@@ -102,6 +105,7 @@ class Watch:
         self._gc = 0.0
         self._height = 0
         self._root: object = None
+        self._pending: int | None = None
 
     def mark(self) -> None:
         """Note where the collector and the journal stand before the call."""
@@ -109,6 +113,7 @@ class Watch:
         if self._journal is not None:
             self._height = self._journal.height
             self._root = self._journal.state_root
+            self._pending = self._journal.snapshot_pending
 
     def call(self, seconds: float) -> Call:
         """The call just timed, ``seconds`` long, with what happened since :meth:`mark`."""
@@ -120,7 +125,10 @@ class Watch:
             seconds,
             gc_seconds,
             journal.height - self._height,
-            journal.state_root is not self._root,
+            # Finished one, or wrote a slice of one taken before or during the call.
+            journal.state_root is not self._root
+            or self._pending is not None
+            or journal.snapshot_pending is not None,
         )
 
 
