@@ -36,6 +36,15 @@ OwnCaps = tuple[int | None, int | None, int | None, int | None]
 WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
 
 _KEY_SIZE: Final = 32
+#: The integer columns a new row fills, in the order ``_append`` takes their values.
+_COUNTER_COLUMNS: Final = (
+    "_operator",
+    "_balance",
+    "_day",
+    "_spent_today",
+    "_spent_year",
+    "_sequence",
+)
 #: Public keys are kept in chunks of this many rows, allocated whole: a
 #: single growing ``bytearray`` would hold up to an eighth more than it uses.
 _KEYS_PER_CHUNK: Final = 4096
@@ -187,12 +196,8 @@ class WalletTable:  # not final: WalletOverlay reads through one
         corporate: bool = False,
     ) -> WalletAccount:
         """Add a wallet with nothing in it and nothing spent; the caller checked it is new."""
-        wallet = WalletAccount(self, self._append(address, public_key, category, operator))
-        self._linked.append(linked_account)
-        self._balance.append(0)
-        self._day.append(-1)
-        self._spent_today.append(0)
-        self._spent_year.append(0)
+        row = self._append(address, public_key, int(category), operator, linked_account)
+        wallet = WalletAccount(self, row)
         if parent is not None or own_caps is not None:
             wallet.parent = parent
             wallet.own_caps = own_caps
@@ -209,20 +214,28 @@ class WalletTable:  # not final: WalletOverlay reads through one
     ) -> None:
         """Add a wallet from its snapshot row (the counters' year is their day's)."""
         public_key, category, _, _, balance_fen, day, today_fen, _, year_fen = row
-        self._append(address, public_key, WalletCategory(category), operator)
-        self._linked.append(linked_account)
-        self._balance.append(balance_fen)
-        self._day.append(-1)
-        self._put("_day", len(self._day) - 1, day)
-        self._spent_today.append(today_fen)
-        self._spent_year.append(year_fen)
+        self._append(
+            address,
+            public_key,
+            int(WalletCategory(category)),
+            operator,
+            linked_account,
+            (balance_fen, day, today_fen, year_fen, 0),
+        )
 
     def _append(
-        self, address: Address, public_key: bytes, category: WalletCategory, operator: Address
+        self,
+        address: Address,
+        public_key: bytes,
+        flags: int,
+        operator: Address,
+        linked_account: str,
+        counters: tuple[int, int, int, int, int] = (0, -1, 0, 0, 0),
     ) -> int:
-        # A new row's key, category, operator and sequence; the caller appends the rest.
-        # Rows are counted by a column, not the dict, so that a repeated address
-        # (a tampered snapshot) leaves the columns aligned and is caught by counting.
+        # A new row, every column: ``counters`` are its balance, the counters'
+        # day, spent that day and that year, and its sequence.  Rows are
+        # counted by a column, not the dict, so that a repeated address (a
+        # tampered snapshot) leaves the columns aligned and is caught by counting.
         row = len(self._flags)
         operator_row = self._operator_rows.get(operator)
         if operator_row is None:
@@ -232,10 +245,12 @@ class WalletTable:  # not final: WalletOverlay reads through one
         if offset == 0:
             self._keys.append(bytearray(_KEYS_PER_CHUNK * _KEY_SIZE))
         self._keys[chunk][offset * _KEY_SIZE : (offset + 1) * _KEY_SIZE] = public_key
-        self._flags.append(int(category))
-        self._operator.append(0)
-        self._put("_operator", row, operator_row)
-        self._sequence.append(0)
+        self._flags.append(flags)
+        self._linked.append(linked_account)
+        for name, value in zip(_COUNTER_COLUMNS, (operator_row, *counters), strict=True):
+            column: array[int] = getattr(self, name)
+            column.append(0)
+            self._put(name, row, value)
         self._rows[bytes(address)] = row
         return row
 
@@ -443,25 +458,25 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def copy_row_from(self, other: WalletTable, address: bytes) -> WalletAccount:
         """Add the wallet at ``address`` in ``other`` to this table, as it is there."""
-        source = WalletAccount(other, other._rows[address])
-        extras = other._extras.get(source.row)
-        wallet = self.open(
+        source = other._rows[address]
+        row = self._append(
             Address(address),
-            public_key=source.public_key,
-            category=source.category,
-            operator=source.operator,
-            linked_account=source.linked_account,
+            other.key_of(source),
+            other._flags[source],
+            other._operators[other._operator[source]],
+            other._linked[source],
+            (
+                other._balance[source],
+                other._day[source],
+                other._spent_today[source],
+                other._spent_year[source],
+                other._sequence[source],
+            ),
         )
-        row = wallet.row
-        self._flags[row] = other._flags[source.row]
-        self._balance[row] = other._balance[source.row]
-        self._put("_day", row, other._day[source.row])
-        self._spent_today[row] = other._spent_today[source.row]
-        self._spent_year[row] = other._spent_year[source.row]
-        self.set_sequence(address, other._sequence[source.row])
+        extras = other._extras.get(source)
         if extras is not None:
             self._extras[row] = attrs.evolve(extras)
-        return wallet
+        return WalletAccount(self, row)
 
 
 @final
