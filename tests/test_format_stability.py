@@ -1,14 +1,17 @@
 """A database of this format still opens, verifies and matches, byte for byte.
 
-``tests/data/journal_v3_reference.db`` was written with
-:func:`write_reference_ledger` when format 3 (changes roots and signed
-state roots, issue #26) was introduced.  Moving code between modules must
-change nothing that a journal stores: the same script today must write the
-same rows, and the file must open and verify as it is.
+``tests/data/journal_v4_reference.db`` was written with
+:func:`write_reference_ledger` when format 4 (a snapshot keeps each
+wallet's address, no longer its public key; issue #26) was introduced.
+Moving code between modules must change nothing that a journal stores: the
+same script today must write the same rows, and the file must open and
+verify as it is.
 
 ``tests/data/journal_v2_reference.db`` is the same script's file in format 2
-(LtHash16 commitments, written by the flat-module layout, commit a630aab):
-it must be refused with a typed error naming its format version.
+(LtHash16 commitments, written by the flat-module layout, commit a630aab),
+and ``journal_v3_reference.db`` in format 3 (changes roots and signed state
+roots over snapshots that kept wallets' public keys, commit b7bf8d1): each
+must be refused with a typed error naming its format version.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ import pytest
 
 import dcep
 
-REFERENCE = Path(__file__).parent / "data" / "journal_v3_reference.db"
-FORMAT_2_REFERENCE = Path(__file__).parent / "data" / "journal_v2_reference.db"
+REFERENCE = Path(__file__).parent / "data" / "journal_v4_reference.db"
+OLD_FORMATS = {
+    version: Path(__file__).parent / "data" / f"journal_v{version}_reference.db"
+    for version in (2, 3)
+}
 
 
 def write_reference_ledger(path: Path) -> None:
@@ -77,12 +83,13 @@ def test_the_reference_file_opens_and_verifies(tmp_path: Path) -> None:
         ledger.close()
 
 
-def test_a_format_2_file_is_refused_naming_its_version(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", sorted(OLD_FORMATS))
+def test_an_older_format_is_refused_naming_its_version(tmp_path: Path, version: int) -> None:
     copy = tmp_path / "old.db"
-    shutil.copyfile(FORMAT_2_REFERENCE, copy)
+    shutil.copyfile(OLD_FORMATS[version], copy)
     before = copy.read_bytes()
     with pytest.raises(dcep.JournalError) as caught:
         dcep.Ledger.open(copy)
     assert caught.value.reason is dcep.Reason.STORE_VERSION_UNSUPPORTED
-    assert "format version 2" in str(caught.value)
+    assert f"format version {version}" in str(caught.value)
     assert copy.read_bytes() == before

@@ -73,7 +73,7 @@ SNAPSHOT_COLUMNS: Final = {
     ),
     "snapshot_deposits": ("bank", "account", "balance_fen"),
     "snapshot_wallets": (
-        "key",
+        "address",
         "category",
         "operator",
         "linked_account",
@@ -1048,6 +1048,19 @@ def tailed(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     return Pristine(path, entries, blocks)
 
 
+def _opening_key(ledger: dcep.Ledger, wallet: dcep.Address) -> dcep.values.VerifyKey:
+    """The key ``wallet`` was opened with: the ledger keeps none, its journal does."""
+    assert ledger.journal is not None
+    for _, body, _ in ledger.journal.store.read_entries():
+        envelope = dcep.journal.JournalEntry.decode(body, bytes(32)).envelope
+        instruction = dcep.instructions.SignedInstruction.from_bytes(envelope).instruction
+        for field in ("wallet_key", "sub_wallet_key"):
+            key = getattr(instruction, field, None)
+            if isinstance(key, dcep.values.VerifyKey) and key.address == wallet:
+                return key
+    raise AssertionError(f"no entry opened {wallet}")
+
+
 def _forged_payment(path: Path, scratch: Path) -> tuple[dcep.journal.JournalEntry, int]:
     """A well-formed entry appended to ``path``'s journal: a payment no one signed.
 
@@ -1071,7 +1084,9 @@ def _forged_payment(path: Path, scratch: Path) -> tuple[dcep.journal.JournalEntr
             memo="never signed",
         )
         signed = dcep.instructions.SignedInstruction(
-            victim.key, bytes(64), dcep.instructions.encode_instruction(instruction)
+            _opening_key(ledger, victim.address),
+            bytes(64),
+            dcep.instructions.encode_instruction(instruction),
         )
         captured: list[dcep.core.LedgerEntry] = []
         ledger.subscribe(captured.append)
@@ -1283,20 +1298,24 @@ def _first_snapshot_row(path: Path, table: str) -> tuple[object, ...]:
     return row
 
 
-def test_a_wallet_key_replaced_by_a_thiefs_is_set_aside_and_named(
+def test_a_wallet_address_replaced_by_a_thiefs_is_set_aside_and_named(
     pristine: Pristine, tmp_path: Path
 ) -> None:
     # Before: the thief's address held the victim's balance after reopening.
     path = _copy(pristine.path, tmp_path)
-    victim_key = _first_snapshot_row(path, "snapshot_wallets")[0]
-    assert isinstance(victim_key, bytes)
-    thief = dcep.values.SigningKey(b"thief".ljust(32, b"\0")).verify_key
-    _execute(path, "UPDATE snapshot_wallets SET key = ? WHERE key = ?", (bytes(thief), victim_key))
+    victim = _first_snapshot_row(path, "snapshot_wallets")[0]
+    assert isinstance(victim, bytes)
+    thief = dcep.values.SigningKey(b"thief".ljust(32, b"\0")).address
+    _execute(
+        path,
+        "UPDATE snapshot_wallets SET address = ? WHERE address = ?",
+        (bytes(thief), victim),
+    )
     ledger = _assert_open_sets_the_snapshot_aside(path, pristine)
     try:
         with pytest.raises(dcep.UnknownPartyError):
-            ledger.wallet(thief.address)
-        assert ledger.balance(dcep.values.VerifyKey(victim_key).address).fen > 0
+            ledger.wallet(thief)
+        assert ledger.balance(dcep.Address(victim)).fen > 0
     finally:
         ledger.close()
     _assert_detected(path, must_name=False)

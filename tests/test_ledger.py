@@ -1092,7 +1092,6 @@ def test_wallet_and_bank_snapshots() -> None:
 
     wallet = ledger.wallet(second.address)
     assert wallet.address == second.address
-    assert wallet.key == second.verify_key
     assert wallet.category is WalletCategory.IN_PERSON
     assert wallet.operator == ccb.address
     assert wallet.linked_account == "6217-0001"

@@ -3762,7 +3762,6 @@ class LedgerMachine(RuleBasedStateMachine):
         for wallet_info, wallet in zip(wallets, self.wallet_list, strict=True):
             today, this_year = self._spent(wallet)
             shown_wallet = (
-                wallet_info.key,
                 CORPORATE if wallet_info.corporate else int(wallet_info.category),
                 wallet_info.operator,
                 wallet_info.linked_account,
@@ -3773,7 +3772,6 @@ class LedgerMachine(RuleBasedStateMachine):
                 wallet_info.closed,
             )
             assert shown_wallet == (
-                wallet.role.verify_key,
                 wallet.category,
                 wallet.operator.address,
                 wallet.linked,

@@ -53,7 +53,6 @@ def _open(
     category, balance_fen, day, today_fen, year_fen = fields
     wallet = table.open(
         address,
-        public_key=bytes(32),
         category=category,
         operator=Address(bytes(20)),
         linked_account="",

@@ -73,7 +73,6 @@ def open_corporate_wallet(
         )
     state.wallets.open(
         address,
-        public_key=bytes(instruction.wallet_key),
         # A business has no personal category; the corporate flag decides its caps.
         category=WalletCategory.IN_PERSON,
         operator=bank.key.address,

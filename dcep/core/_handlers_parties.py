@@ -128,7 +128,6 @@ def open_wallet(
         )
     state.wallets.open(
         address,
-        public_key=bytes(instruction.wallet_key),
         category=instruction.category,
         # The bank's own address object, shared by all its wallets.
         operator=bank.key.address,

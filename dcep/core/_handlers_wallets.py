@@ -155,7 +155,6 @@ def open_sub_wallet(
             )
     state.wallets.open(
         address,
-        public_key=bytes(instruction.sub_wallet_key),
         category=parent.category,
         operator=parent.operator,
         linked_account=parent.linked_account,

@@ -747,7 +747,6 @@ def _wallet_info(
     # yesterday's spending as today's.
     return WalletInfo(
         address=address,
-        key=VerifyKey(account.public_key),
         category=account.category,
         operator=account.operator,
         linked_account=account.linked_account,

@@ -161,8 +161,10 @@ class BankInfo:
 @final
 @attrs.frozen
 class WalletInfo:
-    """A snapshot of one wallet as the ledger knows it: by key, never by holder.
+    """A snapshot of one wallet as the ledger knows it: by address, never by holder.
 
+    The ledger keeps no wallet's public key: the address is the key's hash,
+    and each instruction the wallet signs carries the key, checked against it.
     ``parent`` is the wallet a sub-wallet belongs to (``None`` for a wallet
     of its own), a fact of the ledger like the operator; ``closed`` says the
     wallet was closed and holds, receives and signs nothing.  A ``corporate``
@@ -171,7 +173,6 @@ class WalletInfo:
     """
 
     address: Address
-    key: VerifyKey
     category: WalletCategory
     operator: Address
     linked_account: str

@@ -415,7 +415,7 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
         operator, linked = wallet_row[2], wallet_row[3]
         books = state.banks.get(Address(operator))
         state.wallets.restore(
-            VerifyKey(wallet_row[0]).address,
+            Address(wallet_row[0]),
             wallet_row,
             books.key.address if books is not None else Address(operator),
             books.account_names.get(linked, linked) if books is not None else linked,

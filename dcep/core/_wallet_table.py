@@ -3,8 +3,8 @@
 A million wallets as a million Python objects cost about 350 bytes each,
 and the garbage collector walks every one of them.  Here a wallet is a row
 number: the address-to-row dict is the only per-wallet Python structure,
-and each field is a column (an :mod:`array` of machine integers, or one
-``bytearray`` of public keys), none of which the collector tracks.  What
+and each field is a column (an :mod:`array` of machine integers), none of
+which the collector tracks.  What
 few wallets have beyond the common fields (a parent, own caps, money held
 for pending payments, vouchers or hardware wallets, interest) lives in a
 small side record made on first use.
@@ -12,6 +12,10 @@ small side record made on first use.
 Handlers see a wallet through :class:`WalletAccount`, a view of one row
 whose attributes read and write the columns; every payment's fast path
 reads the columns directly (:meth:`WalletTable.pay_if_plain`).
+
+No public key is kept.  A wallet's address is the hash of its key, and
+every instruction it signs carries the key, which the ledger checks
+against the address; a million keys would be 32 MB held for nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Final, final
 
 import attrs
 
-from dcep.values._crypto import Address, VerifyKey
+from dcep.values._crypto import Address
 from dcep.values._money import MAX_AMOUNT_FEN
 from dcep.values._policy import Policy, WalletCategory, year_of_day
 
@@ -31,11 +35,10 @@ __all__ = ["OwnCaps", "WalletAccount", "WalletOverlay", "WalletRow", "WalletTabl
 #: A sub-wallet's own caps in fen: balance, single payment, daily, annual (None: its category's).
 OwnCaps = tuple[int | None, int | None, int | None, int | None]
 
-#: A wallet as a snapshot keeps it: key, category, operator, linked account,
+#: A wallet as a snapshot keeps it: address, category, operator, linked account,
 #: balance, the counters' day, spent that day, their year, spent that year.
 WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
 
-_KEY_SIZE: Final = 32
 #: The integer columns a new row fills, in the order ``_append`` takes their values.
 _COUNTER_COLUMNS: Final = (
     "_operator",
@@ -45,9 +48,6 @@ _COUNTER_COLUMNS: Final = (
     "_spent_year",
     "_sequence",
 )
-#: Public keys are kept in chunks of this many rows, allocated whole: a
-#: single growing ``bytearray`` would hold up to an eighth more than it uses.
-_KEYS_PER_CHUNK: Final = 4096
 #: Columns start narrow and are widened, once, when a value outgrows them.
 _WIDER: Final = {"h": "i", "i": "q", "H": "I", "I": "Q"}
 #: One byte a wallet: its category in the low three bits, flags above them.
@@ -100,11 +100,11 @@ class WalletTable:  # not final: WalletOverlay reads through one
     """
 
     __slots__ = (
+        "_addresses",
         "_balance",
         "_day",
         "_extras",
         "_flags",
-        "_keys",
         "_linked",
         "_operator",
         "_operator_rows",
@@ -118,8 +118,8 @@ class WalletTable:  # not final: WalletOverlay reads through one
     def __init__(self) -> None:
         #: Address (as plain bytes: no collector header) -> row.
         self._rows: dict[bytes, int] = {}
-        #: Public keys, 32 bytes a row, in chunks of :data:`_KEYS_PER_CHUNK` rows.
-        self._keys: list[bytearray] = []
+        #: A copy without the index keeps its addresses here, in row order.
+        self._addresses: list[bytes] | None = None
         self._flags = bytearray()
         self._operator: array[int] = array("H")
         self._operators: list[Address] = []
@@ -187,7 +187,6 @@ class WalletTable:  # not final: WalletOverlay reads through one
         self,
         address: Address,
         *,
-        public_key: bytes,
         category: WalletCategory,
         operator: Address,
         linked_account: str,
@@ -196,7 +195,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         corporate: bool = False,
     ) -> WalletAccount:
         """Add a wallet with nothing in it and nothing spent; the caller checked it is new."""
-        row = self._append(address, public_key, int(category), operator, linked_account)
+        row = self._append(address, int(category), operator, linked_account)
         wallet = WalletAccount(self, row)
         if parent is not None or own_caps is not None:
             wallet.parent = parent
@@ -213,10 +212,9 @@ class WalletTable:  # not final: WalletOverlay reads through one
         linked_account: str,
     ) -> None:
         """Add a wallet from its snapshot row (the counters' year is their day's)."""
-        public_key, category, _, _, balance_fen, day, today_fen, _, year_fen = row
+        _, category, _, _, balance_fen, day, today_fen, _, year_fen = row
         self._append(
             address,
-            public_key,
             int(WalletCategory(category)),
             operator,
             linked_account,
@@ -226,7 +224,6 @@ class WalletTable:  # not final: WalletOverlay reads through one
     def _append(
         self,
         address: Address,
-        public_key: bytes,
         flags: int,
         operator: Address,
         linked_account: str,
@@ -241,10 +238,6 @@ class WalletTable:  # not final: WalletOverlay reads through one
         if operator_row is None:
             operator_row = self._operator_rows[bytes(operator)] = len(self._operators)
             self._operators.append(operator)
-        chunk, offset = divmod(row, _KEYS_PER_CHUNK)
-        if offset == 0:
-            self._keys.append(bytearray(_KEYS_PER_CHUNK * _KEY_SIZE))
-        self._keys[chunk][offset * _KEY_SIZE : (offset + 1) * _KEY_SIZE] = public_key
         self._flags.append(flags)
         self._linked.append(linked_account)
         for name, value in zip(_COUNTER_COLUMNS, (operator_row, *counters), strict=True):
@@ -268,11 +261,6 @@ class WalletTable:  # not final: WalletOverlay reads through one
                     continue
                 setattr(self, column_name, column)
                 return
-
-    def key_of(self, row: int) -> bytes:
-        """The public key of the wallet in ``row``, its 32 raw bytes."""
-        chunk, offset = divmod(row, _KEYS_PER_CHUNK)
-        return bytes(self._keys[chunk][offset * _KEY_SIZE : (offset + 1) * _KEY_SIZE])
 
     def _extras_of(self, row: int) -> _Extras:
         extras = self._extras.get(row)
@@ -315,10 +303,9 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def sequence_rows(self) -> Iterator[tuple[bytes, int]]:
         """(address, last sequence) of every wallet that has signed, in the order opened."""
+        addresses = self._by_row()
         return (
-            (bytes(self.address_of(row)), sequence)
-            for row, sequence in enumerate(self._sequence)
-            if sequence
+            (addresses[row], sequence) for row, sequence in enumerate(self._sequence) if sequence
         )
 
     # -- every payment's path ------------------------------------------------------
@@ -393,14 +380,14 @@ class WalletTable:  # not final: WalletOverlay reads through one
 
     def wallet_rows(self) -> Iterator[WalletRow]:
         """Every wallet's common fields as a snapshot row, in the order they were opened."""
-        key_of, flags, linked = self.key_of, self._flags, self._linked
+        addresses, flags, linked = self._by_row(), self._flags, self._linked
         operators, operator = [bytes(o) for o in self._operators], self._operator
         balance, days = self._balance, self._day
         spent_today, spent_year = self._spent_today, self._spent_year
         for row in range(len(self._flags)):
             day = days[row]
             yield (
-                key_of(row),
+                addresses[row],
                 flags[row] & _CATEGORY,
                 operators[operator[row]],
                 linked[row],
@@ -411,9 +398,9 @@ class WalletTable:  # not final: WalletOverlay reads through one
                 spent_year[row],
             )
 
-    def address_of(self, row: int) -> Address:
-        """The address of the wallet in ``row``, from its key (a hash: for snapshot rows)."""
-        return VerifyKey(self.key_of(row)).address
+    def _by_row(self) -> list[bytes]:
+        # Every address in row order: the index's keys, in the order inserted.
+        return list(self._rows) if self._addresses is None else self._addresses
 
     def with_flag(self, flag: str) -> Iterator[Address]:
         """The addresses of the ``"closed"`` or ``"corporate"`` wallets, in the order opened."""
@@ -422,14 +409,16 @@ class WalletTable:  # not final: WalletOverlay reads through one
         # not a Python loop over a million rows of which a few are flagged.
         marked = self._flags.translate(marks)
         row = marked.find(1)
+        addresses = self._by_row() if row >= 0 else []
         while row >= 0:
-            yield self.address_of(row)
+            yield Address(addresses[row])
             row = marked.find(1, row + 1)
 
     def with_extras(self) -> Iterator[tuple[Address, WalletAccount]]:
         """The wallets with a side record (a parent, held money, interest), in the order opened."""
+        addresses = self._by_row() if self._extras else []
         for row in sorted(self._extras):
-            yield self.address_of(row), WalletAccount(self, row)
+            yield Address(addresses[row]), WalletAccount(self, row)
 
     # -- copies --------------------------------------------------------------------
 
@@ -437,12 +426,12 @@ class WalletTable:  # not final: WalletOverlay reads through one
         """An independent copy in one step: columns copied whole, side records one by one.
 
         Without the index (``with_index=False``) it only gives rows
-        (:meth:`wallet_rows` and the others, which find addresses from keys),
-        for a snapshot: copying the address-to-row dict is most of the cost.
+        (:meth:`wallet_rows` and the others), for a snapshot: a list of the
+        addresses costs a fraction of copying the address-to-row dict.
         """
         clone = WalletTable.__new__(WalletTable)
         clone._rows = self._rows.copy() if with_index else {}
-        clone._keys = [chunk[:] for chunk in self._keys]
+        clone._addresses = None if with_index else self._by_row()
         clone._flags = self._flags[:]
         clone._operator = self._operator[:]
         clone._operators = self._operators[:]
@@ -461,7 +450,6 @@ class WalletTable:  # not final: WalletOverlay reads through one
         source = other._rows[address]
         row = self._append(
             Address(address),
-            other.key_of(source),
             other._flags[source],
             other._operators[other._operator[source]],
             other._linked[source],
@@ -528,21 +516,21 @@ class WalletOverlay(WalletTable):
     def __contains__(self, address: object) -> bool:
         return address in self._rows or address in self._base._rows
 
-    def _addresses(self) -> list[bytes]:
+    def _all_addresses(self) -> list[bytes]:
         base = self._base._rows
         return [*base, *(address for address in self._rows if address not in base)]
 
     def __len__(self) -> int:
-        return len(self._addresses())
+        return len(self._all_addresses())
 
     def __iter__(self) -> Iterator[Address]:
-        return (Address(address) for address in self._addresses())
+        return (Address(address) for address in self._all_addresses())
 
     def values(self) -> Iterator[WalletAccount]:
-        return (self[address] for address in self._addresses())
+        return (self[address] for address in self._all_addresses())
 
     def items(self) -> Iterator[tuple[Address, WalletAccount]]:
-        return ((Address(address), self[address]) for address in self._addresses())
+        return ((Address(address), self[address]) for address in self._all_addresses())
 
     def pay_if_plain(
         self, payer: bytes, payee: bytes, amount_fen: int, policy: Policy, day: int, year: int
@@ -580,11 +568,6 @@ class WalletAccount:
 
     def _get(self) -> _Extras:
         return self._table._extras.get(self.row, _NO_EXTRAS)
-
-    @property
-    def public_key(self) -> bytes:
-        """The wallet's public key, its 32 raw bytes."""
-        return self._table.key_of(self.row)
 
     @property
     def category(self) -> WalletCategory:

@@ -2,7 +2,7 @@
 
 Each snapshot carries a state root that the central bank signs: the Merkle
 root over every row of the state (:mod:`._state_root`).  A wallet's row is
-one leaf of that tree, holding its key, category, operator and balance, so a
+one leaf of that tree, holding its address, category, operator and balance, so a
 :class:`BalanceProof` is that row, its Merkle path and the signed state
 root; :func:`verify_balance_proof` needs nothing else but the central bank's
 key and the network id.  The balance is the one at the snapshot's entry
@@ -20,15 +20,15 @@ from dcep.errors import DcepError, EncodingError, JournalError, Reason, UnknownP
 from dcep.journal._state_root import SignedStateRoot, StateRoot, state_leaves
 from dcep.journal._store import Store
 from dcep.values._commitment import decode_row_leaf
-from dcep.values._crypto import Address, VerifyKey
+from dcep.values._crypto import ADDRESS_SIZE, Address, VerifyKey
 from dcep.values._merkle import InclusionProof, inclusion_proof, leaf_hash, verify_inclusion
 from dcep.values._money import Amount
 
 __all__ = ["BalanceProof", "prove_balance", "verify_balance_proof"]
 
-#: The state tree's table of wallets, and where a wallet row keeps key and balance.
+#: The state tree's table of wallets, and where a wallet row keeps address and balance.
 _WALLETS = "wallets"
-_KEY = 0
+_ADDRESS = 0
 _BALANCE = 4
 
 
@@ -44,11 +44,11 @@ class BalanceProof:
 
     @property
     def address(self) -> Address:
-        """The wallet the proof is about (derived from the key in its row)."""
-        key = self._row()[_KEY]
-        if not isinstance(key, bytes):
-            raise _not_a_wallet_row("its key is not bytes")
-        return VerifyKey(key).address
+        """The wallet the proof is about (the address in its row)."""
+        address = self._row()[_ADDRESS]
+        if not isinstance(address, bytes) or len(address) != ADDRESS_SIZE:
+            raise _not_a_wallet_row("its address is not 20 bytes")
+        return Address(address)
 
     @property
     def balance(self) -> Amount:
@@ -89,8 +89,7 @@ def prove_balance(store: Store, wallet: Address) -> BalanceProof:
             Reason.JOURNAL_BLOCK_MISMATCH, "no signed state yet: take a snapshot first"
         )
     for index, (table, row) in enumerate(state_rows(snapshot.ledger)):
-        key = row[_KEY] if table == _WALLETS else None
-        if isinstance(key, bytes) and VerifyKey(key).address == wallet:
+        if table == _WALLETS and row[_ADDRESS] == wallet:
             leaves = state_leaves(snapshot.ledger)
             return BalanceProof(
                 leaf=leaves[index],

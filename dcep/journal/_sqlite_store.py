@@ -47,7 +47,7 @@ __all__ = ["FORMAT_VERSION", "SqliteStore", "read_identity"]
 
 #: "DCEP" in ASCII: marks the file as ours for `file` and for this code.
 APPLICATION_ID: Final = 0x44434550
-FORMAT_VERSION: Final = 3
+FORMAT_VERSION: Final = 4
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _READ_CHUNK: Final = 4096
 _WAL_HEADER_SIZE: Final = 32
@@ -78,7 +78,7 @@ CREATE TABLE snapshot_deposits (
     position INTEGER PRIMARY KEY
 );
 CREATE TABLE snapshot_wallets (
-    key BLOB NOT NULL, category INTEGER NOT NULL, operator BLOB NOT NULL,
+    address BLOB NOT NULL, category INTEGER NOT NULL, operator BLOB NOT NULL,
     linked_account TEXT NOT NULL, balance_fen INTEGER NOT NULL, day INTEGER NOT NULL,
     spent_today_fen INTEGER NOT NULL, year INTEGER NOT NULL,
     spent_this_year_fen INTEGER NOT NULL, position INTEGER PRIMARY KEY
@@ -280,6 +280,8 @@ def _check_file(path: Path) -> bool:
         # Formats 1 and 2 committed to balances with LtHash (SHAKE-256, then
         # ChaCha20 leaves) and signed no state root with their snapshots: their
         # blocks would not verify here, so they are refused like a newer one.
+        # Format 3's snapshots kept each wallet's public key where 4 keeps its
+        # address, so its signed state roots are of other rows.
         raise _refuse(
             Reason.STORE_VERSION_UNSUPPORTED,
             path,

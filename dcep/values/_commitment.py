@@ -11,7 +11,7 @@ prefix of :mod:`dcep.values._merkle`:
 - a **row leaf**, ``table ‖ values``: one row of a snapshot, every value
   typed and length-prefixed.  The Merkle root over every row of a snapshot
   (its *state root*) stands for the whole state, and an inclusion path under
-  it is a short proof of one wallet's balance, key and category.
+  it is a short proof of one wallet's balance and category.
 
 Both replaced a lattice multiset hash (LtHash16, 2,048 bytes expanded per
 leaf in and out) that cost about four times as much per transfer and gave
@@ -142,11 +142,11 @@ _EMPTY_TABLE_SIZE: Final = 5
 # them in a big state, encoded in one struct call each: byte for byte what
 # the general loop above writes (a test holds them to it), or ``None`` for a
 # row of any other shape, which the loop then encodes (or refuses).
-_WALLET_ROW: Final = struct.Struct(">12s5s32s5sq5s20s")
+_WALLET_ROW: Final = struct.Struct(">12s5s20s5sq5s20s")
 _FIVE_INTS: Final = struct.Struct(">" + "5sq" * 5)
 _WALLETS_HEAD: Final = _TEXT + _LENGTH(7) + b"wallets"
-_KEY_HEAD: Final = _BYTES + _LENGTH(32)
 _ADDRESS_HEAD: Final = _BYTES + _LENGTH(20)
+_DIGEST_HEAD: Final = _BYTES + _LENGTH(32)
 _RECEIPT_ROW: Final = struct.Struct(">13s5s20s5sq5s32s5sq5sq5sq1sI")
 _RECEIPTS_HEAD: Final = _TEXT + _LENGTH(8) + b"receipts"
 
@@ -154,10 +154,10 @@ _RECEIPTS_HEAD: Final = _TEXT + _LENGTH(8) + b"receipts"
 def _wallet_leaf(row: Sequence[object]) -> bytes | None:
     if len(row) != 9:
         return None
-    key, category, operator, linked, balance, day, today, year, this_year = row
+    address, category, operator, linked, balance, day, today, year, this_year = row
     if (
-        type(key) is not bytes
-        or len(key) != 32
+        type(address) is not bytes
+        or len(address) != 20
         or type(operator) is not bytes
         or len(operator) != 20
         or type(linked) is not str
@@ -174,7 +174,13 @@ def _wallet_leaf(row: Sequence[object]) -> bytes | None:
         return b"".join(
             (
                 _WALLET_ROW.pack(
-                    _WALLETS_HEAD, _KEY_HEAD, key, _INT64, category, _ADDRESS_HEAD, operator
+                    _WALLETS_HEAD,
+                    _ADDRESS_HEAD,
+                    address,
+                    _INT64,
+                    category,
+                    _ADDRESS_HEAD,
+                    operator,
                 ),
                 _TEXT,
                 _LENGTH(len(raw)),
@@ -211,7 +217,7 @@ def _receipt_leaf(row: Sequence[object]) -> bytes | None:
             signer,
             _INT64,
             instruction_id,
-            _KEY_HEAD,
+            _DIGEST_HEAD,
             body_digest,
             _INT64,
             number,
