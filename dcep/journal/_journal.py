@@ -164,8 +164,9 @@ class Journal:
         #: The periodic snapshot being hashed and written, a slice at each write.
         self._snapshot_in_progress: SnapshotInProgress | None = None
         self._block_entry_hashes: list[bytes] = []
-        #: The accounts the open block's postings touched, in first-touched order.
-        self._dirty: dict[AccountKey, None] = {}
+        #: The accounts the open block's postings touched, in first-touched
+        #: order, each with its balance after the last entry that touched it.
+        self._dirty: dict[AccountKey, int] = {}
         self._settings = settings_digest(ledger.network_id, ledger.policy.to_text())
         #: While recovery replays without checking signatures: the last block
         #: adopted, whose signature covers every header before it.
@@ -321,9 +322,13 @@ class Journal:
         journal_entry = JournalEntry.from_ledger_entry(entry, self._head_hash)
         self._head_hash = journal_entry.hash
         self._block_entry_hashes.append(journal_entry.hash)
-        dirty = self._dirty
+        # Each balance read now, while the entry's accounts are fresh in the
+        # cache, not at the seal: every change to a balance is a posting, so
+        # the last entry that touched an account leaves it as the block does.
+        dirty, balance = self._dirty, self._ledger.account_balance_fen
         for posting in entry.receipt.postings:
-            dirty[posting.kind, posting.owner, posting.account_id] = None
+            kind, owner, account_id = posting.kind, posting.owner, posting.account_id
+            dirty[kind, owner, account_id] = balance(kind, owner, account_id)
         if self._replaying:
             self._last_body = journal_entry.body
             self._seal_if_stored_block_ends()
@@ -363,13 +368,12 @@ class Journal:
         return block
 
     def _changed_leaves(self) -> list[bytes]:
-        # Every account the open block touched, at its balance now (the
-        # block's end); zero balances too, so that the tree's size is the
-        # number of accounts touched.  The kind is a StrEnum: it encodes as its value.
-        balance = self._ledger.account_balance_fen
+        # Every account the open block touched, at its balance at the block's
+        # end; zero balances too, so that the tree's size is the number of
+        # accounts touched.  The kind is a StrEnum: it encodes as its value.
         return [
-            account_leaf(kind, owner, account_id, balance(kind, owner, account_id))
-            for kind, owner, account_id in self._dirty
+            account_leaf(kind, owner, account_id, fen)
+            for (kind, owner, account_id), fen in self._dirty.items()
         ]
 
     def _next_header(self) -> BlockHeader:
