@@ -39,6 +39,7 @@ from typing import Any, Final, final
 from dcep.core._snapshot import LedgerSnapshot, Snapshot, state_rows
 from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
 from dcep.journal._entries import JournalEntry, SealedBlock
+from dcep.journal._inserts import insert_many
 from dcep.journal._store import SnapshotPart, StoredBlock, StoredEntry
 from dcep.values._crypto import DEFAULT_NETWORK_ID
 from dcep.values._policy import Policy
@@ -521,8 +522,9 @@ class SqliteStore:
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.executemany(
-                "INSERT INTO entries VALUES (?, ?, ?)",
+            insert_many(
+                connection,
+                "entries",
                 [(entry.number, entry.body, entry.hash) for entry in entries],
             )
             connection.executemany(
@@ -595,8 +597,7 @@ class SqliteStore:
             else:
                 rows.append((*row, position))
         for table, rows in by_table.items():
-            marks = ", ".join("?" * len(rows[0]))
-            connection.executemany(f'INSERT INTO "{_STAGING}{table}" VALUES ({marks})', rows)
+            insert_many(connection, f'"{_STAGING}{table}"', rows)
 
     def _create_staging(self, table: str) -> None:
         # The row table's own definition (from the file, or the one it will
