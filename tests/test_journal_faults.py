@@ -82,6 +82,7 @@ SNAPSHOT_COLUMNS: Final = {
         "spent_today_fen",
         "year",
         "spent_this_year_fen",
+        "sequence",
     ),
     "snapshot_sequences": ("signer", "last"),
     "snapshot_receipts": (

@@ -25,7 +25,7 @@ addresses = (
     st.binary(min_size=20, max_size=20) | st.binary(min_size=20, max_size=20).map(Address) | values
 )
 wallet_rows = st.tuples(
-    keys, ints, addresses, st.text(max_size=20) | values, ints, ints, ints, ints, ints
+    addresses, ints, addresses, st.text(max_size=20) | values, ints, ints, ints, ints, ints, ints
 )
 receipt_rows = st.tuples(
     addresses, st.integers(0, 2**128 - 1) | values, keys, ints, ints, ints, st.binary() | values

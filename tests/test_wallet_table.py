@@ -156,6 +156,7 @@ def test_columns_read_back_what_was_written(
         rows = list(target.wallet_rows())
         assert [row[4] for row in rows] == [f["balance_fen"] for f in model.values()]
         assert [row[0] for row in rows] == [bytes(a) for a in model]
+        assert [row[9] for row in rows] == [seqs.get(a, 0) for a in model]
         assert list(target.with_flag("closed")) == [a for a, f in model.items() if f["closed"]]
         assert list(target.sequence_rows()) == [(bytes(a), seqs[a]) for a in model if seqs.get(a)]
         rows_only = target.copy(with_index=False)

@@ -47,7 +47,7 @@ __all__ = [
 
 BankRow = tuple[bytes, str, str, int, int, int, int, int, int, int, int]
 DepositRow = tuple[bytes, str, int]
-WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
+WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int, int]
 SequenceRow = tuple[bytes, int]
 ReceiptRow = tuple[bytes, int, bytes, int, int, int, bytes]
 CodeRow = tuple[str, str]
@@ -148,7 +148,7 @@ class LedgerSnapshot:
     banks: tuple[BankRow, ...]
     deposits: Sequence[DepositRow]
     wallets: Sequence[WalletRow]
-    #: Signers other than wallets first, then wallets in the order they were opened.
+    #: Signers other than wallets (a wallet's last sequence is in its row).
     sequences: Sequence[SequenceRow]
     receipts: Sequence[ReceiptRow]
     codes: tuple[CodeRow, ...]
@@ -261,10 +261,7 @@ def capture_state(state: LedgerState) -> LedgerSnapshot:
             sum(len(accounts) for _, accounts in deposits),
         ),
         wallets=LazyRows(wallets.wallet_rows, wallets.row_count()),
-        sequences=LazyRows(
-            lambda: itertools.chain(others, wallets.sequence_rows()),
-            len(others) + wallets.signed_count(),
-        ),
+        sequences=others,
         receipts=LazyRows(
             lambda: (
                 (key[:20], int.from_bytes(key[20:], "big"), digest, number, kind, at_us, postings)
@@ -452,8 +449,10 @@ def restore_state(snapshot: LedgerSnapshot) -> LedgerState:
             last_swept_day=None if last_day == NEVER_SWEPT else last_day,
         )
     for signer, last in snapshot.sequences:
-        if not state.wallets.set_sequence(signer, last):
-            state.sequences[Address(signer)] = last
+        # A wallet's is in its own row.
+        if signer in state.wallets:
+            raise ValueError(f"a sequence row for wallet {Address(signer)}, which has its own")
+        state.sequences[Address(signer)] = last
     # Oldest first, whatever order the store returned them in: the window
     # forgets from the left.
     for (

@@ -36,8 +36,9 @@ __all__ = ["OwnCaps", "WalletAccount", "WalletOverlay", "WalletRow", "WalletTabl
 OwnCaps = tuple[int | None, int | None, int | None, int | None]
 
 #: A wallet as a snapshot keeps it: address, category, operator, linked account,
-#: balance, the counters' day, spent that day, their year, spent that year.
-WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int]
+#: balance, the counters' day, spent that day, their year, spent that year,
+#: and the last sequence number it signed (0: none).
+WalletRow = tuple[bytes, int, bytes, str, int, int, int, int, int, int]
 
 #: The integer columns a new row fills, in the order ``_append`` takes their values.
 _COUNTER_COLUMNS: Final = (
@@ -207,18 +208,20 @@ class WalletTable:  # not final: WalletOverlay reads through one
     def restore(
         self,
         address: Address,
-        row: tuple[bytes, int, bytes, str, int, int, int, int, int],
+        row: WalletRow,
         operator: Address,
         linked_account: str,
     ) -> None:
         """Add a wallet from its snapshot row (the counters' year is their day's)."""
-        _, category, _, _, balance_fen, day, today_fen, _, year_fen = row
+        _, category, _, _, balance_fen, day, today_fen, _, year_fen, sequence = row
+        if sequence < 0:
+            raise ValueError(f"a sequence number of {sequence}")
         self._append(
             address,
             int(WalletCategory(category)),
             operator,
             linked_account,
-            (balance_fen, day, today_fen, year_fen, 0),
+            (balance_fen, day, today_fen, year_fen, sequence),
         )
 
     def _append(
@@ -383,7 +386,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
         addresses, flags, linked = self._by_row(), self._flags, self._linked
         operators, operator = [bytes(o) for o in self._operators], self._operator
         balance, days = self._balance, self._day
-        spent_today, spent_year = self._spent_today, self._spent_year
+        spent_today, spent_year, sequences = self._spent_today, self._spent_year, self._sequence
         for row in range(len(self._flags)):
             day = days[row]
             yield (
@@ -396,6 +399,7 @@ class WalletTable:  # not final: WalletOverlay reads through one
                 spent_today[row],
                 -1 if day == -1 else year_of_day(day),
                 spent_year[row],
+                sequences[row],
             )
 
     def _by_row(self) -> list[bytes]:

@@ -84,7 +84,8 @@ CREATE TABLE snapshot_wallets (
     address BLOB NOT NULL, category INTEGER NOT NULL, operator BLOB NOT NULL,
     linked_account TEXT NOT NULL, balance_fen INTEGER NOT NULL, day INTEGER NOT NULL,
     spent_today_fen INTEGER NOT NULL, year INTEGER NOT NULL,
-    spent_this_year_fen INTEGER NOT NULL, position INTEGER PRIMARY KEY
+    spent_this_year_fen INTEGER NOT NULL, sequence INTEGER NOT NULL,
+    position INTEGER PRIMARY KEY
 );
 CREATE TABLE snapshot_sequences (signer BLOB NOT NULL, last INTEGER NOT NULL,
     position INTEGER PRIMARY KEY);
@@ -284,7 +285,8 @@ def _check_file(path: Path) -> bool:
         # ChaCha20 leaves) and signed no state root with their snapshots: their
         # blocks would not verify here, so they are refused like a newer one.
         # Format 3's snapshots kept each wallet's public key where 4 keeps its
-        # address, so its signed state roots are of other rows.
+        # address (and its last sequence number, in a table of its own in 3),
+        # so its signed state roots are of other rows.
         raise _refuse(
             Reason.STORE_VERSION_UNSUPPORTED,
             path,
@@ -780,7 +782,7 @@ class SqliteStore:
             central_bank=central,
             banks=rows("snapshot_banks", "bssiiiiiiii"),
             deposits=rows("snapshot_deposits", "bsi"),
-            wallets=rows("snapshot_wallets", "bibsiiiii"),
+            wallets=rows("snapshot_wallets", "bibsiiiiii"),
             sequences=rows("snapshot_sequences", "bi"),
             receipts=receipts,
             codes=rows("snapshot_codes", "ss"),

@@ -143,7 +143,7 @@ _EMPTY_TABLE_SIZE: Final = 5
 # the general loop above writes (a test holds them to it), or ``None`` for a
 # row of any other shape, which the loop then encodes (or refuses).
 _WALLET_ROW: Final = struct.Struct(">12s5s20s5sq5s20s")
-_FIVE_INTS: Final = struct.Struct(">" + "5sq" * 5)
+_SIX_INTS: Final = struct.Struct(">" + "5sq" * 6)
 _WALLETS_HEAD: Final = _TEXT + _LENGTH(7) + b"wallets"
 _ADDRESS_HEAD: Final = _BYTES + _LENGTH(20)
 _DIGEST_HEAD: Final = _BYTES + _LENGTH(32)
@@ -152,9 +152,9 @@ _RECEIPTS_HEAD: Final = _TEXT + _LENGTH(8) + b"receipts"
 
 
 def _wallet_leaf(row: Sequence[object]) -> bytes | None:
-    if len(row) != 9:
+    if len(row) != 10:
         return None
-    address, category, operator, linked, balance, day, today, year, this_year = row
+    address, category, operator, linked, balance, day, today, year, this_year, sequence = row
     if (
         type(address) is not bytes
         or len(address) != 20
@@ -167,6 +167,7 @@ def _wallet_leaf(row: Sequence[object]) -> bytes | None:
         or type(today) is not int
         or type(year) is not int
         or type(this_year) is not int
+        or type(sequence) is not int
     ):
         return None
     raw = linked.encode()
@@ -185,8 +186,19 @@ def _wallet_leaf(row: Sequence[object]) -> bytes | None:
                 _TEXT,
                 _LENGTH(len(raw)),
                 raw,
-                _FIVE_INTS.pack(
-                    _INT64, balance, _INT64, day, _INT64, today, _INT64, year, _INT64, this_year
+                _SIX_INTS.pack(
+                    _INT64,
+                    balance,
+                    _INT64,
+                    day,
+                    _INT64,
+                    today,
+                    _INT64,
+                    year,
+                    _INT64,
+                    this_year,
+                    _INT64,
+                    sequence,
                 ),
             )
         )
