@@ -4,10 +4,9 @@ A million wallets as a million Python objects cost about 350 bytes each,
 and the garbage collector walks every one of them.  Here a wallet is a row
 number: the address-to-row dict is the only per-wallet Python structure,
 and each field is a column (an :mod:`array` of machine integers), none of
-which the collector tracks.  What
-few wallets have beyond the common fields (a parent, own caps, money held
-for pending payments, vouchers or hardware wallets, interest) lives in a
-small side record made on first use.
+which the collector tracks.  What few wallets have beyond the common fields
+(a parent, own caps, money held for pending payments, vouchers or hardware
+wallets, interest) lives in a small side record made on first use.
 
 Handlers see a wallet through :class:`WalletAccount`, a view of one row
 whose attributes read and write the columns; every payment's fast path
