@@ -41,6 +41,7 @@ __all__ = [
     "instruction_ids",
     "int_seeds",
     "key_seeds",
+    "mutated",
     "network_ids",
     "picks",
     "positive_amounts",
@@ -178,3 +179,33 @@ def institution_codes(draw: st.DrawFn) -> InstitutionCode:
         levels.append(level)
         room -= len(level) + 1
     return InstitutionCode(agency, country, region, tuple(levels))
+
+
+# --- Damaged bytes -------------------------------------------------------------
+
+
+@st.composite
+def mutated(draw: st.DrawFn, original: bytes) -> bytes:
+    """``original`` after one to three random edits: flip, set, cut, extend, insert, delete."""
+    data = bytearray(original)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        edit = draw(st.sampled_from(["flip", "set", "truncate", "extend", "insert", "delete"]))
+        if edit in {"flip", "set", "delete"} and not data:
+            continue
+        if edit == "flip":
+            index = draw(st.integers(min_value=0, max_value=len(data) - 1))
+            data[index] ^= 1 << draw(st.integers(min_value=0, max_value=7))
+        elif edit == "set":
+            index = draw(st.integers(min_value=0, max_value=len(data) - 1))
+            data[index] = draw(st.integers(min_value=0, max_value=255))
+        elif edit == "truncate":
+            del data[draw(st.integers(min_value=0, max_value=len(data))) :]
+        elif edit == "extend":
+            data.extend(draw(st.binary(min_size=1, max_size=40)))
+        elif edit == "insert":
+            index = draw(st.integers(min_value=0, max_value=len(data)))
+            data[index:index] = draw(st.binary(min_size=1, max_size=8))
+        else:
+            index = draw(st.integers(min_value=0, max_value=len(data) - 1))
+            del data[index : index + draw(st.integers(min_value=1, max_value=8))]
+    return bytes(data)

@@ -11,6 +11,7 @@ UTF-8 for text), never copied from a run.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import attrs
 import nacl.exceptions
@@ -41,7 +42,7 @@ from dcep.instructions import (
     decode_instruction,
     encode_instruction,
 )
-from dcep.instructions._encoding import domain_tag
+from dcep.instructions._encoding import SignerKeys, domain_tag
 from dcep.instructions._kinds import KIND_RECORDS
 from dcep.values import MAX_AMOUNT_FEN, SigningKey, VerifyKey
 from dcep.values._crypto import domain_message
@@ -51,6 +52,7 @@ from .strategies import (
     amounts,
     institution_codes,
     instruction_ids,
+    mutated,
     network_ids,
     positive_amounts,
     sequences,
@@ -413,33 +415,6 @@ DECODE_REASONS = frozenset(
 )
 
 
-@st.composite
-def mutated(draw: st.DrawFn, original: bytes) -> bytes:
-    """``original`` after one to three random edits: flip, set, cut, extend, insert, delete."""
-    data = bytearray(original)
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        edit = draw(st.sampled_from(["flip", "set", "truncate", "extend", "insert", "delete"]))
-        if edit in {"flip", "set", "delete"} and not data:
-            continue
-        if edit == "flip":
-            index = draw(st.integers(min_value=0, max_value=len(data) - 1))
-            data[index] ^= 1 << draw(st.integers(min_value=0, max_value=7))
-        elif edit == "set":
-            index = draw(st.integers(min_value=0, max_value=len(data) - 1))
-            data[index] = draw(st.integers(min_value=0, max_value=255))
-        elif edit == "truncate":
-            del data[draw(st.integers(min_value=0, max_value=len(data))) :]
-        elif edit == "extend":
-            data.extend(draw(st.binary(min_size=1, max_size=40)))
-        elif edit == "insert":
-            index = draw(st.integers(min_value=0, max_value=len(data)))
-            data[index:index] = draw(st.binary(min_size=1, max_size=8))
-        else:
-            index = draw(st.integers(min_value=0, max_value=len(data) - 1))
-            del data[index : index + draw(st.integers(min_value=1, max_value=8))]
-    return bytes(data)
-
-
 # --- Hand-written layout helpers ------------------------------------------------
 # An independent writer of the documented layout, for building malformed inputs.
 
@@ -789,6 +764,57 @@ def test_mutated_envelopes_never_verify(
     with pytest.raises(SignatureError) as info:
         signed.verify(NETWORK_ID)
     assert info.value.reason is Reason.SIGNATURE_INVALID
+
+
+def _read_or_error(read: Callable[[bytes], SignedInstruction], data: bytes) -> object:
+    try:
+        signed = read(data)
+    except DcepError as error:
+        return (type(error), error.reason, error.message)
+    return (signed, signed.to_bytes(), signed.signer.address, signed.instruction)
+
+
+@settings(max_examples=60)
+@given(
+    data=st.data(),
+    instruction=instructions,
+    keys=st.lists(signing_keys, min_size=1, max_size=4),
+    remembered=st.integers(min_value=1, max_value=3),
+)
+def test_signer_keys_read_every_envelope_as_from_bytes_does(
+    data: st.DataObject,
+    instruction: Instruction,
+    keys: list[SigningKey],
+    remembered: int,
+) -> None:
+    """Reading through remembered keys changes no envelope, error or address, only speed."""
+    originals = [SignedInstruction.sign(instruction, key, NETWORK_ID).to_bytes() for key in keys]
+    envelopes = data.draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(originals),
+                st.sampled_from(originals).flatmap(mutated),
+                st.binary(max_size=120),
+            ),
+            max_size=12,
+        )
+    )
+    reader = SignerKeys(remembered)
+    for envelope in envelopes:
+        assert _read_or_error(reader.read, envelope) == _read_or_error(
+            SignedInstruction.from_bytes, envelope
+        )
+        assert len(reader) <= remembered
+    # A signer read again while it is remembered is the very key made the first time.
+    fresh = SignerKeys(remembered)
+    first = fresh.read(originals[0]).signer
+    for envelope in originals[1:]:
+        fresh.read(envelope)
+    again = fresh.read(originals[0]).signer
+    assert again == first
+    assert again.address == first.address == Address.for_key(first)
+    if len({envelope[:32] for envelope in originals}) <= remembered:
+        assert again is first
 
 
 @pytest.mark.parametrize("value", ["\x01\x09", 1, None, ["\x01"]])

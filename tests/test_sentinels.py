@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -196,6 +197,52 @@ def test_streamed_verdicts_match_wherever_the_bad_ones_fall(
     network_id, base = stream_world
     envelopes = [base[pick % len(base)] for pick in picks]
     assert list(stream_pool.verdicts(iter(envelopes))) == _in_process(network_id, envelopes)
+
+
+class _UnreadableError(Exception):
+    """What a failing input raises in the paired tests."""
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    length=st.integers(min_value=0, max_value=3 * _CHUNK),
+    fail_at=st.none() | st.integers(min_value=0, max_value=3 * _CHUNK),
+)
+def test_paired_chunks_keep_every_item_in_order_and_an_input_error_last(
+    stream_world: tuple[bytes, list[bytes]],
+    stream_pool: SentinelPool,
+    length: int,
+    fail_at: int | None,
+) -> None:
+    network_id, base = stream_world
+    items = [(index, base[index % len(base)]) for index in range(length)]
+    failing = fail_at is not None and fail_at < length
+
+    def source() -> Iterator[tuple[int, bytes]]:
+        for index, item in enumerate(items):
+            if index == fail_at:
+                raise _UnreadableError
+            yield item
+
+    got: list[tuple[int, bytes]] = []
+    envelopes: list[bytes] = []
+    verdicts: list[bool] = []
+    stream = stream_pool.paired_chunks(source(), lambda chunk: [e for _, e in chunk])
+    with pytest.raises(_UnreadableError) if failing else contextlib.nullcontext():
+        for chunk, chunk_envelopes, chunk_verdicts in stream:
+            assert len(chunk) == len(chunk_envelopes) == len(chunk_verdicts) > 0
+            got += chunk
+            envelopes += chunk_envelopes
+            verdicts += chunk_verdicts
+    # Every item read before the error, in order, each with its own verdict.
+    read = items[:fail_at] if failing else items
+    assert got == read
+    assert envelopes == [envelope for _, envelope in read]
+    assert verdicts == _in_process(network_id, envelopes)
+    paired: list[tuple[tuple[int, bytes], bool]] = []
+    with pytest.raises(_UnreadableError) if failing else contextlib.nullcontext():
+        paired.extend(stream_pool.paired(source(), lambda item: item[1]))
+    assert paired == list(zip(read, verdicts, strict=True))
 
 
 def test_the_stream_reads_only_as_far_ahead_as_it_has_in_flight(

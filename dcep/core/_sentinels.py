@@ -192,11 +192,57 @@ class SentinelPool:
         raises, the caller gets every item read before, then the error: the
         look-ahead never moves it earlier.
         """
+        for chunk, _, verdicts in self.paired_chunks(
+            items, lambda chunk: [envelope_of(item) for item in chunk]
+        ):
+            yield from zip(chunk, verdicts, strict=True)
+
+    def paired_chunks(
+        self, items: Iterable[T], envelopes_of: Callable[[list[T]], list[bytes]]
+    ) -> Iterator[tuple[list[T], list[bytes], list[bool]]]:
+        """:meth:`paired` a chunk at a time: items, their envelopes, and the verdicts.
+
+        The same stream, look-ahead and failure rule as :meth:`paired`, for
+        a caller that goes through millions of items (a replica): the
+        per-item work of pairing is then a ``zip`` over lists, and the
+        envelopes sent to the workers are at hand to decode.  Refused at
+        once if the pool is closed.
+        """
+        if self._executor is None:
+            raise InvalidFieldError(
+                Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
+            )
+        return self._paired_chunks(items, envelopes_of)
+
+    def _paired_chunks(
+        self, items: Iterable[T], envelopes_of: Callable[[list[T]], list[bytes]]
+    ) -> Generator[tuple[list[T], list[bytes], list[bool]], None, None]:
         failure: list[Exception] = []
-        now, ahead = itertools.tee(read_until_failure(items, failure))
-        yield from zip(now, self.verdicts(map(envelope_of, ahead)), strict=True)
+        source = read_until_failure(items, failure)
+        head = list(itertools.islice(source, self._workers * _CHUNK))
+        item_chunks, ship = self._chunks(head, source)
+        now, ahead = itertools.tee((chunk, envelopes_of(chunk)) for chunk in item_chunks)
+        for (chunk, envelopes), verdicts in zip(
+            now, self._verdict_chunks((envelopes for _, envelopes in ahead), ship), strict=True
+        ):
+            yield chunk, envelopes, verdicts
         if failure:
             raise failure[0]
+
+    def _chunks(self, head: list[T], rest: Iterator[T]) -> tuple[Iterator[list[T]], bool]:
+        # The chunks to check, and whether to ship them.  The head (all of a
+        # batch) is shared out in as many chunks as may be in flight, so the
+        # first verdicts come back early and the caller works on them while
+        # the workers check the rest; the rest of a long stream goes in full
+        # chunks, which cost the sequencer least to ship.  A head too small
+        # to be worth shipping is the whole input: one chunk, checked here.
+        if len(head) < _MIN_PARALLEL_BATCH:
+            return iter([head] if head else []), False
+        size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
+        return itertools.chain(
+            (head[start : start + size] for start in range(0, len(head), size)),
+            iter(lambda: list(itertools.islice(rest, _CHUNK)), []),
+        ), True
 
     def _in_process(self, envelopes: Iterable[bytes]) -> Iterator[bool]:
         network_id = self._network_id
@@ -230,18 +276,18 @@ class SentinelPool:
     def _stream(self, envelopes: Iterable[bytes]) -> Generator[bool, None, None]:
         envelopes = iter(envelopes)
         head = list(itertools.islice(envelopes, self._workers * _CHUNK))
-        if len(head) < _MIN_PARALLEL_BATCH:  # the whole input, and too small to ship
-            yield from self._in_process(head)
+        for verdicts in self._verdict_chunks(*self._chunks(head, envelopes)):
+            yield from verdicts
+
+    def _verdict_chunks(
+        self, chunks: Iterable[list[bytes]], ship: bool
+    ) -> Generator[list[bool], None, None]:
+        # Each chunk's verdicts, in order: from the workers, or checked here.
+        if not ship:
+            for chunk in chunks:
+                yield list(self._in_process(chunk))
             return
-        # The head (all of a batch) is shared out in as many chunks as may be
-        # in flight, so the first verdicts come back early and the caller
-        # applies them while the workers check the rest; the rest of a long
-        # stream goes in full chunks, which cost the sequencer least to ship.
-        size = -(-len(head) // (self._workers * _IN_FLIGHT_PER_WORKER))
-        chunks = itertools.chain(
-            (head[start : start + size] for start in range(0, len(head), size)),
-            iter(lambda: list(itertools.islice(envelopes, _CHUNK)), []),
-        )
+        chunks = iter(chunks)
         pending: deque[
             tuple[Future[list[bool]] | None, ProcessPoolExecutor | None, list[bytes]]
         ] = deque()
@@ -265,9 +311,9 @@ class SentinelPool:
                 pending.clear()
                 self._restart(executor)
                 for held in lost:
-                    yield from self._in_process(held)
+                    yield list(self._in_process(held))
                 continue
-            yield from verdicts
+            yield verdicts
 
     def close(self) -> None:
         """Stop the workers (work still queued for them is dropped)."""

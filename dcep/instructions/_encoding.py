@@ -36,7 +36,9 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "ENCODING_VERSION",
+    "SIGNERS_REMEMBERED",
     "SignedInstruction",
+    "SignerKeys",
     "decode_instruction",
     "domain_tag",
     "encode_instruction",
@@ -266,6 +268,50 @@ class SignedInstruction:
                 instruction_id=self.instruction.id,
                 party=str(self.signer.address),
             ) from None
+
+
+#: Signers a :class:`SignerKeys` remembers before it starts afresh: about
+#: 30 MB of keys and addresses, more than the wallets of the benchmarks'
+#: journals (100,000), so that a replay of those derives each address once.
+SIGNERS_REMEMBERED: Final = 1 << 17
+
+
+@final
+class SignerKeys:
+    """Reads envelopes as :meth:`SignedInstruction.from_bytes` does, reusing signers' keys.
+
+    A journal holds millions of envelopes from far fewer signers, and a
+    fresh :class:`~dcep.values.VerifyKey` derives its address (a BLAKE2b
+    hash) again for every one.  A replay reads them through one of these,
+    so that each signer's key, and its address, is made once while it is
+    remembered (at most ``remembered``, :data:`SIGNERS_REMEMBERED` by default;
+    then all are forgotten at once).
+    """
+
+    __slots__ = ("_keys", "_remembered")
+
+    def __init__(self, remembered: int = SIGNERS_REMEMBERED) -> None:
+        self._keys: dict[bytes, VerifyKey] = {}
+        self._remembered = remembered
+
+    def __len__(self) -> int:
+        """How many signers' keys are remembered now."""
+        return len(self._keys)
+
+    def read(self, data: bytes) -> SignedInstruction:
+        """The envelope ``data``, as :meth:`SignedInstruction.from_bytes` reads it."""
+        if type(data) is not bytes or len(data) < _ENVELOPE_HEADER:
+            return SignedInstruction.from_bytes(data)  # and its errors
+        raw = data[:PUBLIC_KEY_SIZE]
+        keys = self._keys
+        key = keys.get(raw)
+        if key is None:
+            if len(keys) >= self._remembered:
+                keys.clear()
+            key = keys[raw] = VerifyKey(raw)
+        return SignedInstruction(
+            key, data[PUBLIC_KEY_SIZE:_ENVELOPE_HEADER], data[_ENVELOPE_HEADER:]
+        )
 
 
 _LINKED_PERSON: Final = b"dcep.linked"

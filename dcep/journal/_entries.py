@@ -22,7 +22,9 @@ import attrs
 from dcep.core._posting_codec import decode_postings, encode_postings, take_bytes
 from dcep.core._records import LedgerEntry, Posting
 from dcep.errors import EncodingError, Reason, SignatureError
+from dcep.instructions._encoding import SignedInstruction
 from dcep.values._crypto import (
+    PUBLIC_KEY_SIZE,
     SIGNATURE_SIZE,
     SigningKey,
     VerifyKey,
@@ -35,6 +37,7 @@ __all__ = [
     "BlockHeader",
     "JournalEntry",
     "SealedBlock",
+    "entry_matches",
 ]
 
 JOURNAL_VERSION: Final = 1
@@ -150,6 +153,31 @@ class JournalEntry:
             body,
             chain_hash(previous_hash, body),
         )
+
+
+def entry_matches(body: bytes, entry: LedgerEntry, signed: SignedInstruction | None) -> bool:
+    """Whether ``body`` is exactly the journal form of ``entry``, without building that.
+
+    For replay, where ``signed`` was read from ``body``'s own envelope and
+    re-executed into ``entry``: the envelope is then those very bytes, so
+    the head (version, number, time, envelope length), the total length and
+    the postings at the end decide it, and the stored body's hash is the
+    rebuilt one's.  Any other ``signed`` (``None``) is never taken on trust.
+    """
+    if signed is None or entry.signed is not signed:
+        return False
+    receipt = entry.receipt
+    postings = entry.postings_encoded
+    envelope_size = PUBLIC_KEY_SIZE + len(signed.signature) + len(signed.body)
+    return (
+        len(body) == _ENTRY_HEAD.size + envelope_size + len(postings)
+        and body.endswith(postings)
+        and body.startswith(
+            _ENTRY_HEAD.pack(
+                JOURNAL_VERSION, receipt.entry_number, receipt.accepted_at_us, envelope_size
+            )
+        )
+    )
 
 
 def chain_hash(previous_hash: bytes, body: bytes) -> bytes:

@@ -25,6 +25,7 @@ head and one open block, and replay must seal exactly as appending does.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Final, final
 
@@ -35,8 +36,15 @@ from dcep.core._records import AccountKind, LedgerEntry
 from dcep.core._sentinels import SentinelPool
 from dcep.core._snapshot import Snapshot
 from dcep.errors import DcepError, InvalidFieldError, JournalError, NotAuthorisedError, Reason
-from dcep.instructions._encoding import SignedInstruction
-from dcep.journal._entries import GENESIS_HASH, BlockHeader, JournalEntry, SealedBlock
+from dcep.instructions._encoding import SignedInstruction, SignerKeys
+from dcep.journal._entries import (
+    GENESIS_HASH,
+    BlockHeader,
+    JournalEntry,
+    SealedBlock,
+    chain_hash,
+    entry_matches,
+)
 from dcep.journal._staging import SnapshotInProgress
 from dcep.journal._state_root import SignedStateRoot, StateRoot, settings_digest, state_root_of
 from dcep.journal._store import SnapshotPart, Store, StoredBlock, StoredEntry
@@ -122,6 +130,8 @@ class Journal:
         "_peeked_header",
         "_pending_blocks",
         "_pending_entries",
+        "_replay_body",
+        "_replay_signed",
         "_replaying",
         "_settings",
         "_signer",
@@ -179,6 +189,10 @@ class Journal:
         self._peeked_header: BlockHeader | None = None
         #: While replaying: the body of the entry re-execution just rebuilt.
         self._last_body = b""
+        #: While replaying: the stored entry being re-executed, and the
+        #: instruction read from its envelope.
+        self._replay_body = b""
+        self._replay_signed: SignedInstruction | None = None
         #: What opening the store found (zeros for a new store); ``None`` until then.
         self.recovery: RecoveryReport | None = None
         #: The signed root of the latest snapshot taken or restored.
@@ -319,6 +333,9 @@ class Journal:
     # -- following the ledger ---------------------------------------------------
 
     def _on_entry(self, entry: LedgerEntry) -> None:
+        if self._replaying:
+            self._on_replayed_entry(entry)
+            return
         journal_entry = JournalEntry.from_ledger_entry(entry, self._head_hash)
         self._head_hash = journal_entry.hash
         self._block_entry_hashes.append(journal_entry.hash)
@@ -329,10 +346,6 @@ class Journal:
         for posting in entry.receipt.postings:
             kind, owner, account_id = posting.kind, posting.owner, posting.account_id
             dirty[kind, owner, account_id] = balance(kind, owner, account_id)
-        if self._replaying:
-            self._last_body = journal_entry.body
-            self._seal_if_stored_block_ends()
-            return
         self._pending_entries.append(journal_entry)
         if (
             len(self._block_entry_hashes) >= self._block_size
@@ -341,6 +354,24 @@ class Journal:
             and not self._ledger.linked_members_due
         ):
             self._seal(self._signer)
+
+    def _on_replayed_entry(self, entry: LedgerEntry) -> None:
+        # The entry re-execution just rebuilt, against the stored one being
+        # replayed: when the two bodies are the same bytes, the stored body's
+        # hash is the rebuilt one's, so it is hashed without being rebuilt.
+        body = self._replay_body
+        if not entry_matches(body, entry, self._replay_signed):
+            body = JournalEntry.from_ledger_entry(entry, self._head_hash).body
+        self._head_hash = head = chain_hash(self._head_hash, body)
+        self._block_entry_hashes.append(head)
+        # Each balance as _on_entry reads it (written out in both: a call
+        # more an entry would cost the live ledger's hot path).
+        dirty, balance = self._dirty, self._ledger.account_balance_fen
+        for posting in entry.receipt.postings:
+            kind, owner, account_id = posting.kind, posting.owner, posting.account_id
+            dirty[kind, owner, account_id] = balance(kind, owner, account_id)
+        self._last_body = body
+        self._seal_if_stored_block_ends()
 
     def _on_commit(self) -> None:
         if self._durability is Durability.SYNC or self._pending_blocks:
@@ -546,6 +577,8 @@ class Journal:
             self._peeked = None
             self._peeked_header = None
             self._last_body = b""
+            self._replay_body = b""
+            self._replay_signed = None
             self._replaying = False
             self._verify_blocks = False
             self._expected_blocks = None
@@ -561,13 +594,14 @@ class Journal:
     ) -> int:
         ledger = self._ledger
         network_id = ledger.network_id
+        read_envelope = SignerKeys().read
         count = 0
-        checked: Iterator[tuple[StoredEntry, bool | None]] = (
+        checked: Iterator[tuple[StoredEntry, bytes | None, bool | None]] = (
             _with_verdicts(entries, sentinels)
             if sentinels is not None and verify_signatures
-            else ((stored, None) for stored in entries)
+            else ((stored, None, None) for stored in entries)
         )
-        for (number, body, stored_hash), verdict in checked:
+        for (number, body, stored_hash), envelope, verdict in checked:
             expected_number = ledger.entry_count
             if number != expected_number:
                 raise JournalError(
@@ -582,13 +616,15 @@ class Journal:
             try:
                 # Only what re-executing needs: the re-executed entry's hash,
                 # compared below, covers every byte of the stored one.
-                envelope = body[21 : 21 + int.from_bytes(body[17:21], "big")]
-                signed = SignedInstruction.from_bytes(envelope)
+                if envelope is None:
+                    envelope = _envelope(body)
+                signed = read_envelope(envelope)
                 if verify_signatures and not verdict:
                     signed.verify(network_id)
                 elif verify_unsealed and self._peek_stored_block() is None:
                     # Past the last stored block: no central bank's signature covers it.
                     signed.verify(network_id)
+                self._replay_body, self._replay_signed = body, signed
                 ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
             except JournalError:
                 # A block sealed by this entry disagreed: already named,
@@ -654,15 +690,27 @@ def _check_stored_entry(
         )
 
 
+def _envelope(body: bytes) -> bytes:
+    # The envelope sits at a fixed place in an entry's body (see JournalEntry);
+    # a body too short for it gives a short envelope, refused when decoded.
+    return body[21 : 21 + int.from_bytes(body[17:21], "big")]
+
+
+def _envelopes(chunk: list[StoredEntry]) -> list[bytes]:
+    # A body that is not bytes gets no envelope (a "bad" verdict): the replay
+    # names it in order.
+    return [_envelope(body) if type(body) is bytes else b"" for _, body, _ in chunk]
+
+
 def _with_verdicts(
     entries: Iterator[StoredEntry], sentinels: SentinelPool
-) -> Iterator[tuple[StoredEntry, bool]]:
-    # The envelope sits at a fixed place in an entry's body (see JournalEntry);
-    # a body too damaged to slice gets a "bad" verdict and is diagnosed in order.
-    # The sentinels read ahead only as far as the chunks they hold in flight, so
-    # reading, verifying and re-executing overlap.
-    return sentinels.paired(
-        entries, lambda stored: stored[1][21 : 21 + int.from_bytes(stored[1][17:21], "big")]
+) -> Iterator[tuple[StoredEntry, bytes, bool]]:
+    # Each entry, the envelope the workers checked (decoded next, not sliced
+    # again) and their verdict.  The sentinels read ahead only as far as the
+    # chunks they hold in flight, so reading, verifying and re-executing
+    # overlap; a chunk at a time, so that pairing costs a zip per entry.
+    return itertools.chain.from_iterable(
+        itertools.starmap(zip, sentinels.paired_chunks(entries, _envelopes))
     )
 
 
