@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable
 
 import attrs
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import pytest
@@ -34,6 +35,7 @@ from dcep import (
     SignatureError,
     WalletCategory,
 )
+from dcep.core._sentinels import _new_keys
 from dcep.errors import EncodingError
 from dcep.instructions import (
     Instruction,
@@ -43,9 +45,9 @@ from dcep.instructions import (
     encode_instruction,
 )
 from dcep.instructions._encoding import SignerKeys, domain_tag
-from dcep.instructions._kinds import KIND_RECORDS
+from dcep.instructions._kinds import KIND_RECORDS, NEW_KEY_FIELDS
 from dcep.values import MAX_AMOUNT_FEN, SigningKey, VerifyKey
-from dcep.values._crypto import domain_message
+from dcep.values._crypto import domain_message, note_valid_points
 
 from .strategies import (
     addresses,
@@ -1196,18 +1198,19 @@ NOT_POINTS = (
 )
 
 
+#: Every kind that binds a new key, and the field that holds it.
+KEY_FIELDS = [
+    (InstructionKind.AUTHORISE_BANK, "bank_key"),
+    (InstructionKind.OPEN_WALLET, "wallet_key"),
+    (InstructionKind.APPOINT_REGULATOR, "regulator_key"),
+    (InstructionKind.OPEN_SUB_WALLET, "sub_wallet_key"),
+    (InstructionKind.REGISTER_DEVICE, "device_key"),
+    (InstructionKind.OPEN_CORPORATE_WALLET, "wallet_key"),
+]
+
+
 @pytest.mark.parametrize("raw", NOT_POINTS, ids=["identity", "order-4", "non-canonical", "none"])
-@pytest.mark.parametrize(
-    ("kind", "field"),
-    [
-        (InstructionKind.AUTHORISE_BANK, "bank_key"),
-        (InstructionKind.OPEN_WALLET, "wallet_key"),
-        (InstructionKind.APPOINT_REGULATOR, "regulator_key"),
-        (InstructionKind.OPEN_SUB_WALLET, "sub_wallet_key"),
-        (InstructionKind.REGISTER_DEVICE, "device_key"),
-        (InstructionKind.OPEN_CORPORATE_WALLET, "wallet_key"),
-    ],
-)
+@pytest.mark.parametrize(("kind", "field"), KEY_FIELDS)
 def test_a_key_that_can_sign_nothing_is_never_bound(
     kind: InstructionKind, field: str, raw: bytes
 ) -> None:
@@ -1221,3 +1224,34 @@ def test_a_key_that_can_sign_nothing_is_never_bound(
     assert encoded.count(good) == 1
     with pytest.raises(dcep.InvalidFieldError):
         decode_instruction(encoded.replace(good, raw))
+
+
+def test_the_kinds_said_to_bind_keys_are_those_whose_records_check_one() -> None:
+    assert {kind: (field,) for kind, field in KEY_FIELDS} == NEW_KEY_FIELDS
+
+
+@given(data=st.data(), kind_field=st.sampled_from(KEY_FIELDS), key=signing_keys)
+def test_workers_name_only_keys_that_are_valid_points(
+    data: st.DataObject, kind_field: tuple[InstructionKind, str], key: SigningKey
+) -> None:
+    """What a sentinel worker hands the sequencer as checked keys really are valid points."""
+    kind, field = kind_field
+    instruction = data.draw(KIND_STRATEGIES[kind])
+    envelope = SignedInstruction.sign(instruction, key, NETWORK_ID).to_bytes()
+    bound = bytes(getattr(instruction, field))
+    assert _new_keys(envelope) == [bound]
+    swapped = envelope[:96] + envelope[96:].replace(bound, data.draw(st.sampled_from(NOT_POINTS)))
+    assert _new_keys(swapped) == []
+    for damaged in (data.draw(mutated(envelope)), data.draw(st.binary(max_size=200))):
+        for raw in _new_keys(damaged):
+            assert nacl.bindings.crypto_core_ed25519_is_valid_point(raw)
+
+
+@given(raw=st.one_of(st.binary(min_size=32, max_size=32), st.sampled_from(NOT_POINTS)))
+def test_a_key_noted_as_checked_elsewhere_is_taken_once_then_checked_again(raw: bytes) -> None:
+    key = VerifyKey(raw)
+    checked = bool(nacl.bindings.crypto_core_ed25519_is_valid_point(raw))
+    assert key.is_valid_point() is checked
+    note_valid_points([raw])
+    assert key.is_valid_point()
+    assert key.is_valid_point() is checked

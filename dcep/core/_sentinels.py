@@ -9,7 +9,10 @@ envelope; the ledger still decodes every instruction and, for one a worker
 found bad, verifies it again itself to raise exactly the error it would
 have raised alone: the journal is the same with 0, 1 or N workers.
 :meth:`SentinelPool.verdicts` streams, so a replica re-executes earlier
-entries while the workers check later ones.
+entries while the workers check later ones; :meth:`SentinelPool.paired_chunks`
+streams a chunk at a time and, for a replay, has the workers also check
+the keys that instructions bind (the other costly stateless check), which
+the sequencer then need not repeat.
 
 A worker that dies (killed, out of memory) costs time, never an answer or a
 hang: the chunks it and its siblings held are checked in-process, and a
@@ -30,10 +33,15 @@ from typing import Final, TypeVar, final
 import nacl.bindings
 import nacl.exceptions
 
-from dcep.errors import InvalidFieldError, Reason
-from dcep.instructions._encoding import domain_tag
-from dcep.instructions._kinds import InstructionKind
-from dcep.values._crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, domain_message
+from dcep.errors import DcepError, InvalidFieldError, Reason
+from dcep.instructions._encoding import decode_instruction, domain_tag
+from dcep.instructions._kinds import NEW_KEY_FIELDS, InstructionKind
+from dcep.values._crypto import (
+    PUBLIC_KEY_SIZE,
+    SIGNATURE_SIZE,
+    domain_message,
+    note_valid_points,
+)
 
 __all__ = ["SentinelPool", "read_until_failure"]
 
@@ -77,6 +85,32 @@ def _signature_is_good(envelope: bytes, network_id: bytes) -> bool:
 def _check_chunk(envelopes: list[bytes]) -> list[bool]:
     network_id = _worker_network_id
     return [_signature_is_good(envelope, network_id) for envelope in envelopes]
+
+
+#: The kinds whose records bind new keys, by their byte in an envelope.
+_NEW_KEY_KINDS: Final = {int(kind): names for kind, names in NEW_KEY_FIELDS.items()}
+
+
+def _new_keys(envelope: bytes) -> list[bytes]:
+    # The keys the envelope's instruction binds, if it decodes: decoding ran
+    # VerifyKey.is_valid_point on each (the validators), so each is a valid
+    # point; none for an instruction that does not decode, or binds none.
+    names = _NEW_KEY_KINDS.get(envelope[_HEADER + 1]) if len(envelope) > _HEADER + 1 else None
+    if not names:
+        return []
+    try:
+        instruction = decode_instruction(envelope[_HEADER:])
+    except DcepError:
+        return []
+    return [bytes(getattr(instruction, name)) for name in names]
+
+
+def _check_chunk_and_keys(envelopes: list[bytes]) -> tuple[list[bool], list[bytes]]:
+    # The verdicts, and the new keys of the envelopes that bind some (see
+    # SentinelPool.paired_chunks): both are what the sequencer would check.
+    network_id = _worker_network_id
+    keys = [key for envelope in envelopes for key in _new_keys(envelope)]
+    return [_signature_is_good(envelope, network_id) for envelope in envelopes], keys
 
 
 def _worker_pid() -> int:
@@ -198,7 +232,11 @@ class SentinelPool:
             yield from zip(chunk, verdicts, strict=True)
 
     def paired_chunks(
-        self, items: Iterable[T], envelopes_of: Callable[[list[T]], list[bytes]]
+        self,
+        items: Iterable[T],
+        envelopes_of: Callable[[list[T]], list[bytes]],
+        *,
+        new_keys: bool = False,
     ) -> Iterator[tuple[list[T], list[bytes], list[bool]]]:
         """:meth:`paired` a chunk at a time: items, their envelopes, and the verdicts.
 
@@ -207,15 +245,24 @@ class SentinelPool:
         per-item work of pairing is then a ``zip`` over lists, and the
         envelopes sent to the workers are at hand to decode.  Refused at
         once if the pool is closed.
+
+        With ``new_keys``, the workers also check the keys that the
+        instructions bind (a wallet's, a bank's, a device's: each a valid
+        point, about 40 µs), and this process takes their word for those it
+        decodes next (``dcep.values._crypto.note_valid_points``), so that
+        this costly check, like the signatures', is off the sequencer.
         """
         if self._executor is None:
             raise InvalidFieldError(
                 Reason.FIELD_INVALID, "the sentinel pool is closed", field="sentinels"
             )
-        return self._paired_chunks(items, envelopes_of)
+        return self._paired_chunks(items, envelopes_of, new_keys)
 
     def _paired_chunks(
-        self, items: Iterable[T], envelopes_of: Callable[[list[T]], list[bytes]]
+        self,
+        items: Iterable[T],
+        envelopes_of: Callable[[list[T]], list[bytes]],
+        new_keys: bool,
     ) -> Generator[tuple[list[T], list[bytes], list[bool]], None, None]:
         failure: list[Exception] = []
         source = read_until_failure(items, failure)
@@ -223,7 +270,9 @@ class SentinelPool:
         item_chunks, ship = self._chunks(head, source)
         now, ahead = itertools.tee((chunk, envelopes_of(chunk)) for chunk in item_chunks)
         for (chunk, envelopes), verdicts in zip(
-            now, self._verdict_chunks((envelopes for _, envelopes in ahead), ship), strict=True
+            now,
+            self._verdict_chunks((envelopes for _, envelopes in ahead), ship, new_keys),
+            strict=True,
         ):
             yield chunk, envelopes, verdicts
         if failure:
@@ -280,29 +329,37 @@ class SentinelPool:
             yield from verdicts
 
     def _verdict_chunks(
-        self, chunks: Iterable[list[bytes]], ship: bool
+        self, chunks: Iterable[list[bytes]], ship: bool, new_keys: bool = False
     ) -> Generator[list[bool], None, None]:
-        # Each chunk's verdicts, in order: from the workers, or checked here.
+        # Each chunk's verdicts, in order: from the workers, or checked here
+        # (and then the keys too, by the decoding that follows).
         if not ship:
             for chunk in chunks:
                 yield list(self._in_process(chunk))
             return
         chunks = iter(chunks)
+        task: Callable[[list[bytes]], list[bool] | tuple[list[bool], list[bytes]]] = (
+            _check_chunk_and_keys if new_keys else _check_chunk
+        )
         pending: deque[
-            tuple[Future[list[bool]] | None, ProcessPoolExecutor | None, list[bytes]]
+            tuple[
+                Future[list[bool] | tuple[list[bool], list[bytes]]] | None,
+                ProcessPoolExecutor | None,
+                list[bytes],
+            ]
         ] = deque()
         while True:
             for chunk in itertools.islice(
                 chunks, self._workers * _IN_FLIGHT_PER_WORKER - len(pending)
             ):
-                pending.append((*self._submit(_check_chunk, chunk), chunk))
+                pending.append((*self._submit(task, chunk), chunk))
             if not pending:
                 return
             future, executor, chunk = pending.popleft()
             try:
                 if future is None:  # the pool was closed under the stream
                     raise CancelledError
-                verdicts = future.result()
+                result = future.result()
             except (BrokenProcessPool, CancelledError):
                 # A worker died, and with it every chunk in flight: check those
                 # here (so a chunk that kills workers cannot loop), then carry
@@ -313,7 +370,12 @@ class SentinelPool:
                 for held in lost:
                     yield list(self._in_process(held))
                 continue
-            yield verdicts
+            if isinstance(result, tuple):
+                verdicts, keys = result
+                note_valid_points(keys)
+                yield verdicts
+            else:
+                yield result
 
     def close(self) -> None:
         """Stop the workers (work still queued for them is dropped)."""

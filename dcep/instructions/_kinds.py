@@ -46,6 +46,7 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "KIND_RECORDS",
+    "NEW_KEY_FIELDS",
     "SWEEP_OFF",
     "AccrueInterest",
     "AppointRegulator",
@@ -1029,5 +1030,19 @@ KIND_RECORDS: Final[dict[InstructionKind, type[Instruction]]] = {
         LoadOffline,
         SettleOffline,
         UnloadOffline,
+    )
+}
+
+#: The fields of each kind that bind a new public key, each checked with
+#: ``VerifyKey.is_valid_point`` (about 40 µs) when the record is made; the
+#: kinds that bind none are left out.  Sentinel workers use it to take that
+#: check off a replaying sequencer (see ``SentinelPool.paired_chunks``).
+NEW_KEY_FIELDS: Final[dict[InstructionKind, tuple[str, ...]]] = {
+    kind: names
+    for kind, record in KIND_RECORDS.items()
+    if (
+        names := tuple(
+            field.name for field in attrs.fields(record) if field.validator is _check_new_key
+        )
     )
 }

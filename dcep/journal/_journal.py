@@ -710,7 +710,7 @@ def _with_verdicts(
     # chunks they hold in flight, so reading, verifying and re-executing
     # overlap; a chunk at a time, so that pairing costs a zip per entry.
     return itertools.chain.from_iterable(
-        itertools.starmap(zip, sentinels.paired_chunks(entries, _envelopes))
+        itertools.starmap(zip, sentinels.paired_chunks(entries, _envelopes, new_keys=True))
     )
 
 

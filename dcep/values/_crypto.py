@@ -16,6 +16,7 @@ import base64
 import functools
 import hashlib
 import hmac
+from collections.abc import Iterable
 from typing import Final, final
 
 import nacl.bindings
@@ -37,6 +38,7 @@ __all__ = [
     "derive_seed",
     "digest",
     "domain_message",
+    "note_valid_points",
 ]
 
 SEED_SIZE: Final = 32
@@ -116,6 +118,29 @@ def _require_bytes(value: object, size: int, what: str) -> bytes:
     return value
 
 
+#: Public keys that this same check passed in another process (a sentinel
+#: worker, see ``note_valid_points``), each taken on its word once.  At most
+#: this many are held: more than a replay's workers have in flight.
+_POINTS_CHECKED_ELSEWHERE_MAX: Final = 1 << 14
+_POINTS_CHECKED_ELSEWHERE: set[bytes] = set()
+
+
+def note_valid_points(keys: Iterable[bytes]) -> None:
+    """Let :meth:`VerifyKey.is_valid_point` take ``keys`` as checked, once each.
+
+    For keys that libsodium's point check passed in another process of this
+    program (a :class:`~dcep.core.SentinelPool` worker decoding a replayed
+    entry ahead of the sequencer): the sequencer, decoding the same entry,
+    then spares the check, about 40 µs a key.  Nothing else may call it:
+    a key noted here is accepted as a valid point without being checked.
+    """
+    known = _POINTS_CHECKED_ELSEWHERE
+    noted = list(keys)
+    if len(known) + len(noted) > _POINTS_CHECKED_ELSEWHERE_MAX:
+        known.clear()  # noted for a replay that stopped early: checked again if met
+    known.update(noted[:_POINTS_CHECKED_ELSEWHERE_MAX])
+
+
 @final
 class Address(bytes):
     """Where e-CNY can be held: 20 bytes of BLAKE2b over a public key.
@@ -193,7 +218,11 @@ class VerifyKey:
         never move again, so the ledger refuses one wherever a key is bound.
         (libsodium's check: about 30 µs, so not on every signature.)
         """
-        return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(self._bytes))
+        raw = self._bytes
+        if raw in _POINTS_CHECKED_ELSEWHERE:
+            _POINTS_CHECKED_ELSEWHERE.discard(raw)
+            return True
+        return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(raw))
 
     def verify(self, message: bytes, signature: bytes) -> None:
         """Return if ``signature`` is this key's over ``message``; else raise.
