@@ -35,7 +35,7 @@ from dcep import (
     SignatureError,
     WalletCategory,
 )
-from dcep.core._sentinels import _new_keys
+from dcep.core._sentinels import _new_keys, _signature_is_good
 from dcep.errors import EncodingError
 from dcep.instructions import (
     Instruction,
@@ -1255,3 +1255,27 @@ def test_a_key_noted_as_checked_elsewhere_is_taken_once_then_checked_again(raw: 
     note_valid_points([raw])
     assert key.is_valid_point()
     assert key.is_valid_point() is checked
+
+
+def _verifies(envelope: bytes, network_id: bytes) -> bool:
+    try:
+        SignedInstruction.from_bytes(envelope).verify(network_id)
+    except DcepError:
+        return False
+    return True
+
+
+@given(
+    data=st.data(),
+    instruction=instructions,
+    key=signing_keys,
+    network_id=st.one_of(envelope_network_ids, st.binary(min_size=65, max_size=80)),
+)
+def test_a_workers_verdict_is_whether_the_envelope_verifies(
+    data: st.DataObject, instruction: Instruction, key: SigningKey, network_id: bytes
+) -> None:
+    """A sentinel worker's check, from a table of prefixes, agrees with the sequencer's own."""
+    signed_for = data.draw(st.sampled_from([network_id, NETWORK_ID]))
+    envelope = SignedInstruction.sign(instruction, key, signed_for[:64]).to_bytes()
+    for candidate in (envelope, data.draw(mutated(envelope)), data.draw(st.binary(max_size=200))):
+        assert _signature_is_good(candidate, network_id) is _verifies(candidate, network_id)

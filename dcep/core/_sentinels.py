@@ -21,6 +21,7 @@ fresh set of workers takes the rest of the stream.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -33,9 +34,9 @@ from typing import Final, TypeVar, final
 import nacl.bindings
 import nacl.exceptions
 
-from dcep.errors import DcepError, InvalidFieldError, Reason
-from dcep.instructions._encoding import decode_instruction, domain_tag
-from dcep.instructions._kinds import NEW_KEY_FIELDS, InstructionKind
+from dcep.errors import InvalidFieldError, Reason
+from dcep.instructions._encoding import NEW_KEY_OFFSETS, domain_tag
+from dcep.instructions._kinds import InstructionKind
 from dcep.values._crypto import (
     PUBLIC_KEY_SIZE,
     SIGNATURE_SIZE,
@@ -70,11 +71,12 @@ def _signature_is_good(envelope: bytes, network_id: bytes) -> bool:
     # Only the signature: decoding and every other check stay with the sequencer.
     if len(envelope) < _HEADER + 2:
         return False
+    prefix = _domain_prefixes(network_id).get(envelope[_HEADER + 1])
+    if prefix is None:  # no such kind (or no such network): nothing it signs verifies
+        return False
     try:
-        tag = domain_tag(InstructionKind(envelope[_HEADER + 1]))
         nacl.bindings.crypto_sign_open(
-            envelope[PUBLIC_KEY_SIZE:_HEADER]
-            + domain_message(tag, network_id, envelope[_HEADER:]),
+            envelope[PUBLIC_KEY_SIZE:_HEADER] + prefix + envelope[_HEADER:],
             envelope[:PUBLIC_KEY_SIZE],
         )
     except (ValueError, TypeError, nacl.exceptions.CryptoError):
@@ -82,27 +84,37 @@ def _signature_is_good(envelope: bytes, network_id: bytes) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=16)
+def _domain_prefixes(network_id: bytes) -> dict[int, bytes]:
+    # What domain_message puts before an instruction of each kind, by the
+    # kind's byte: looked up once per envelope, not built.
+    prefixes = {}
+    for kind in InstructionKind:
+        try:
+            prefixes[int(kind)] = domain_message(domain_tag(kind), network_id, b"")
+        except ValueError:  # a network id too long to sign under
+            continue
+    return prefixes
+
+
 def _check_chunk(envelopes: list[bytes]) -> list[bool]:
     network_id = _worker_network_id
     return [_signature_is_good(envelope, network_id) for envelope in envelopes]
 
 
-#: The kinds whose records bind new keys, by their byte in an envelope.
-_NEW_KEY_KINDS: Final = {int(kind): names for kind, names in NEW_KEY_FIELDS.items()}
-
-
 def _new_keys(envelope: bytes) -> list[bytes]:
-    # The keys the envelope's instruction binds, if it decodes: decoding ran
-    # VerifyKey.is_valid_point on each (the validators), so each is a valid
-    # point; none for an instruction that does not decode, or binds none.
-    names = _NEW_KEY_KINDS.get(envelope[_HEADER + 1]) if len(envelope) > _HEADER + 1 else None
-    if not names:
+    # The keys the envelope's instruction binds that are valid points, read
+    # where its kind keeps them (not decoded: whatever else is wrong with the
+    # instruction, the sequencer finds); none for a kind that binds none.
+    offsets = NEW_KEY_OFFSETS.get(envelope[_HEADER + 1]) if len(envelope) > _HEADER + 1 else None
+    if not offsets:
         return []
-    try:
-        instruction = decode_instruction(envelope[_HEADER:])
-    except DcepError:
-        return []
-    return [bytes(getattr(instruction, name)) for name in names]
+    raws = [envelope[_HEADER + offset : _HEADER + offset + PUBLIC_KEY_SIZE] for offset in offsets]
+    return [
+        raw
+        for raw in raws
+        if len(raw) == PUBLIC_KEY_SIZE and nacl.bindings.crypto_core_ed25519_is_valid_point(raw)
+    ]
 
 
 def _check_chunk_and_keys(envelopes: list[bytes]) -> tuple[list[bool], list[bytes]]:

@@ -21,7 +21,13 @@ import attrs
 
 from dcep.errors import EncodingError, Reason, SignatureError
 from dcep.instructions import _wire as wire
-from dcep.instructions._kinds import KIND_RECORDS, Instruction, InstructionKind, _check_type
+from dcep.instructions._kinds import (
+    KIND_RECORDS,
+    NEW_KEY_FIELDS,
+    Instruction,
+    InstructionKind,
+    _check_type,
+)
 from dcep.values._crypto import (
     PUBLIC_KEY_SIZE,
     SIGNATURE_SIZE,
@@ -36,6 +42,7 @@ from dcep.values._policy import WalletCategory
 
 __all__ = [
     "ENCODING_VERSION",
+    "NEW_KEY_OFFSETS",
     "SIGNERS_REMEMBERED",
     "SignedInstruction",
     "SignerKeys",
@@ -192,6 +199,29 @@ class _Layout:
 
 
 _LAYOUTS: Final = {int(kind): _Layout(record) for kind, record in KIND_RECORDS.items()}
+
+
+def _key_offsets(record: type[Instruction], names: tuple[str, ...]) -> tuple[int, ...]:
+    # Where in an instruction's bytes each of ``names`` (KEY fields) starts,
+    # for those that only fixed-width fields precede.
+    offsets = []
+    offset = struct.calcsize(">BB16sQ")
+    for name, codec in record.WIRE:
+        if name in names:
+            offsets.append(offset)
+        fixed = _FIXED.get(codec)
+        if fixed is None:
+            break
+        offset += struct.calcsize(">" + fixed[0])
+    return tuple(offsets)
+
+
+#: For each kind that binds new keys, by its byte: where those keys start in
+#: its instruction's bytes (see ``NEW_KEY_FIELDS``), so that a sentinel worker
+#: can check them without decoding the instruction.
+NEW_KEY_OFFSETS: Final = {
+    int(kind): _key_offsets(KIND_RECORDS[kind], names) for kind, names in NEW_KEY_FIELDS.items()
+}
 
 
 @final
