@@ -562,7 +562,7 @@ def test_a_reopened_ledger_forgets_exactly_what_it_would_have_forgotten(
 
 
 def test_snapshots_are_taken_every_few_blocks_whatever_the_batches() -> None:
-    ledger = dcep.Ledger.with_journal(block_size=5, snapshot_every_blocks=2)
+    ledger = dcep.Ledger.with_journal(block_size=5, snapshot_every_blocks=3)
     assert ledger.journal is not None
     pboc = dcep.CentralBank(ledger, seed=4)
     bank = pboc.authorise_bank("B", code="MA.156.1100.01", reserves=cny("1000"))
@@ -571,13 +571,14 @@ def test_snapshots_are_taken_every_few_blocks_whatever_the_batches() -> None:
     for holder in holders:
         bank.fund(holder, cny("100"))
     payments = [
-        holders[i % 4].sign_payment(holders[(i + 1) % 4], dcep.Amount(1)) for i in range(23)
+        holders[i % 4].sign_payment(holders[(i + 1) % 4], dcep.Amount(1)) for i in range(24)
     ]
     # Batches of 7 never end on a block boundary of 5; snapshots must still be taken.
+    # Each is written by the batch after the one that captured it (the last, of three).
     for start in range(0, len(payments), 7):
         ledger.submit_many(payments[start : start + 7])
     snapshot = ledger.journal.store.latest_snapshot()
     assert snapshot is not None
-    # Every second block: the last boundary at or before the 34 entries is block 6 (30 entries).
+    # Every third block: the last boundary at or before the 35 entries is block 6 (30 entries).
     assert snapshot.block_height == 6
     assert snapshot.entry_count == 30

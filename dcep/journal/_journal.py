@@ -135,6 +135,7 @@ class Journal:
         "_replaying",
         "_settings",
         "_signer",
+        "_snapshot_captured_now",
         "_snapshot_every",
         "_snapshot_in_progress",
         "_snapshot_step_rows",
@@ -173,6 +174,9 @@ class Journal:
         self._pending_blocks: list[SealedBlock] = []
         #: The periodic snapshot being hashed and written, a slice at each write.
         self._snapshot_in_progress: SnapshotInProgress | None = None
+        #: Captured since the last write: that write's batch paid for the
+        #: capture, so the first slice waits for the next write.
+        self._snapshot_captured_now = False
         self._block_entry_hashes: list[bytes] = []
         #: The accounts the open block's postings touched, in first-touched
         #: order, each with its balance after the last entry that touched it.
@@ -281,16 +285,19 @@ class Journal:
         """Write everything pending to the store in one atomic step.
 
         A periodic snapshot in progress moves on by ``snapshot_step_rows``
-        rows with each write that carries entries or blocks, and is finished
-        (signed, and made the store's latest) by the write that hashes its
-        last row.
+        rows with each write that carries entries or blocks, from the write
+        after the one whose batch captured it (that batch paid for the
+        capture), and is finished (signed, and made the store's latest) by
+        the write that hashes its last row.
         """
         if not (self._pending_entries or self._pending_blocks):
             return
         part: SnapshotPart | None = None
         finished: tuple[Snapshot, SignedStateRoot] | None = None
         in_progress = self._snapshot_in_progress
-        if in_progress is not None and self._signer is not None:
+        if self._snapshot_captured_now:
+            self._snapshot_captured_now = False
+        elif in_progress is not None and self._signer is not None:
             part = in_progress.step(self._snapshot_step_rows)
             if in_progress.done:
                 finished = in_progress.finish(self._signer, self._ledger.network_id)
@@ -389,6 +396,7 @@ class Journal:
             # hashed and written a slice at each write from the next commit
             # point on.  A boundary reached while the previous snapshot is
             # still being written is skipped: that one finishes first.
+            self._snapshot_captured_now = True
             self._snapshot_in_progress = SnapshotInProgress(
                 self._ledger.snapshot(),
                 block_height=self._height,
