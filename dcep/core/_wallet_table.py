@@ -299,10 +299,6 @@ class WalletTable:  # not final: WalletOverlay reads through one
         """How many rows: every wallet ever opened (also in a copy without the index)."""
         return len(self._flags)
 
-    def signed_count(self) -> int:
-        """How many wallets have signed an instruction."""
-        return len(self._sequence) - self._sequence.count(0)
-
     def sequence_rows(self) -> Iterator[tuple[bytes, int]]:
         """(address, last sequence) of every wallet that has signed, in the order opened."""
         addresses = self._by_row()

@@ -346,13 +346,7 @@ class Journal:
         journal_entry = JournalEntry.from_ledger_entry(entry, self._head_hash)
         self._head_hash = journal_entry.hash
         self._block_entry_hashes.append(journal_entry.hash)
-        # Each balance read now, while the entry's accounts are fresh in the
-        # cache, not at the seal: every change to a balance is a posting, so
-        # the last entry that touched an account leaves it as the block does.
-        dirty, balance = self._dirty, self._ledger.account_balance_fen
-        for posting in entry.receipt.postings:
-            kind, owner, account_id = posting.kind, posting.owner, posting.account_id
-            dirty[kind, owner, account_id] = balance(kind, owner, account_id)
+        self._note_balances(entry)
         self._pending_entries.append(journal_entry)
         if (
             len(self._block_entry_hashes) >= self._block_size
@@ -371,14 +365,20 @@ class Journal:
             body = JournalEntry.from_ledger_entry(entry, self._head_hash).body
         self._head_hash = head = chain_hash(self._head_hash, body)
         self._block_entry_hashes.append(head)
-        # Each balance as _on_entry reads it (written out in both: a call
-        # more an entry would cost the live ledger's hot path).
+        self._note_balances(entry)
+        self._last_body = body
+        self._seal_if_stored_block_ends()
+
+    def _note_balances(self, entry: LedgerEntry) -> None:
+        # Each balance the entry changed, read now, while its accounts are
+        # fresh in the cache, not at the seal: every change to a balance is a
+        # posting, so the last entry that touched an account leaves it as the
+        # block does.  One rule for the live ledger and for replay, whose
+        # changes roots must agree.
         dirty, balance = self._dirty, self._ledger.account_balance_fen
         for posting in entry.receipt.postings:
             kind, owner, account_id = posting.kind, posting.owner, posting.account_id
             dirty[kind, owner, account_id] = balance(kind, owner, account_id)
-        self._last_body = body
-        self._seal_if_stored_block_ends()
 
     def _on_commit(self) -> None:
         if self._durability is Durability.SYNC or self._pending_blocks:
