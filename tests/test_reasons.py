@@ -85,7 +85,7 @@ from dcep.instructions import (
     Warrant,
     sign_token,
 )
-from dcep.journal import JournalEntry, MemoryStore, SealedBlock, SnapshotPart, prove_entry
+from dcep.journal import MemoryStore, SealedBlock, SnapshotPart, prove_entry
 from dcep.journal._store import StoredBlock, StoredEntry
 from dcep.values import MAX_AMOUNT_FEN, KeyFile, KycField, SigningKey, VerifyKey
 
@@ -728,7 +728,7 @@ class GappyStore:
 
     def write(
         self,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[StoredEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
         part: SnapshotPart | None = None,

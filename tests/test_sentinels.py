@@ -117,14 +117,7 @@ def test_a_replica_with_sentinels_verifies_and_faults_exactly_as_alone() -> None
             rewritten.append(entry)
             previous = entry.hash
         forged.write(
-            [
-                dcep.journal.JournalEntry.decode(b, p)
-                for (_, b, _), p in zip(
-                    entries[:40], [bytes(32)] + [h for _, _, h in entries[:39]], strict=True
-                )
-            ]
-            + rewritten,
-            [],
+            entries[:40] + [(entry.number, entry.body, entry.hash) for entry in rewritten], []
         )
         errors = []
         for sentinels in (None, pool):

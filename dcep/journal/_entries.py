@@ -37,6 +37,7 @@ __all__ = [
     "BlockHeader",
     "JournalEntry",
     "SealedBlock",
+    "entry_body",
     "entry_matches",
 ]
 
@@ -92,13 +93,15 @@ class JournalEntry:
     def from_ledger_entry(cls, entry: LedgerEntry, previous_hash: bytes) -> JournalEntry:
         """The journal form of an entry the ledger just accepted (postings encoded once)."""
         receipt = entry.receipt
-        return cls._build(
+        body = entry_body(entry)
+        return cls(
             receipt.entry_number,
             receipt.accepted_at_us,
-            entry.signed.to_bytes(),
+            body[_ENTRY_HEAD.size : len(body) - len(entry.postings_encoded)],
             receipt.postings,
-            entry.postings_encoded,
             previous_hash,
+            body,
+            chain_hash(previous_hash, body),
         )
 
     @classmethod
@@ -153,6 +156,33 @@ class JournalEntry:
             body,
             chain_hash(previous_hash, body),
         )
+
+
+def entry_body(entry: LedgerEntry) -> bytes:
+    """The body of the journal entry for ``entry``, which the ledger just accepted.
+
+    What the journal appends for every accepted instruction, so it is built
+    in one join, with no :class:`JournalEntry` around it: a store keeps the
+    number, this body and its chain hash, nothing else.
+    """
+    signed = entry.signed
+    receipt = entry.receipt
+    signature = signed.signature
+    instruction = signed.body
+    return b"".join(
+        (
+            _ENTRY_HEAD.pack(
+                JOURNAL_VERSION,
+                receipt.entry_number,
+                receipt.accepted_at_us,
+                PUBLIC_KEY_SIZE + len(signature) + len(instruction),
+            ),
+            bytes(signed.signer),
+            signature,
+            instruction,
+            entry.postings_encoded,
+        )
+    )
 
 
 def entry_matches(body: bytes, entry: LedgerEntry, signed: SignedInstruction | None) -> bool:

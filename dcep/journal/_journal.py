@@ -43,6 +43,7 @@ from dcep.journal._entries import (
     JournalEntry,
     SealedBlock,
     chain_hash,
+    entry_body,
     entry_matches,
 )
 from dcep.journal._staging import SnapshotInProgress
@@ -170,7 +171,7 @@ class Journal:
         self._snapshot_every = snapshot_every_blocks
         self._snapshot_step_rows = snapshot_step_rows
         self._signer: SigningKey | None = None
-        self._pending_entries: list[JournalEntry] = []
+        self._pending_entries: list[StoredEntry] = []
         self._pending_blocks: list[SealedBlock] = []
         #: The periodic snapshot being hashed and written, a slice at each write.
         self._snapshot_in_progress: SnapshotInProgress | None = None
@@ -343,11 +344,11 @@ class Journal:
         if self._replaying:
             self._on_replayed_entry(entry)
             return
-        journal_entry = JournalEntry.from_ledger_entry(entry, self._head_hash)
-        self._head_hash = journal_entry.hash
-        self._block_entry_hashes.append(journal_entry.hash)
+        body = entry_body(entry)
+        self._head_hash = head = chain_hash(self._head_hash, body)
+        self._block_entry_hashes.append(head)
         self._note_balances(entry)
-        self._pending_entries.append(journal_entry)
+        self._pending_entries.append((entry.receipt.entry_number, body, head))
         if (
             len(self._block_entry_hashes) >= self._block_size
             and self._signer is not None
@@ -362,7 +363,7 @@ class Journal:
         # hash is the rebuilt one's, so it is hashed without being rebuilt.
         body = self._replay_body
         if not entry_matches(body, entry, self._replay_signed):
-            body = JournalEntry.from_ledger_entry(entry, self._head_hash).body
+            body = entry_body(entry)
         self._head_hash = head = chain_hash(self._head_hash, body)
         self._block_entry_hashes.append(head)
         self._note_balances(entry)

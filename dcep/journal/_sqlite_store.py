@@ -38,7 +38,7 @@ from typing import Any, Final, final
 
 from dcep.core._snapshot import LedgerSnapshot, Snapshot, state_rows
 from dcep.errors import DcepError, InvalidFieldError, JournalError, Reason
-from dcep.journal._entries import JournalEntry, SealedBlock
+from dcep.journal._entries import SealedBlock
 from dcep.journal._inserts import insert_many
 from dcep.journal._store import SnapshotPart, StoredBlock, StoredEntry
 from dcep.values._crypto import DEFAULT_NETWORK_ID
@@ -510,7 +510,7 @@ class SqliteStore:
 
     def write(
         self,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[StoredEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
         part: SnapshotPart | None = None,
@@ -524,11 +524,7 @@ class SqliteStore:
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            insert_many(
-                connection,
-                "entries",
-                [(entry.number, entry.body, entry.hash) for entry in entries],
-            )
+            insert_many(connection, "entries", entries)
             connection.executemany(
                 "INSERT INTO blocks VALUES (?, ?, ?)",
                 [(b.header.height, b.header.encode(), b.signature) for b in blocks],

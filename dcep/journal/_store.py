@@ -20,7 +20,7 @@ from typing import Protocol, final
 import attrs
 
 from dcep.core._snapshot import Snapshot
-from dcep.journal._entries import JournalEntry, SealedBlock
+from dcep.journal._entries import SealedBlock
 
 __all__ = ["MemoryStore", "SnapshotPart", "StagedRow", "Store", "StoredBlock", "StoredEntry"]
 
@@ -58,7 +58,7 @@ class Store(Protocol):
 
     def write(
         self,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[StoredEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
         part: SnapshotPart | None = None,
@@ -111,7 +111,7 @@ class MemoryStore:
 
     def write(
         self,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[StoredEntry],
         blocks: Sequence[SealedBlock],
         snapshot: Snapshot | None = None,
         part: SnapshotPart | None = None,
@@ -121,7 +121,7 @@ class MemoryStore:
         A snapshot's slices need no staging here: the finished snapshot holds
         its rows already, and is kept whole when it comes.
         """
-        self._entries.extend((entry.number, entry.body, entry.hash) for entry in entries)
+        self._entries.extend(entries)
         self._blocks.extend(
             (block.header.height, block.header.encode(), block.signature) for block in blocks
         )
