@@ -18,7 +18,7 @@ import dcep.journal
 import dcep.values
 from dcep import cny
 from dcep.core._posting_codec import decode_postings, encode_postings
-from dcep.journal._entries import GENESIS_HASH, JournalEntry, entry_matches
+from dcep.journal._entries import GENESIS_HASH, JournalEntry, entry_body, entry_matches
 from dcep.values._commitment import account_leaf, changes_root, row_leaf
 from dcep.values._merkle import _node, inclusion_proof, leaf_hash, merkle_root, verify_inclusion
 
@@ -75,6 +75,19 @@ def test_a_stored_body_matches_a_rebuilt_entry_exactly_when_its_bytes_do(
     # Never on trust: another instruction object, or none, does not match.
     assert not entry_matches(body, entry, attrs.evolve(entry.signed))
     assert not entry_matches(body, entry, None)
+
+
+@given(entry=st.sampled_from(_ENTRIES), previous=st.binary(min_size=32, max_size=32))
+def test_the_body_a_store_is_handed_reads_back_as_the_entry(
+    entry: dcep.core.LedgerEntry, previous: bytes
+) -> None:
+    """The journal hands a store ``entry_body``; read back, it is the whole entry."""
+    body = entry_body(entry)
+    built = JournalEntry.from_ledger_entry(entry, previous)
+    assert built == JournalEntry.decode(body, previous)
+    assert (built.number, built.body) == (entry.receipt.entry_number, body)
+    assert built.envelope == entry.signed.to_bytes()
+    assert built.postings == entry.receipt.postings
 
 
 def test_reopening_a_database_recovers_the_same_state(tmp_path: Path) -> None:
