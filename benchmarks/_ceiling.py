@@ -33,6 +33,15 @@ def verify_messages(messages: Sequence[SignedMessage]) -> int:
     return len(messages)
 
 
+def check_points(keys: Sequence[bytes]) -> int:
+    """Check that every key is a point of the prime-order group; return how many."""
+    is_valid_point = nacl.bindings.crypto_core_ed25519_is_valid_point
+    for key in keys:
+        if not is_valid_point(key):
+            raise AssertionError(f"{key.hex()} is no valid point")
+    return len(keys)
+
+
 def one_core(messages: Sequence[SignedMessage], repeats: int) -> Timing:
     """Time verifying all of ``messages`` in this process, ``repeats`` times."""
     verify_messages(messages[:100])  # warm up

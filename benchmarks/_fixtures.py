@@ -25,6 +25,7 @@ import dcep.journal
 import dcep.values
 from benchmarks._common import Context, chunked, time_call
 from dcep.instructions._encoding import domain_tag
+from dcep.instructions._kinds import NEW_KEY_FIELDS
 from dcep.values._crypto import derive_seed, digest, domain_message
 
 NETWORK_ID: Final = "dcep-sim"
@@ -331,6 +332,33 @@ def database_messages(path: Path, limit: int) -> list[SignedMessage]:
             signed_message(dcep.instructions.SignedInstruction.from_bytes(entry.envelope))
         )
     return messages
+
+
+def database_bound_keys(path: Path) -> tuple[int, list[bytes]]:
+    """How many entries of ``path`` bind a new public key, and those keys.
+
+    A wallet's opening (and a bank's registration) binds a key, which every
+    replica checks is a point of the prime-order group (libsodium's
+    ``crypto_core_ed25519_is_valid_point``) on top of the entry's signature.
+    """
+    binding = {int(kind): names for kind, names in NEW_KEY_FIELDS.items()}
+    # An entry's body: 21 bytes of head, then the envelope (32 key, 64 signature, body).
+    kind_at = 21 + 32 + 64 + 1
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    bound = 0
+    keys: list[bytes] = []
+    try:
+        for (body,) in connection.execute("SELECT body FROM entries ORDER BY number"):
+            names = binding.get(body[kind_at]) if len(body) > kind_at else None
+            if names is None:
+                continue
+            bound += 1
+            envelope = dcep.journal.JournalEntry.decode(body, bytes(32)).envelope
+            instruction = dcep.instructions.SignedInstruction.from_bytes(envelope).instruction
+            keys.extend(bytes(getattr(instruction, name)) for name in names)
+    finally:
+        connection.close()
+    return bound, keys
 
 
 def batches(
