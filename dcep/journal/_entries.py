@@ -38,7 +38,9 @@ __all__ = [
     "JournalEntry",
     "SealedBlock",
     "entry_body",
+    "entry_envelope",
     "entry_matches",
+    "entry_time_us",
 ]
 
 JOURNAL_VERSION: Final = 1
@@ -142,7 +144,7 @@ class JournalEntry:
                 "not a journal entry of a version this dcep reads",
             )
         number = int.from_bytes(body[1:9], "big")
-        accepted_at_us = int.from_bytes(body[9:17], "big")
+        accepted_at_us = entry_time_us(body)
         envelope, offset = take_bytes(body, 21, int.from_bytes(body[17:21], "big"), "envelope")
         postings, offset = decode_postings(body, offset)
         if offset != len(body):
@@ -183,6 +185,22 @@ def entry_body(entry: LedgerEntry) -> bytes:
             entry.postings_encoded,
         )
     )
+
+
+def entry_envelope(body: bytes) -> bytes:
+    """The signed envelope inside a stored entry's body, sliced, not decoded.
+
+    It sits at a fixed place (after the version, number, time and its own
+    length); a body too short for it gives a short envelope, which decoding
+    then refuses.
+    """
+    head = _ENTRY_HEAD.size
+    return body[head : head + int.from_bytes(body[head - 4 : head], "big")]
+
+
+def entry_time_us(body: bytes) -> int:
+    """When a stored entry was accepted, read from its body's head."""
+    return int.from_bytes(body[9:17], "big")
 
 
 def entry_matches(body: bytes, entry: LedgerEntry, signed: SignedInstruction | None) -> bool:

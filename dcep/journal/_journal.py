@@ -44,7 +44,9 @@ from dcep.journal._entries import (
     SealedBlock,
     chain_hash,
     entry_body,
+    entry_envelope,
     entry_matches,
+    entry_time_us,
 )
 from dcep.journal._staging import SnapshotInProgress
 from dcep.journal._state_root import SignedStateRoot, StateRoot, settings_digest, state_root_of
@@ -626,7 +628,7 @@ class Journal:
                 # Only what re-executing needs: the re-executed entry's hash,
                 # compared below, covers every byte of the stored one.
                 if envelope is None:
-                    envelope = _envelope(body)
+                    envelope = entry_envelope(body)
                 signed = read_envelope(envelope)
                 if verify_signatures and not verdict:
                     signed.verify(network_id)
@@ -634,7 +636,7 @@ class Journal:
                     # Past the last stored block: no central bank's signature covers it.
                     signed.verify(network_id)
                 self._replay_body, self._replay_signed = body, signed
-                ledger.reapply(signed, int.from_bytes(body[9:17], "big"))
+                ledger.reapply(signed, entry_time_us(body))
             except JournalError:
                 # A block sealed by this entry disagreed: already named,
                 # unless the entry itself is what is wrong.
@@ -699,16 +701,10 @@ def _check_stored_entry(
         )
 
 
-def _envelope(body: bytes) -> bytes:
-    # The envelope sits at a fixed place in an entry's body (see JournalEntry);
-    # a body too short for it gives a short envelope, refused when decoded.
-    return body[21 : 21 + int.from_bytes(body[17:21], "big")]
-
-
 def _envelopes(chunk: list[StoredEntry]) -> list[bytes]:
     # A body that is not bytes gets no envelope (a "bad" verdict): the replay
     # names it in order.
-    return [_envelope(body) if type(body) is bytes else b"" for _, body, _ in chunk]
+    return [entry_envelope(body) if type(body) is bytes else b"" for _, body, _ in chunk]
 
 
 def _with_verdicts(
